@@ -1,0 +1,138 @@
+"""Validation of probability vectors: the one place where bad input is rejected.
+
+A distribution is a 1-D array-like of finite, non-negative numbers that sums to one:
+
+* **floats** within :data:`SUM_TOLERANCE` (``1e-9``); an accepted float vector is divided by its sum
+  explicitly, and :class:`Distribution` records that it was (``renormalised``);
+* **exact** (:class:`fractions.Fraction` or ``int`` entries) exactly; exact vectors stay exact.
+
+Nothing is clipped: a negative entry, a NaN, or a sum off by more than the tolerance raises a
+:class:`ValueError` that names the argument and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = ["SUM_TOLERANCE", "Distribution", "as_distribution", "is_exact_array"]
+
+#: Largest ``|sum(x) - 1|`` accepted for a float distribution (before explicit renormalisation).
+SUM_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A validated probability vector.
+
+    Attributes
+    ----------
+    values : numpy.ndarray, shape (n,)
+        ``float64`` (renormalised so that it sums to one) or ``object`` of :class:`~fractions.Fraction`.
+    exact : bool
+        True for Fraction input.
+    renormalised : bool
+        True when a float input did not sum to exactly 1.0 and was divided by its sum.
+    original_sum : float or Fraction
+        The sum of the input as given.
+    """
+
+    values: np.ndarray
+    exact: bool
+    renormalised: bool
+    original_sum: float | Fraction
+
+    @property
+    def n(self) -> int:
+        return int(self.values.shape[0])
+
+
+def is_exact_array(values) -> bool:
+    """True when every entry is a :class:`~fractions.Fraction` or a Python/numpy integer (and not bool)."""
+    arr = np.asarray(values, dtype=object).ravel()
+    if arr.size == 0:
+        return False
+    return all(
+        isinstance(v, (Fraction, numbers.Integral)) and not isinstance(v, (bool, np.bool_)) for v in arr
+    ) and any(isinstance(v, Fraction) for v in arr)
+
+
+def as_distribution(values, name: str = "distribution") -> Distribution:
+    """Validate ``values`` as a probability vector on ``{0, ..., n-1}``.
+
+    Parameters
+    ----------
+    values : array-like, shape (n,)
+        Floats summing to one within ``1e-9``, or Fractions summing to exactly one.
+    name : str
+        The argument name used in error messages (``"target"``, ``"drafts[1]"``, ...).
+
+    Returns
+    -------
+    Distribution
+        ``values`` as float64 divided by its sum, or as an object array of Fractions.
+
+    Raises
+    ------
+    ValueError
+        Empty, not 1-D, non-finite, negative, or a sum that is off by more than the tolerance.
+
+    Examples
+    --------
+    >>> as_distribution([0.25, 0.75], "target").values
+    array([0.25, 0.75])
+    >>> from fractions import Fraction as F
+    >>> as_distribution([F(1, 3), F(2, 3)], "target").exact
+    True
+    """
+    if isinstance(values, Distribution):
+        return values
+    if hasattr(values, "detach") and hasattr(values, "cpu"):  # a torch tensor, without importing torch
+        values = values.detach().cpu().numpy()
+    if is_exact_array(values):
+        arr = np.asarray(values, dtype=object)
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be a 1-D probability vector; got shape {arr.shape}.")
+        arr = np.array([Fraction(v) for v in arr], dtype=object)
+        for i, v in enumerate(arr):
+            if v < 0:
+                raise ValueError(f"{name}[{i}] = {v} is negative; probabilities must be >= 0.")
+        total = sum(arr, Fraction(0))
+        if total != 1:
+            raise ValueError(
+                f"{name} holds Fractions summing to {total}, not exactly 1; exact input must sum to 1 "
+                f"(divide by the sum yourself if that is what you mean)."
+            )
+        return Distribution(arr, True, False, total)
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers; could not convert it ({exc}).") from None
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-D probability vector; got shape {arr.shape}. "
+            "Pass one distribution per draft as a list or a (K, n) array."
+        )
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty; a distribution needs at least one token.")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise ValueError(f"{name}[{bad}] = {arr[bad]} is not finite; remove NaN/inf entries.")
+    if np.any(arr < 0):
+        bad = int(np.flatnonzero(arr < 0)[0])
+        raise ValueError(f"{name}[{bad}] = {arr[bad]!r} is negative; probabilities must be >= 0.")
+    total = math.fsum(arr.tolist())
+    if abs(total - 1.0) > SUM_TOLERANCE:
+        raise ValueError(
+            f"{name} sums to {total!r}, not 1 within {SUM_TOLERANCE:g}; normalise it (x / x.sum()) "
+            "before passing it."
+        )
+    if total != 1.0:
+        arr = arr / total
+    else:
+        arr = arr.copy()
+    return Distribution(arr, False, total != 1.0, total)

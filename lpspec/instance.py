@@ -1,0 +1,398 @@
+"""A target and a draft law: tuple enumeration, tuple masses, set masses (MATH.md §1, §6).
+
+An :class:`Instance` holds the target ``q`` (shape ``(n,)``), the drafts ``p_1..p_K`` (shape ``(K, n)``) and the
+draft law, which fixes the joint law ``P(x)`` of the draft tuple ``x = (x_1, ..., x_K)``:
+
+* ``"independent"``: ``P(x) = prod_k p_k(x_k)``;
+* ``"without_replacement"`` (identical drafts): ``P(x) = prod_j p(x_j) / sum_{t not in x_1..x_{j-1}} p(t)``
+  on tuples of distinct tokens, each denominator a sum of the remaining masses (never ``1 - ...``);
+* ``"greedy"`` (identical drafts, Hu et al. 2025): the top ``K-1`` tokens ``T`` of ``p`` (ties to the lower
+  index) are fixed and the last draft is drawn from ``p`` restricted to ``T^c``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+
+import numpy as np
+
+from .distributions import Distribution, as_distribution
+
+__all__ = ["LAWS", "Instance", "TupleTable", "SetTable", "make_instance", "MAX_ENUMERATED_TUPLES"]
+
+LAWS = ("independent", "without_replacement", "greedy")
+
+#: Largest number of draft tuples lpspec enumerates (a guard against n**K blowing up memory).
+MAX_ENUMERATED_TUPLES = 4_000_000
+
+
+def _psum(values) -> float | Fraction:
+    """Sum of non-negative terms: exact for Fractions, ``math.fsum`` (correctly rounded) for floats."""
+    vals = list(values.tolist() if isinstance(values, np.ndarray) else values)
+    if vals and isinstance(vals[0], Fraction):
+        return sum(vals, Fraction(0))
+    return math.fsum(vals)
+
+
+@dataclass(frozen=True)
+class TupleTable:
+    """Draft tuples with their probabilities.
+
+    Attributes
+    ----------
+    tuples : ndarray of int, shape (N, K)
+    mass : ndarray, shape (N,)
+        ``P(x)`` (float64, or object Fractions for exact instances).
+    set_index : ndarray of int, shape (N,)
+        Row of ``SetTable.sets`` holding ``set(x)``.
+    """
+
+    tuples: np.ndarray
+    mass: np.ndarray
+    set_index: np.ndarray
+
+
+@dataclass(frozen=True)
+class SetTable:
+    """Distinct draft sets ``set(x)`` with their masses ``Pr(set(X) = A)`` (MATH.md §2, merged form).
+
+    Attributes
+    ----------
+    sets : ndarray of int, shape (M, K)
+        Each row lists the tokens of one set in increasing order, padded with ``-1``.
+    mass : ndarray, shape (M,)
+        Sum of ``P(x)`` over the tuples with that set (positive terms only).
+    """
+
+    sets: np.ndarray
+    mass: np.ndarray
+
+    def members(self, i: int) -> list[int]:
+        return [int(t) for t in self.sets[i] if t >= 0]
+
+    @cached_property
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(set_id, token)`` arrays, one entry per pair with ``token in set``."""
+        rows, cols = np.nonzero(self.sets >= 0)
+        return rows.astype(np.int64), self.sets[rows, cols].astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """A target distribution and a draft law. Build it with :func:`make_instance`.
+
+    Attributes
+    ----------
+    target : ndarray, shape (n,)
+        ``q``.
+    drafts : ndarray, shape (K, n)
+        ``p_1, ..., p_K`` (identical rows for identical drafts).
+    law : str
+        One of :data:`LAWS`.
+    identical : bool
+        True when all drafts are the same distribution.
+    exact : bool
+        True when every probability is a :class:`~fractions.Fraction`.
+    renormalised : tuple of str
+        Names of the float inputs that were divided by their sum.
+    """
+
+    target: np.ndarray
+    drafts: np.ndarray
+    law: str
+    identical: bool
+    exact: bool
+    renormalised: tuple[str, ...] = field(default=())
+
+    @property
+    def n(self) -> int:
+        return int(self.target.shape[0])
+
+    @property
+    def k(self) -> int:
+        return int(self.drafts.shape[0])
+
+    @property
+    def draft(self) -> np.ndarray:
+        """The common draft ``p`` (identical drafts only)."""
+        if not self.identical:
+            raise ValueError("this instance has different drafts; use .drafts[k] for draft k.")
+        return self.drafts[0]
+
+    def zero(self):
+        return Fraction(0) if self.exact else 0.0
+
+    def one(self):
+        return Fraction(1) if self.exact else 1.0
+
+    # ------------------------------------------------------------------ tuples and sets
+    def num_tuples(self) -> int:
+        """Number of tuples of positive probability (before enumeration)."""
+        if self.law == "greedy":
+            return int(np.count_nonzero(self._greedy_rest_mask() & (self.draft > 0)))
+        support = [int(np.count_nonzero(row > 0)) for row in self.drafts]
+        if self.law == "independent":
+            return math.prod(support)
+        m = support[0]
+        return math.perm(m, self.k)
+
+    def check_enumerable(self, what: str, limit: int = MAX_ENUMERATED_TUPLES) -> None:
+        """Raise ``ValueError`` when ``what`` would need more than ``limit`` draft tuples."""
+        count = self.num_tuples()
+        if count > limit:
+            raise ValueError(
+                f"{what} enumerates {count:,} draft tuples (n={self.n}, K={self.k}), more than the "
+                f"limit {limit:,}; use the sorted-prefix optimum (identical drafts), a reduced LP form "
+                "(form='merged'), or the batched backend."
+            )
+
+    @cached_property
+    def greedy_fixed(self) -> np.ndarray:
+        """The ``K-1`` fixed tokens of the greedy law, by decreasing ``p`` (ties to the lower index)."""
+        p = self.draft
+        order = sorted(range(self.n), key=lambda i: (-p[i], i))
+        return np.array(order[: self.k - 1], dtype=np.int64)
+
+    def _greedy_rest_mask(self) -> np.ndarray:
+        mask = np.ones(self.n, dtype=bool)
+        mask[self.greedy_fixed] = False
+        return mask
+
+    @cached_property
+    def tuple_table(self) -> TupleTable:
+        """All draft tuples of positive probability, with ``P(x)`` (MATH.md §1, §6)."""
+        self.check_enumerable("tuple enumeration")
+        K = self.k
+        if self.law == "independent":
+            supports = [np.flatnonzero(row > 0) for row in self.drafts]
+            grids = np.meshgrid(*supports, indexing="ij")
+            tuples = np.stack([g.ravel() for g in grids], axis=1).astype(np.int64)
+            mass = self.drafts[0][tuples[:, 0]].copy()
+            for k in range(1, K):
+                mass = mass * self.drafts[k][tuples[:, k]]
+        elif self.law == "without_replacement":
+            tuples, mass = self._without_replacement_tuples()
+        else:
+            p = self.draft
+            rest = np.flatnonzero(self._greedy_rest_mask() & (p > 0))
+            denom = _psum(p[self._greedy_rest_mask()])
+            tuples = np.empty((rest.size, K), dtype=np.int64)
+            tuples[:, : K - 1] = self.greedy_fixed
+            tuples[:, K - 1] = rest
+            mass = np.array([p[y] / denom for y in rest], dtype=object if self.exact else np.float64)
+        keys = canonical_set_keys(tuples, self.n)
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        return TupleTable(tuples, mass, inverse.ravel().astype(np.int64))
+
+    def _without_replacement_tuples(self):
+        p = self.draft
+        support = np.flatnonzero(p > 0)
+        prefixes = support[:, None]
+        mass = p[support].copy()  # P(x_1) = p(x_1) / p(Omega), and p(Omega) = 1 after validation
+        for _ in range(1, self.k):
+            # remaining mass after each prefix: a sum of the positive masses left, not 1 - sum(prefix)
+            remaining = np.ones((prefixes.shape[0], self.n), dtype=bool)
+            np.put_along_axis(remaining, prefixes, False, axis=1)
+            if self.exact:
+                rem = np.array([_psum(p[r]) for r in remaining], dtype=object)
+            else:
+                rem = np.where(remaining, p[None, :], 0.0).sum(axis=1)
+            nxt = []
+            nmass = []
+            for j in range(prefixes.shape[0]):
+                cand = support[remaining[j, support]]
+                nxt.append(np.concatenate([np.repeat(prefixes[j][None, :], cand.size, 0), cand[:, None]], 1))
+                nmass.append(mass[j] * p[cand] / rem[j])
+            prefixes = np.concatenate(nxt, axis=0)
+            mass = np.concatenate(nmass)
+        return prefixes.astype(np.int64), mass
+
+    @cached_property
+    def set_table(self) -> SetTable:
+        """Distinct ``set(x)`` and ``Pr(set(X) = A)``, each a sum of positive tuple masses."""
+        tt = self.tuple_table
+        keys = canonical_set_keys(tt.tuples, self.n)
+        uniq = np.unique(keys, axis=0)
+        M = uniq.shape[0]
+        if self.exact:
+            mass = np.array([Fraction(0)] * M, dtype=object)
+            for i, m in zip(tt.set_index.tolist(), tt.mass.tolist()):
+                mass[i] += m
+        else:
+            mass = np.bincount(tt.set_index, weights=tt.mass, minlength=M)
+        sets = np.where(uniq >= self.n, -1, uniq)
+        return SetTable(sets.astype(np.int64), mass)
+
+    # ------------------------------------------------------------------ cut quantities (MATH.md §3)
+    def subset_mass(self, dist: np.ndarray, mask: np.ndarray):
+        return _psum(dist[np.asarray(mask, dtype=bool)])
+
+    def containment_probability(self, mask) -> float | Fraction:
+        """``Pr(set(X) ⊆ S)`` for the set ``S`` given as a boolean mask of shape (n,)."""
+        mask = np.asarray(mask, dtype=bool)
+        if self.law == "independent":
+            out = self.one()
+            for row in self.drafts:
+                out = out * self.subset_mass(row, mask)
+            return out
+        if self.law == "greedy":
+            if not np.all(mask[self.greedy_fixed]):
+                return self.zero()
+            rest = self._greedy_rest_mask()
+            return self.subset_mass(self.draft, mask & rest) / self.subset_mass(self.draft, rest)
+        st = self.set_table
+        inside = np.all(np.where(st.sets >= 0, mask[np.maximum(st.sets, 0)], True), axis=1)
+        return _psum(st.mass[inside])
+
+    def cut_value(self, mask) -> float | Fraction:
+        """``q(S) + 1 - Pr(set(X) ⊆ S)``: an upper bound on every exact scheme's acceptance (MATH.md §3)."""
+        mask = np.asarray(mask, dtype=bool)
+        return self.subset_mass(self.target, mask) + self.one() - self.containment_probability(mask)
+
+    def inclusion_probability(self) -> np.ndarray:
+        """``Pr(y ∈ set(X))`` for every token ``y``, shape (n,)."""
+        if self.law == "independent":
+            miss = np.ones(self.n, dtype=object if self.exact else np.float64)
+            if self.exact:
+                miss = np.array([Fraction(1)] * self.n, dtype=object)
+            for row in self.drafts:
+                miss = miss * (self.one() - row)
+            return self.one() - miss
+        st = self.set_table
+        out = np.array([self.zero()] * self.n, dtype=object) if self.exact else np.zeros(self.n)
+        sid, tok = st.edges
+        if self.exact:
+            for s, t in zip(sid.tolist(), tok.tolist()):
+                out[t] += st.mass[s]
+        else:
+            np.add.at(out, tok, st.mass[sid])
+        return out
+
+    def describe(self) -> str:
+        kind = "identical" if self.identical else "different"
+        return f"n={self.n}, K={self.k} {kind} drafts, law={self.law}" + (", exact" if self.exact else "")
+
+
+def canonical_set_keys(tuples: np.ndarray, n: int) -> np.ndarray:
+    """Rows of ``tuples`` mapped to the sorted distinct tokens of each row, padded with ``n``."""
+    keys = np.sort(tuples, axis=1)
+    if keys.shape[1] > 1:
+        dup = np.zeros_like(keys, dtype=bool)
+        dup[:, 1:] = keys[:, 1:] == keys[:, :-1]
+        keys = np.sort(np.where(dup, n, keys), axis=1)
+    return keys
+
+
+def _is_single_distribution(drafts) -> bool:
+    if isinstance(drafts, Distribution):
+        return True
+    if hasattr(drafts, "ndim") and not isinstance(drafts, (list, tuple)):
+        return drafts.ndim == 1
+    if isinstance(drafts, (list, tuple)):
+        return len(drafts) > 0 and all(
+            isinstance(v, (int, float, Fraction, np.integer, np.floating)) for v in drafts
+        )
+    return False
+
+
+def make_instance(*, target, drafts, k: int | None = None, law: str = "independent") -> Instance:
+    """Validate and assemble an instance (MATH.md §1, §6).
+
+    Parameters
+    ----------
+    target : array-like, shape (n,)
+        The target distribution ``q``.
+    drafts : array-like, shape (n,) with ``k``, or (K, n) / list of K arrays without ``k``
+        One distribution and ``k`` for K identical drafts, or one distribution per draft.
+    k : int, optional
+        Number of identical drafts; required with a single distribution, forbidden with a list.
+    law : {"independent", "without_replacement", "greedy"}
+        The joint law of the draft tuple. The last two need identical drafts.
+
+    Returns
+    -------
+    Instance
+
+    Examples
+    --------
+    >>> inst = make_instance(target=[0.5, 0.5], drafts=[0.9, 0.1], k=2)
+    >>> inst.n, inst.k, inst.identical
+    (2, 2, True)
+    """
+    if law not in LAWS:
+        raise ValueError(f"law={law!r} is not a draft law; choose one of {', '.join(LAWS)}.")
+    if isinstance(k, bool) or (k is not None and not isinstance(k, (int, np.integer))):
+        raise ValueError(f"k={k!r} must be a positive integer (the number of drafts).")
+    q = as_distribution(target, "target")
+    if _is_single_distribution(drafts):
+        if k is None:
+            raise ValueError(
+                "drafts is a single distribution, so k (the number of identical drafts) is required: "
+                "pass k=K, or pass a list of K distributions."
+            )
+        if k < 1:
+            raise ValueError(f"k={k} must be at least 1 (the number of drafts).")
+        p = as_distribution(drafts, "drafts")
+        rows = [p] * int(k)
+        identical = True
+    else:
+        if k is not None:
+            raise ValueError(
+                "k was given together with a list of drafts; the list already fixes K. Drop k, or pass "
+                "one distribution with k for identical drafts."
+            )
+        seq = list(drafts)
+        if len(seq) < 1:
+            raise ValueError("drafts is an empty list; K must be at least 1.")
+        rows = [as_distribution(d, f"drafts[{i}]") for i, d in enumerate(seq)]
+        identical = all(np.array_equal(r.values, rows[0].values) for r in rows)
+    all_d = [q, *rows]
+    exact = {d.exact for d in all_d}
+    if len(exact) > 1:
+        raise ValueError(
+            "target and drafts mix Fractions and floats; pass all of them as Fractions (exact) or all "
+            "as floats."
+        )
+    is_exact = exact.pop()
+    lengths = {d.n for d in all_d}
+    if len(lengths) > 1:
+        raise ValueError(
+            f"target has length {q.n} but drafts have lengths {[r.n for r in rows]}; every distribution "
+            "must live on the same vocabulary."
+        )
+    K = len(rows)
+    dtype = object if is_exact else np.float64
+    drafts_arr = np.empty((K, q.n), dtype=dtype)
+    for i, r in enumerate(rows):
+        drafts_arr[i] = r.values
+    renorm = tuple(
+        name
+        for name, d in [("target", q)] + [(f"drafts[{i}]", r) for i, r in enumerate(rows)]
+        if d.renormalised
+    )
+    if law != "independent" and not identical:
+        raise ValueError(
+            f"law={law!r} needs identical drafts: pass drafts=p with k=K (the law is defined by one p)."
+        )
+    inst = Instance(q.values, drafts_arr, law, identical, is_exact, renorm)
+    p0 = drafts_arr[0]
+    if law == "without_replacement":
+        support = int(np.count_nonzero(p0 > 0))
+        if support < K:
+            raise ValueError(
+                f"law='without_replacement' cannot draw K={K} distinct tokens: drafts has only {support} "
+                f"tokens of positive mass. Lower k to at most {support}, or use law='independent'."
+            )
+    if law == "greedy":
+        if K > q.n:
+            raise ValueError(f"law='greedy' needs K <= n; got K={K}, n={q.n}. Lower k.")
+        rest = inst._greedy_rest_mask()
+        if not np.any(p0[rest] > 0):
+            raise ValueError(
+                f"law='greedy' cannot draw the last draft: p puts no mass outside its top K-1={K - 1} "
+                "tokens. Lower k, or use law='independent'."
+            )
+    return inst

@@ -1,0 +1,191 @@
+"""The optimal acceptance ``P*(acc)`` by closed forms: sorted prefix, subset minimisation, greedy formula.
+
+All evaluate the min-cut formula of MATH.md §3,
+
+.. math::
+
+    P^*(\\mathrm{acc}) = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - \\Pr(\\mathrm{set}(X) \\subseteq S),
+
+and return the minimising ``S`` as the certificate.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from .instance import Instance, make_instance
+from .results import OptimumResult
+from .subsets import check_subset_size, mask_to_set, subset_table
+
+__all__ = [
+    "optimal_acceptance",
+    "sorted_prefix_optimum",
+    "subset_optimum",
+    "greedy_optimum",
+    "ratio_order",
+    "METHODS",
+]
+
+METHODS = ("auto", "sorted_prefix", "subsets", "greedy_formula", "lp")
+
+
+def ratio_order(target: np.ndarray, draft: np.ndarray) -> np.ndarray:
+    """Tokens with ``p(i) > 0`` sorted by ``q(i) / p(i)`` ascending, ties to the lower index."""
+    support = np.flatnonzero(draft > 0)
+    if target.dtype == object:
+        return np.array(sorted(support.tolist(), key=lambda i: (target[i] / draft[i], i)), dtype=np.int64)
+    ratio = target[support] / draft[support]
+    return support[np.argsort(ratio, kind="stable")]
+
+
+def _one_minus_power(tail, k: int, exact: bool):
+    """``1 - (1 - tail)^k`` without cancellation (``tail`` = the draft mass outside the prefix)."""
+    if exact:
+        return 1 - (1 - tail) ** k
+    with np.errstate(divide="ignore"):
+        return -np.expm1(k * np.log1p(-np.minimum(tail, 1.0)))
+
+
+def sorted_prefix_optimum(inst: Instance) -> OptimumResult:
+    """``P*`` for ``K`` identical independent drafts in ``O(n log n)`` (MATH.md §4, after Hu et al. 2025).
+
+    .. math::
+
+        P^* = \\min_{0 \\le j \\le m} \\; Q_j + 1 - P_j^K,
+
+    with ``Q_j, P_j`` the prefix sums of ``q, p`` over the tokens with ``p > 0`` sorted by ``q/p`` ascending.
+    ``1 - P_j^K`` is evaluated from the tail mass ``1 - P_j`` (summed, not subtracted) without cancellation.
+    """
+    if not (inst.identical and inst.law == "independent"):
+        raise ValueError(
+            "method='sorted_prefix' holds for identical independent drafts only (MATH.md §4); use "
+            "method='subsets' or method='lp'."
+        )
+    q, p, K = inst.target, inst.draft, inst.k
+    order = ratio_order(q, p)
+    m = order.size
+    if inst.exact:
+        Q = [Fraction(0)]
+        for i in order:
+            Q.append(Q[-1] + q[i])
+        tail = [Fraction(0)] * (m + 1)
+        for j in range(m - 1, -1, -1):
+            tail[j] = tail[j + 1] + p[order[j]]
+        values = [Q[j] + _one_minus_power(tail[j], K, True) for j in range(m + 1)]
+        best = min(range(m + 1), key=lambda j: (values[j], j))
+        value = values[best]
+    else:
+        Q = np.concatenate([[0.0], np.cumsum(q[order])])
+        tail = np.concatenate([np.cumsum(p[order][::-1])[::-1], [0.0]])
+        values = Q + _one_minus_power(tail, K, False)
+        best = int(np.argmin(values))
+        value = float(values[best])
+    cut = tuple(sorted(int(i) for i in order[:best]))
+    mask = np.zeros(inst.n, dtype=bool)
+    mask[list(cut)] = True
+    return OptimumResult(value, cut, "sorted_prefix", inst.cut_value(mask), {"prefix_size": best})
+
+
+def subset_optimum(inst: Instance) -> OptimumResult:
+    """``P*`` by exhaustive minimisation over all ``2^n`` sets (any draft law; ``n <= 20``, exact ``n <= 14``)."""
+    check_subset_size(inst, "method='subsets'")
+    q_mass, contain = subset_table(inst)
+    values = q_mass + (inst.one() - contain)
+    if inst.exact:
+        best = min(range(values.size), key=lambda m: (values[m], m))
+    else:
+        best = int(np.argmin(values))
+    cut = mask_to_set(best, inst.n)
+    return OptimumResult(values[best], cut, "subsets", values[best], {})
+
+
+def greedy_optimum(inst: Instance) -> OptimumResult:
+    """``P*`` for the greedy draft law (MATH.md §6): ``q(T) + sum_{y ∉ T} min(q(y), p~(y))``.
+
+    ``T`` is the set of the ``K-1`` fixed top tokens and ``p~ = p|_{T^c} / p(T^c)``; the minimising set is
+    ``T ∪ {y ∉ T : q(y) < p~(y)}``.
+    """
+    if inst.law != "greedy":
+        raise ValueError("method='greedy_formula' needs law='greedy'.")
+    q, p = inst.target, inst.draft
+    fixed = inst.greedy_fixed
+    rest = np.ones(inst.n, dtype=bool)
+    rest[fixed] = False
+    denom = inst.subset_mass(p, rest)
+    ptilde = np.array([p[y] / denom if rest[y] else inst.zero() for y in range(inst.n)], dtype=q.dtype)
+    terms = [q[y] for y in fixed] + [min(q[y], ptilde[y]) for y in np.flatnonzero(rest)]
+    value = sum(terms, inst.zero()) if inst.exact else math.fsum(terms)
+    cut = tuple(sorted([int(y) for y in fixed] + [int(y) for y in np.flatnonzero(rest) if q[y] < ptilde[y]]))
+    mask = np.zeros(inst.n, dtype=bool)
+    mask[list(cut)] = True
+    return OptimumResult(value, cut, "greedy_formula", inst.cut_value(mask), {})
+
+
+def optimal_acceptance(
+    *, target, drafts, k: int | None = None, law: str = "independent", method: str = "auto"
+) -> OptimumResult:
+    """Optimal acceptance ``P*(acc)`` of any exact K-draft selection scheme, with its cut certificate.
+
+    .. math::
+
+        P^*(\\mathrm{acc}) = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - \\Pr(\\mathrm{set}(X) \\subseteq S)
+
+    (the max-flow/min-cut value of the draft-selection LP, MATH.md §2–§3; Khisti et al. 2025, Theorem 3 and
+    its K-draft remark for identical drafts).
+
+    Parameters
+    ----------
+    target : array-like, shape (n,)
+        Target distribution ``q``.
+    drafts : array-like, shape (n,) with ``k``, or (K, n)
+        Draft distribution(s) ``p``.
+    k : int, optional
+        Number of identical drafts (with a single distribution).
+    law : {"independent", "without_replacement", "greedy"}
+        Draft law (MATH.md §6).
+    method : {"auto", "sorted_prefix", "subsets", "greedy_formula", "lp"}
+        ``auto``: the sorted prefix for identical independent drafts (any n), the greedy formula for the
+        greedy law, exhaustive subsets for ``n <= 20`` (exact: ``n <= 14``), else the merged LP.
+
+    Returns
+    -------
+    OptimumResult
+        ``.value`` (float, or Fraction for exact input except with the LP), ``.cut_set``, ``.method``.
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> r = optimal_acceptance(target=[F(1, 3), F(0), F(2, 3)], drafts=[F(1, 3)] * 3, k=2)
+    >>> r.value, r.cut_set
+    (Fraction(8, 9), (1,))
+    """
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not known; choose one of {', '.join(METHODS)}.")
+    inst = make_instance(target=target, drafts=drafts, k=k, law=law)
+    return optimum_for(inst, method)
+
+
+def optimum_for(inst: Instance, method: str = "auto") -> OptimumResult:
+    """:func:`optimal_acceptance` on an already built :class:`~lpspec.instance.Instance`."""
+    if method == "auto":
+        if inst.identical and inst.law == "independent":
+            method = "sorted_prefix"
+        elif inst.law == "greedy":
+            method = "greedy_formula"
+        elif inst.n <= (14 if inst.exact else 20):
+            method = "subsets"
+        else:
+            method = "lp"
+    if method == "sorted_prefix":
+        return sorted_prefix_optimum(inst)
+    if method == "subsets":
+        return subset_optimum(inst)
+    if method == "greedy_formula":
+        return greedy_optimum(inst)
+    from .lp import solve_instance
+
+    res = solve_instance(inst, form="merged" if inst.k > 2 else "edge")
+    return OptimumResult(res.value, res.cut_set, res.method, res.cut_value, {"lp": res})

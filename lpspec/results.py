@@ -1,0 +1,46 @@
+"""The result type shared by every optimum-like answer (formulas, LPs, certificates, the batched backend)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+__all__ = ["OptimumResult", "LPSolveError"]
+
+
+class LPSolveError(RuntimeError):
+    """An LP solve that did not end optimal, or whose answer failed its certificate check."""
+
+
+@dataclass
+class OptimumResult:
+    """An optimal acceptance ``P*(acc)`` with its certificate.
+
+    Attributes
+    ----------
+    value : float or Fraction
+        ``P*(acc)``.
+    cut_set : tuple of int
+        A minimising set ``S`` of ``q(S) + 1 - Pr(set(X) ⊆ S)`` (MATH.md §3): a certificate that no exact
+        scheme accepts more than ``cut_value``.
+    method : str
+        Which formula or LP form produced ``value`` (e.g. ``"sorted_prefix"``, ``"lp:edge"``).
+    cut_value : float or Fraction
+        ``q(S) + 1 - Pr(set(X) ⊆ S)`` recomputed from ``cut_set`` (equal to ``value`` up to rounding).
+    details : dict
+        Anything else the method reports.
+    """
+
+    value: Any
+    cut_set: tuple[int, ...]
+    method: str
+    cut_value: Any = None
+    details: dict = field(default_factory=dict, repr=False)
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __repr__(self) -> str:
+        v = self.value if isinstance(self.value, Fraction) else f"{float(self.value):.15g}"
+        return f"OptimumResult(value={v}, cut_set={self.cut_set}, method={self.method!r})"

@@ -5,11 +5,13 @@ by keyword. See README.md.
 """
 
 from .certify import ExactCertificate, certify
+from .decomposition import CanonicalDecomposition, canonical_decomposition, two_step_from_beta
 from .distributions import SUM_TOLERANCE, as_distribution
 from .instance import LAWS, Instance, make_instance
 from .lp import FORMS, LPResult, solve_lp
 from .optimum import optimal_acceptance
 from .results import LPSolveError, OptimumResult
+from .theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
 
 __all__ = [
     "SUM_TOLERANCE",
@@ -25,6 +27,13 @@ __all__ = [
     "optimal_acceptance",
     "solve_lp",
     "certify",
+    "canonical_decomposition",
+    "two_step_from_beta",
+    "CanonicalDecomposition",
+    "acceptance_one",
+    "AcceptanceOneResult",
+    "theorem3",
+    "Theorem3Result",
 ]
 
 __version__ = "0.1.0"

@@ -456,7 +456,7 @@ def solve_lp(*, target, drafts, k: int | None = None, law: str = "independent", 
     --------
     >>> r = solve_lp(target=[0.5, 0.5], drafts=[0.9, 0.1], k=2, form="full")
     >>> round(r.value, 12), r.cut_set
-    (0.69, (1,))
+    (0.69, (0,))
     """
     inst = make_instance(target=target, drafts=drafts, k=k, law=law)
     return solve_instance(inst, form)

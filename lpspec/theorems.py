@@ -1,0 +1,290 @@
+"""Theorem 2 (acceptance one) and Theorem 3 (explicit two-draft optimum) of Khisti et al. (ICLR 2025).
+
+* Theorem 2, with its K-draft and non-identical forms (MATH.md §4): ``P*(acc) = 1`` iff
+  ``q(S) >= Pr(set(X) ⊆ S)`` for every ``S ⊆ Ω``.
+* Theorem 3 (two identical drafts): ``P* = min_S q(S) + p(S^c)^2 + 2 p(S) p(S^c) = min_S q(S) + 1 - p(S)^2``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .instance import Instance, make_instance
+from .optimum import optimum_for, ratio_order
+from .subsets import check_subset_size, mask_to_set, subset_table
+
+__all__ = ["acceptance_one", "theorem3", "AcceptanceOneResult", "Theorem3Result", "ACCEPTANCE_ONE_TOLERANCE",
+           "MAX_PAIR_SEARCH_N"]
+
+#: A float margin ``>= -1e-12`` counts as "holds" (exact input: ``>= 0``).
+ACCEPTANCE_ONE_TOLERANCE = 1e-12
+#: Largest n for the exact positive-margin search of the sorted form (O(n^3)).
+MAX_PAIR_SEARCH_N = 256
+
+
+@dataclass
+class AcceptanceOneResult:
+    """Result of :func:`acceptance_one`.
+
+    Attributes
+    ----------
+    holds : bool
+        ``P*(acc) == 1`` (margin ``>= -tolerance``).
+    witness : tuple of int or None
+        A set ``S`` with ``q(S) < Pr(set(X) ⊆ S)`` (beyond the tolerance), or None.
+    margin : float or Fraction
+        ``min q(S) - Pr(set(X) ⊆ S)`` over non-empty proper subsets ``S``.
+    margin_exact : bool
+        False only when the sorted form at ``n > MAX_PAIR_SEARCH_N`` reports ``0`` as a lower bound of a
+        positive margin.
+    method : str
+    tolerance : float
+    """
+
+    holds: bool
+    witness: tuple[int, ...] | None
+    margin: float | Fraction
+    method: str
+    tolerance: float
+    margin_exact: bool = True
+    details: dict = field(default_factory=dict, repr=False)
+
+
+def _margin_subsets(inst: Instance):
+    q_mass, contain = subset_table(inst)
+    diff = q_mass - contain
+    proper = diff[1:-1]
+    if proper.size == 0:  # n == 1: no non-empty proper subset
+        return None, None
+    if inst.exact:
+        best = min(range(proper.size), key=lambda m: (proper[m], m))
+    else:
+        best = int(np.argmin(proper))
+    return proper[best], mask_to_set(best + 1, inst.n)
+
+
+def _margin_sorted(inst: Instance):
+    """Min of ``q(S) - p(S)^K`` over non-empty proper ``S`` (identical independent drafts).
+
+    A negative minimum over all ``S`` sits at a prefix of the ``q/p`` order (MATH.md §4), which is then non-empty
+    and proper. Otherwise the minimum over non-empty proper sets is found exactly by forcing one token ``i`` in
+    and one token ``j`` out: the rest is a prefix of the ``q/p`` order of ``Ω \\ {i, j}`` (the same concavity
+    argument with the offset ``p(i)``).
+    """
+    q, p, K, n = inst.target, inst.draft, inst.k, inst.n
+    if n == 1:
+        return None, None, True
+    order = ratio_order(q, p)
+    zero = inst.zero()
+    best_val, best_set = None, None
+    acc_q, acc_p = zero, zero
+    for j in range(order.size):
+        acc_q += q[order[j]]
+        acc_p += p[order[j]]
+        if j + 1 >= n:
+            break
+        v = acc_q - acc_p**K
+        if best_val is None or v < best_val:
+            best_val, best_set = v, tuple(sorted(int(t) for t in order[: j + 1]))
+    # proper sets that add tokens of zero draft mass: the cheapest such token alone
+    zero_tokens = [int(t) for t in range(n) if p[t] == 0]
+    for t in zero_tokens:
+        if best_val is None or q[t] < best_val:
+            best_val, best_set = q[t], (t,)
+    tol = 0 if inst.exact else ACCEPTANCE_ONE_TOLERANCE
+    if best_val is not None and best_val < -tol:
+        return best_val, best_set, True
+    if n > MAX_PAIR_SEARCH_N:
+        return min(best_val, zero) if best_val is not None else zero, None, False
+    for i in range(n):
+        for jout in range(n):
+            if jout == i:
+                continue
+            rest = order[(order != i) & (order != jout)]
+            if inst.exact:
+                cq, cp = q[i], p[i]
+                cand = [(cq - cp**K, 0)]
+                for m, t in enumerate(rest):
+                    cq += q[t]
+                    cp += p[t]
+                    cand.append((cq - cp**K, m + 1))
+                v, m = min(cand, key=lambda c: (c[0], c[1]))
+            else:
+                cq = q[i] + np.concatenate([[0.0], np.cumsum(q[rest])])
+                cp = p[i] + np.concatenate([[0.0], np.cumsum(p[rest])])
+                vals = cq - cp**K
+                m = int(np.argmin(vals))
+                v = float(vals[m])
+            if v < best_val:
+                best_val, best_set = v, tuple(sorted([i] + [int(t) for t in rest[:m]]))
+    return best_val, best_set, True
+
+
+def acceptance_one(
+    *, target, drafts, k: int | None = None, law: str = "independent", method: str = "auto"
+) -> AcceptanceOneResult:
+    """Theorem 2 and its generalisations: does the optimal scheme accept with probability one?
+
+    .. math::
+
+        P^*(\\mathrm{acc}) = 1 \\iff q(S) \\ge \\Pr(\\mathrm{set}(X) \\subseteq S) \\;\\; \\forall S \\subseteq \\Omega
+
+    (Khisti et al. 2025, Theorem 2 for ``K = 2`` identical drafts, ``q(S) >= p(S)^2``; the K-draft remark,
+    ``q(S) >= p(S)^K``; any draft law through the min-cut formula, MATH.md §3).
+
+    Parameters
+    ----------
+    target, drafts, k, law
+        As in :func:`lpspec.optimal_acceptance`.
+    method : {"auto", "subsets", "sorted_prefix", "lp"}
+        ``subsets``: all ``2^n`` sets (``n <= 20``); ``sorted_prefix``: identical independent drafts, any n;
+        ``lp``: decides ``holds`` from ``P*`` (margin then known only when negative). ``auto`` picks the
+        sorted form for identical independent drafts, subsets for small n, else the LP.
+
+    Returns
+    -------
+    AcceptanceOneResult
+        ``.holds``, ``.witness``, ``.margin`` (minimum of ``q(S) - Pr(set(X) ⊆ S)`` over non-empty proper ``S``).
+
+    Examples
+    --------
+    >>> acceptance_one(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2).holds
+    True
+    >>> r = acceptance_one(target=[0.9, 0.1], drafts=[0.1, 0.9], k=2)
+    >>> r.holds, r.witness
+    (False, (1,))
+    """
+    inst = make_instance(target=target, drafts=drafts, k=k, law=law)
+    return acceptance_one_for(inst, method)
+
+
+def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneResult:
+    """:func:`acceptance_one` on an already built instance."""
+    tol = 0.0 if inst.exact else ACCEPTANCE_ONE_TOLERANCE
+    if method == "auto":
+        if inst.identical and inst.law == "independent":
+            method = "sorted_prefix"
+        elif inst.n <= (14 if inst.exact else 20):
+            method = "subsets"
+        else:
+            method = "lp"
+    exact_margin = True
+    if method == "subsets":
+        check_subset_size(inst, "acceptance_one(method='subsets')")
+        margin, S = _margin_subsets(inst)
+    elif method == "sorted_prefix":
+        if not (inst.identical and inst.law == "independent"):
+            raise ValueError("method='sorted_prefix' needs identical independent drafts; use method='subsets'.")
+        margin, S, exact_margin = _margin_sorted(inst)
+    elif method == "lp":
+        res = optimum_for(inst, "lp")
+        gap = res.value - 1
+        margin = gap if gap < -tol else 0.0
+        S = res.cut_set if gap < -tol else None
+        exact_margin = gap < -tol
+    else:
+        raise ValueError(f"method={method!r} is not known; choose auto, subsets, sorted_prefix or lp.")
+    if margin is None:  # n == 1: P* = 1 trivially
+        return AcceptanceOneResult(True, None, inst.zero(), method, tol, True)
+    if not inst.exact:
+        margin = float(margin)
+    holds = bool(margin >= -tol)
+    return AcceptanceOneResult(holds, None if holds else S, margin, method, tol, exact_margin,
+                               {"minimiser": S})
+
+
+@dataclass
+class Theorem3Result:
+    """Result of :func:`theorem3`.
+
+    Attributes
+    ----------
+    value : float or Fraction
+        ``min_S q(S) + p(S^c)^2 + 2 p(S) p(S^c)`` (the paper's form).
+    cut_set : tuple of int
+        Its minimising set.
+    simplified : float or Fraction
+        ``min_S q(S) + 1 - p(S)^2``, minimised separately.
+    simplified_cut_set : tuple of int
+    method : str
+    """
+
+    value: float | Fraction
+    cut_set: tuple[int, ...]
+    simplified: float | Fraction
+    simplified_cut_set: tuple[int, ...]
+    method: str
+
+
+def theorem3(*, target, drafts, method: str = "auto") -> Theorem3Result:
+    """Theorem 3 of Khisti et al. (2025): the optimal acceptance for two identical drafts.
+
+    .. math::
+
+        P^* = \\min_{S \\subseteq \\Omega} \\; q(S) + p(S^c)^2 + 2\\,p(S)\\,p(S^c)
+            = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - p(S)^2
+
+    Parameters
+    ----------
+    target : array-like, shape (n,)
+        ``q``.
+    drafts : array-like, shape (n,)
+        The one draft distribution ``p`` (both drafts are i.i.d. ``p``).
+    method : {"auto", "subsets", "sorted_prefix"}
+        ``subsets`` evaluates both expressions on all ``2^n`` sets (``n <= 20``); ``sorted_prefix`` on the
+        prefixes of the ``q/p`` order (any n). ``auto``: subsets for ``n <= 12``, else sorted prefix.
+
+    Returns
+    -------
+    Theorem3Result
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> r = theorem3(target=[F(1, 3), F(0), F(2, 3)], drafts=[F(1, 3)] * 3)
+    >>> r.value, r.simplified
+    (Fraction(8, 9), Fraction(8, 9))
+    """
+    inst = make_instance(target=target, drafts=drafts, k=2)
+    if method == "auto":
+        method = "subsets" if inst.n <= 12 else "sorted_prefix"
+    q = inst.target
+    one = inst.one()
+    if method == "subsets":
+        check_subset_size(inst, "theorem3(method='subsets')")
+        q_mass, _ = subset_table(inst)
+        from .subsets import _mask_sums
+
+        pS = _mask_sums(inst.draft, inst.n)
+        pSc = _mask_sums(inst.draft, inst.n)[::-1]  # the complement of mask m is mask (2^n - 1 - m)
+        three = q_mass + pSc**2 + 2 * pS * pSc
+        simple = q_mass + one - pS**2
+        masks = range(three.size)
+        b3 = min(masks, key=lambda m: (three[m], m))
+        bs = min(masks, key=lambda m: (simple[m], m))
+        return Theorem3Result(three[b3], mask_to_set(b3, inst.n), simple[bs], mask_to_set(bs, inst.n), method)
+    if method != "sorted_prefix":
+        raise ValueError(f"method={method!r} is not known; choose auto, subsets or sorted_prefix.")
+    order = ratio_order(q, inst.draft)
+    zero = inst.zero()
+    best3 = best_s = None
+    set3 = sets = ()
+    qS = pS = zero
+    pSc = sum(inst.draft.tolist(), zero) if inst.exact else float(np.sum(inst.draft))
+    for j in range(order.size + 1):
+        if j > 0:
+            t = order[j - 1]
+            qS += q[t]
+            pS += inst.draft[t]
+            pSc -= inst.draft[t]
+        three = qS + pSc**2 + 2 * pS * pSc
+        simple = qS + one - pS**2
+        prefix = tuple(sorted(int(t) for t in order[:j]))
+        if best3 is None or three < best3:
+            best3, set3 = three, prefix
+        if best_s is None or simple < best_s:
+            best_s, sets = simple, prefix
+    return Theorem3Result(best3, set3, best_s, sets, method)

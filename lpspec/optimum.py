@@ -187,5 +187,5 @@ def optimum_for(inst: Instance, method: str = "auto") -> OptimumResult:
         return greedy_optimum(inst)
     from .lp import solve_instance
 
-    res = solve_instance(inst, form="merged" if inst.k > 2 else "edge")
+    res = solve_instance(inst, form="merged")
     return OptimumResult(res.value, res.cut_set, res.method, res.cut_value, {"lp": res})

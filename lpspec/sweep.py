@@ -1,0 +1,397 @@
+"""Sweeps: a grid of instances × K × draft law × schemes → one table row per (instance, K, law).
+
+A sweep spec (a dict, or a JSON / TOML file) reads::
+
+    {
+      "name": "my-sweep",
+      "seed": 2025,
+      "families": [
+        {"family": "dirichlet", "grid": {"n": [4, 8], "alpha": [0.3, 1.0]}, "replicates": 3},
+        {"family": "temperature", "params": {"n": 16}, "grid": {"T_d": [0.7, 1.3], "top_k": [2, 8]}},
+        {"family": "file", "params": {"path": "my_instance.npy"}}
+      ],
+      "k": [2, 4],
+      "laws": ["independent", "without_replacement"],
+      "schemes": ["specinfer", "spectr", "sir"]
+    }
+
+``grid`` values are lists (their Cartesian product is swept), ``params`` are fixed; ``replicates`` random
+draws are taken per grid point (default 1). Every random instance gets its own seed,
+``derive_seed(seed, family_index, point_index, replicate)``, recorded in the row: the same spec gives the
+same table, and one row is rebuilt by ``family_point(row["family"], params, row["seed"]).draw(row["k"])``.
+
+Columns (a scheme's columns are prefixed by its name):
+
+* ``family``, the family's parameters, ``replicate``, ``seed``, ``n``, ``k``, ``law``;
+* ``status``: ``"ok"``, or why the row could not be computed (e.g. a truncated draft that cannot draw ``K``
+  distinct tokens without replacement) — such rows are reported, the sweep goes on;
+* ``optimal_acceptance`` (``P*``, MATH.md §3) and ``cut_set`` (its certificate ``S``);
+* ``<scheme>.membership_acc``: ``Pr[Y ∈ {X_1..X_K}]`` (MATH.md §1);
+* ``<scheme>.sd_acc``: ``Σ_y min(q(y), p_I(y))``, the speculative-sampling acceptance (IS family only);
+* ``<scheme>.gap``: ``P* - membership_acc``;
+* ``<scheme>.exactness_error``: ``max_y |Σ_x P(x) π(y|x) - q(y)|`` of the scheme's output law.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .export import Table
+from .families import FAMILIES, derive_seed, family_point
+from .instance import LAWS, make_instance
+from .optimum import optimum_for
+from .results import LPSolveError
+
+__all__ = [
+    "SweepSpec",
+    "FamilyGrid",
+    "load_spec",
+    "parse_spec",
+    "run_sweep",
+    "progress",
+    "evaluate_instance",
+    "scheme_columns",
+    "DEFAULT_SCHEMES",
+]
+
+#: Schemes swept when the spec names none.
+DEFAULT_SCHEMES = ("single_draft", "specinfer", "spectr", "sir", "naive")
+
+
+def progress(iterable, total: int | None = None, desc: str = "", enabled: bool | None = None):
+    """Wrap ``iterable`` in a tqdm progress bar on stderr when tqdm is installed and stderr is a terminal.
+
+    ``enabled=None`` decides from ``sys.stderr.isatty()``; without tqdm (the ``tables`` extra) the iterable
+    is returned unchanged, silently.
+
+    Examples
+    --------
+    >>> list(progress(range(3), enabled=False))
+    [0, 1, 2]
+    """
+    if enabled is None:
+        try:
+            enabled = sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            enabled = False
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, file=sys.stderr, leave=False)
+
+
+@dataclass(frozen=True)
+class FamilyGrid:
+    """One ``families`` entry of a spec: a family, fixed parameters, a parameter grid, replicates."""
+
+    family: str
+    params: dict = field(default_factory=dict)
+    grid: dict = field(default_factory=dict)
+    replicates: int = 1
+
+    def points(self) -> list[dict]:
+        """The parameter dicts of the grid (fixed parameters merged in), in a fixed order."""
+        keys = list(self.grid)
+        combos = itertools.product(*(self.grid[k] for k in keys)) if keys else [()]
+        return [{**self.params, **dict(zip(keys, combo))} for combo in combos]
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep spec (see the module docstring).
+
+    Attributes
+    ----------
+    families : tuple of FamilyGrid
+    k : tuple of int
+    laws : tuple of str
+    schemes : tuple of str
+    seed : int
+    name : str
+    base_dir : str
+        Directory against which relative ``path`` parameters are resolved.
+    """
+
+    families: tuple
+    k: tuple = (2,)
+    laws: tuple = ("independent",)
+    schemes: tuple = DEFAULT_SCHEMES
+    seed: int = 0
+    name: str = "sweep"
+    description: str = ""
+    base_dir: str = "."
+
+    def to_dict(self) -> dict:
+        """The spec as plain JSON-able data (what :func:`parse_spec` reads back)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "seed": self.seed,
+            "families": [{"family": f.family, "params": f.params, "grid": f.grid, "replicates": f.replicates}
+                         for f in self.families],
+            "k": list(self.k),
+            "laws": list(self.laws),
+            "schemes": list(self.schemes),
+        }
+
+
+def _as_list(value, what: str) -> list:
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ValueError(f"{what} is an empty list; give at least one value.")
+        return list(value)
+    return [value]
+
+
+def parse_spec(obj: dict, base_dir: str | Path = ".") -> SweepSpec:
+    """Validate a sweep spec given as a dict (the module docstring shows the keys).
+
+    Raises
+    ------
+    ValueError
+        Unknown keys, families, laws or schemes; malformed grids; missing seed with random families.
+
+    Examples
+    --------
+    >>> spec = parse_spec({"seed": 1, "families": [{"family": "dirichlet", "grid": {"n": [3, 4]}}], "k": [2]})
+    >>> [len(f.points()) for f in spec.families], spec.k
+    ([2], (2,))
+    """
+    if not isinstance(obj, dict):
+        raise ValueError("a sweep spec must be an object (JSON) or a table (TOML) with a 'families' list.")
+    known = {"name", "description", "seed", "families", "k", "laws", "schemes"}
+    unknown = set(obj) - known
+    if unknown:
+        raise ValueError(f"the sweep spec has unknown keys {', '.join(sorted(unknown))}; known keys: "
+                         f"{', '.join(sorted(known))}.")
+    fams = obj.get("families")
+    if not isinstance(fams, list) or not fams:
+        raise ValueError("the sweep spec needs 'families': a non-empty list of {family, params, grid, replicates}.")
+    seed = obj.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative integer.")
+    groups = []
+    for i, f in enumerate(fams):
+        if not isinstance(f, dict) or "family" not in f:
+            raise ValueError(f"families[{i}] must be an object with a 'family' key ({', '.join(FAMILIES)}).")
+        bad = set(f) - {"family", "params", "grid", "replicates"}
+        if bad:
+            raise ValueError(f"families[{i}] has unknown keys {', '.join(sorted(bad))}; use family, params, grid, "
+                             "replicates.")
+        params = dict(f.get("params") or {})
+        grid = {key: _as_list(v, f"families[{i}].grid.{key}") for key, v in dict(f.get("grid") or {}).items()}
+        reps = f.get("replicates", 1)
+        if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+            raise ValueError(f"families[{i}].replicates={reps!r} must be a positive integer.")
+        group = FamilyGrid(f["family"], params, grid, reps)
+        for point in group.points():  # validates the family name and parameter names
+            family_point(group.family, point, seed=0)
+        groups.append(group)
+    ks = _as_list(obj.get("k", [2]), "k")
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k={k!r} must be a positive integer (the number of drafts).")
+    laws = _as_list(obj.get("laws", ["independent"]), "laws")
+    for law in laws:
+        if law not in LAWS:
+            raise ValueError(f"law {law!r} is not a draft law; choose from {', '.join(LAWS)}.")
+    schemes = obj.get("schemes", list(DEFAULT_SCHEMES))
+    if schemes == "all":
+        schemes = list(_scheme_names())
+    schemes = _as_list(schemes, "schemes")
+    known_schemes = _scheme_names()
+    for s in schemes:
+        if s not in known_schemes:
+            raise ValueError(f"scheme {s!r} is not known; choose from {', '.join(known_schemes)} (or \"all\").")
+    return SweepSpec(tuple(groups), tuple(ks), tuple(laws), tuple(schemes), seed, str(obj.get("name", "sweep")),
+                     str(obj.get("description", "")), str(base_dir))
+
+
+def load_spec(path) -> SweepSpec:
+    """Read a sweep spec from a ``.json`` or ``.toml`` file, or a built-in spec name (e.g. ``sweep-small``).
+
+    Relative ``path`` parameters of ``file`` families are resolved against the spec file's directory.
+    """
+    from .families import example_path
+
+    p = Path(path)
+    if not p.is_file():
+        try:
+            entry = example_path(str(path))
+        except ValueError:
+            raise ValueError(f"sweep spec {str(path)!r} is neither a file nor a built-in spec name "
+                             "(e.g. sweep-small).") from None
+        text, suffix, base = entry.read_text(encoding="utf-8"), Path(entry.name).suffix, "."
+    else:
+        text, suffix, base = p.read_text(encoding="utf-8"), p.suffix.lower(), str(p.parent)
+    if suffix == ".toml":
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            raise ValueError("reading TOML specs needs Python 3.11+ (tomllib); use a JSON spec.") from None
+        try:
+            obj = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path} is not valid TOML ({exc}).") from None
+    elif suffix == ".json":
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not valid JSON ({exc}).") from None
+    else:
+        raise ValueError(f"sweep spec {str(path)!r}: use a .json or .toml file.")
+    return parse_spec(obj, base)
+
+
+# ---------------------------------------------------------------------- per-instance evaluation
+def _scheme_names() -> tuple[str, ...]:
+    from .compare import SCHEME_NAMES
+
+    return tuple(s for s in SCHEME_NAMES if s != "optimal")
+
+
+def scheme_columns(scheme: str) -> list[str]:
+    """The column names of one scheme: membership acceptance, SD acceptance, gap, exactness error.
+
+    Examples
+    --------
+    >>> scheme_columns("sir")
+    ['sir.membership_acc', 'sir.sd_acc', 'sir.gap', 'sir.exactness_error']
+    """
+    return [f"{scheme}.membership_acc", f"{scheme}.sd_acc", f"{scheme}.gap", f"{scheme}.exactness_error"]
+
+
+def evaluate_instance(inst, schemes) -> dict:
+    """Optimum and every scheme's acceptances, gap and exactness error on one instance (one table row).
+
+    Parameters
+    ----------
+    inst : Instance
+    schemes : sequence of str
+        Scheme names (:data:`lpspec.compare.SCHEME_NAMES`); a scheme that does not apply to the instance
+        (e.g. SpecTr with different drafts) gets empty cells.
+
+    Returns
+    -------
+    dict
+        ``optimal_acceptance``, ``cut_set`` and the columns of :func:`scheme_columns` for each scheme.
+    """
+    from .compare import evaluate_scheme
+
+    opt = optimum_for(inst)
+    best = float(opt.value)
+    row = {"optimal_acceptance": best, "cut_set": "{" + ",".join(map(str, opt.cut_set)) + "}"}
+    for name in schemes:
+        res = evaluate_scheme(name, inst)
+        if res is None:
+            continue
+        member = float(res["membership_acceptance"])
+        row[f"{name}.membership_acc"] = member
+        if res.get("sd_acceptance") is not None:
+            row[f"{name}.sd_acc"] = float(res["sd_acceptance"])
+        row[f"{name}.gap"] = best - member
+        if res.get("output_distribution") is not None:
+            out = np.asarray(res["output_distribution"], dtype=np.float64)
+            row[f"{name}.exactness_error"] = float(np.max(np.abs(out - inst.target.astype(np.float64))))
+    return row
+
+
+def _param_columns(spec: SweepSpec) -> list[str]:
+    cols: list[str] = []
+    for group in spec.families:
+        for key in list(group.params) + list(group.grid):
+            if key not in cols and key != "n":
+                cols.append(key)
+    return cols
+
+
+def _resolve(params: dict, base_dir: str) -> dict:
+    if "path" in params and not Path(params["path"]).is_absolute():
+        return {**params, "path": str(Path(base_dir) / params["path"])}
+    return params
+
+
+def _cell(value):
+    if isinstance(value, (list, tuple)):
+        return json.dumps(list(value))
+    return value
+
+
+def run_sweep(spec, progress_bar: bool | None = None) -> Table:
+    """Run a sweep and return its table (one row per instance × K × law).
+
+    Parameters
+    ----------
+    spec : SweepSpec, dict, or path
+        A parsed spec, a dict for :func:`parse_spec`, or a file / built-in name for :func:`load_spec`.
+    progress_bar : bool, optional
+        Show a tqdm bar; default: only when stderr is a terminal and tqdm is installed.
+
+    Returns
+    -------
+    Table
+        Columns as in the module docstring; ``metadata`` holds the spec (with its seed) and the lpspec
+        version, so the table can be regenerated.
+
+    Examples
+    --------
+    >>> t = run_sweep({"seed": 3, "families": [{"family": "dirichlet", "grid": {"n": [3]}}],
+    ...                "k": [2], "schemes": ["specinfer"]})
+    >>> len(t), t.rows[0]["status"]
+    (1, 'ok')
+    """
+    from . import __version__
+
+    if isinstance(spec, dict):
+        spec = parse_spec(spec)
+    elif not isinstance(spec, SweepSpec):
+        spec = load_spec(spec)
+    jobs = []
+    for gi, group in enumerate(spec.families):
+        for pi, params in enumerate(group.points()):
+            reps = group.replicates if group.family in ("dirichlet", "zipf", "temperature") else 1
+            for rep in range(reps):
+                seed = derive_seed(spec.seed, gi, pi, rep)
+                point = family_point(group.family, _resolve(params, spec.base_dir), seed)
+                for k in spec.k:
+                    for law in spec.laws:
+                        jobs.append((gi, group, params, rep, point, k, law))
+    param_cols = _param_columns(spec)
+    columns = ["family", *param_cols, "replicate", "seed", "n", "k", "law", "status", "optimal_acceptance",
+               "cut_set"]
+    for name in spec.schemes:
+        columns += scheme_columns(name)
+    rows = []
+    for gi, group, params, rep, point, k, law in progress(jobs, total=len(jobs), desc=spec.name,
+                                                           enabled=progress_bar):
+        row = {"family": group.family, **{c: _cell(params.get(c)) for c in param_cols if c in params},
+               "replicate": rep, "seed": point.seed, "k": k, "law": law}
+        try:
+            drawn = point.draw(k)
+            inst = make_instance(**drawn.kwargs(k=k, law=law))
+            row["n"] = inst.n
+            row.update(evaluate_instance(inst, spec.schemes))
+            row["status"] = "ok"
+        except (ValueError, LPSolveError) as exc:
+            row["status"] = f"not computed: {exc}"
+        rows.append(row)
+    used = [c for c in columns if c in ("family", "status") or any(r.get(c) is not None for r in rows)]
+    meta = {"spec": spec.to_dict(), "lpspec_version": __version__,
+            "acceptance": "membership: Pr[Y in {X_1..X_K}] (MATH.md §1); sd_acc: sum_y min(q, p_I)"}
+    return Table(used, rows, meta)
+
+
+def finite_mean(values) -> float:
+    """Mean of the finite, non-None values (NaN when there are none)."""
+    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    return math.fsum(vals) / len(vals) if vals else float("nan")

@@ -5,12 +5,32 @@ by keyword. See README.md.
 """
 
 from .certify import ExactCertificate, certify
+from .compare import compare_schemes, upper_bound
 from .decomposition import CanonicalDecomposition, canonical_decomposition, two_step_from_beta
 from .distributions import SUM_TOLERANCE, as_distribution
 from .instance import LAWS, Instance, make_instance
 from .lp import FORMS, LPResult, solve_lp
 from .optimum import optimal_acceptance
+from .verify import VerificationReport, verify_scheme
 from .results import LPSolveError, OptimumResult
+from .schemes import (
+    SCHEMES,
+    SIR,
+    CanonicalScheme,
+    ImportanceScheme,
+    NaiveSampling,
+    OptimalScheme,
+    PairwiseIS,
+    Scheme,
+    SingleDraft,
+    SpecInfer,
+    SpecInferWithoutReplacement,
+    SpecTr,
+    Tournament,
+    TruncatedIS,
+    make_scheme,
+    sample_drafts,
+)
 from .theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
 
 __all__ = [
@@ -34,6 +54,26 @@ __all__ = [
     "AcceptanceOneResult",
     "theorem3",
     "Theorem3Result",
+    "compare_schemes",
+    "upper_bound",
+    "verify_scheme",
+    "VerificationReport",
+    "Scheme",
+    "ImportanceScheme",
+    "SCHEMES",
+    "make_scheme",
+    "sample_drafts",
+    "OptimalScheme",
+    "CanonicalScheme",
+    "SingleDraft",
+    "SpecInfer",
+    "SpecInferWithoutReplacement",
+    "SpecTr",
+    "NaiveSampling",
+    "SIR",
+    "PairwiseIS",
+    "TruncatedIS",
+    "Tournament",
 ]
 
 __version__ = "0.1.0"

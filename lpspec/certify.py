@@ -59,36 +59,42 @@ class ExactCertificate:
         x = [int(t) for t in x]
         if len(x) != self.instance.k:
             raise ValueError(f"x={tuple(x)} must be a tuple of K={self.instance.k} tokens.")
-        key = tuple(canonical_set_keys(np.array([x]), self.instance.n)[0])
-        for i, row in enumerate(canonical_set_keys(np.where(st.sets < 0, self.instance.n, st.sets),
-                                                   self.instance.n)):
-            if tuple(row) == key and st.mass[i] > 0:
-                return i
-        raise ValueError(f"the draft tuple x={tuple(x)} has probability 0 under this instance.")
+        if not hasattr(self, "_row_of_key"):  # the set table is immutable: index it once
+            keys = canonical_set_keys(np.where(st.sets < 0, self.instance.n, st.sets), self.instance.n)
+            self._row_of_key = {tuple(row): i for i, row in enumerate(keys.tolist()) if st.mass[i] > 0}
+        key = tuple(canonical_set_keys(np.array([x]), self.instance.n)[0].tolist())
+        i = self._row_of_key.get(key)
+        if i is None:
+            raise ValueError(f"the draft tuple x={tuple(x)} has probability 0 under this instance.")
+        return i
 
     def _residuals(self):
+        """One pass over the flow (read afresh on every call): ``r(A)``, ``s(y)``, accepted mass per token."""
         inst = self.instance
         st = inst.set_table
-        r = [st.mass[i] - sum((f for (a, _), f in self.flow.items() if a == i), Fraction(0))
-             for i in range(st.mass.size)]
+        sent = [Fraction(0)] * st.mass.size
         accepted = [Fraction(0)] * inst.n
-        for (_, y), f in self.flow.items():
+        for (a, y), f in self.flow.items():
+            sent[a] += f
             accepted[y] += f
+        r = [st.mass[i] - sent[i] for i in range(st.mass.size)]
         s = [inst.target[y] - accepted[y] for y in range(inst.n)]
         return r, s, accepted
 
     def conditional(self, x) -> list[Fraction]:
         """``π(·|x)`` as exact Fractions: ``[f(A, y) + r(A) s(y) / Σ s] / Pr(set(X) = A)`` with ``A = set(x)``."""
-        return self._row(self._set_row(x))
-
-    def _row(self, i: int) -> list[Fraction]:
-        st = self.instance.set_table
+        i = self._set_row(x)
         r, s, _ = self._residuals()
+        flows = [(y, f) for (a, y), f in self.flow.items() if a == i]
+        return self._row(i, flows, r, s)
+
+    def _row(self, i: int, flows, r, s) -> list[Fraction]:
+        """Row ``i`` from its outgoing flow ``[(y, f)]`` and the residuals of :meth:`_residuals`."""
+        st = self.instance.set_table
         total_s = sum(s, Fraction(0))
         row = [Fraction(0)] * self.instance.n
-        for (a, y), f in self.flow.items():
-            if a == i:
-                row[y] += f
+        for y, f in flows:
+            row[y] += f
         if total_s > 0:
             row = [row[y] + r[i] * s[y] / total_s for y in range(self.instance.n)]
         return [v / st.mass[i] for v in row]
@@ -105,15 +111,17 @@ class ExactCertificate:
         assert all(f >= 0 for f in self.flow.values()), "negative flow"
         assert all(v >= 0 for v in r), "a set sends more than its mass"
         assert all(v >= 0 for v in s), "a token receives more than q"
-        for (a, y) in self.flow:
+        by_set: dict[int, list] = {}
+        for (a, y), f in self.flow.items():
             assert y in st.members(a), "flow on a token outside its set"
+            by_set.setdefault(a, []).append((y, f))
         assert sum(self.flow.values(), Fraction(0)) == self.value
         output = [Fraction(0)] * inst.n
         acceptance = Fraction(0)
         for i in range(st.mass.size):
             if st.mass[i] == 0:
                 continue
-            row = self._row(i)
+            row = self._row(i, by_set.get(i, []), r, s)
             assert all(v >= 0 for v in row) and sum(row, Fraction(0)) == 1, "π(·|x) is not a distribution"
             for y in range(inst.n):
                 output[y] += st.mass[i] * row[y]
@@ -135,10 +143,21 @@ def _max_flow(caps_src: list[Fraction], members: list[list[int]], caps_sink: lis
     for a, mem in enumerate(members):
         for y in mem:
             by_token[y].append(a)
+    # Warm start: a greedy feasible flow (each set fills its tokens' free sink capacity in turn). Any feasible
+    # flow is a valid start for augmenting paths; this one removes most augmentations on large networks.
+    for a, mem in enumerate(members):
+        for y in mem:
+            if res_src[a] == 0:
+                break
+            delta = min(res_src[a], res_sink[y])
+            if delta > 0:
+                flow[(a, y)] = delta
+                res_src[a] -= delta
+                res_sink[y] -= delta
     while True:
         # BFS over set nodes (0..M-1) and token nodes (M..M+n-1) from the source.
         parent: dict[int, int] = {}
-        queue = deque(a for a in range(M) if res_src[a] > 0)
+        queue = deque(a for a in range(M) if res_src[a])  # residuals are >= 0: nonzero means positive
         for a in queue:
             parent[a] = -1
         sink_token = None
@@ -149,14 +168,14 @@ def _max_flow(caps_src: list[Fraction], members: list[list[int]], caps_sink: lis
                     v = M + y
                     if v not in parent:
                         parent[v] = u
-                        if res_sink[y] > 0:
+                        if res_sink[y]:
                             sink_token = y
                             break
                         queue.append(v)
             else:
                 y = u - M
                 for a in by_token[y]:  # reverse edge token→set needs positive flow on set→token
-                    if a not in parent and flow.get((a, y), 0) > 0:
+                    if a not in parent and (a, y) in flow:  # flow holds positive entries only
                         parent[a] = u
                         queue.append(a)
         if sink_token is None:
@@ -179,7 +198,8 @@ def _max_flow(caps_src: list[Fraction], members: list[list[int]], caps_sink: lis
                 flow[(u, w - M)] = flow.get((u, w - M), Fraction(0)) + delta
             else:
                 flow[(w, u - M)] -= delta
-        flow = {e: f for e, f in flow.items() if f != 0}
+                if not flow[(w, u - M)]:
+                    del flow[(w, u - M)]
 
 
 def certify_instance(inst: Instance) -> ExactCertificate:

@@ -84,7 +84,7 @@ class CanonicalDecomposition:
         excess = np.array([q[y] - pI[y] if q[y] > pI[y] else 0 for y in range(inst.n)],
                           dtype=object if exact else np.float64)
         total = sum(excess.tolist(), Fraction(0)) if exact else math.fsum(excess.tolist())
-        self._residual = excess / total if total > 0 else excess
+        self._residual = excess / total if total > 0 else q.copy()  # nothing rejected but round-off: any law
         # per-tuple acceptance in step 2, and the rejection mass
         kept = _scatter(self._tid, self._w * self._accept[self._tok], P.size, exact)
         self._reject = (1 - kept) if exact else np.maximum(1.0 - kept, 0.0)
@@ -244,15 +244,21 @@ def _normalise_rows(set_ids, weights, masses, n_sets):
     w = np.maximum(weights, 0.0)
     sums = np.bincount(set_ids, weights=w, minlength=n_sets)
     empty = sums <= 0
-    if np.any(empty & (masses > 0)):
-        raise LPSolveError("the IS LP left a draft set with no selection weight.")
-    return w / np.where(empty, 1.0, sums)[set_ids]
+    if np.any(empty):
+        # A set of (tiny) mass that the solver left without weight: any β is valid there, so select the
+        # first listed token of the set.
+        first = np.full(n_sets, set_ids.size)  # first edge of each set
+        np.minimum.at(first, set_ids, np.arange(set_ids.size))
+        pick = first[empty]
+        w[pick[pick < set_ids.size]] = 1.0
+        sums = np.bincount(set_ids, weights=w, minlength=n_sets)
+    return w / np.where(sums > 0, sums, 1.0)[set_ids]
 
 
 def _beta_is_lp(inst: Instance):
     import cvxpy as cp
 
-    from .lp import _highs_solve
+    from .lp import highs_solve
 
     st = inst.set_table
     sid, tok = st.edges
@@ -267,7 +273,7 @@ def _beta_is_lp(inst: Instance):
     z = cp.Variable(inst.n)
     cons = [to_set @ w == mass, z <= q, z <= to_tok @ w]
     prob = cp.Problem(cp.Maximize(cp.sum(z)), cons)
-    _highs_solve(prob, "Theorem 1 IS-form LP")
+    highs_solve(prob, "Theorem 1 IS-form LP")
     if prob.status != cp.OPTIMAL:
         raise LPSolveError(f"HiGHS ended the IS-form LP with status {prob.status!r}; no value is reported.")
     weights = np.asarray(w.value) / np.where(mass[sid] > 0, mass[sid], 1.0)

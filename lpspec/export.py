@@ -24,19 +24,19 @@ from fractions import Fraction
 from pathlib import Path
 
 __all__ = [
-    "Table",
     "FORMATS",
+    "Table",
     "as_table",
-    "to_csv",
-    "read_csv",
-    "to_markdown",
-    "to_latex",
-    "to_json",
-    "read_json",
-    "to_dataframe",
-    "format_table",
-    "write_table",
     "format_from_path",
+    "format_table",
+    "read_csv",
+    "read_json",
+    "to_csv",
+    "to_dataframe",
+    "to_json",
+    "to_latex",
+    "to_markdown",
+    "write_table",
 ]
 
 #: Output formats understood by :func:`format_table` and :func:`write_table`.
@@ -76,7 +76,7 @@ class Table:
             raise ValueError(f"column {name!r} is not in this table; its columns are {', '.join(self.columns)}.")
         return [row.get(name) for row in self.rows]
 
-    def where(self, **equal) -> "Table":
+    def where(self, **equal) -> Table:
         """The rows whose cells equal the given values, e.g. ``table.where(k=2, law="independent")``."""
         rows = [r for r in self.rows if all(r.get(c) == v for c, v in equal.items())]
         return Table(list(self.columns), rows, dict(self.metadata))
@@ -202,10 +202,9 @@ def read_csv(source) -> Table:
     else:
         text = Path(source).read_text(encoding="utf-8")
     reader = csv.reader(io.StringIO(text))
-    try:
-        columns = next(reader)
-    except StopIteration:
-        raise ValueError("the CSV is empty; expected a header row of column names.") from None
+    columns = next((line for line in reader if line), None)
+    if not columns:
+        raise ValueError("the CSV is empty; expected a header row of column names.")
     rows = []
     for line in reader:
         if not line:

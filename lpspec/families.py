@@ -46,15 +46,15 @@ __all__ = [
     "TRUNCATE_TARGETS",
     "FamilyPoint",
     "InstanceSpec",
-    "family_point",
+    "derive_seed",
     "draw_instance",
-    "truncate",
-    "load_instance_file",
-    "parse_instance_object",
-    "load_example",
     "example_names",
     "example_path",
-    "derive_seed",
+    "family_point",
+    "load_example",
+    "load_instance_file",
+    "parse_instance_object",
+    "truncate",
 ]
 
 #: Known family names.
@@ -153,9 +153,9 @@ def truncate(dist, top_k: int | None = None, top_p: float | None = None) -> np.n
 
     Examples
     --------
-    >>> truncate([0.5, 0.2, 0.3], top_k=2).tolist()
+    >>> truncate([0.5, 0.2, 0.3], top_k=2).round(6).tolist()
     [0.625, 0.0, 0.375]
-    >>> truncate([0.5, 0.2, 0.3], top_p=0.8).tolist()
+    >>> truncate([0.5, 0.2, 0.3], top_p=0.8).round(6).tolist()
     [0.625, 0.0, 0.375]
     """
     p = np.asarray(dist, dtype=np.float64).copy()
@@ -477,7 +477,7 @@ def load_instance_file(path) -> InstanceSpec:
     if suffix == ".npy":
         try:
             arr = np.load(path, allow_pickle=False)
-        except Exception as exc:  # numpy raises several types for a bad file
+        except (OSError, ValueError) as exc:
             raise ValueError(f"{name} is not a readable .npy array ({exc}).") from None
         if arr.ndim != 2 or arr.shape[0] < 2:
             raise ValueError(f"{name} must hold a 2-D array: row 0 the target, then the draft rows; got shape "
@@ -488,7 +488,7 @@ def load_instance_file(path) -> InstanceSpec:
     if suffix == ".npz":
         try:
             data = np.load(path, allow_pickle=False)
-        except Exception as exc:
+        except (OSError, ValueError) as exc:
             raise ValueError(f"{name} is not a readable .npz archive ({exc}).") from None
         if "target" not in data or ("draft" in data) == ("drafts" in data):
             raise ValueError(f"{name} must hold an array 'target' and one of 'draft' or 'drafts'.")

@@ -32,7 +32,7 @@ MAX_ENUMERATED_TUPLES = 4_000_000
 def _psum(values) -> float | Fraction:
     """Sum of non-negative terms: exact for Fractions, ``math.fsum`` (correctly rounded) for floats."""
     vals = list(values.tolist() if isinstance(values, np.ndarray) else values)
-    if vals and isinstance(vals[0], Fraction):
+    if (vals and isinstance(vals[0], Fraction)) or getattr(values, "dtype", None) == object:
         return sum(vals, Fraction(0))
     return math.fsum(vals)
 

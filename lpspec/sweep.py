@@ -16,9 +16,11 @@ A sweep spec (a dict, or a JSON / TOML file) reads::
     }
 
 ``grid`` values are lists (their Cartesian product is swept), ``params`` are fixed; ``replicates`` random
-draws are taken per grid point (default 1). Every random instance gets its own seed,
-``derive_seed(seed, family_index, point_index, replicate)``, recorded in the row: the same spec gives the
-same table, and one row is rebuilt by ``family_point(row["family"], params, row["seed"]).draw(row["k"])``.
+draws are taken per grid point (default 1). Replicate ``r`` of family entry ``i`` is drawn with the seed
+``derive_seed(seed, i, r)`` at every grid point (common random numbers: the rows for ``top_k = 2`` and
+``top_k = 8`` truncate the same logits, the rows for ``T_d = 0.7`` and ``1.3`` cool the same logits). The
+seed is recorded in each row: the same spec gives the same table, and one row is rebuilt by
+``family_point(row["family"], params, row["seed"]).draw(row["k"])``.
 
 Columns (a scheme's columns are prefixed by its name):
 
@@ -29,7 +31,9 @@ Columns (a scheme's columns are prefixed by its name):
 * ``<scheme>.membership_acc``: ``Pr[Y ∈ {X_1..X_K}]`` (MATH.md §1);
 * ``<scheme>.sd_acc``: ``Σ_y min(q(y), p_I(y))``, the speculative-sampling acceptance (IS family only);
 * ``<scheme>.gap``: ``P* - membership_acc``;
-* ``<scheme>.exactness_error``: ``max_y |Σ_x P(x) π(y|x) - q(y)|`` of the scheme's output law.
+* ``<scheme>.exactness_error``: ``max_y |Σ_x P(x) π(y|x) - q(y)|`` of the scheme's output law;
+* ``upper_bound``: SpecTr's bound ``Σ_y min(q(y), Pr(y ∈ set(X)))`` when ``"upper_bound"`` is listed;
+* ``notes``: what could not be evaluated on an ``ok`` row (e.g. a scheme beyond its enumeration limit).
 """
 
 from __future__ import annotations
@@ -41,8 +45,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from .export import Table
 from .families import FAMILIES, derive_seed, family_point
 from .instance import LAWS, make_instance
@@ -50,15 +52,15 @@ from .optimum import optimum_for
 from .results import LPSolveError
 
 __all__ = [
-    "SweepSpec",
+    "DEFAULT_SCHEMES",
     "FamilyGrid",
+    "SweepSpec",
+    "evaluate_instance",
     "load_spec",
     "parse_spec",
-    "run_sweep",
     "progress",
-    "evaluate_instance",
+    "run_sweep",
     "scheme_columns",
-    "DEFAULT_SCHEMES",
 ]
 
 #: Schemes swept when the spec names none.
@@ -255,9 +257,9 @@ def load_spec(path) -> SweepSpec:
 
 # ---------------------------------------------------------------------- per-instance evaluation
 def _scheme_names() -> tuple[str, ...]:
-    from .compare import SCHEME_NAMES
+    from .schemes import SCHEMES
 
-    return tuple(s for s in SCHEME_NAMES if s != "optimal")
+    return (*SCHEMES, "upper_bound")
 
 
 def scheme_columns(scheme: str) -> list[str]:
@@ -268,6 +270,8 @@ def scheme_columns(scheme: str) -> list[str]:
     >>> scheme_columns("sir")
     ['sir.membership_acc', 'sir.sd_acc', 'sir.gap', 'sir.exactness_error']
     """
+    if scheme == "upper_bound":
+        return ["upper_bound"]
     return [f"{scheme}.membership_acc", f"{scheme}.sd_acc", f"{scheme}.gap", f"{scheme}.exactness_error"]
 
 
@@ -278,31 +282,45 @@ def evaluate_instance(inst, schemes) -> dict:
     ----------
     inst : Instance
     schemes : sequence of str
-        Scheme names (:data:`lpspec.compare.SCHEME_NAMES`); a scheme that does not apply to the instance
-        (e.g. SpecTr with different drafts) gets empty cells.
+        Names of :data:`lpspec.schemes.SCHEMES`, or ``"upper_bound"`` (SpecTr's bound
+        ``Σ_y min(q(y), Pr(y ∈ set(X)))``, column ``upper_bound``). A scheme that does not apply
+        to the instance (e.g. SpecTr with different drafts) gets empty cells.
 
     Returns
     -------
     dict
         ``optimal_acceptance``, ``cut_set`` and the columns of :func:`scheme_columns` for each scheme.
     """
-    from .compare import evaluate_scheme
+    from .compare import upper_bound
+    from .schemes import SCHEMES, ImportanceScheme
 
     opt = optimum_for(inst)
     best = float(opt.value)
     row = {"optimal_acceptance": best, "cut_set": "{" + ",".join(map(str, opt.cut_set)) + "}"}
+    notes = []
     for name in schemes:
-        res = evaluate_scheme(name, inst)
-        if res is None:
+        if name == "upper_bound":
+            row["upper_bound"] = float(upper_bound(inst))
             continue
-        member = float(res["membership_acceptance"])
+        cls = SCHEMES[name]
+        if not cls.applies_to(inst):
+            continue
+        try:
+            scheme = cls(inst)
+            member = float(scheme.acceptance)
+        except ValueError as exc:  # e.g. too many draft tuples to enumerate
+            notes.append(f"{name}: {exc}")
+            continue
         row[f"{name}.membership_acc"] = member
-        if res.get("sd_acceptance") is not None:
-            row[f"{name}.sd_acc"] = float(res["sd_acceptance"])
+        if isinstance(scheme, ImportanceScheme):
+            row[f"{name}.sd_acc"] = float(scheme.sd_acceptance)
         row[f"{name}.gap"] = best - member
-        if res.get("output_distribution") is not None:
-            out = np.asarray(res["output_distribution"], dtype=np.float64)
-            row[f"{name}.exactness_error"] = float(np.max(np.abs(out - inst.target.astype(np.float64))))
+        try:
+            row[f"{name}.exactness_error"] = float(scheme.output_error())
+        except ValueError as exc:
+            notes.append(f"{name} exactness: {exc}")
+    if notes:
+        row["notes"] = "; ".join(notes)
     return row
 
 
@@ -358,10 +376,10 @@ def run_sweep(spec, progress_bar: bool | None = None) -> Table:
         spec = load_spec(spec)
     jobs = []
     for gi, group in enumerate(spec.families):
-        for pi, params in enumerate(group.points()):
+        for params in group.points():
             reps = group.replicates if group.family in ("dirichlet", "zipf", "temperature") else 1
             for rep in range(reps):
-                seed = derive_seed(spec.seed, gi, pi, rep)
+                seed = derive_seed(spec.seed, gi, rep)
                 point = family_point(group.family, _resolve(params, spec.base_dir), seed)
                 for k in spec.k:
                     for law in spec.laws:
@@ -371,6 +389,7 @@ def run_sweep(spec, progress_bar: bool | None = None) -> Table:
                "cut_set"]
     for name in spec.schemes:
         columns += scheme_columns(name)
+    columns.append("notes")
     rows = []
     for gi, group, params, rep, point, k, law in progress(jobs, total=len(jobs), desc=spec.name,
                                                            enabled=progress_bar):

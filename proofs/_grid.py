@@ -55,6 +55,13 @@ def identical_grid(max_n: int = 3, max_den: int = 6, ks=(1, 2, 3)):
                     yield q, p, k
 
 
+def is_orbit_representative(q, p) -> bool:
+    """True when the pairs ``(q_i, p_i)`` are sorted: exactly one member of each orbit of the grid under a joint
+    relabelling of the tokens (every statement of MATH.md is invariant under it)."""
+    pairs = list(zip(q, p))
+    return pairs == sorted(pairs)
+
+
 # ---------------------------------------------------------------------------- draft laws
 def independent_tuples(drafts) -> dict[tuple[int, ...], Fraction]:
     """``P(x) = prod_k p_k(x_k)`` over the tuples of positive probability."""

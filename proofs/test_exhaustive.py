@@ -14,6 +14,10 @@ For every instance the ground truth ``P*`` is established *in this test suite*, 
 
 Upper bound met by a feasible scheme is a proof of ``P*`` for that instance. Every closed form of MATH.md §4
 is then compared with it.
+
+lpspec's functions run on every instance. The test-side re-evaluations of a scheme (the slowest part, in
+pure Fractions) run on one instance per orbit of a joint relabelling of the tokens (``is_orbit_representative``:
+1 845 of the 9 585), which covers every statement on the whole grid since all of them are invariant under it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from _grid import (
     ONE,
     ZERO,
     identical_grid,
+    is_orbit_representative,
     mask_of,
     mass_of,
     prefix_minimum,
@@ -58,6 +63,7 @@ def _report(failures, what):
 def test_grid_is_the_advertised_size():
     assert [len(simplex_grid(n, 6)) for n in (1, 2, 3)] == [1, 13, 55]
     assert len(GRID) == 9585
+    assert sum(is_orbit_representative(q, p) for q, p, _ in GRID) == 1845
     assert all(sum(q) == 1 and sum(p) == 1 for q, p, _ in GRID)
     assert all(isinstance(v, Fraction) for q, p, _ in GRID for v in q + p)
 
@@ -72,7 +78,8 @@ def test_min_cut_formula_certified_on_grid():
             assert cert.check()
             assert isinstance(cert.value, Fraction) and cert.value == t.value
             assert mask_of(cert.cut_set) in t.minimisers
-            assert recheck_plan(q, t.tuples, cert.conditional) == t.value
+            if is_orbit_representative(q, p):
+                assert recheck_plan(q, t.tuples, cert.conditional) == t.value
         except AssertionError as exc:
             failures.append((q, p, k, t.value, cert.value, str(exc)))
     assert not failures, _report(failures, "flow == brute-force min-cut")
@@ -187,14 +194,16 @@ def test_theorem1_construction_on_grid():
         t = truth(q, (p, k))
         cert = certificate(q, p, k)
         beta = _beta_from_certificate(cert, t)
-        mine = two_step(q, t.tuples, beta)
         inst = cert.instance
         rows = np.array([beta(tuple(x)) for x in inst.tuple_table.tuples.tolist()], dtype=object)
         theirs = two_step_from_beta(inst, rows)
-        ok = mine.speculative_acceptance == mine.membership_acceptance == t.value and mine.output == q
-        ok = ok and theirs.acceptance == theirs.membership_acceptance == t.value
+        ok = theirs.acceptance == theirs.membership_acceptance == t.value
         ok = ok and list(theirs.output_distribution()) == list(q)
-        ok = ok and list(theirs.intermediate) == list(mine.intermediate)
+        mine = None
+        if is_orbit_representative(q, p):
+            mine = two_step(q, t.tuples, beta)
+            ok = ok and mine.speculative_acceptance == mine.membership_acceptance == t.value and mine.output == q
+            ok = ok and list(theirs.intermediate) == list(mine.intermediate)
         if not ok:
             failures.append((q, p, k, t.value, mine, theirs.acceptance, theirs.membership_acceptance))
     assert not failures, _report(failures, "the Theorem 1 construction")
@@ -205,6 +214,8 @@ def test_theorem1_every_beta_is_bounded_by_the_optimum():
     scheme with Σ min(q, p_I) <= membership acceptance <= P*."""
     failures = []
     for q, p, k in GRID:
+        if not is_orbit_representative(q, p):
+            continue
         t = truth(q, (p, k))
         n = len(q)
 
@@ -220,9 +231,10 @@ def test_theorem1_every_beta_is_bounded_by_the_optimum():
 
 def test_without_replacement_prefix_shortcut_evidence():
     """Evidence only (MATH.md §6): for drafts without replacement the min-cut sits at a prefix of the q/p
-    order. Not proved; checked on every grid instance (n <= 3, d <= 6, and n = 4, d <= 3; 2 <= K <= n)."""
+    order. Not proved; checked on every instance of two grids (n <= 3 with d <= 6, and n = 4 with d <= 4;
+    K = 2, 3, wherever p has at least K tokens of positive mass): 7 312 instances."""
     cases = [(q, p, k) for q, p, k in identical_grid(max_n=3, max_den=6, ks=(2, 3))]
-    cases += [(q, p, k) for q in simplex_grid(4, 3) for p in simplex_grid(4, 3) for k in (2, 3, 4)]
+    cases += [(q, p, k) for q in simplex_grid(4, 4) for p in simplex_grid(4, 4) for k in (2, 3)]
     checked, failures = 0, []
     for q, p, k in cases:
         if sum(1 for v in p if v > 0) < k:
@@ -231,5 +243,5 @@ def test_without_replacement_prefix_shortcut_evidence():
         checked += 1
         if prefix_minimum(q, p, lambda s: t.contain[s]) != t.value:
             failures.append((q, p, k, t.value))
-    assert checked > 5000
+    assert checked == 7312
     assert not failures, _report(failures, "the without-replacement prefix shortcut")

@@ -23,7 +23,7 @@ def _brute_force(q, p, k):
 
 
 def _failing_solver(fail_calls, status=cp.INFEASIBLE):
-    real = lpmod._highs_solve
+    real = lpmod.highs_solve
     calls = {"n": 0}
 
     def solve(problem, what):
@@ -37,7 +37,7 @@ def _failing_solver(fail_calls, status=cp.INFEASIBLE):
 
 def test_full_form_retries_without_redundant_row(monkeypatch):
     solve, calls = _failing_solver({1})
-    monkeypatch.setattr(lpmod, "_highs_solve", solve)
+    monkeypatch.setattr(lpmod, "highs_solve", solve)
     r = lpspec.solve_lp(target=Q, drafts=P, k=2, form="full")
     assert calls["n"] == 2
     assert r.method == "lp:full+dropped-row"
@@ -47,7 +47,7 @@ def test_full_form_retries_without_redundant_row(monkeypatch):
 
 def test_full_form_raises_when_retry_fails(monkeypatch):
     solve, _ = _failing_solver({1, 2})
-    monkeypatch.setattr(lpmod, "_highs_solve", solve)
+    monkeypatch.setattr(lpmod, "highs_solve", solve)
     with pytest.raises(LPSolveError, match="even after dropping the redundant"):
         lpspec.solve_lp(target=Q, drafts=P, k=2, form="full")
 
@@ -56,7 +56,7 @@ def test_full_form_raises_when_retry_fails(monkeypatch):
 @pytest.mark.parametrize("status", [cp.INFEASIBLE, cp.USER_LIMIT, cp.OPTIMAL_INACCURATE])
 def test_reduced_forms_raise_on_non_optimal_status(monkeypatch, form, status):
     solve, _ = _failing_solver({1}, status)
-    monkeypatch.setattr(lpmod, "_highs_solve", solve)
+    monkeypatch.setattr(lpmod, "highs_solve", solve)
     with pytest.raises(LPSolveError, match="not optimal"):
         lpspec.solve_lp(target=Q, drafts=P, k=2, form=form)
 

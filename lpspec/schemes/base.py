@@ -6,7 +6,8 @@ tuple ``x = (x_1, ..., x_K)``. It is *exact* when ``Σ_x P(x) π(y | x) = q(y)``
 
 .. math::
 
-    P(\\mathrm{acc}) = \\sum_x P(x) \\sum_{y \\in \\mathrm{set}(x)} \\pi(y \\mid x) = \\Pr[Y \\in \\{X_1, \\dots, X_K\\}].
+    P(\\mathrm{acc}) = \\sum_x P(x) \\sum_{y \\in \\mathrm{set}(x)} \\pi(y \\mid x)
+    = \\Pr[Y \\in \\{X_1, \\dots, X_K\\}].
 
 A built-in scheme is a :class:`Scheme` subclass, built for one :class:`~lpspec.instance.Instance` (plus its
 parameters). It gives
@@ -15,8 +16,8 @@ parameters). It gives
   where the scheme keeps them);
 * :meth:`Scheme.sample` — one output token for ``x``, drawn with a :class:`numpy.random.Generator` by running
   the algorithm itself (so that Monte Carlo tests exercise the sampling code, not the formula);
-* :meth:`Scheme.output_distribution` and :meth:`Scheme.enumerated_acceptance` — exact, by enumerating the draft
-  tuples of ``inst.tuple_table`` (refused with a ``ValueError`` beyond :data:`MAX_SCHEME_TUPLES` tuples);
+* :meth:`Scheme.output_distribution` and :meth:`Scheme.enumerated_acceptance` — exact, by enumerating the
+  draft tuples of ``inst.tuple_table`` (refused with a ``ValueError`` beyond :data:`MAX_SCHEME_TUPLES` tuples);
 * :attr:`Scheme.acceptance` — the exact membership acceptance, from a closed form where the scheme has one
   (:meth:`Scheme.closed_form_acceptance`) and by enumeration otherwise.
 
@@ -35,18 +36,18 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..instance import Instance, canonical_set_keys, make_instance
+from ..instance import Instance, make_instance
 
 __all__ = [
-    "Scheme",
-    "ImportanceScheme",
     "MAX_SCHEME_TUPLES",
-    "resolve_instance",
-    "float_instance",
-    "sample_drafts",
-    "exact_sum",
-    "residual",
+    "ImportanceScheme",
+    "Scheme",
     "acceptance_ratio",
+    "exact_sum",
+    "float_instance",
+    "residual",
+    "resolve_instance",
+    "sample_drafts",
 ]
 
 #: Largest number of draft tuples a scheme enumerates (one Python call of ``conditional`` per tuple).
@@ -330,7 +331,7 @@ class Scheme:
 
     def closed_form_acceptance(self):
         """The exact membership acceptance from a closed form, or ``None`` where the scheme has none."""
-        return None
+        return
 
     @property
     def acceptance(self):
@@ -356,8 +357,8 @@ class ImportanceScheme(Scheme):
 
     .. math::
 
-        \\pi(y \\mid x) = \\beta_y(x) \\min(1, q(y)/p_I(y)) + \\Big(1 - \\sum_z \\beta_z(x)\\min(1, q(z)/p_I(z))\\Big)
-        \\frac{(q - p_I)^+(y)}{\\sum (q - p_I)^+}.
+        \\pi(y \\mid x) = \\beta_y(x) \\min(1, q(y)/p_I(y))
+        + \\Big(1 - \\sum_z \\beta_z(x)\\min(1, q(z)/p_I(z))\\Big) \\frac{(q - p_I)^+(y)}{\\sum (q - p_I)^+}.
 
     Subclasses give :meth:`beta`; they may override :attr:`intermediate` with an analytic ``p_I`` (the
     default sums ``P(x) β(x)`` over the tuples). :meth:`conditional` and :meth:`sample` use ``β(x)`` and
@@ -435,10 +436,5 @@ class ImportanceScheme(Scheme):
         return self.decomposition.output_distribution()
 
     def enumerated_acceptance(self):
-        """Exact membership acceptance ``Pr[Y ∈ set(X)]`` of the two-step scheme, from :attr:`decomposition`."""
+        """Exact membership acceptance ``Pr[Y ∈ set(X)]`` of the two-step scheme (:attr:`decomposition`)."""
         return self.decomposition.membership_acceptance
-
-
-def set_keys(x, n: int) -> tuple[int, ...]:
-    """Sorted distinct tokens of ``x`` (``set(x)``), as used by the set tables."""
-    return tuple(int(v) for v in canonical_set_keys(np.array([x]), n)[0] if v < n)

@@ -17,8 +17,8 @@ __all__ = ["SingleDraft", "SpecInfer", "SpecInferWithoutReplacement"]
 class SingleDraft(Scheme):
     """Single-draft speculative sampling on the first draft (Leviathan et al. 2023; Chen et al. 2023).
 
-    With ``m`` the marginal law of ``X_1`` (``p_1``; the fixed top token under the greedy law with ``K >= 2``):
-    accept ``x_1`` with probability ``min(1, q(x_1)/m(x_1))``, otherwise output a sample of
+    With ``m`` the marginal law of ``X_1`` (``p_1``; the fixed top token under the greedy law with
+    ``K >= 2``): accept ``x_1`` with probability ``min(1, q(x_1)/m(x_1))``, otherwise output a sample of
     ``(q - m)^+ / Σ (q - m)^+``. The other drafts are ignored.
 
     Its acceptance is the ``K = 1`` figure ``Pr[Y = X_1] = Σ_y min(m(y), q(y))`` — not a K-draft membership
@@ -70,7 +70,8 @@ class SingleDraft(Scheme):
 
     def closed_form_acceptance(self):
         """``Σ_y min(m(y), q(y))``."""
-        return exact_sum([min(a, b) for a, b in zip(self.first_draft_law.tolist(), self.instance.target.tolist())])
+        pairs = zip(self.first_draft_law.tolist(), self.instance.target.tolist())
+        return exact_sum([min(a, b) for a, b in pairs])
 
 
 class SpecInfer(Scheme):
@@ -103,7 +104,8 @@ class SpecInfer(Scheme):
     @classmethod
     def why_not(cls, inst: Instance) -> str | None:
         if inst.law != "independent":
-            hint = " Use specinfer_wor for law='without_replacement'." if inst.law == "without_replacement" else ""
+            wor = inst.law == "without_replacement"
+            hint = " Use specinfer_wor for law='without_replacement'." if wor else ""
             return f"SpecInfer needs independent drafts (law='independent'), not law={inst.law!r}.{hint}"
         return None
 
@@ -156,8 +158,8 @@ class SpecInferWithoutReplacement(Scheme):
 
     The drafts are drawn without replacement from ``p``. Keep the target residual ``r`` (``r = q`` at first)
     and the set ``S`` of tokens not yet drafted, with the current draft law ``p_S = p|_S / p(S)`` (``p(S)`` a
-    sum of the remaining masses). For ``i = 1..K``: accept ``x_i`` with probability ``min(1, r(x_i)/p_S(x_i))``;
-    on rejection set ``r <- (r - p_S)^+ / ‖(r - p_S)^+‖_1`` and remove ``x_i`` from ``S``. If every draft is
+    sum of the remaining masses). For ``i = 1..K``: accept ``x_i`` with probability
+    ``min(1, r(x_i)/p_S(x_i))``; on rejection set ``r <- (r - p_S)^+ / ‖(r - p_S)^+‖_1`` and remove ``x_i`` from ``S``. If every draft is
     rejected, output a sample of ``r``. Using ``p`` instead of ``p_S`` would not be exact (MATH.md §5).
 
     There is no product formula; :meth:`closed_form_acceptance` is the recursion over rejection paths
@@ -165,7 +167,8 @@ class SpecInferWithoutReplacement(Scheme):
     .. math::
 
         A(r, S, d) = \\sum_{t \\in S} \\min(r(t), p_S(t))
-        + \\sum_{t \\in S} (p_S(t) - r(t))^+ \\, A(r', S \\setminus \\{t\\}, d - 1), \\quad A(\\cdot, \\cdot, 0) = 0,
+        + \\sum_{t \\in S} (p_S(t) - r(t))^+ \\, A(r', S \\setminus \\{t\\}, d - 1),
+        \\qquad A(\\cdot, \\cdot, 0) = 0,
 
     with ``r' = (r - p_S)^+ / ‖·‖``, evaluated without the scheme's conditional law. It is the membership
     acceptance: a rejected token has ``r(t) < p_S(t)``, so the residual is zero there from then on.
@@ -231,7 +234,7 @@ class SpecInferWithoutReplacement(Scheme):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def closed_form_acceptance(self):
-        """The recursion over rejection paths (class docstring); ``perm(m, K)`` terms, ``m`` = support of p."""
+        """The recursion over rejection paths (class docstring): ``perm(m, K)`` terms, ``m = |supp p|``."""
         self.check_enumerable("the rejection-path recursion")
         inst = self.instance
 

@@ -1,0 +1,167 @@
+"""Benchmark of the batched backend against a bare ``torch.sort`` of the (B, n) ratio tensor ``q/p``.
+
+Default: B = 256 positions, n = 128 000 tokens, K ∈ {2, 4, 8}, float64, on cuda when available (else cpu),
+all in one process. Each computation is timed ``--reps`` times (best and median reported), and the bare sort
+is timed between them, so that its median is taken under the same machine load; ratios are to that median.
+
+Instances (``--family``):
+
+* ``lm`` (default): target logits ``z ~ 3 N(0, 1)``, draft logits ``z + N(0, 1)`` (a correlated smaller model),
+  both softmaxed in float64 — wide, LM-like ratio spreads;
+* ``dirichlet``: ``q, p ~ Dirichlet(1)`` independently (flat; ratios ``q/p`` of two exponentials).
+
+Run::
+
+    python benchmarks/batched.py                     # the figures in benchmarks/README_batched.md
+    python benchmarks/batched.py --family dirichlet
+    python benchmarks/batched.py --batch 8 --n 2000 --reps 1 --no-write   # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lpspec.batched import as_batch, optimal_acceptance  # noqa: E402
+from lpspec.batched.buckets import ratio_buckets  # noqa: E402
+from lpspec.batched.optimum import optimum_from_buckets  # noqa: E402
+from lpspec.batched.schemes import (  # noqa: E402
+    naive_acceptance,
+    single_draft_acceptance,
+    specinfer_acceptance,
+    spectr_acceptance,
+    truncated_is_acceptance,
+    upper_bound,
+)
+
+HERE = Path(__file__).resolve().parent
+
+
+def make_instances(family: str, B: int, n: int, seed: int, device):
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    if family == "lm":
+        z = 3.0 * torch.randn(B, n, generator=g, dtype=torch.float64)
+        q = torch.softmax(z, dim=1)
+        p = torch.softmax(z + torch.randn(B, n, generator=g, dtype=torch.float64), dim=1)
+    elif family == "dirichlet":
+        q = -torch.log(torch.rand(B, n, generator=g, dtype=torch.float64))
+        p = -torch.log(torch.rand(B, n, generator=g, dtype=torch.float64))
+        q /= q.sum(dim=1, keepdim=True)
+        p /= p.sum(dim=1, keepdim=True)
+    else:
+        raise SystemExit(f"unknown family {family!r}; use lm or dirichlet")
+    return q.to(device), p.to(device)
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+class Timer:
+    def __init__(self, device, reps: int, sort_fn):
+        self.device, self.reps, self.sort_fn = device, reps, sort_fn
+        self.sort_times: list[float] = []
+        self.results: list[tuple[str, list[float]]] = []
+
+    def once(self, fn):
+        sync(self.device)
+        t0 = time.perf_counter()
+        fn()
+        sync(self.device)
+        return time.perf_counter() - t0
+
+    def sort(self):
+        self.sort_times.append(self.once(self.sort_fn))
+
+    def run(self, name: str, fn):
+        times = []
+        for _ in range(self.reps):
+            times.append(self.once(fn))
+            self.sort()
+        self.results.append((name, times))
+        print(f"  {name:52s} best {min(times):7.3f} s   median {statistics.median(times):7.3f} s", flush=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--n", type=int, default=128_000)
+    ap.add_argument("-k", type=int, nargs="+", default=[2, 4, 8])
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--family", default="lm", choices=["lm", "dirichlet"])
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--output", default=str(HERE / "README_batched.md"))
+    ap.add_argument("--no-write", action="store_true", help="print only")
+    args = ap.parse_args(argv)
+
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    B, n = args.batch, args.n
+    q, p = make_instances(args.family, B, n, args.seed, device)
+    ratio = q / p
+    print(f"batched benchmark: B={B}, n={n}, family={args.family}, device={device}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus", flush=True)
+    timer = Timer(device, args.reps, lambda: torch.sort(ratio, dim=1))
+    for _ in range(max(1, args.reps)):
+        timer.sort()
+    batch2 = as_batch(target=q, drafts=p, k=2, device=device)
+
+    def batch_k(K):
+        return as_batch(target=q, drafts=p, k=K, device=device)
+
+    timer.run("validation + float64 renormalisation (as_batch)", lambda: as_batch(target=q, drafts=p, k=2,
+                                                                                   device=device))
+    for K in args.k:
+        timer.run(f"optimal_acceptance, K={K} (public call, with validation)",
+                  lambda K=K: optimal_acceptance(target=q, drafts=p, k=K, device=device))
+        bk = batch_k(K)
+        timer.run(f"optimal, K={K} (validated batch: buckets + kernel)",
+                  lambda bk=bk, K=K: optimum_from_buckets(ratio_buckets(bk.target, bk.draft, upper=float(K)), K))
+    timer.run("single_draft", lambda: single_draft_acceptance(batch2))
+    for K in args.k:
+        bk = batch_k(K)
+        timer.run(f"specinfer, K={K}", lambda bk=bk: specinfer_acceptance(bk))
+        timer.run(f"spectr (K-SEQ, rho* by bisection), K={K}", lambda bk=bk: spectr_acceptance(bk))
+        timer.run(f"naive + upper_bound, K={K}", lambda bk=bk: (naive_acceptance(bk), upper_bound(bk)))
+    timer.run("truncated_is, K=2, s=5 (full sort of q - p^2)", lambda: truncated_is_acceptance(batch2, 5))
+
+    sort_med = statistics.median(timer.sort_times)
+    sort_best = min(timer.sort_times)
+    lines = [
+        "## Batched backend (`lpspec.batched`)",
+        "",
+        f"`python benchmarks/batched.py{' --family ' + args.family if args.family != 'lm' else ''}` — "
+        f"B = {B}, n = {n:,}, family `{args.family}`, float64, device `{device}` "
+        f"({platform.processor() or platform.machine()}, {os.cpu_count()} cpus, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads). Best and median of {args.reps} runs; the bare "
+        f"`torch.sort(q / p, dim=1)` was timed {len(timer.sort_times)} times in between "
+        f"(best {sort_best:.3f} s, median {sort_med:.3f} s); the ratio is median / median.",
+        "",
+        "| computation | best (s) | median (s) | median / bare sort |",
+        "|---|---:|---:|---:|",
+        f"| bare `torch.sort` of the (B, n) ratio q/p | {sort_best:.3f} | {sort_med:.3f} | 1.00 |",
+    ]
+    for name, times in timer.results:
+        med = statistics.median(times)
+        lines.append(f"| {name} | {min(times):.3f} | {med:.3f} | {med / sort_med:.2f} |")
+    text = "\n".join(lines) + "\n"
+    print()
+    print(text)
+    if not args.no_write:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

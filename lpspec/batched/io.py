@@ -1,0 +1,241 @@
+"""Reading and writing batches of real distributions: ``.safetensors``, ``.pt``, ``.npz`` and ``.npy`` files.
+
+A file holds a **target** array of shape ``(B, n)`` (one row per position) and a **drafts** array of shape
+``(B, n)`` (one draft model, drawn K times) or ``(K, B, n)`` (K draft models), under the keys ``"target"`` and
+``"drafts"``:
+
+* ``.safetensors`` — both tensors, plus string metadata (model names, text file, ...);
+* ``.pt`` / ``.pth`` — a dict ``{"target": tensor, "drafts": tensor, "metadata": {str: str}}``, read with
+  ``torch.load(..., weights_only=True)`` (no pickled code is ever run);
+* ``.npz`` — both arrays (read with ``allow_pickle=False``);
+* ``.npy`` — one array per file: ``NAME.target.npy`` and ``NAME.drafts.npy``. ``load_distributions("NAME.npy")``
+  reads that pair; any two ``.npy`` files can be given as ``path`` and ``drafts_path``. ``.npy`` files are
+  memory-mapped, so a table over a large file reads it chunk by chunk.
+
+Probabilities are stored as they are (float32 or float64); validation happens when they are used
+(:func:`lpspec.batched.inputs.validate_rows`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._torch import require_torch
+
+__all__ = ["LoadedDistributions", "load_distributions", "save_distributions", "SUFFIXES"]
+
+#: File types understood by :func:`load_distributions` and :func:`save_distributions`.
+SUFFIXES = (".safetensors", ".pt", ".pth", ".npz", ".npy")
+
+
+@dataclass
+class LoadedDistributions:
+    """Target and draft arrays read from a file.
+
+    Attributes
+    ----------
+    target : torch.Tensor or numpy.ndarray, shape (B, n)
+    drafts : torch.Tensor or numpy.ndarray, shape (B, n) or (K, B, n)
+    metadata : dict of str to str
+    paths : tuple of Path
+    """
+
+    target: object
+    drafts: object
+    metadata: dict = field(default_factory=dict)
+    paths: tuple = ()
+
+    @property
+    def different_drafts(self) -> bool:
+        """True for (K, B, n) drafts."""
+        return len(self.drafts.shape) == 3
+
+    @property
+    def positions(self) -> int:
+        return int(self.target.shape[0])
+
+    def kwargs(self, k: int | None = None) -> dict:
+        """``{"target", "drafts", "k"}`` for :func:`lpspec.batched.compare_schemes` and friends.
+
+        ``k`` is required for (B, n) drafts (the file does not say how many times the draft is drawn), and
+        defaults to the file's K for (K, B, n) drafts.
+        """
+        if not self.different_drafts and k is None:
+            raise ValueError("these drafts are one (B, n) distribution per position: pass k (the number of drafts).")
+        return {"target": self.target, "drafts": self.drafts, "k": k}
+
+
+def _check_shapes(target, drafts, where: str):
+    t_shape, d_shape = tuple(target.shape), tuple(drafts.shape)
+    if len(t_shape) != 2:
+        raise ValueError(f"{where}: 'target' must have shape (B, n); got {t_shape}.")
+    if len(d_shape) not in (2, 3) or d_shape[-2:] != t_shape:
+        raise ValueError(
+            f"{where}: 'drafts' must have shape (B, n) = {t_shape} or (K, B, n) = (K, *{t_shape}); got {d_shape}."
+        )
+
+
+def _npy_pair(path: Path) -> tuple[Path, Path]:
+    stem = path.with_suffix("")
+    return stem.with_name(stem.name + ".target.npy"), stem.with_name(stem.name + ".drafts.npy")
+
+
+def _read_single(path: Path, key: str):
+    """One array from ``path``: the whole ``.npy`` file, or ``key`` (or the only entry) of the other types."""
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return np.load(path, mmap_mode="r", allow_pickle=False), {}
+    tensors, meta = _read_all(path)
+    if key in tensors:
+        return tensors[key], meta
+    if len(tensors) == 1:
+        return next(iter(tensors.values())), meta
+    raise ValueError(f"{path}: no array named {key!r}; it holds {', '.join(sorted(tensors)) or 'nothing'}.")
+
+
+def _read_all(path: Path) -> tuple[dict, dict]:
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        from safetensors import safe_open
+
+        require_torch()
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+            return {name: f.get_tensor(name) for name in f.keys()}, meta
+    if suffix in (".pt", ".pth"):
+        torch = require_torch()
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises UnpicklingError and others for refused content
+            raise ValueError(
+                f"{path}: could not be read with torch.load(weights_only=True) ({type(exc).__name__}: {exc}); "
+                "save plain tensors in a dict: {'target': ..., 'drafts': ..., 'metadata': {str: str}}."
+            ) from None
+        if isinstance(obj, torch.Tensor):
+            return {"tensor": obj}, {}
+        if not isinstance(obj, dict):
+            raise ValueError(f"{path}: expected a dict of tensors, got {type(obj).__name__}.")
+        meta = obj.get("metadata", {}) or {}
+        tensors = {name: v for name, v in obj.items() if isinstance(v, torch.Tensor)}
+        return tensors, {str(a): str(b) for a, b in dict(meta).items()}
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files if name != "metadata"}
+            meta = json.loads(str(data["metadata"])) if "metadata" in data.files else {}
+        return arrays, meta
+    raise ValueError(f"{path}: unknown file type {suffix!r}; use one of {', '.join(SUFFIXES)}.")
+
+
+def load_distributions(path, *, drafts_path=None, target_key: str = "target",
+                       drafts_key: str = "drafts") -> LoadedDistributions:
+    """Read target and draft distributions from a file (or a pair of files).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.safetensors``, ``.pt``/``.pth`` or ``.npz`` file holding both arrays; ``NAME.npy`` for the pair
+        ``NAME.target.npy`` / ``NAME.drafts.npy``; or, with ``drafts_path``, the file of the target alone.
+    drafts_path : str or Path, optional
+        The file of the drafts, when they are stored apart.
+    target_key, drafts_key : str
+        Names of the arrays inside the files.
+
+    Returns
+    -------
+    LoadedDistributions
+
+    Raises
+    ------
+    ValueError
+        Unknown file type, missing array, wrong shapes, or a ``.pt`` file that needs pickled code.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> paths = save_distributions(os.path.join(d, "x.safetensors"), target=[[0.5, 0.5]], drafts=[[0.9, 0.1]])
+    >>> load_distributions(paths[0]).target.shape
+    torch.Size([1, 2])
+    """
+    path = Path(path)
+    if drafts_path is not None:
+        target, meta = _read_single(path, target_key)
+        drafts, meta2 = _read_single(Path(drafts_path), drafts_key)
+        _check_shapes(target, drafts, f"{path} + {drafts_path}")
+        return LoadedDistributions(target, drafts, {**meta2, **meta}, (path, Path(drafts_path)))
+    if path.suffix.lower() == ".npy":
+        if not path.exists() or path.name.endswith((".target.npy", ".drafts.npy")):
+            base = path
+            if path.name.endswith((".target.npy", ".drafts.npy")):
+                base = path.with_name(path.name.rsplit(".", 2)[0] + ".npy")
+            tpath, dpath = _npy_pair(base)
+            if tpath.exists() and dpath.exists():
+                return load_distributions(tpath, drafts_path=dpath)
+        raise ValueError(
+            f"{path}: a .npy file holds one array; write NAME.target.npy and NAME.drafts.npy and pass NAME.npy, "
+            "or pass drafts_path=, or use .safetensors / .pt / .npz for both arrays in one file."
+        )
+    if not path.exists():
+        raise ValueError(f"{path}: no such file.")
+    tensors, meta = _read_all(path)
+    missing = [key for key in (target_key, drafts_key) if key not in tensors]
+    if missing:
+        raise ValueError(
+            f"{path}: no array named {', '.join(map(repr, missing))}; it holds "
+            f"{', '.join(sorted(tensors)) or 'nothing'} (pass target_key= / drafts_key=)."
+        )
+    _check_shapes(tensors[target_key], tensors[drafts_key], str(path))
+    return LoadedDistributions(tensors[target_key], tensors[drafts_key], meta, (path,))
+
+
+def _to_numpy(x):
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def save_distributions(path, *, target, drafts, metadata: dict | None = None) -> list[Path]:
+    """Write target ``(B, n)`` and drafts ``(B, n)`` / ``(K, B, n)`` to ``path`` (type from the suffix).
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.safetensors``, ``.pt``/``.pth``, ``.npz``, or ``NAME.npy`` (writes ``NAME.target.npy`` and
+        ``NAME.drafts.npy``).
+    target, drafts : tensor or array
+    metadata : dict of str to str, optional
+        Stored in ``.safetensors`` / ``.pt`` / ``.npz`` (not in ``.npy``).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    torch = require_torch()
+    path = Path(path)
+    t = torch.as_tensor(_to_numpy(target)).contiguous()
+    d = torch.as_tensor(_to_numpy(drafts)).contiguous()
+    _check_shapes(t, d, str(path))
+    meta = {str(a): str(b) for a, b in (metadata or {}).items()}
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        from safetensors.torch import save_file
+
+        save_file({"target": t, "drafts": d}, str(path), metadata=meta)
+        return [path]
+    if suffix in (".pt", ".pth"):
+        torch.save({"target": t, "drafts": d, "metadata": meta}, path)
+        return [path]
+    if suffix == ".npz":
+        np.savez(path, target=t.numpy(), drafts=d.numpy(), metadata=np.array(json.dumps(meta)))
+        return [path]
+    if suffix == ".npy":
+        tpath, dpath = _npy_pair(path)
+        np.save(tpath, t.numpy())
+        np.save(dpath, d.numpy())
+        return [tpath, dpath]
+    raise ValueError(f"{path}: unknown file type {suffix!r}; use one of {', '.join(SUFFIXES)}.")

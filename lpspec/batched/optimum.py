@@ -1,0 +1,292 @@
+"""Batched optimal acceptance ``P*`` for K identical drafts, and Theorem 2 (acceptance one), on torch.
+
+For identical independent drafts (MATH.md §4, "Fast evaluation")
+
+.. math::
+
+    P^* = \\min_{0 \\le j \\le m} \\; Q_j + 1 - P_j^K
+
+over the prefixes of the tokens with ``p > 0`` sorted by ``q/p`` ascending. The NumPy side sorts; this
+backend does not need to (a full sort is the cost to beat), because of two facts:
+
+1. **No token with** ``q/p >= K`` **is needed.** If the last token ``i`` of a prefix ``S`` has
+   ``q_i >= K p_i``, removing it changes the value by ``-q_i + P^K - (P - p_i)^K <= p_i (K P^{K-1} - q_i/p_i)
+   <= 0``; so some minimising prefix has every ratio ``< K``.
+2. **A bucket of ratios** ``[λ, λ')`` **can be skipped** when its lower bound beats nothing: a prefix ending
+   inside it has ``Q = Q_a + x``, ``P = P_a + y`` with ``x >= λ y``, so its value is at least
+   ``φ(y) = Q_a + λ y + 1 - (P_a + y)^K``, concave in ``y``: its minimum over the bucket is at an end.
+
+So: bucket the tokens by ``q/p`` (:mod:`lpspec.batched.buckets`, two ``scatter_add``), evaluate ``P*`` at
+every bucket edge (exact prefixes), keep only the buckets whose lower bound is below the best edge value,
+and sort just their tokens. Prefixes are evaluated only at the ends of groups of equal ratio (inside a group
+the value is concave). ``1 - P^K`` is ``-expm1(K log1p(-tail))`` from the tail mass ``tail = 1 - P``,
+summed over the tokens outside the prefix (no cancellation).
+
+Agreement with :func:`lpspec.optimal_acceptance`: within :func:`~lpspec.batched._torch.agreement_tolerance`
+(``2 (K + 2) n u + 64 u``, about ``1e-10`` at ``n = 128 000``); the tests check it on random instances.
+
+**Different drafts** (``(K, B, n)``): the sorted prefix is not exact there (MATH.md §4 gives an instance
+where it returns 1 while ``P* = 49/50``), so :func:`optimal_acceptance` refuses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ._torch import agreement_tolerance, require_torch
+from .buckets import RatioBuckets, ratio_buckets
+from .inputs import BatchInput, as_batch, validate_rows
+
+__all__ = [
+    "BatchedOptimum",
+    "BatchedAcceptanceOne",
+    "optimal_acceptance",
+    "acceptance_one",
+    "optimum_from_buckets",
+    "one_minus_power",
+]
+
+DIFFERENT_DRAFTS_MESSAGE = (
+    "the batched optimum needs identical drafts (drafts of shape (B, n) with k=K): for different drafts the "
+    "sorted prefix is not exact (MATH.md §4 shows an instance where it gives 1 while P* = 49/50). Use the "
+    "NumPy LP per position, lpspec.optimal_acceptance(target=q, drafts=[p_1, ..., p_K]) (small n), or "
+    "lpspec.batched.compare_schemes for the baselines that do apply."
+)
+
+
+def one_minus_power(tail, k: int):
+    """``1 - (1 - tail)^k`` from the tail mass without cancellation: ``-expm1(k log1p(-tail))``.
+
+    ``tail`` is clamped to ``[0, 1]`` first (it is a sum of non-negative terms that may round past 1).
+
+    Examples
+    --------
+    >>> import torch
+    >>> one_minus_power(torch.tensor([0.0, 1e-20, 1.0], dtype=torch.float64), 2).tolist()
+    [0.0, 2e-20, 1.0]
+    """
+    torch = require_torch()
+    # contiguous: on CPU, transcendental ops on a strided slice of a narrow (B, M) table run ~100x slower
+    return -torch.expm1(k * torch.log1p(-tail.contiguous().clamp(0.0, 1.0)))
+
+
+@dataclass
+class BatchedOptimum:
+    """Batched optimal acceptance with its cut certificates (one per row).
+
+    Attributes
+    ----------
+    value : torch.Tensor, shape (B,)
+        ``P*(acc)`` per row.
+    cut_size : torch.Tensor of int64, shape (B,)
+        Number of tokens in the minimising prefix ``S`` (the size of :attr:`lpspec.OptimumResult.cut_set`).
+    threshold : torch.Tensor, shape (B,)
+        ``S = {i : p_i > 0, q_i/p_i <= threshold}`` (``-inf``: ``S`` empty). :meth:`cut_mask` builds it.
+    k : int
+    method : str
+        ``"batched_sorted_prefix"``.
+    details : dict
+        ``candidates`` (tokens sorted per row, shape (B,)), ``buckets`` (number of ratio buckets).
+    """
+
+    value: object
+    cut_size: object
+    threshold: object
+    k: int
+    method: str = "batched_sorted_prefix"
+    details: dict = field(default_factory=dict, repr=False)
+
+    def cut_mask(self, *, target, drafts, device=None):
+        """The cut sets ``S`` as a boolean (B, n) mask: ``p > 0`` and ``q/p <= threshold``.
+
+        ``target`` and ``drafts`` are the inputs of :func:`optimal_acceptance` (validated again).
+
+        Examples
+        --------
+        >>> r = optimal_acceptance(target=[[0.5, 0.5]], drafts=[[0.9, 0.1]], k=2, device="cpu")
+        >>> r.cut_mask(target=[[0.5, 0.5]], drafts=[[0.9, 0.1]], device="cpu").tolist()
+        [[True, False]]
+        """
+        torch = require_torch()
+        dev = self.value.device if device is None else device
+        q, _ = validate_rows(target, "target", device=dev, dtype=self.value.dtype)
+        p, _ = validate_rows(drafts, "drafts", device=dev, dtype=self.value.dtype)
+        if q.ndim == 1:
+            q, p = q.unsqueeze(0), p.unsqueeze(0)
+        ratio = torch.div(q, p)
+        torch.nan_to_num_(ratio, nan=float("inf"), posinf=float("inf"), neginf=float("inf"))
+        return ratio <= self.threshold.to(ratio.device).unsqueeze(1)
+
+
+@dataclass
+class BatchedAcceptanceOne:
+    """Theorem 2 per row: does the optimal scheme accept with probability one?
+
+    Attributes
+    ----------
+    holds : torch.Tensor of bool, shape (B,)
+        ``P* = 1``, i.e. ``q(S) >= p(S)^K`` for every ``S`` (margin ``>= -tolerance``).
+    margin : torch.Tensor, shape (B,)
+        ``min(0, min_S q(S) - p(S)^K) = P* - 1``: negative where Theorem 2 fails. A positive slack is not
+        reported (0; the NumPy :func:`lpspec.acceptance_one` reports it for ``n <= 256`` only).
+    witness_size, witness_threshold : torch.Tensor, shape (B,)
+        The violating set ``S = {p > 0, q/p <= threshold}`` (meaningful where ``holds`` is False).
+    tolerance : float
+    """
+
+    holds: object
+    margin: object
+    witness_size: object
+    witness_threshold: object
+    tolerance: float
+
+
+def optimum_from_buckets(rb: RatioBuckets, k: int):
+    """The batched sorted-prefix optimum on already built ratio buckets (``upper = k``).
+
+    Returns
+    -------
+    value, cut_size, threshold, candidates : torch.Tensor, shape (B,) each
+    """
+    torch = require_torch()
+    top = rb.top
+    below_q, above_p = rb.below_q, rb.above_p
+    # exact prefixes at the bucket edges m = 0..top (the prefix = every bucket below m)
+    edge_vals = below_q[:, : top + 1] + one_minus_power(above_p[:, : top + 1], k)
+    best_edge_val, best_edge = edge_vals.min(dim=1)
+    # lower bound of the prefixes ending inside bucket m = 0..top-1 (concave: the two ends)
+    end_bound = below_q[:, :top] + rb.edges[:top].unsqueeze(0) * rb.hp[:, :top] + one_minus_power(
+        above_p[:, 1 : top + 1], k)
+    bound = torch.minimum(edge_vals[:, :top], end_bound)
+    selected = torch.zeros_like(rb.hq, dtype=torch.bool)
+    selected[:, :top] = bound < best_edge_val.unsqueeze(1)
+    value = best_edge_val
+    threshold = rb.edge_below(best_edge)
+    below_n = _prepend_zero_cumsum(rb.counts)
+    cut_size = torch.gather(below_n, 1, best_edge.unsqueeze(1)).squeeze(1)
+    candidates = torch.zeros_like(best_edge)
+    if bool(selected.any()):
+        mem = rb.members(selected, sort=True)
+        B, C = mem.ratio.shape
+        ar = torch.arange(C, device=value.device).unsqueeze(0).expand(B, C)
+        cq, cp = torch.cumsum(mem.q, dim=1), torch.cumsum(mem.p, dim=1)
+        start = torch.ones_like(mem.bucket, dtype=torch.bool)
+        start[:, 1:] = mem.bucket[:, 1:] != mem.bucket[:, :-1]
+        seg = torch.cummax(torch.where(start, ar, torch.zeros_like(ar)), dim=1).values
+        within_q = cq - torch.gather(cq - mem.q, 1, seg)
+        within_p = cp - torch.gather(cp - mem.p, 1, seg)
+        pref_q = torch.gather(below_q, 1, mem.bucket) + within_q
+        tail = torch.gather(above_p, 1, mem.bucket + 1) + (torch.gather(rb.hp, 1, mem.bucket) - within_p)
+        vals = pref_q + one_minus_power(tail, k)
+        group_end = torch.ones_like(start)
+        group_end[:, :-1] = mem.ratio[:, 1:] != mem.ratio[:, :-1]
+        ok = group_end & mem.valid()
+        vals = torch.where(ok, vals, torch.full_like(vals, float("inf")))
+        best_in, j_in = vals.min(dim=1)
+        inside = best_in < value
+        value = torch.where(inside, best_in, value)
+        threshold = torch.where(inside, torch.gather(mem.ratio, 1, j_in.unsqueeze(1)).squeeze(1), threshold)
+        candidates = mem.count
+        size_in = torch.gather(below_n, 1, mem.bucket) + (ar - seg + 1).to(below_n.dtype)
+        size_in = torch.gather(size_in, 1, j_in.unsqueeze(1)).squeeze(1)
+        cut_size = torch.where(inside, size_in, cut_size)
+    return value, cut_size.to(torch.int64), threshold, candidates
+
+
+def _prepend_zero_cumsum(h):
+    torch = require_torch()
+    return torch.cat([torch.zeros_like(h[:, :1]), torch.cumsum(h, dim=1)], dim=1)
+
+
+def _identical_batch(target, drafts, k, device, dtype) -> BatchInput:
+    batch = as_batch(target=target, drafts=drafts, k=k, device=device, dtype=dtype)
+    if not batch.identical:
+        raise ValueError(DIFFERENT_DRAFTS_MESSAGE)
+    return batch
+
+
+def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dtype=None) -> BatchedOptimum:
+    """Optimal acceptance ``P*(acc)`` of K identical drafts for a whole batch of positions.
+
+    .. math::
+
+        P^*(\\mathrm{acc}) = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - p(S)^K
+                         = \\min_{0 \\le j \\le m} \\; Q_j + 1 - P_j^K
+
+    (Khisti et al. 2025, Theorem 3 and its K-draft form; the min-cut of MATH.md §3 over the prefixes of the
+    ``q/p`` order, MATH.md §4), computed per row without a full sort (module docstring).
+
+    Parameters
+    ----------
+    target : tensor, array or Logits, shape (B, n) or (n,)
+        Target distributions ``q``, one row per position.
+    drafts : tensor, array or Logits, shape (B, n) with ``k``
+        Draft distributions ``p``. (A (K, B, n) input whose K slices are equal is accepted as identical.)
+    k : int
+        Number of drafts ``K``.
+    device : str or torch.device, optional
+        Default: cuda when available, else cpu.
+    dtype : torch.dtype, optional
+        float64 (default) or float32.
+
+    Returns
+    -------
+    BatchedOptimum
+        ``.value`` (B,), ``.cut_size`` (B,), ``.threshold`` (B,).
+
+    Raises
+    ------
+    ValueError
+        Invalid input (see :func:`~lpspec.batched.inputs.validate_rows`), or drafts that differ.
+
+    Examples
+    --------
+    >>> r = optimal_acceptance(target=[[1/3, 0.0, 2/3], [0.5, 0.5, 0.0]], drafts=[[1/3] * 3, [0.5, 0.5, 0.0]],
+    ...                        k=2, device="cpu")
+    >>> [round(v, 12) for v in r.value.tolist()], r.cut_size.tolist()
+    ([0.888888888889, 1.0], [1, 0])
+    """
+    batch = _identical_batch(target, drafts, k, device, None if dtype is None else dtype)
+    rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
+    value, cut_size, threshold, candidates = optimum_from_buckets(rb, batch.k)
+    return BatchedOptimum(value, cut_size, threshold, batch.k,
+                          details={"candidates": candidates, "buckets": rb.top + 1})
+
+
+def acceptance_one(*, target, drafts, k: int | None = None, device=None, dtype=None,
+                   tolerance: float | None = None) -> BatchedAcceptanceOne:
+    """Theorem 2 per row: ``P*(acc) = 1`` iff ``q(S) >= p(S)^K`` for every ``S`` (K identical drafts).
+
+    .. math::
+
+        P^*(\\mathrm{acc}) = 1 \\iff \\min_S \\; q(S) - p(S)^K \\ge 0
+
+    (Khisti et al. 2025, Theorem 2 for ``K = 2``; its K-draft remark.) Decided from the batched optimum:
+    ``margin = P* - 1``.
+
+    Parameters
+    ----------
+    target, drafts, k, device, dtype
+        As in :func:`optimal_acceptance`.
+    tolerance : float, optional
+        ``holds`` when ``margin >= -tolerance``. Default: ``max(1e-12, agreement_tolerance(n, K))`` (the NumPy
+        side's ``1e-12``, widened to the stated rounding bound at large n).
+
+    Returns
+    -------
+    BatchedAcceptanceOne
+
+    Examples
+    --------
+    >>> r = acceptance_one(target=[[0.5, 0.5], [0.9, 0.1]], drafts=[[0.5, 0.5], [0.1, 0.9]], k=2, device="cpu")
+    >>> r.holds.tolist(), r.witness_size.tolist()
+    ([True, False], [0, 1])
+    """
+    torch = require_torch()
+    batch = _identical_batch(target, drafts, k, device, dtype)
+    rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
+    value, cut_size, threshold, _ = optimum_from_buckets(rb, batch.k)
+    tol = max(1e-12, agreement_tolerance(batch.n, batch.k, batch.dtype)) if tolerance is None else float(tolerance)
+    margin = torch.clamp(value - 1.0, max=0.0)
+    holds = margin >= -tol
+    return BatchedAcceptanceOne(holds, margin, cut_size, threshold, tol)

@@ -1,0 +1,391 @@
+"""Batched acceptance of the baseline schemes (MATH.md §4–§5), under the names of :func:`lpspec.compare_schemes`.
+
+==================  ==============================================================  ========================
+name                batched value, per row                                           drafts
+==================  ==============================================================  ========================
+``optimal``         ``P*`` (:func:`lpspec.batched.optimal_acceptance`)                 identical
+``single_draft``    ``Σ min(q, p_1)``                                                 any
+``specinfer``       ``1 - Π_i (1 - α_i)``, recursive rejection sampling (K steps)     any (independent)
+``spectr``          ``1 - (1 - b(ρ*))^K``, K-SEQ with ``ρ*`` by bisection              identical
+``naive``           ``Σ q (1 - Π_k (1 - p_k))``                                       any
+``truncated_is``    ``Σ min(q, p_I)`` of the paper's truncated pairwise LP (``s``)    ``K = 2``
+``upper_bound``     ``Σ min(q, 1 - Π_k (1 - p_k))``                                   any
+==================  ==============================================================  ========================
+
+**What ``truncated_is`` measures.** The batched value is the *speculative-sampling acceptance*
+``Σ_y min(q(y), p_I(y))`` of the truncated LP (how the paper's Table 3 scores it; the NumPy counterpart is
+``lpspec.schemes.TruncatedIS(...).sd_acceptance``). :func:`lpspec.compare_schemes` reports the *membership*
+acceptance ``Pr[Y ∈ set(X)]`` under the same name, which can be larger (the residual sample may equal the
+other draft). That needs the joint law of the two drafts and the residual, ``O(n^2)`` per row: the NumPy side
+enumerates the ``n^2`` draft pairs up to ``MAX_SCHEME_TUPLES = 200 000`` (``n <= 447``); at ``n = 128 000``
+it would be ``1.6e10`` pairs per row, so the batched backend does not compute it.
+
+The other names are the same quantities as on the NumPy side (SpecTr: K-SEQ's round acceptance, which
+equals its membership acceptance at the exact root ``ρ*``, up to the bisection tolerance). Not available in
+the batched backend: ``canonical``, ``specinfer_wor``, ``sir``, ``pairwise_is``, ``tournament`` (use
+:func:`lpspec.compare_schemes`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+
+from ._torch import require_torch
+from .buckets import RatioBuckets, ratio_buckets
+from .inputs import BatchInput, as_batch
+from .optimum import DIFFERENT_DRAFTS_MESSAGE, one_minus_power, optimum_from_buckets
+
+__all__ = [
+    "BATCHED_SCHEMES",
+    "DEFAULT_TRUNCATION",
+    "MAX_TRUNCATION",
+    "compare_schemes",
+    "single_draft_acceptance",
+    "specinfer_acceptance",
+    "spectr_acceptance",
+    "naive_acceptance",
+    "upper_bound",
+    "truncated_is_acceptance",
+]
+
+#: Names computed by :func:`compare_schemes`, in the order of :func:`lpspec.compare_schemes`.
+BATCHED_SCHEMES = ("optimal", "single_draft", "specinfer", "spectr", "naive", "truncated_is", "upper_bound")
+#: The truncated LP's default ``s`` (the paper uses 5 to 15).
+DEFAULT_TRUNCATION = 5
+#: Largest ``s``: the ``s(s-1)``-weight LP is solved exactly through its ``2^s`` cuts.
+MAX_TRUNCATION = 16
+#: Bisection steps for SpecTr's ``ρ*`` (the loop stops earlier, once no bracket can shrink).
+RHO_BISECTION_STEPS = 200
+
+_NOT_BATCHED = ("canonical", "specinfer_wor", "sir", "pairwise_is", "tournament")
+
+
+def _rowdot(a, b):
+    """``Σ_j a[b, j] b[b, j]`` per row, shape (B,)."""
+    torch = require_torch()
+    return torch.einsum("bn,bn->b", a, b)
+
+
+def single_draft_acceptance(batch: BatchInput):
+    """``Σ_y min(q(y), p_1(y))``: single-draft speculative sampling on the first draft (Leviathan et al. 2023).
+
+    Returns
+    -------
+    torch.Tensor, shape (B,)
+    """
+    torch = require_torch()
+    return torch.minimum(batch.target, batch.drafts[0]).sum(dim=1)
+
+
+def specinfer_acceptance(batch: BatchInput):
+    """SpecInfer recursive rejection sampling with replacement (Miao et al. 2024), ``K`` steps.
+
+    ``r_1 = q``; ``m_i = Σ (r_i - p_i)^+`` is the chance that step ``i`` rejects, and
+    ``r_{i+1} = (r_i - p_i)^+ / m_i``; the acceptance is ``1 - Π_i m_i`` (MATH.md §5, with
+    ``1 - α_i = m_i`` as a sum of non-negative terms).
+
+    For identical drafts the residuals stay of the form ``(q - c p)^+``, and the recursion collapses to
+    threshold sums: with ``S(c) = Σ (q - c p)^+``, ``c_1 = 0`` and ``c_{i+1} = c_i + S(c_i)``,
+
+    .. math::
+
+        P(\\mathrm{acc}) = 1 - S(c_{K+1})
+
+    (``r_i = (q - c_i p)^+ / S(c_i)`` by induction; the product of the ``m_i = S(c_{i+1}) / S(c_i)``
+    telescopes) [derived; checked against the NumPy recursion in the tests].
+
+    Returns
+    -------
+    torch.Tensor, shape (B,)
+    """
+    torch = require_torch()
+    q = batch.target
+    B = q.shape[0]
+    if batch.identical:
+        p = batch.draft
+        buf = torch.empty_like(q)
+        c = torch.zeros(B, dtype=q.dtype, device=q.device)
+        excess = torch.ones_like(c)  # S(0) = Σ q = 1
+        for _ in range(batch.k):
+            c = c + excess
+            torch.mul(p, c.unsqueeze(1), out=buf)
+            excess = -buf.sub_(q).clamp_(max=0.0).sum(dim=1)  # Σ (q - c p)^+
+        return 1.0 - excess
+    r = q
+    miss = torch.ones(B, dtype=q.dtype, device=q.device)
+    for i in range(batch.k):
+        d = (r - batch.drafts[i]).clamp_(min=0.0)
+        m = d.sum(dim=1)
+        miss = miss * m
+        r = d / m.clamp(min=torch.finfo(q.dtype).tiny).unsqueeze(1)
+    return 1.0 - miss
+
+
+def _inclusion(batch: BatchInput):
+    """``Pr(y ∈ set(X)) = 1 - Π_k (1 - p_k(y)) = -expm1(Σ_k log1p(-p_k(y)))``, shape (B, n)."""
+    torch = require_torch()
+    if batch.identical:
+        return one_minus_power(batch.draft, batch.k)
+    acc = torch.log1p(-batch.drafts[0])
+    for i in range(1, batch.k):
+        acc.add_(torch.log1p(-batch.drafts[i]))
+    return torch.expm1_(acc).neg_()
+
+
+def naive_acceptance(batch: BatchInput, inclusion=None):
+    """Naive sampling (ignore the drafts): ``Σ_y q(y) (1 - Π_k (1 - p_k(y)))``, shape (B,)."""
+    inc = _inclusion(batch) if inclusion is None else inclusion
+    return _rowdot(batch.target, inc)
+
+
+def upper_bound(batch: BatchInput, inclusion=None):
+    """SpecTr's bound ``P* <= Σ_y min(q(y), 1 - Π_k (1 - p_k(y)))``, shape (B,)."""
+    torch = require_torch()
+    inc = _inclusion(batch) if inclusion is None else inclusion
+    return torch.minimum(batch.target, inc).sum(dim=1)
+
+
+def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
+    """SpecTr K-SEQ (Sun et al. 2023) for K identical drafts: ``1 - (1 - b(ρ*))^K``, and ``ρ*``.
+
+    ``b(ρ) = Σ min(p, q/ρ)``, ``f(ρ) = 1 - (1 - b(ρ))^K - ρ b(ρ)`` (non-increasing); ``ρ*`` is the smallest
+    ``ρ ∈ [1, K]`` with ``f(ρ) <= 0``, by bisection returning the upper end of the bracket (as
+    :func:`lpspec.schemes.spectr_rho`). ``b`` is a threshold sum of the ``q/p`` order
+    (``b(ρ) = Σ_{q/p < ρ} q/ρ + Σ_{q/p >= ρ} p``), so ``f`` is evaluated exactly at every bucket edge of
+    :mod:`lpspec.batched.buckets`; the bisection then runs on the tokens of the one bucket that brackets the
+    root (per row), not on all ``n``.
+
+    Parameters
+    ----------
+    batch : BatchInput
+        Identical drafts.
+    buckets : RatioBuckets, optional
+        Built with ``upper = K`` (reused from the optimum when given).
+
+    Returns
+    -------
+    acceptance, rho : torch.Tensor, shape (B,) each
+    """
+    torch = require_torch()
+    if not batch.identical:
+        raise ValueError("SpecTr K-SEQ is defined for K identical drafts (drafts of shape (B, n) with k=K).")
+    K = batch.k
+    rb = ratio_buckets(batch.target, batch.draft, upper=float(K)) if buckets is None else buckets
+    q = batch.target
+    B = q.shape[0]
+    one = torch.ones(B, dtype=q.dtype, device=q.device)
+    if K == 1:  # f(1) = 0: ρ* = 1, acceptance Σ min(p, q)
+        return torch.minimum(q, batch.draft).sum(dim=1), one
+    m1 = int(rb.bucket_of(torch.tensor([1.0], dtype=q.dtype)).item())  # 1.0 is an edge
+    top = rb.top
+    ms = torch.arange(m1, top, device=q.device)
+    e = rb.edges[m1:top].unsqueeze(0)
+    bq, bp, ap = (t[:, m1:top].contiguous() for t in (rb.below_q, rb.below_p, rb.above_p))
+    b_e = bq / e + ap
+    c_e = (bp - bq / e).clamp(min=0.0)
+    f_e = -torch.expm1(K * torch.log(c_e)) - e * b_e
+    at_one = f_e[:, 0] <= 0
+    nonpos = f_e[:, 1:] <= 0
+    has = nonpos.any(dim=1)
+    first = torch.argmax(nonpos.to(torch.int8), dim=1) + 1  # first edge index (offset from m1) with f <= 0
+    # bracket bucket j (absolute index) and its ends
+    j = torch.where(has, ms[0] + first - 1, torch.full_like(first, top - 1))
+    lo = rb.edges[j]
+    hi = torch.where(has, rb.edges[(j + 1).clamp(max=top)], torch.full_like(lo, float(K)))
+    lo = torch.where(at_one, one, lo)
+    hi = torch.where(at_one, one, hi)
+    selected = torch.zeros_like(rb.hq, dtype=torch.bool)
+    selected.scatter_(1, j.unsqueeze(1), ~at_one.unsqueeze(1))
+    mem = rb.members(selected)
+    Bq = torch.gather(rb.below_q, 1, j.unsqueeze(1)).squeeze(1)
+    Bp = torch.gather(rb.below_p, 1, j.unsqueeze(1)).squeeze(1)
+    Ap = torch.gather(rb.above_p, 1, (j + 1).unsqueeze(1)).squeeze(1)
+
+    def b_and_c(rho):
+        r = rho.unsqueeze(1)
+        b = Bq / rho + Ap + torch.minimum(mem.p, mem.q / r).sum(dim=1)
+        c = (Bp - Bq / rho).clamp(min=0.0) + (mem.p - mem.q / r).clamp(min=0.0).sum(dim=1)
+        return b, c
+
+    def f(rho):
+        b, c = b_and_c(rho)
+        return -torch.expm1(K * torch.log(c)) - rho * b
+
+    for _ in range(RHO_BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        active = (lo < mid) & (mid < hi)
+        if not bool(active.any()):
+            break
+        down = f(mid) <= 0
+        hi = torch.where(active & down, mid, hi)
+        lo = torch.where(active & ~down, mid, lo)
+    rho = hi
+    _, c = b_and_c(rho)
+    # rows with ρ* = 1: c(1) from the edge values (their bucket was not gathered)
+    c = torch.where(at_one, c_e[:, 0], c)
+    return -torch.expm1(K * torch.log(c)), rho
+
+
+def _check_truncation(s) -> int:
+    if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
+        raise ValueError(f"s={s!r} must be a positive integer (the number of tokens kept in the LP).")
+    if s > MAX_TRUNCATION:
+        raise ValueError(
+            f"s={s} is above {MAX_TRUNCATION}: the batched truncated LP enumerates the 2^s cuts of each row. Use "
+            "lpspec.schemes.TruncatedIS per position (NumPy LP) for larger s."
+        )
+    return int(s)
+
+
+def truncated_is_acceptance(batch: BatchInput, s: int = DEFAULT_TRUNCATION):
+    """The paper's truncated pairwise IS for ``K = 2`` (Algorithm 1), scored by ``Σ_y min(q(y), p_I(y))``.
+
+    Rank the tokens by ``q(i) - p_1(i) p_2(i)`` descending, ties to the lower index (one full sort per row);
+    ``Ω_1`` = the top ``s``. A pair with a token outside ``Ω_1`` selects its better-ranked token, so for
+    ``k ∉ Ω_1``, with ``W_k`` the tokens ranked below ``k`` (prefix sums of the sorted row),
+
+    .. math::
+
+        p_I(k) = p_1(k) p_2(k) + p_1(k)\\, p_2(W_k) + p_2(k)\\, p_1(W_k).
+
+    Inside ``Ω_1`` each unordered pair ``{i, j}`` brings the mass ``m_ij = p_1(i)p_2(j) + p_1(j)p_2(i)``,
+    which the ``s(s-1)`` LP weights split freely between ``i`` and ``j``; on top of the fixed part
+    ``b_k = p_1(k)p_2(k) + p_1(k) p_2(Ω_2) + p_2(k) p_1(Ω_2)``. The LP optimum is therefore
+    ``Σ_{Ω_1} min(q_k, b_k)`` plus a max-flow from the pairs to the tokens (capacities
+    ``(q_k - b_k)^+``), whose min-cut over ``A ⊆ Ω_1`` is
+
+    .. math::
+
+        \\min_{A \\subseteq \\Omega_1} \\; \\sum_{k \\in A} (q_k - b_k)^+ + M(\\Omega_1) - M(A), \\qquad
+        M(A) = p_1(A) p_2(A) - \\sum_{k \\in A} p_1(k) p_2(k),
+
+    evaluated exactly over the ``2^s`` sets (``s <=`` :data:`MAX_TRUNCATION`) [derived; checked against the
+    NumPy LP, ``TruncatedIS(...).sd_acceptance``, in the tests]. The membership acceptance is not computed:
+    see the module docstring.
+
+    Returns
+    -------
+    torch.Tensor, shape (B,)
+    """
+    torch = require_torch()
+    if batch.k != 2:
+        raise ValueError(
+            f"the truncated pairwise LP is for K = 2 drafts (got K = {batch.k}); the tournament for K > 2 is "
+            "only in the NumPy backend (lpspec.compare_schemes)."
+        )
+    s = min(_check_truncation(s), batch.n)
+    q = batch.target
+    p1, p2 = batch.drafts[0], batch.drafts[1]
+    diag = p1 * p2
+    order = torch.sort(q - diag, dim=1, descending=True, stable=True).indices
+    qs = torch.gather(q, 1, order)
+    p1s = torch.gather(p1, 1, order)
+    p2s = p1s if batch.identical else torch.gather(p2, 1, order)
+    ds = torch.gather(diag, 1, order)
+    del order, diag
+    w1 = (p1s.sum(dim=1, keepdim=True) - torch.cumsum(p1s, dim=1)).clamp_(min=0.0)  # mass ranked below
+    w2 = w1 if batch.identical else (p2s.sum(dim=1, keepdim=True) - torch.cumsum(p2s, dim=1)).clamp_(min=0.0)
+    pI = ds + p1s * w2 + p2s * w1
+    rest = torch.minimum(qs[:, s:], pI[:, s:]).sum(dim=1)
+    # Ω_1: the fixed part b_k and the exact LP over the free pairs, through its 2^s cuts
+    W1, W2 = w1[:, s - 1 : s], w2[:, s - 1 : s]  # p_1(Ω_2), p_2(Ω_2)
+    a1, a2, ad, aq = p1s[:, :s], p2s[:, :s], ds[:, :s], qs[:, :s]
+    base = ad + a1 * W2 + a2 * W1
+    cap = (aq - base).clamp(min=0.0)
+    masks = torch.tensor(list(itertools.product((0.0, 1.0), repeat=s)), dtype=q.dtype, device=q.device).T
+    pair_mass = (a1 @ masks) * (a2 @ masks) - ad @ masks  # M(A), shape (B, 2^s)
+    total_pairs = pair_mass[:, -1:]  # A = Ω_1 (the all-ones mask is last)
+    cut = cap @ masks + (total_pairs - pair_mass).clamp(min=0.0)
+    flow = cut.min(dim=1).values
+    return rest + torch.minimum(aq, base).sum(dim=1) + flow
+
+
+def _applicability(batch: BatchInput) -> dict:
+    """``{name: None or the reason it does not apply}``."""
+    why = dict.fromkeys(BATCHED_SCHEMES)
+    if not batch.identical:
+        why["optimal"] = DIFFERENT_DRAFTS_MESSAGE
+        why["spectr"] = "SpecTr K-SEQ is defined for K identical drafts (drafts of shape (B, n) with k=K)."
+    if batch.k != 2:
+        why["truncated_is"] = (f"the truncated pairwise LP is for K = 2 drafts (got K = {batch.k}); the "
+                               "tournament for K > 2 is only in lpspec.compare_schemes.")
+    return why
+
+
+def compare_schemes(*, target, drafts, k: int | None = None, s: int = DEFAULT_TRUNCATION, schemes=None,
+                    device=None, dtype=None) -> dict:
+    """Acceptance of every applicable scheme for a batch of positions, as (B,) tensors by scheme name.
+
+    .. math::
+
+        P(\\mathrm{acc}) \\le P^* \\le \\sum_y \\min\\big(q(y), 1 - \\textstyle\\prod_k (1 - p_k(y))\\big)
+
+    The names and formulas are in the module docstring (MATH.md §4–§5): ``optimal``, ``single_draft``,
+    ``specinfer``, ``spectr``, ``naive``, ``truncated_is`` (``K = 2``; scored by ``Σ min(q, p_I)``) and
+    ``upper_bound``. Different drafts ((K, B, n)) get ``single_draft`` (on ``p_1``), ``specinfer``,
+    ``naive``, ``truncated_is`` (``K = 2``) and ``upper_bound``.
+
+    Parameters
+    ----------
+    target, drafts, k, device, dtype
+        As in :func:`lpspec.batched.optimal_acceptance`; (K, B, n) drafts allowed.
+    s : int, default 5
+        ``truncated_is``'s parameter (``<= 16``).
+    schemes : sequence of str, optional
+        Only these names; each must apply (otherwise ``ValueError`` with the reason).
+
+    Returns
+    -------
+    dict
+        ``{name: torch.Tensor of shape (B,)}``; ``details`` is not included. SpecTr's ``ρ*`` is available
+        from :func:`spectr_acceptance`.
+
+    Examples
+    --------
+    >>> r = compare_schemes(target=[[1/3, 1/9, 5/9]], drafts=[[1/3, 1/3, 1/3]], k=2, device="cpu")
+    >>> {name: round(v.item(), 9) for name, v in r.items()}  # doctest: +NORMALIZE_WHITESPACE
+    {'optimal': 1.0, 'single_draft': 0.777777778, 'specinfer': 0.851851852, 'spectr': 0.888888889,
+     'naive': 0.555555556, 'truncated_is': 1.0, 'upper_bound': 1.0}
+    """
+    batch = as_batch(target=target, drafts=drafts, k=k, device=device, dtype=dtype)
+    why = _applicability(batch)
+    if schemes is None:
+        names = [name for name in BATCHED_SCHEMES if why[name] is None]
+    else:
+        names = [schemes] if isinstance(schemes, str) else list(schemes)
+        for name in names:
+            if name in _NOT_BATCHED:
+                raise ValueError(f"schemes: {name!r} is not in the batched backend; use lpspec.compare_schemes "
+                                 "per position (small n).")
+            if name not in BATCHED_SCHEMES:
+                raise ValueError(f"schemes: {name!r} is not a scheme name; choose from {', '.join(BATCHED_SCHEMES)}.")
+            if why[name] is not None:
+                raise ValueError(f"schemes: {name!r} does not apply: {why[name]}")
+        names = [name for name in BATCHED_SCHEMES if name in names]
+    return _evaluate(batch, names, s)
+
+
+def _evaluate(batch: BatchInput, names, s: int) -> dict:
+    """The requested acceptances on a validated batch, in the order of ``names``."""
+    out = {}
+    rb = None
+    if "optimal" in names or "spectr" in names:
+        rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
+    inclusion = _inclusion(batch) if ("naive" in names or "upper_bound" in names) else None
+    for name in names:
+        if name == "optimal":
+            out[name] = optimum_from_buckets(rb, batch.k)[0]
+        elif name == "single_draft":
+            out[name] = single_draft_acceptance(batch)
+        elif name == "specinfer":
+            out[name] = specinfer_acceptance(batch)
+        elif name == "spectr":
+            out[name] = spectr_acceptance(batch, rb)[0]
+        elif name == "naive":
+            out[name] = naive_acceptance(batch, inclusion)
+        elif name == "truncated_is":
+            out[name] = truncated_is_acceptance(batch, s)
+        elif name == "upper_bound":
+            out[name] = upper_bound(batch, inclusion)
+    return out

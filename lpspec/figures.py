@@ -1,0 +1,374 @@
+"""Figures for papers (matplotlib), each drawn from a :class:`~lpspec.export.Table` that is returned with it.
+
+* :func:`figure2` — Figure 2 of Khisti et al. (ICLR 2025), both panels: ``P*`` (Theorem 3), SpecTr and
+  SpecInfer against ``q2`` for ``p`` uniform on three tokens and ``K = 2`` (MATH.md §7).
+* :func:`acceptance_one_region` — the set of targets ``q`` on the 2-simplex with ``P*(acc) = 1``
+  (Theorem 2: ``q(S) >= p(S)^K`` for all ``S``) for a chosen draft ``p`` and ``K``.
+* :func:`acceptance_vs_k` — mean acceptance of each scheme against ``K`` on an instance family.
+
+Every ``*_table`` function computes the numbers; the matching figure function plots exactly those numbers
+(``figure, table = figure2()``), so a figure regenerated from a saved table is the same figure. Figures are
+:class:`matplotlib.figure.Figure` objects built without ``pyplot`` (no global state, any backend);
+:func:`save_figure` writes PNG and PDF. Matplotlib is the ``plots`` extra.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from .export import Table, write_table
+from .instance import make_instance
+from .optimum import optimum_for
+
+__all__ = [
+    "FIGURE2_PANELS",
+    "SCHEME_STYLES",
+    "acceptance_one_region",
+    "acceptance_vs_k",
+    "acceptance_vs_k_table",
+    "figure2",
+    "figure2_table",
+    "plot_acceptance_vs_k",
+    "plot_figure2",
+    "plot_region",
+    "region_polygon",
+    "region_table",
+    "save_figure",
+]
+
+#: Figure 2 panels: ``q = (q0, q2, total - q2)`` with ``q2`` from 0 to ``total`` (MATH.md §7).
+FIGURE2_PANELS = {"left": Fraction(1, 3), "right": Fraction(1, 6)}
+
+#: Line styles per scheme (label, colour, linestyle).
+SCHEME_STYLES = {
+    "optimal": ("Optimal P* (min-cut)", "black", "-"),
+    "spectr": ("SpecTr", "tab:blue", "--"),
+    "specinfer": ("SpecInfer", "tab:orange", "-."),
+    "specinfer_wor": ("SpecInfer w/o replacement", "tab:brown", "-."),
+    "single_draft": ("Single draft", "tab:gray", ":"),
+    "canonical": ("Canonical (Theorem 1)", "tab:green", "-"),
+    "sir": ("SIR", "tab:red", ":"),
+    "naive": ("Naive", "tab:purple", ":"),
+    "pairwise_is": ("Pairwise IS", "tab:olive", "--"),
+    "truncated_is": ("Truncated IS", "tab:cyan", "--"),
+    "tournament": ("Tournament IS", "tab:pink", "--"),
+    "upper_bound": ("Upper bound", "silver", ":"),
+}
+
+
+def _new_figure(width: float = 6.4, height: float = 4.0):
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("figures need matplotlib; install it with `pip install lpspec[plots]`.") from None
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _style(name: str):
+    return SCHEME_STYLES.get(name, (name, None, "-"))
+
+
+# ---------------------------------------------------------------------- Figure 2
+def figure2_table(steps: int = 90) -> Table:
+    """The numbers of Figure 2: ``P*``, SpecTr and SpecInfer over ``q2`` on both panels.
+
+    ``p = (1/3, 1/3, 1/3)``, ``K = 2``; left ``q = (1/3, q2, 2/3 - q2)``, right ``q = (1/6, q2, 5/6 - q2)``,
+    with ``q2 = i / steps`` up to the panel's total (``steps = 90`` puts the breakpoints ``1/9``, ``5/18`` and
+    ``5/9`` of MATH.md §7 on the grid). ``optimal`` is the min-cut / Theorem 3 value computed in exact
+    rationals, ``spectr`` and ``specinfer`` the schemes' exact acceptances (MATH.md §5).
+
+    Returns
+    -------
+    Table
+        Columns ``panel``, ``q0``, ``q1``, ``q2``, ``optimal``, ``spectr``, ``specinfer`` (``q1`` is the
+        swept ``q2`` of the paper, ``q2`` the remainder; floats).
+
+    Examples
+    --------
+    >>> t = figure2_table(steps=9)
+    >>> row = t.where(panel="left", q1=1 / 9).rows[0]
+    >>> row["optimal"], round(row["spectr"], 12)
+    (1.0, 0.888888888889)
+    """
+    from .schemes import SpecInfer, SpecTr
+
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps={steps!r} must be a positive integer.")
+    third = Fraction(1, 3)
+    rows = []
+    for panel, q0 in FIGURE2_PANELS.items():
+        rest = 1 - q0
+        i = 0
+        while Fraction(i, steps) <= rest:
+            q1 = Fraction(i, steps)
+            q = [q0, q1, rest - q1]
+            exact = optimum_for(make_instance(target=q, drafts=[third] * 3, k=2)).value
+            inst = make_instance(target=[float(v) for v in q], drafts=[1 / 3] * 3, k=2)
+            rows.append({"panel": panel, "q0": float(q0), "q1": float(q1), "q2": float(rest - q1),
+                         "optimal": float(exact), "spectr": float(SpecTr(inst).acceptance),
+                         "specinfer": float(SpecInfer(inst).acceptance)})
+            i += 1
+    meta = {"figure": "Khisti et al. (ICLR 2025), Figure 2", "draft": "uniform on 3 tokens", "k": 2,
+            "steps": steps}
+    return Table(["panel", "q0", "q1", "q2", "optimal", "spectr", "specinfer"], rows, meta)
+
+
+def plot_figure2(table: Table):
+    """Draw Figure 2 from :func:`figure2_table`'s table: two panels, one line per scheme over ``q2``."""
+    fig = _new_figure(10.0, 4.0)
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, panel in zip(axes, FIGURE2_PANELS):
+        sub = table.where(panel=panel)
+        x = np.array(sub.column("q1"), dtype=np.float64)
+        for scheme in ("optimal", "spectr", "specinfer"):
+            label, color, ls = _style(scheme)
+            label = "Optimal (Theorem 3)" if scheme == "optimal" else label
+            ax.plot(x, np.array(sub.column(scheme), dtype=np.float64), label=label, color=color, linestyle=ls,
+                    gid=scheme)
+        q0 = FIGURE2_PANELS[panel]
+        ax.set_title(f"q = ({q0}, q2, {1 - q0} - q2), p uniform, K = 2")
+        ax.set_xlabel("q2")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("P(accept)")
+    axes[0].legend(loc="lower center")
+    return fig
+
+
+def figure2(steps: int = 90):
+    """Figure 2 of Khisti et al. (2025) and its table: ``(figure, table)``. See :func:`figure2_table`."""
+    table = figure2_table(steps)
+    return plot_figure2(table), table
+
+
+# ---------------------------------------------------------------------- acceptance-one region
+def _barycentric(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ternary coordinates: vertex 0 at (0, 0), vertex 1 at (1, 0), vertex 2 at (1/2, √3/2)."""
+    q = np.atleast_2d(np.asarray(q, dtype=np.float64))
+    return q[:, 1] + 0.5 * q[:, 2], (math.sqrt(3) / 2) * q[:, 2]
+
+
+def _draft3(draft, k: int):
+    if np.asarray(draft, dtype=object).shape != (3,):
+        raise ValueError(f"draft must be one distribution on n = 3 tokens for the 2-simplex figure; got shape "
+                         f"{np.asarray(draft, dtype=object).shape}.")
+    inst = make_instance(target=[1 / 3, 1 / 3, 1 / 3] if not _exact(draft) else [Fraction(1, 3)] * 3,
+                         drafts=draft, k=k)
+    return inst
+
+
+def _exact(values) -> bool:
+    return any(isinstance(v, Fraction) for v in np.asarray(values, dtype=object).ravel())
+
+
+def region_table(draft, k: int = 2, resolution: int = 30) -> Table:
+    """Targets ``q = (i, j, r - i - j) / r`` on the 2-simplex with ``P*(acc)`` and the Theorem 2 verdict.
+
+    Parameters
+    ----------
+    draft : array-like, shape (3,)
+        The draft ``p`` (``K`` i.i.d. drafts).
+    k : int
+        Number of drafts ``K``.
+    resolution : int
+        ``r``: the grid has ``(r + 1)(r + 2) / 2`` points.
+
+    Returns
+    -------
+    Table
+        Columns ``q0``, ``q1``, ``q2``, ``optimal_acceptance`` and ``acceptance_one`` (Theorem 2 and its
+        K-draft form: ``q(S) >= p(S)^K`` for every ``S``, decided by :func:`lpspec.theorems.acceptance_one`).
+
+    Examples
+    --------
+    >>> t = region_table([1 / 3, 1 / 3, 1 / 3], k=2, resolution=3)
+    >>> len(t), t.where(q0=1 / 3, q1=1 / 3).rows[0]["acceptance_one"]
+    (10, True)
+    """
+    from .theorems import acceptance_one_for
+
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
+        raise ValueError(f"resolution={resolution!r} must be a positive integer.")
+    base = _draft3(draft, k)
+    p = base.draft
+    rows = []
+    for i in range(resolution + 1):
+        for j in range(resolution + 1 - i):
+            q = [Fraction(i, resolution), Fraction(j, resolution), Fraction(resolution - i - j, resolution)]
+            if not base.exact:
+                q = [float(v) for v in q]
+            inst = make_instance(target=q, drafts=p, k=k)
+            rows.append({"q0": float(q[0]), "q1": float(q[1]), "q2": float(q[2]),
+                         "optimal_acceptance": float(optimum_for(inst).value),
+                         "acceptance_one": bool(acceptance_one_for(inst).holds)})
+    meta = {"draft": [float(v) for v in p], "k": k, "resolution": resolution,
+            "theorem": "Theorem 2 (Khisti et al. 2025): P* = 1 iff q(S) >= p(S)^K for all S"}
+    return Table(["q0", "q1", "q2", "optimal_acceptance", "acceptance_one"], rows, meta)
+
+
+def region_polygon(draft, k: int = 2) -> np.ndarray:
+    """Vertices ``(m, 3)`` (in order around it) of the acceptance-one region for ``n = 3``.
+
+    For three tokens the subsets are singletons and pairs, so (MATH.md §4, Theorem 2 and its K-draft form)
+    the region is ``{q : p_i^K <= q_i <= 1 - (1 - p_i)^K, i = 0, 1, 2}`` on the simplex — a polygon, empty
+    only if the bounds are contradictory (they never are: ``q = p`` lies in it).
+
+    Examples
+    --------
+    >>> region_polygon([1 / 3, 1 / 3, 1 / 3], k=2).shape
+    (6, 3)
+    """
+    inst = _draft3(draft, k)
+    p = np.array([float(v) for v in inst.draft])
+    lo = p**k
+    hi = -np.expm1(k * np.log1p(-np.minimum(p, 1.0)))  # 1 - (1 - p)^K
+    # vertices: points of the plane sum(q) = 1 where two of the six bounds are tight
+    bounds = [(i, v) for i in range(3) for v in (lo[i], hi[i])]
+    pts = []
+    for (i, a), (j, b) in [(u, w) for u in bounds for w in bounds if u[0] < w[0]]:
+        q = np.empty(3)
+        q[i], q[j] = a, b
+        q[3 - i - j] = 1.0 - a - b
+        if np.all(q >= lo - 1e-12) and np.all(q <= hi + 1e-12):
+            pts.append(q)
+    pts = np.unique(np.round(np.array(pts), 14), axis=0)
+    x, y = _barycentric(pts)
+    order = np.argsort(np.arctan2(y - y.mean(), x - x.mean()))
+    return pts[order]
+
+
+def plot_region(table: Table, polygon: np.ndarray | None = None):
+    """Draw the 2-simplex: grid targets coloured by ``P*``, the ``P* = 1`` points marked, the region outlined."""
+    fig = _new_figure(5.6, 5.0)
+    ax = fig.subplots()
+    q = np.array([table.column("q0"), table.column("q1"), table.column("q2")], dtype=np.float64).T
+    x, y = _barycentric(q)
+    value = np.array(table.column("optimal_acceptance"), dtype=np.float64)
+    one = np.array(table.column("acceptance_one"), dtype=bool)
+    sc = ax.scatter(x[~one], y[~one], c=value[~one], cmap="viridis", s=14, vmin=min(value.min(), 0.99), vmax=1.0,
+                    gid="below_one", label="P* < 1")
+    ax.scatter(x[one], y[one], c="crimson", s=14, marker="s", gid="acceptance_one", label="P* = 1 (Theorem 2)")
+    fig.colorbar(sc, ax=ax, label="P*(accept)")
+    if polygon is not None and len(polygon):
+        px, py = _barycentric(polygon)
+        ax.fill(px, py, facecolor="none", edgecolor="black", linestyle="--", linewidth=1.2, zorder=3, gid="region",
+                label="q_i in [p_i^K, 1 - (1 - p_i)^K]")
+    tri_x, tri_y = _barycentric(np.eye(3))
+    ax.plot(np.append(tri_x, tri_x[0]), np.append(tri_y, tri_y[0]), color="black", linewidth=1)
+    for lbl, (tx, ty) in zip(("q = e0", "q = e1", "q = e2"), zip(tri_x, tri_y)):
+        ax.annotate(lbl, (tx, ty), textcoords="offset points", xytext=(0, -12 if ty == 0 else 6), ha="center")
+    meta = table.metadata
+    if "draft" in meta:
+        p = ", ".join(f"{v:.3g}" for v in meta["draft"])
+        ax.set_title(f"Acceptance-one region, p = ({p}), K = {meta.get('k')}")
+    ax.set_aspect("equal")
+    ax.set_xlim(-0.08, 1.08)
+    ax.set_ylim(-0.08, math.sqrt(3) / 2 + 0.08)
+    ax.set_axis_off()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.02), ncols=2, fontsize="small", frameon=False)
+    return fig
+
+
+def acceptance_one_region(draft, k: int = 2, resolution: int = 30):
+    """The acceptance-one region of Theorem 2 on the 2-simplex: ``(figure, table)``. See :func:`region_table`."""
+    table = region_table(draft, k, resolution)
+    return plot_region(table, region_polygon(draft, k)), table
+
+
+# ---------------------------------------------------------------------- acceptance against K
+def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None, ks=(1, 2, 3, 4),
+                          schemes=("specinfer", "spectr", "sir"), law: str = "independent", replicates: int = 10,
+                          seed: int = 0, sweep: Table | None = None) -> Table:
+    """Mean membership acceptance of each scheme (and ``P*``) against ``K`` on one instance family.
+
+    Runs (or takes) the sweep ``{family, params, replicates} × ks × law × schemes`` and averages each column
+    over the instances with status ``ok``.
+
+    Returns
+    -------
+    Table
+        Columns ``k``, ``scheme``, ``mean_membership_acc``, ``instances``; ``scheme = "optimal"`` holds
+        ``P*``. ``metadata["sweep"]`` is the full per-instance table's spec.
+
+    Examples
+    --------
+    >>> t = acceptance_vs_k_table(params={"n": 3}, ks=(1, 2), schemes=("specinfer",), replicates=2)
+    >>> [(r["k"], r["scheme"]) for r in t.rows]
+    [(1, 'optimal'), (1, 'specinfer'), (2, 'optimal'), (2, 'specinfer')]
+    """
+    from .sweep import finite_mean, run_sweep
+
+    if sweep is None:
+        spec = {"name": f"acceptance-vs-k-{family}", "seed": seed,
+                "families": [{"family": family, "params": dict(params or {}), "replicates": replicates}],
+                "k": list(ks), "laws": [law], "schemes": list(schemes)}
+        sweep = run_sweep(spec)
+    rows = []
+    for k in ks:
+        sub = [r for r in sweep.rows if r.get("k") == k and r.get("status") == "ok"]
+        rows.append({"k": k, "scheme": "optimal", "mean_membership_acc": finite_mean(
+            r.get("optimal_acceptance") for r in sub), "instances": len(sub)})
+        for s in schemes:
+            vals = [r.get(f"{s}.membership_acc") for r in sub]
+            rows.append({"k": k, "scheme": s, "mean_membership_acc": finite_mean(vals),
+                         "instances": sum(v is not None for v in vals)})
+    meta = {"family": family, "params": dict(params or {}), "law": law, "replicates": replicates, "seed": seed,
+            "sweep": sweep.metadata.get("spec")}
+    return Table(["k", "scheme", "mean_membership_acc", "instances"], rows, meta)
+
+
+def plot_acceptance_vs_k(table: Table):
+    """Draw one line per scheme: mean membership acceptance against ``K`` (from :func:`acceptance_vs_k_table`)."""
+    fig = _new_figure(6.0, 4.0)
+    ax = fig.subplots()
+    schemes = list(dict.fromkeys(table.column("scheme")))
+    for s in schemes:
+        sub = table.where(scheme=s)
+        label, color, ls = _style(s)
+        ax.plot(sub.column("k"), sub.column("mean_membership_acc"), marker="o", label=label, color=color,
+                linestyle=ls, gid=s)
+    meta = table.metadata
+    ax.set_xlabel("K (number of drafts)")
+    ax.set_ylabel("mean P(accept), membership")
+    ax.set_title(f"{meta.get('family', '')} {meta.get('params', '')}, law = {meta.get('law', '')}", fontsize="small")
+    ax.set_xticks(sorted(set(table.column("k"))))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def acceptance_vs_k(family: str = "dirichlet", params: dict | None = None, ks=(1, 2, 3, 4),
+                    schemes=("specinfer", "spectr", "sir"), law: str = "independent", replicates: int = 10,
+                    seed: int = 0):
+    """Acceptance against ``K`` for each scheme on an instance family: ``(figure, table)``."""
+    table = acceptance_vs_k_table(family, params, ks, schemes, law, replicates, seed)
+    return plot_acceptance_vs_k(table), table
+
+
+# ---------------------------------------------------------------------- saving
+def save_figure(fig, stem, formats=("png", "pdf"), table: Table | None = None, dpi: int = 150) -> list[Path]:
+    """Save ``fig`` as ``<stem>.png`` / ``<stem>.pdf`` (and its table as ``<stem>.csv``); return the paths.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> fig, table = acceptance_one_region([0.5, 0.3, 0.2], k=2, resolution=4)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     [p.suffix for p in save_figure(fig, os.path.join(d, "region"), table=table)]
+    ['.png', '.pdf', '.csv']
+    """
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        if fmt not in ("png", "pdf", "svg"):
+            raise ValueError(f"figure format {fmt!r} is not supported; use png, pdf or svg.")
+        path = stem.with_suffix(f".{fmt}")
+        fig.savefig(path, dpi=dpi)
+        paths.append(path)
+    if table is not None:
+        paths.append(write_table(table, stem.with_suffix(".csv")))
+    return paths

@@ -1,0 +1,104 @@
+"""The optimal schemes as :class:`~lpspec.schemes.base.Scheme` objects: the LP optimum and Theorem 1."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..instance import Instance
+from .base import ImportanceScheme, Scheme, float_instance
+
+__all__ = ["CanonicalScheme", "OptimalScheme"]
+
+
+class OptimalScheme(Scheme):
+    """The completed optimal plan of the draft-selection LP (MATH.md §2–§3): ``P(acc) = P*``.
+
+    Float instances: :func:`lpspec.lp.solve_instance` (HiGHS, repaired flow, cut certificate) and its
+    ``conditional``. Exact (Fraction) instances: the exact max-flow of :func:`lpspec.certify`, so that
+    ``π(· | x)`` and the acceptance are Fractions. The membership acceptance equals the flow value (the
+    completion only adds mass, and no exact scheme exceeds ``P*``); for exact instances
+    :meth:`closed_form_acceptance` returns it, for float instances :attr:`acceptance` is enumerated.
+
+    Parameters
+    ----------
+    form : {"edge", "merged", "full"}, optional
+        LP form for float instances; default ``"edge"`` for ``K <= 2``, ``"merged"`` otherwise.
+
+    Examples
+    --------
+    >>> s = OptimalScheme(target=[0.5, 0.5], drafts=[0.9, 0.1], k=2)
+    >>> round(s.acceptance, 12)
+    0.69
+    """
+
+    name = "optimal"
+    title = "the LP optimum, completed to an exact scheme (MATH.md §2)"
+
+    def __init__(self, instance: Instance | None = None, /, *, form: str | None = None, **kw):
+        super().__init__(instance, **kw)
+        inst = self.instance
+        if inst.exact:
+            from ..certify import certify_instance
+
+            self.result = certify_instance(inst)
+        else:
+            from ..lp import solve_instance
+
+            self.result = solve_instance(inst, form or ("merged" if inst.k > 2 else "edge"))
+
+    def conditional(self, x) -> np.ndarray:
+        row = self.result.conditional(self._tuple(x))
+        return np.array(row, dtype=object if self.exact else np.float64)
+
+    @property
+    def value(self):
+        """``P*``: the value of the optimal flow (:attr:`result`)."""
+        return self.result.value
+
+    def closed_form_acceptance(self):
+        """Exact instances: ``P*`` (the certified flow value, which the completed scheme's membership equals
+        exactly). Float instances: ``None`` — the completion of a flow that is optimal only to the solver's
+        tolerance can land a little more mass on ``set(x)``, so the acceptance is enumerated."""
+        return self.result.value if self.exact else None
+
+
+class CanonicalScheme(ImportanceScheme):
+    """Theorem 1's canonical two-step scheme with an optimal ``β`` (:func:`lpspec.canonical_decomposition`).
+
+    ``Σ min(q, p_I) = P*`` and the membership acceptance equals it. LP-based: an exact instance is evaluated
+    in float64.
+
+    Parameters
+    ----------
+    method : {"is_lp", "from_lp"}
+        How the optimal ``β`` is found (see :func:`lpspec.canonical_decomposition`).
+
+    Examples
+    --------
+    >>> s = CanonicalScheme(target=[0.5, 0.5], drafts=[0.9, 0.1], k=2)
+    >>> round(s.sd_acceptance, 12), round(s.acceptance, 12)
+    (0.69, 0.69)
+    """
+
+    name = "canonical"
+    title = "Theorem 1: optimal IS selection + speculative sampling (Khisti et al. 2025)"
+
+    def __init__(self, instance: Instance | None = None, /, *, method: str = "is_lp", **kw):
+        super().__init__(instance, **kw)
+        from ..decomposition import decomposition_for
+
+        self.instance = float_instance(self.instance)
+        self.check_enumerable("the canonical decomposition")
+        self._decomposition = decomposition_for(self.instance, method)
+
+    @property
+    def decomposition(self):
+        """The :class:`~lpspec.decomposition.CanonicalDecomposition` itself."""
+        return self._decomposition
+
+    def beta(self, x) -> np.ndarray:
+        return self._decomposition.beta(self._tuple(x))
+
+    @property
+    def intermediate(self) -> np.ndarray:
+        return self._decomposition.intermediate

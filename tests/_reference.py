@@ -1,0 +1,429 @@
+"""Independent brute-force references for the tests, written from MATH.md (never importing ``lpspec``).
+
+Everything here is deliberately naive: draft tuples are enumerated with :mod:`itertools`, set containment is
+tested token by token, and ``P*`` is the minimum of ``q(S) + 1 - Pr(set(X) ⊆ S)`` over *all* ``2^n`` subsets
+(MATH.md §3). Floats are summed with :func:`math.fsum`; Fractions are summed exactly. A distribution is a
+plain sequence (list, tuple or 1-D numpy array) of floats or Fractions.
+
+Conventions
+-----------
+* ``masses`` is a ``dict`` mapping a draft tuple ``x`` (tuple of ints) to ``P(x) > 0``.
+* A token set ``S`` is a Python ``frozenset`` or an int bit mask (bit ``i`` set when token ``i`` is in ``S``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+
+import numpy as np
+
+LAWS = ("independent", "without_replacement", "greedy")
+
+
+# ---------------------------------------------------------------------------- arithmetic helpers
+def is_exact(values) -> bool:
+    return any(isinstance(v, Fraction) for v in values)
+
+
+def total(values):
+    """Sum of the values: exact for Fractions, correctly rounded (``fsum``) for floats."""
+    vals = list(values)
+    if vals and any(isinstance(v, Fraction) for v in vals):
+        return sum((Fraction(v) for v in vals), Fraction(0))
+    return math.fsum(float(v) for v in vals)
+
+
+def normalised(dist):
+    """Fractions unchanged; floats divided by their (fsum) sum, as MATH.md / the API document."""
+    vals = list(dist)
+    if is_exact(vals):
+        return [Fraction(v) for v in vals]
+    s = math.fsum(float(v) for v in vals)
+    return [float(v) / s for v in vals]
+
+
+def draft_rows(drafts, k):
+    """The K draft distributions as lists: one distribution with ``k``, or a list of distributions."""
+    if k is not None:
+        return [normalised(drafts)] * k
+    return [normalised(d) for d in drafts]
+
+
+def mask_of(S) -> int:
+    m = 0
+    for t in S:
+        m |= 1 << int(t)
+    return m
+
+
+def set_of(mask: int, n: int) -> frozenset:
+    return frozenset(i for i in range(n) if (mask >> i) & 1)
+
+
+# ---------------------------------------------------------------------------- draft laws (MATH.md §1, §6)
+def independent_masses(rows) -> dict:
+    """``P(x) = prod_k p_k(x_k)`` for every tuple of positive mass."""
+    n = len(rows[0])
+    out = {}
+    for x in itertools.product(range(n), repeat=len(rows)):
+        m = rows[0][x[0]]
+        for r, t in zip(rows[1:], x[1:]):
+            m = m * r[t]
+        if m > 0:
+            out[x] = m
+    return out
+
+
+def without_replacement_masses(p, k) -> dict:
+    """``P(x) = prod_j p(x_j) / (sum of p over the tokens not among x_1..x_{j-1})`` on distinct tuples.
+
+    Each denominator is a sum of the remaining masses (MATH.md §6), never ``1 - ...``.
+    """
+    n = len(p)
+    out = {}
+    for x in itertools.permutations(range(n), k):
+        m = Fraction(1) if is_exact(p) else 1.0
+        for j, t in enumerate(x):
+            rest = total(p[u] for u in range(n) if u not in x[:j])
+            if p[t] == 0:
+                m = 0
+                break
+            m = m * p[t] / rest
+        if m > 0:
+            out[x] = m
+    return out
+
+
+def greedy_fixed(p, k) -> tuple:
+    """The top ``k-1`` tokens of ``p`` by decreasing mass, ties to the lower index (MATH.md §6)."""
+    order = sorted(range(len(p)), key=lambda i: (-p[i], i))
+    return tuple(order[: k - 1])
+
+
+def greedy_masses(p, k) -> dict:
+    """The fixed top ``k-1`` tokens, then one token drawn from ``p`` restricted to the rest."""
+    fixed = greedy_fixed(p, k)
+    rest = [y for y in range(len(p)) if y not in fixed]
+    denom = total(p[y] for y in rest)
+    return {fixed + (y,): p[y] / denom for y in rest if p[y] > 0}
+
+
+def tuple_masses(*, drafts, k=None, law="independent") -> dict:
+    """``{x: P(x)}`` for the draft law (same argument conventions as the public API)."""
+    rows = draft_rows(drafts, k)
+    if law == "independent":
+        return independent_masses(rows)
+    if law == "without_replacement":
+        return without_replacement_masses(rows[0], len(rows))
+    if law == "greedy":
+        return greedy_masses(rows[0], len(rows))
+    raise AssertionError(law)
+
+
+def set_masses(masses: dict) -> dict:
+    """``{frozenset A: Pr(set(X) = A)}`` by summing tuple masses."""
+    groups: dict = {}
+    for x, m in masses.items():
+        groups.setdefault(frozenset(x), []).append(m)
+    return {A: total(ms) for A, ms in groups.items()}
+
+
+def containment(masses: dict, S) -> float | Fraction:
+    """``Pr(set(X) ⊆ S)`` by summing the masses of the tuples inside ``S``."""
+    S = set(S)
+    vals = [m for x, m in masses.items() if set(x) <= S]
+    if not vals:
+        return Fraction(0) if masses and is_exact(masses.values()) else 0.0
+    return total(vals)
+
+
+def inclusion(masses: dict, n: int) -> list:
+    """``Pr(y ∈ set(X))`` for every token."""
+    return [total([m for x, m in masses.items() if y in x] or [0.0]) for y in range(n)]
+
+
+# ---------------------------------------------------------------------------- the optimum (MATH.md §3)
+def cut_value(q, masses, S):
+    """``q(S) + 1 - Pr(set(X) ⊆ S)``."""
+    one = Fraction(1) if is_exact(q) else 1.0
+    qS = total([q[i] for i in S] or [0 * one])
+    return qS + one - containment(masses, S)
+
+
+def containment_table(masses: dict, n: int) -> np.ndarray:
+    """``Pr(set(X) ⊆ S)`` for every bit mask ``S`` (length ``2^n``), floats; one vector op per draft set."""
+    masks = np.arange(1 << n)
+    out = np.zeros(1 << n)
+    for A, m in set_masses(masses).items():
+        a = mask_of(A)
+        out += float(m) * ((masks & a) == a)
+    return out
+
+
+def target_table(q, n: int) -> np.ndarray:
+    masks = np.arange(1 << n)
+    out = np.zeros(1 << n)
+    for i in range(n):
+        out += float(q[i]) * ((masks >> i) & 1)
+    return out
+
+
+def brute_optimum(q, masses, n=None):
+    """``(P*, minimising set)``: ``min_S q(S) + 1 - Pr(set(X) ⊆ S)`` over all ``2^n`` sets.
+
+    Exact (Fraction) inputs: an exact minimum by a plain loop over the sets (``n <= 10``).
+    Floats: a vectorised table (``n <= 16``).
+    """
+    n = len(q) if n is None else n
+    if is_exact(q):
+        best = None
+        for mask in range(1 << n):
+            v = cut_value(q, masses, set_of(mask, n))
+            if best is None or v < best[0]:
+                best = (v, set_of(mask, n))
+        return best
+    values = target_table(q, n) + 1.0 - containment_table(masses, n)
+    m = int(np.argmin(values))
+    return float(values[m]), set_of(m, n)
+
+
+def brute_margin(q, masses, n=None):
+    """``(min, minimisers)`` of ``q(S) - Pr(set(X) ⊆ S)`` over non-empty proper ``S`` (None when n = 1)."""
+    n = len(q) if n is None else n
+    if n == 1:
+        return None, []
+    if is_exact(q):
+        vals = {}
+        for mask in range(1, (1 << n) - 1):
+            S = set_of(mask, n)
+            vals[S] = total([q[i] for i in S]) - containment(masses, S)
+        best = min(vals.values())
+        return best, [S for S, v in vals.items() if v == best]
+    values = target_table(q, n) - containment_table(masses, n)
+    proper = values[1:-1]
+    best = float(proper.min())
+    return best, [set_of(m + 1, n) for m in np.flatnonzero(proper <= best + 1e-12)]
+
+
+def identical_min_cut(q, p, k):
+    """``min_S q(S) + 1 - p(S)^K`` over all sets (MATH.md §4 remark), exact or float."""
+    n = len(q)
+    best = None
+    for mask in range(1 << n):
+        S = set_of(mask, n)
+        one = Fraction(1) if is_exact(q) else 1.0
+        v = total([q[i] for i in S] or [0 * one]) + one - total([p[i] for i in S] or [0 * one]) ** k
+        if best is None or v < best:
+            best = v
+    return best
+
+
+def theorem3_forms(q, p):
+    """Both expressions of Theorem 3 minimised over all sets: ``(paper form, simplified form)``."""
+    n = len(q)
+    one = Fraction(1) if is_exact(q) else 1.0
+    zero = 0 * one
+    paper = simple = None
+    for mask in range(1 << n):
+        S = set_of(mask, n)
+        qS = total([q[i] for i in S] or [zero])
+        pS = total([p[i] for i in S] or [zero])
+        pSc = total([p[i] for i in range(n) if i not in S] or [zero])
+        a = qS + pSc**2 + 2 * pS * pSc
+        b = qS + one - pS**2
+        paper = a if paper is None else min(paper, a)
+        simple = b if simple is None else min(simple, b)
+    return paper, simple
+
+
+def greedy_closed_form(q, p, k):
+    """MATH.md §6: ``q(T) + sum_{y ∉ T} min(q(y), p~(y))``, ``p~ = p|_{T^c} / p(T^c)``."""
+    fixed = greedy_fixed(p, k)
+    rest = [y for y in range(len(p)) if y not in fixed]
+    denom = total(p[y] for y in rest)
+    return total([q[t] for t in fixed] + [min(q[y], p[y] / denom) for y in rest])
+
+
+def best_ratio_prefix(q, weight, masses):
+    """Best prefix (by ``q(S) + 1 - Pr(set(X) ⊆ S)``) of the tokens with ``weight > 0`` sorted by ``q/weight``.
+
+    The prefix sets include the empty set. Returns ``(value, prefix set)``.
+    """
+    support = [i for i in range(len(q)) if weight[i] > 0]
+    order = sorted(support, key=lambda i: (q[i] / weight[i], i))
+    best = None
+    for j in range(len(order) + 1):
+        S = frozenset(order[:j])
+        v = cut_value(q, masses, S)
+        if best is None or v < best[0]:
+            best = (v, S)
+    return best
+
+
+def figure2_optimum(q):
+    """MATH.md §7: for ``p`` uniform on 3 tokens and K = 2, ``P* = min(1, 8/9 + min q, 14/9 - max q)``."""
+    return min(Fraction(1), Fraction(8, 9) + min(q), Fraction(14, 9) - max(q))
+
+
+# ---------------------------------------------------------------------------- schemes (MATH.md §1)
+def scheme_acceptance(masses: dict, conditional):
+    """``Σ_x P(x) Σ_{y ∈ set(x)} π(y|x)`` for a callable ``conditional(x) -> π(·|x)``."""
+    terms = []
+    for x, m in masses.items():
+        row = conditional(x)
+        terms.append(m * total([row[y] for y in set(x)]))
+    return total(terms)
+
+
+def scheme_output(masses: dict, conditional, n: int) -> list:
+    """``Σ_x P(x) π(·|x)``: the output law of the scheme."""
+    rows = {x: conditional(x) for x in masses}
+    return [total([m * rows[x][y] for x, m in masses.items()]) for y in range(n)]
+
+
+def full_lp_transport(q, masses, n):
+    """The full LP of MATH.md §2 as a transportation problem solved by POT's network simplex (``ot.emd``).
+
+    Cost ``-1`` on ``y ∈ set(x)`` and ``0`` elsewhere; returns the maximal accepted mass. An independent
+    solver (no HiGHS, no cvxpy).
+    """
+    import ot
+
+    xs = list(masses)
+    a = np.array([float(masses[x]) for x in xs])
+    b = np.array([float(v) for v in q])
+    b = b * (a.sum() / b.sum())
+    M = np.zeros((len(xs), n))
+    for i, x in enumerate(xs):
+        for y in set(x):
+            M[i, y] = -1.0
+    plan = ot.emd(a, b, M, numItermax=1_000_000)
+    return float(-(plan * M).sum())
+
+
+# ---------------------------------------------------------------------------- hypothesis strategies
+# Written here (not taken from ``lpspec.strategies``) so that a blind spot of the library's strategies cannot
+# hide a bug from its own tests; ``lpspec.strategies`` is tested separately in ``test_instance.py``.
+try:
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is a core dependency
+    st = None
+
+DIST_KINDS = (
+    "one_hot",
+    "uniform",
+    "near_one_hot",
+    "tiny",
+    "with_zeros",
+    "dirichlet_small",
+    "dirichlet_large",
+    "dirichlet",
+)
+
+
+def _float_dist(kind: str, n: int, rng: np.random.Generator, hot: int) -> np.ndarray:
+    if kind == "one_hot":
+        v = np.zeros(n)
+        v[hot] = 1.0
+    elif kind == "uniform":
+        v = np.full(n, 1.0 / n)
+    elif kind == "near_one_hot":  # one token holds all but ~1e-6 of the mass
+        v = rng.uniform(0.0, 1e-6, n)
+        v[hot] = 1.0
+    elif kind == "tiny":  # some masses between 1e-12 and 1e-4 beside ordinary ones
+        v = rng.dirichlet(np.ones(n))
+        small = rng.random(n) < 0.5
+        small[hot] = False
+        v[small] = 10.0 ** rng.uniform(-12, -4, int(small.sum()))
+    elif kind == "with_zeros":
+        v = rng.dirichlet(np.ones(n))
+        zero = rng.random(n) < 0.4
+        zero[hot] = False
+        v[zero] = 0.0
+    elif kind == "dirichlet_small":
+        v = rng.dirichlet(np.full(n, 0.1))
+        v[hot] += 1e-3  # keep a positive sum even if every entry underflows
+    elif kind == "dirichlet_large":
+        v = rng.dirichlet(np.full(n, 50.0))
+    else:
+        v = rng.dirichlet(np.ones(n))
+    return v / v.sum()
+
+
+if st is not None:
+
+    @st.composite
+    def dists(draw, n: int, exact: bool = False, kinds=DIST_KINDS):
+        """A distribution of length ``n``: a float64 array of one of ``DIST_KINDS`` or a list of Fractions."""
+        if exact:
+            kind = draw(st.sampled_from(["one_hot", "uniform", "common", "mixed"]))
+            if kind == "one_hot":
+                hot = draw(st.integers(0, n - 1))
+                return [Fraction(int(i == hot)) for i in range(n)]
+            if kind == "uniform":
+                return [Fraction(1, n)] * n
+            if kind == "common":  # a common denominator, zeros allowed
+                d = draw(st.integers(1, 12))
+                cuts = sorted(draw(st.lists(st.integers(0, d), min_size=n - 1, max_size=n - 1)))
+                return [Fraction(b - a, d) for a, b in zip([0, *cuts], [*cuts, d])]
+            nums = draw(st.lists(st.integers(0, 9), min_size=n, max_size=n).filter(lambda v: sum(v) > 0))
+            dens = draw(st.lists(st.integers(1, 7), min_size=n, max_size=n))
+            raw = [Fraction(a, b) for a, b in zip(nums, dens)]
+            s = sum(raw, Fraction(0))
+            return [r / s for r in raw]
+        kind = draw(st.sampled_from(kinds))
+        seed = draw(st.integers(0, 2**32 - 1))
+        hot = draw(st.integers(0, n - 1))
+        return _float_dist(kind, n, np.random.default_rng(seed), hot)
+
+    def _largest_n(k: int, max_n: int, max_full: int | None) -> int:
+        n = max_n
+        if max_full is not None:
+            while n > 1 and n ** (k + 1) > max_full:
+                n -= 1
+        return n
+
+    @st.composite
+    def instance_kwargs(
+        draw,
+        *,
+        laws=LAWS,
+        min_n: int = 1,
+        max_n: int = 8,
+        min_k: int = 1,
+        max_k: int = 4,
+        max_full: int | None = None,
+        max_tuples: int | None = None,
+        exact: bool = False,
+        identical: bool | None = None,
+        kinds=DIST_KINDS,
+    ):
+        """Keyword arguments ``{"target", "drafts", "k", "law"}`` of a valid instance.
+
+        ``max_full`` bounds ``n^K · n`` (the full LP's size); ``max_tuples`` bounds ``n^K``. A law that cannot
+        produce K tokens for the drawn ``p`` gets a smaller K (the largest that works; K = 1 always works).
+        """
+        k = draw(st.integers(min_k, max_k))
+        hi = _largest_n(k, max_n, max_full)
+        if max_tuples is not None:
+            while hi > 1 and hi**k > max_tuples:
+                hi -= 1
+        n = draw(st.integers(min(min_n, hi), hi))
+        law = draw(st.sampled_from(list(laws)))
+        q = draw(dists(n, exact, kinds))
+        different = law == "independent" and (
+            draw(st.booleans()) if identical is None else not identical
+        )
+        if different:
+            return {"target": q, "drafts": [draw(dists(n, exact, kinds)) for _ in range(k)], "k": None,
+                    "law": law}
+        p = draw(dists(n, exact, kinds))
+        support = sum(1 for v in p if v > 0)
+        if law == "without_replacement":
+            k = min(k, support)
+        if law == "greedy":
+            while k > 1 and (k > n or total(p[y] for y in range(n) if y not in greedy_fixed(p, k)) <= 0):
+                k -= 1
+        return {"target": q, "drafts": p, "k": k, "law": law}

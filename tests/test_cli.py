@@ -1,0 +1,244 @@
+"""The command line: solve / check / table / figure / examples, JSON output, one-line errors."""
+
+import itertools
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from lpspec.cli import main, parse_distribution
+from lpspec.export import read_csv
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def brute_force_optimum(q, drafts):
+    n = len(q)
+    return min(sum(q[i] for i in S) + 1 - math.prod(sum(p[i] for i in S) for p in drafts)
+               for r in range(n + 1) for S in itertools.combinations(range(n), r))
+
+
+# ---------------------------------------------------------------------- solve
+def test_solve_json_figure2_left(capsys):
+    code, out, err = run(capsys, "solve", "--example", "figure2-left", "--json")
+    assert code == 0 and err == ""
+    obj = json.loads(out)
+    assert set(obj) == {"optimal_acceptance", "cut_set", "schemes", "checks"}
+    assert obj["optimal_acceptance"] == pytest.approx(8 / 9, abs=1e-15)
+    assert obj["cut_set"] == [1]  # q(S) + 1 - p(S)^2 = 0 + 1 - 1/9
+    s = obj["schemes"]
+    assert s["spectr"] == pytest.approx((11 + math.sqrt(13)) / 18, abs=1e-12)  # MATH.md §7
+    assert s["specinfer"] == pytest.approx(7 / 9, abs=1e-12)
+    assert s["optimal"] == pytest.approx(8 / 9, abs=1e-12)
+    assert s["single_draft"] == pytest.approx(2 / 3, abs=1e-12)  # sum min(p, q) = 1/3 + 0 + 1/3
+    assert all(isinstance(v, float) for v in s.values())
+    for name in ("certificate", "theorem1", "theorem2", "theorem3"):
+        assert obj["checks"][name]["applies"] and obj["checks"][name]["passed"], name
+    assert obj["checks"]["theorem2"]["holds"] is False and obj["checks"]["theorem2"]["witness"] == [1]
+    assert obj["checks"]["certificate"]["exact_value"] == "8/9"
+
+
+def test_solve_human_report(capsys):
+    code, out, _ = run(capsys, "solve", "--example", "figure2-left")
+    assert code == 0
+    assert "P* = 8/9" in out and "Certificate S = {1}" in out
+    for word in ("Theorem 1", "Theorem 2", "Theorem 3", "spectr", "specinfer", "sir"):
+        assert word in out
+    assert "FAIL" not in out
+
+
+def test_solve_acceptance_one_example(capsys):
+    code, out, _ = run(capsys, "solve", "--example", "figure2-left-one", "--json")
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["optimal_acceptance"] == 1.0 and obj["checks"]["theorem2"]["holds"] is True
+    assert obj["schemes"]["spectr"] == pytest.approx(8 / 9, abs=1e-12)
+    assert obj["schemes"]["specinfer"] == pytest.approx(23 / 27, abs=1e-12)
+
+
+def test_solve_comma_lists(capsys):
+    code, out, _ = run(capsys, "solve", "--target", "0.2,0.3,0.5", "--draft", "0.5,0.3,0.2", "-k", "2", "--json")
+    assert code == 0
+    obj = json.loads(out)
+    q, p = [0.2, 0.3, 0.5], [0.5, 0.3, 0.2]
+    assert obj["optimal_acceptance"] == pytest.approx(brute_force_optimum(q, [p, p]), abs=1e-12)
+    assert obj["schemes"]["naive"] == pytest.approx(sum(qi * (1 - (1 - pi) ** 2) for qi, pi in zip(q, p)), abs=1e-12)
+
+
+def test_solve_different_drafts_exact(capsys):
+    # MATH.md §4: the sorted prefix fails here; P* = 49/50 at S = {0, 1}
+    code, out, _ = run(capsys, "solve", "--target", "1/10,1/5,1/10,3/5", "--draft", "4/5,0,1/5,0",
+                       "--draft", "1/10,3/10,0,3/5", "--json")
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["optimal_acceptance"] == pytest.approx(0.98, abs=1e-15) and obj["cut_set"] == [0, 1]
+    assert obj["checks"]["theorem3"]["applies"] is False
+    assert "spectr" not in obj["schemes"]  # SpecTr needs identical drafts
+
+
+def test_solve_schemes_option(capsys):
+    code, out, _ = run(capsys, "solve", "--example", "sir-gap", "--schemes", "sir,naive", "--json")
+    assert code == 0
+    obj = json.loads(out)
+    assert set(obj["schemes"]) == {"sir", "naive"}
+    assert obj["schemes"]["sir"] == pytest.approx(11 / 12, abs=1e-12)  # MATH.md §4
+
+
+def test_solve_from_files(capsys, tmp_path):
+    np.save(tmp_path / "q.npy", np.array([0.2, 0.3, 0.5]))
+    (tmp_path / "p.json").write_text("[0.5, 0.3, 0.2]")
+    (tmp_path / "inst.csv").write_text("target,draft\n0.2,0.5\n0.3,0.3\n0.5,0.2\n")
+    code, out, _ = run(capsys, "solve", "--target", str(tmp_path / "q.npy"), "--draft", str(tmp_path / "p.json"),
+                       "-k", "2", "--json")
+    a = json.loads(out)["optimal_acceptance"]
+    code2, out2, _ = run(capsys, "solve", "--file", str(tmp_path / "inst.csv"), "-k", "2", "--json")
+    assert code == code2 == 0 and json.loads(out2)["optimal_acceptance"] == a
+
+
+def test_parse_distribution():
+    assert parse_distribution("0.5, 0.5") == [0.5, 0.5]
+    assert parse_distribution("1/4,0.75") == [Fraction(1, 4), Fraction(3, 4)]
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["solve", "--target", "0.5,0.6", "--draft", "0.5,0.5", "-k", "2"], "target sums to"),
+    (["solve", "--target", "0.5,0.5", "--draft", "0.5,0.5"], "-k"),
+    (["solve", "--target", "0.5,x", "--draft", "0.5,0.5", "-k", "2"], "'x' is not a number"),
+    (["solve", "--example", "no-such-example"], "no built-in example"),
+    (["solve", "--file", "/no/such/file.json"], "does not exist"),
+    (["solve"], "exactly one instance"),
+    (["solve", "--example", "figure2-left", "--law", "greedy", "-k", "5"], "greedy"),
+    (["solve", "--example", "figure2-left", "--schemes", "spectr,magic"], "magic"),
+    (["solve", "--bogus"], "unrecognized arguments"),
+    (["frobnicate"], "invalid choice"),
+    (["table", "/no/such/spec.json"], "neither a file nor a built-in"),
+    (["check", "--random", "0"], "at least 1"),
+    (["figure", "region", "--draft", "0.5,0.5", "-o", "/tmp/lpspec-unused"], "n = 3"),
+])
+def test_errors_are_one_line_and_exit_2(capsys, argv, msg):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lpspec: error: ") and msg in lines[0], err
+    assert "Traceback" not in err
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    code, out, _ = run(capsys)
+    assert code == 2 and "solve" in out
+
+
+def test_help_and_version(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.startswith("lpspec ")
+    code, out, _ = run(capsys, "solve", "--help")
+    assert code == 0 and "--example" in out
+
+
+# ---------------------------------------------------------------------- check, table, figure, examples
+def test_check_random_batch(capsys):
+    code, out, _ = run(capsys, "check", "--random", "5", "--n", "4", "-k", "2", "--seed", "3", "--json")
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["instances"] == 5 and obj["passed"] is True and obj["failures"] == []
+    assert obj["checks"]["theorem3"]["applied"] == 5 and obj["checks"]["theorem1"]["passed"] == 5
+    assert obj["checks"]["certificate"]["worst_error"] <= 1e-9
+
+
+def test_check_one_instance_text(capsys):
+    code, out, _ = run(capsys, "check", "--example", "prefix-fails")
+    assert code == 0 and "all checks pass" in out and "theorem3" in out
+
+
+def test_check_reports_a_failure(capsys, monkeypatch):
+    from lpspec import cli
+
+    real = cli.theorem_checks
+
+    def broken(inst, optimum=None):
+        out = real(inst, optimum)
+        out["theorem2"] = {**out["theorem2"], "passed": False, "error": 1.0}
+        return out
+
+    monkeypatch.setattr(cli, "theorem_checks", broken)
+    code, out, _ = run(capsys, "check", "--example", "figure2-left")
+    assert code == 1 and "FAIL theorem2" in out
+
+
+def test_table_command_matches_run_sweep(capsys, tmp_path):
+    from lpspec.sweep import run_sweep
+
+    spec = {"seed": 4, "families": [{"family": "dirichlet", "grid": {"n": [3]}, "replicates": 2}], "k": [2],
+            "schemes": ["specinfer", "sir"]}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    code, out, err = run(capsys, "table", str(tmp_path / "spec.json"), "--quiet")
+    assert code == 0
+    assert read_csv(out).rows == run_sweep(spec, progress_bar=False).rows
+    code, out, _ = run(capsys, "table", str(tmp_path / "spec.json"), "--format", "latex", "--quiet",
+                       "--columns", "seed,optimal_acceptance,sir.sd_acc")
+    assert code == 0 and "\\toprule" in out and "sir.sd\\_acc" in out
+    code, _, err = run(capsys, "table", str(tmp_path / "spec.json"), "-o", str(tmp_path / "t.md"), "--quiet")
+    assert code == 0 and (tmp_path / "t.md").read_text().startswith("| family |")
+    code, _, err = run(capsys, "table", str(tmp_path / "spec.json"), "--columns", "nope", "--quiet")
+    assert code == 2 and "no column nope" in err
+
+
+def test_table_reports_rows_not_computed(capsys, tmp_path):
+    spec = {"seed": 1, "families": [{"family": "dirichlet", "params": {"n": 4, "top_k": 1}}], "k": [2],
+            "laws": ["without_replacement"], "schemes": ["specinfer_wor"]}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    code, out, err = run(capsys, "table", str(tmp_path / "spec.json"), "--quiet")
+    assert code == 0 and "1 of 1 rows not computed" in err
+    assert "distinct tokens" in read_csv(out).rows[0]["status"]
+
+
+def test_figure_command(capsys, tmp_path):
+    code, _, _ = run(capsys, "figure", "figure2", "--steps", "18", "-o", str(tmp_path), "--formats", "png")
+    assert code == 0
+    assert (tmp_path / "figure2.png").stat().st_size > 0
+    table = read_csv(tmp_path / "figure2.csv")
+    row = next(r for r in table.rows if r["panel"] == "left" and abs(r["q1"] - 1 / 9) < 1e-12)
+    assert row["optimal"] == 1.0 and row["specinfer"] == pytest.approx(23 / 27, abs=1e-12)
+    code, _, _ = run(capsys, "figure", "region", "--draft", "0.6,0.3,0.1", "-k", "2", "--resolution", "6",
+                       "-o", str(tmp_path), "--formats", "pdf")
+    assert code == 0 and (tmp_path / "region.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_examples_command(capsys):
+    code, out, _ = run(capsys, "examples")
+    assert code == 0 and "figure2-left" in out and "sweep-small" in out
+
+
+# ---------------------------------------------------------------------- as a process
+def _env():
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env.pop("PYTHONSTARTUP", None)
+    return env
+
+
+def test_python_dash_m_json_is_clean():
+    proc = subprocess.run([sys.executable, "-m", "lpspec", "solve", "--example", "figure2-left", "--json"],
+                          capture_output=True, text=True, timeout=120, env=_env(), check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["optimal_acceptance"] == pytest.approx(8 / 9)  # no banner on stdout
+
+
+def test_console_script_error_exit_code():
+    exe = shutil.which("lpspec", path=os.path.dirname(sys.executable)) or shutil.which("lpspec")
+    if exe is None:
+        pytest.skip("the lpspec console script is not installed")
+    proc = subprocess.run([exe, "solve", "--target", "0.5,0.6", "--draft", "0.5,0.5", "-k", "2"],
+                          capture_output=True, text=True, timeout=120, env=_env(), check=False)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().startswith("lpspec: error:") and len(proc.stderr.strip().splitlines()) == 1

@@ -107,7 +107,7 @@ class ExactCertificate:
         """
         inst = self.instance
         st = inst.set_table
-        r, s, accepted = self._residuals()
+        r, s, _ = self._residuals()
         assert all(f >= 0 for f in self.flow.values()), "negative flow"
         assert all(v >= 0 for v in r), "a set sends more than its mass"
         assert all(v >= 0 for v in s), "a token receives more than q"

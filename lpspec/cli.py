@@ -40,7 +40,7 @@ MAX_THEOREM3_N = 4096
 _PROG = "lpspec"
 
 
-class CLIError(ValueError):
+class _CLIError(ValueError):
     """A user error detected by the command line itself."""
 
 
@@ -48,16 +48,16 @@ class CLIError(ValueError):
 def _parse_number(text: str):
     text = text.strip()
     if not text:
-        raise CLIError("an empty entry in a comma list; write e.g. 0.2,0.3,0.5.")
+        raise _CLIError("an empty entry in a comma list; write e.g. 0.2,0.3,0.5.")
     if "/" in text:
         try:
             return Fraction(text)
         except (ValueError, ZeroDivisionError):
-            raise CLIError(f"{text!r} is not a fraction like 1/3.") from None
+            raise _CLIError(f"{text!r} is not a fraction like 1/3.") from None
     try:
         return float(text)
     except ValueError:
-        raise CLIError(f"{text!r} is not a number.") from None
+        raise _CLIError(f"{text!r} is not a number.") from None
 
 
 def parse_distribution(text: str, name: str = "distribution"):
@@ -76,24 +76,24 @@ def parse_distribution(text: str, name: str = "distribution"):
     path = Path(text)
     if "," not in text and path.suffix.lower() in (".npy", ".json", ".csv", ".txt"):
         if not path.is_file():
-            raise CLIError(f"{name}: file {text!r} does not exist.")
+            raise _CLIError(f"{name}: file {text!r} does not exist.")
         suffix = path.suffix.lower()
         if suffix == ".npy":
             try:
                 arr = np.load(path, allow_pickle=False)
             except (OSError, ValueError) as exc:
-                raise CLIError(f"{name}: {text} is not a readable .npy file ({exc}).") from None
+                raise _CLIError(f"{name}: {text} is not a readable .npy file ({exc}).") from None
             if arr.ndim != 1:
-                raise CLIError(f"{name}: {text} holds an array of shape {arr.shape}; expected one 1-D vector "
+                raise _CLIError(f"{name}: {text} holds an array of shape {arr.shape}; expected one 1-D vector "
                                "(use --file for a whole instance).")
             return [float(v) for v in arr]
         if suffix == ".json":
             try:
                 obj = json.loads(path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
-                raise CLIError(f"{name}: {text} is not valid JSON ({exc}).") from None
+                raise _CLIError(f"{name}: {text} is not valid JSON ({exc}).") from None
             if not isinstance(obj, list):
-                raise CLIError(f"{name}: {text} must hold a JSON list of probabilities (use --file for an "
+                raise _CLIError(f"{name}: {text} must hold a JSON list of probabilities (use --file for an "
                                "instance object).")
             return parse_distribution(",".join(str(v) for v in obj), name)
         body = path.read_text(encoding="utf-8").replace("\n", ",").replace(";", ",")
@@ -114,17 +114,17 @@ def _instance_from_args(args):
 
     sources = sum(x is not None for x in (args.example, args.file, args.target))
     if sources != 1:
-        raise CLIError("give exactly one instance: --example NAME, --file PATH, or --target ... --draft ...")
+        raise _CLIError("give exactly one instance: --example NAME, --file PATH, or --target ... --draft ...")
     if args.example is not None or args.file is not None:
         if args.draft:
-            raise CLIError("--draft goes with --target, not with --example or --file.")
+            raise _CLIError("--draft goes with --target, not with --example or --file.")
         spec = load_example(args.example) if args.example is not None else load_instance_file(args.file)
         kw = spec.kwargs(k=args.k if args.k is not None else spec.k, law=args.law or spec.law)
         label = spec.name
         description = spec.description
     else:
         if not args.draft:
-            raise CLIError("--target needs --draft (once with -k K for identical drafts, or K times).")
+            raise _CLIError("--target needs --draft (once with -k K for identical drafts, or K times).")
         target = parse_distribution(args.target, "--target")
         drafts = [parse_distribution(d, "--draft") for d in args.draft]
         vectors = [target, *drafts]
@@ -134,11 +134,11 @@ def _instance_from_args(args):
         law = args.law or "independent"
         if len(drafts) == 1:
             if args.k is None:
-                raise CLIError("one --draft needs -k K (the number of identical drafts); or give --draft K times.")
+                raise _CLIError("one --draft needs -k K (the number of identical drafts); or give --draft K times.")
             kw = {"target": target, "drafts": drafts[0], "k": args.k, "law": law}
         else:
             if args.k is not None and args.k != len(drafts):
-                raise CLIError(f"-k {args.k} disagrees with the {len(drafts)} --draft values given; drop -k.")
+                raise _CLIError(f"-k {args.k} disagrees with the {len(drafts)} --draft values given; drop -k.")
             kw = {"target": target, "drafts": drafts, "k": None, "law": law}
         label, description = "command line", ""
     if getattr(args, "exact", False) and args.target is None:
@@ -388,9 +388,9 @@ def _cmd_check(args) -> int:
     instances = []
     if args.random is not None:
         if any(x is not None for x in (args.example, args.file, args.target)):
-            raise CLIError("--random draws its own instances; drop --example/--file/--target.")
+            raise _CLIError("--random draws its own instances; drop --example/--file/--target.")
         if args.random < 1:
-            raise CLIError(f"--random {args.random} must be at least 1.")
+            raise _CLIError(f"--random {args.random} must be at least 1.")
         params = {"n": args.n, "alpha": args.alpha}
         if args.different_drafts:
             params["different_drafts"] = True
@@ -401,7 +401,7 @@ def _cmd_check(args) -> int:
             try:
                 instances.append((f"dirichlet seed={seed}", make_instance(**spec.kwargs(k=k, law=args.law))))
             except ValueError as exc:
-                raise CLIError(f"instance {i} (seed {seed}): {exc}") from None
+                raise _CLIError(f"instance {i} (seed {seed}): {exc}") from None
     else:
         kw, label, _ = _instance_from_args(args)
         instances.append((label, make_instance(**kw)))
@@ -447,7 +447,7 @@ def _cmd_table(args) -> int:
         cols = [c.strip() for c in args.columns.split(",") if c.strip()]
         missing = [c for c in cols if c not in table.columns]
         if missing:
-            raise CLIError(f"--columns: no column {', '.join(missing)}; the table has {', '.join(table.columns)}.")
+            raise _CLIError(f"--columns: no column {', '.join(missing)}; the table has {', '.join(table.columns)}.")
         table.columns = cols
     fmt = args.format or (format_from_path(args.output) if args.output else "csv")
     skipped = [r for r in table.rows if r.get("status") != "ok"]
@@ -478,7 +478,7 @@ def _cmd_figure(args) -> int:
         else:
             params = json.loads(args.params) if args.params else {"n": 6}
             if not isinstance(params, dict):
-                raise CLIError("--params must be a JSON object, e.g. '{\"n\": 6, \"alpha\": 0.5}'.")
+                raise _CLIError("--params must be a JSON object, e.g. '{\"n\": 6, \"alpha\": 0.5}'.")
             ks = [int(v) for v in args.ks.split(",")]
             schemes = [s.strip() for s in args.schemes.split(",") if s.strip()]
             fig, table = figures.acceptance_vs_k(args.family, params, ks, schemes, args.law or "independent",
@@ -515,11 +515,19 @@ def _add_instance_args(p):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit code 2 (argparse's own convention)
-        raise CLIError(message)
+        raise _CLIError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of the ``lpspec`` command."""
+    """The argparse parser of the ``lpspec`` command (sub-commands ``solve``, ``check``, ``table``, ``figure``,
+    ``examples``); a parse error raises ``ValueError`` (turned into one line and exit code 2 by :func:`main`).
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["solve", "--example", "figure2-left", "--json"])
+    >>> args.command, args.example, args.json
+    ('solve', 'figure2-left', True)
+    """
     parser = _Parser(prog=_PROG, description="LP theory of multi-draft speculative sampling: optimum, "
                      "certificates, theorem checks, tables and figures.")
     from . import __version__

@@ -349,7 +349,13 @@ def to_json(data, columns: list[str] | None = None, indent: int | None = 1) -> s
 
 
 def read_json(source) -> Table:
-    """Read the output of :func:`to_json` (a path, or the JSON text itself) back into a :class:`Table`."""
+    """Read the output of :func:`to_json` (a path, or the JSON text itself) back into a :class:`Table`.
+
+    Examples
+    --------
+    >>> read_json(to_json([{"x": 0.1, "name": "a"}])).rows
+    [{'x': 0.1, 'name': 'a'}]
+    """
     text = source if isinstance(source, str) and source.lstrip().startswith("{") else Path(source).read_text(
         encoding="utf-8")
     obj = json.loads(text)
@@ -384,7 +390,13 @@ def to_dataframe(data, columns: list[str] | None = None):
 
 
 def format_from_path(path: str | os.PathLike) -> str:
-    """The format implied by a file suffix: ``.csv``, ``.md``, ``.tex`` or ``.json``."""
+    """The format implied by a file suffix: ``.csv``, ``.md``, ``.tex`` or ``.json``.
+
+    Examples
+    --------
+    >>> format_from_path("results/table.tex")
+    'latex'
+    """
     suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIXES:
         raise ValueError(
@@ -415,7 +427,15 @@ def format_table(data, fmt: str = "csv", **options) -> str:
 
 
 def write_table(data, path: str | os.PathLike, fmt: str | None = None, **options) -> Path:
-    """Write the table to ``path`` in ``fmt`` (default: from the suffix) and return the path."""
+    """Write the table to ``path`` in ``fmt`` (default: from the suffix) and return the path.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     write_table([{"k": 2, "acc": 0.5}], os.path.join(d, "t.md")).read_text().splitlines()[0]
+    '| k | acc |'
+    """
     fmt = format_from_path(path) if fmt is None else fmt
     text = format_table(data, fmt, **options)
     path = Path(path)

@@ -88,6 +88,12 @@ class InstanceSpec:
         The law an example or file asks for, else None.
     name : str
     description : str
+
+    Examples
+    --------
+    >>> spec = InstanceSpec(np.array([0.5, 0.5]), [np.array([0.9, 0.1])])
+    >>> sorted(spec.kwargs(k=3))
+    ['drafts', 'k', 'law', 'target']
     """
 
     target: np.ndarray
@@ -245,6 +251,12 @@ class FamilyPoint:
     params : dict
     seed : int or None
         None for deterministic families (``file``, ``example``).
+
+    Examples
+    --------
+    >>> pt = FamilyPoint("dirichlet", {"n": 3, "different_drafts": True}, seed=1)
+    >>> len(pt.draw(k=4).drafts)
+    4
     """
 
     family: str
@@ -460,6 +472,16 @@ def load_instance_file(path) -> InstanceSpec:
     ------
     ValueError
         Unknown suffix, unreadable or malformed file (the message names the file).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "inst.csv")
+    ...     _ = open(path, "w").write("target,draft\\n1/4,1/2\\n3/4,1/2\\n")
+    ...     spec = load_instance_file(path)
+    >>> [str(v) for v in spec.target], [str(v) for v in spec.drafts[0]]
+    (['1/4', '3/4'], ['1/2', '1/2'])
     """
     path = Path(path)
     name = path.name
@@ -521,7 +543,13 @@ def example_names() -> list[str]:
 
 
 def example_path(name: str):
-    """The packaged file of a built-in example or sample spec (``ValueError`` listing the names if unknown)."""
+    """The packaged file of a built-in example or sample spec (``ValueError`` listing the names if unknown).
+
+    Examples
+    --------
+    >>> example_path("sweep-small").name
+    'sweep-small.json'
+    """
     for candidate in (name, f"{name}.json", f"{name}.toml"):
         entry = _examples_dir() / candidate
         if entry.is_file():

@@ -118,7 +118,16 @@ def figure2_table(steps: int = 90) -> Table:
 
 
 def plot_figure2(table: Table):
-    """Draw Figure 2 from :func:`figure2_table`'s table: two panels, one line per scheme over ``q2``."""
+    """Draw Figure 2 from :func:`figure2_table`'s table: two panels, one line per scheme over ``q2``.
+
+    Each line's ``gid`` is the scheme's column name (``optimal``, ``spectr``, ``specinfer``).
+
+    Examples
+    --------
+    >>> fig = plot_figure2(figure2_table(steps=6))
+    >>> [line.get_gid() for line in fig.axes[0].get_lines()]
+    ['optimal', 'spectr', 'specinfer']
+    """
     fig = _new_figure(10.0, 4.0)
     axes = fig.subplots(1, 2, sharey=True)
     for ax, panel in zip(axes, FIGURE2_PANELS):
@@ -139,7 +148,14 @@ def plot_figure2(table: Table):
 
 
 def figure2(steps: int = 90):
-    """Figure 2 of Khisti et al. (2025) and its table: ``(figure, table)``. See :func:`figure2_table`."""
+    """Figure 2 of Khisti et al. (2025) and its table: ``(figure, table)``. See :func:`figure2_table`.
+
+    Examples
+    --------
+    >>> fig, table = figure2(steps=6)
+    >>> len(fig.axes), sorted(set(table.column("panel")))
+    (2, ['left', 'right'])
+    """
     table = figure2_table(steps)
     return plot_figure2(table), table
 
@@ -241,7 +257,16 @@ def region_polygon(draft, k: int = 2) -> np.ndarray:
 
 
 def plot_region(table: Table, polygon: np.ndarray | None = None):
-    """Draw the 2-simplex: grid targets coloured by ``P*``, the ``P* = 1`` points marked, the region outlined."""
+    """Draw the 2-simplex: grid targets coloured by ``P*``, the ``P* = 1`` points marked, the region outlined.
+
+    Scatter ``gid`` s: ``below_one`` and ``acceptance_one``; the polygon's is ``region``.
+
+    Examples
+    --------
+    >>> fig = plot_region(region_table([0.5, 0.3, 0.2], k=2, resolution=4))
+    >>> sorted(c.get_gid() for c in fig.axes[0].collections)
+    ['acceptance_one', 'below_one']
+    """
     fig = _new_figure(5.6, 5.0)
     ax = fig.subplots()
     q = np.array([table.column("q0"), table.column("q1"), table.column("q2")], dtype=np.float64).T
@@ -273,7 +298,14 @@ def plot_region(table: Table, polygon: np.ndarray | None = None):
 
 
 def acceptance_one_region(draft, k: int = 2, resolution: int = 30):
-    """The acceptance-one region of Theorem 2 on the 2-simplex: ``(figure, table)``. See :func:`region_table`."""
+    """The acceptance-one region of Theorem 2 on the 2-simplex: ``(figure, table)``. See :func:`region_table`.
+
+    Examples
+    --------
+    >>> fig, table = acceptance_one_region([0.5, 0.3, 0.2], k=3, resolution=5)
+    >>> len(table), any(table.column("acceptance_one"))
+    (21, True)
+    """
     table = region_table(draft, k, resolution)
     return plot_region(table, region_polygon(draft, k)), table
 
@@ -321,7 +353,14 @@ def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None,
 
 
 def plot_acceptance_vs_k(table: Table):
-    """Draw one line per scheme: mean membership acceptance against ``K`` (from :func:`acceptance_vs_k_table`)."""
+    """Draw one line per scheme: mean membership acceptance against ``K`` (from :func:`acceptance_vs_k_table`).
+
+    Examples
+    --------
+    >>> t = acceptance_vs_k_table(params={"n": 3}, ks=(1, 2), schemes=("specinfer",), replicates=2)
+    >>> [line.get_gid() for line in plot_acceptance_vs_k(t).axes[0].get_lines()]
+    ['optimal', 'specinfer']
+    """
     fig = _new_figure(6.0, 4.0)
     ax = fig.subplots()
     schemes = list(dict.fromkeys(table.column("scheme")))
@@ -343,7 +382,16 @@ def plot_acceptance_vs_k(table: Table):
 def acceptance_vs_k(family: str = "dirichlet", params: dict | None = None, ks=(1, 2, 3, 4),
                     schemes=("specinfer", "spectr", "sir"), law: str = "independent", replicates: int = 10,
                     seed: int = 0):
-    """Acceptance against ``K`` for each scheme on an instance family: ``(figure, table)``."""
+    """Acceptance against ``K`` for each scheme on an instance family: ``(figure, table)``.
+
+    See :func:`acceptance_vs_k_table` for the parameters.
+
+    Examples
+    --------
+    >>> fig, table = acceptance_vs_k("zipf", {"n": 4, "shuffle": 0.5}, ks=(2, 3), schemes=("spectr",), replicates=2)
+    >>> table.column("scheme")
+    ['optimal', 'spectr', 'optimal', 'spectr']
+    """
     table = acceptance_vs_k_table(family, params, ks, schemes, law, replicates, seed)
     return plot_acceptance_vs_k(table), table
 

@@ -202,7 +202,7 @@ def _swallow_highs_banner() -> None:
         os.close(saved)
 
 
-def highs_solve(problem, what: str) -> None:
+def highs_solve(problem, what: str, **options) -> None:
     """Solve a cvxpy problem with HiGHS (named explicitly) and the tightened tolerances of MATH.md §8.
 
     The caller must still check ``problem.status``; a solver exception becomes :class:`LPSolveError`.
@@ -211,7 +211,7 @@ def highs_solve(problem, what: str) -> None:
 
     _swallow_highs_banner()
     try:
-        problem.solve(solver=cp.HIGHS, **HIGHS_OPTIONS)
+        problem.solve(solver=cp.HIGHS, **{**HIGHS_OPTIONS, **options})
     except cp.error.SolverError as exc:
         raise LPSolveError(f"HiGHS failed on the {what}: {exc}") from exc
 
@@ -352,27 +352,29 @@ def _solve_full_form(inst: Instance):
     accept[rows, keys[rows, cols]] = 1.0
     W = cp.Variable((N, n), nonneg=True)
     objective = cp.Maximize(cp.sum(cp.multiply(accept, W)))
-    method = "lp:full"
-    for drop_row in (False, True):
+    # The ladder of MATH.md §8, every rung the same full LP: both equality systems; without the redundant
+    # token row; then also without HiGHS's presolve (which reports feasible instances infeasible).
+    attempts = [("lp:full", False, {}), ("lp:full+dropped-row", True, {}),
+                ("lp:full+dropped-row+presolve-off", True, {"presolve": "off"})]
+    statuses = []
+    for method, drop_row, options in attempts:
         col_sums = cp.sum(W, axis=0)
         tok_con = (col_sums[:-1] == q[:-1]) if drop_row else (col_sums == q)
         constraints = [cp.sum(W, axis=1) == mass, tok_con]
         problem = cp.Problem(objective, constraints)
         try:
-            highs_solve(problem, "full LP")
-        except LPSolveError:
-            if drop_row:
-                raise
+            highs_solve(problem, "full LP", **options)
+        except LPSolveError as exc:
+            statuses.append(f"{method}: {exc}")
             continue
         if problem.status == cp.OPTIMAL:
-            if drop_row:
-                method = "lp:full+dropped-row"
             break
-        if drop_row:
-            raise LPSolveError(
-                f"HiGHS ended the full LP with status {problem.status!r} even after dropping the redundant "
-                f"token row; no value is reported. Instance: {inst.describe()}. Use form='edge'."
-            )
+        statuses.append(f"{method}: {problem.status}")
+    else:
+        raise LPSolveError(
+            f"HiGHS did not solve the full LP to optimality on any rung of the fallback ladder "
+            f"({'; '.join(statuses)}); no value is reported. Instance: {inst.describe()}. Use form='edge'."
+        )
     duals = constraints[1].dual_value
     if duals is not None and drop_row:
         duals = np.concatenate([np.asarray(duals), [0.0]])

@@ -94,7 +94,13 @@ def progress(iterable, total: int | None = None, desc: str = "", enabled: bool |
 
 @dataclass(frozen=True)
 class FamilyGrid:
-    """One ``families`` entry of a spec: a family, fixed parameters, a parameter grid, replicates."""
+    """One ``families`` entry of a spec: a family, fixed parameters, a parameter grid, replicates.
+
+    Examples
+    --------
+    >>> FamilyGrid("zipf", {"n": 5}, {"a": [1.0, 2.0]}).points()
+    [{'n': 5, 'a': 1.0}, {'n': 5, 'a': 2.0}]
+    """
 
     family: str
     params: dict = field(default_factory=dict)
@@ -122,6 +128,12 @@ class SweepSpec:
     name : str
     base_dir : str
         Directory against which relative ``path`` parameters are resolved.
+
+    Examples
+    --------
+    >>> spec = SweepSpec((FamilyGrid("dirichlet", {"n": 3}),), k=(2, 4), seed=5)
+    >>> spec.to_dict()["k"], spec.to_dict()["seed"]
+    ([2, 4], 5)
     """
 
     families: tuple
@@ -223,6 +235,12 @@ def load_spec(path) -> SweepSpec:
     """Read a sweep spec from a ``.json`` or ``.toml`` file, or a built-in spec name (e.g. ``sweep-small``).
 
     Relative ``path`` parameters of ``file`` families are resolved against the spec file's directory.
+
+    Examples
+    --------
+    >>> spec = load_spec("sweep-small")
+    >>> spec.k, spec.laws
+    ((2, 3), ('independent', 'without_replacement'))
     """
     from .families import example_path
 
@@ -290,6 +308,13 @@ def evaluate_instance(inst, schemes) -> dict:
     -------
     dict
         ``optimal_acceptance``, ``cut_set`` and the columns of :func:`scheme_columns` for each scheme.
+
+    Examples
+    --------
+    >>> from lpspec import make_instance
+    >>> row = evaluate_instance(make_instance(target=[0.5, 0.5], drafts=[0.9, 0.1], k=2), ["specinfer"])
+    >>> round(row["optimal_acceptance"], 12), round(row["specinfer.membership_acc"], 12), row["cut_set"]
+    (0.69, 0.64, '{0}')
     """
     from .compare import upper_bound
     from .schemes import SCHEMES, ImportanceScheme
@@ -411,6 +436,12 @@ def run_sweep(spec, progress_bar: bool | None = None) -> Table:
 
 
 def finite_mean(values) -> float:
-    """Mean of the finite, non-None values (NaN when there are none)."""
+    """Mean of the finite, non-None values (NaN when there are none).
+
+    Examples
+    --------
+    >>> finite_mean([0.5, None, float("nan"), 1.0])
+    0.75
+    """
     vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     return math.fsum(vals) / len(vals) if vals else float("nan")

@@ -180,8 +180,10 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
             raise ValueError("method='sorted_prefix' needs identical independent drafts; use method='subsets'.")
         margin, S, exact_margin = _margin_sorted(inst)
     elif method == "lp":
+        # Decide from the certificate, not the flow: the cut S is a real set, so cut_value < 1 exhibits a
+        # violated inequality q(S) < Pr(set(X) ⊆ S), while the flow value is only accurate to 1e-9.
         res = optimum_for(inst, "lp")
-        gap = res.value - 1
+        gap = float(res.cut_value) - 1
         margin = gap if gap < -tol else 0.0
         S = res.cut_set if gap < -tol else None
         exact_margin = gap < -tol

@@ -22,14 +22,14 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 ZERO = Fraction(0)
 ONE = Fraction(1)
 
 
 # ---------------------------------------------------------------------------- grids
-@lru_cache(maxsize=None)
+@cache
 def simplex_grid(n: int, max_den: int) -> tuple[tuple[Fraction, ...], ...]:
     """Every distribution ``c / d`` on ``n`` tokens with ``c`` in ``N^n``, ``sum c = d``, ``1 <= d <= max_den``.
 
@@ -177,7 +177,7 @@ def _truth(q, tuples) -> Truth:
     return Truth(tuple(q), tuples, set_mass, contain, cut, value, tuple(s for s, c in enumerate(cut) if c == value))
 
 
-@lru_cache(maxsize=None)
+@cache
 def truth(q: tuple, drafts: tuple, law: str = "independent") -> Truth:
     """Cached :class:`Truth` for ``q`` and ``drafts`` (``(p, K)`` for the identical laws, else a tuple of
     distributions for independent drafts)."""

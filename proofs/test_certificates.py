@@ -14,10 +14,6 @@ from fractions import Fraction as F
 
 import numpy as np
 import pytest
-
-import lpspec
-from lpspec.decomposition import canonical_decomposition, two_step_from_beta
-
 from _grid import (
     ONE,
     ZERO,
@@ -32,6 +28,9 @@ from _grid import (
     truth,
     two_step,
 )
+
+import lpspec
+from lpspec.decomposition import canonical_decomposition, two_step_from_beta
 
 certify_module = importlib.import_module("lpspec.certify")
 

@@ -23,14 +23,9 @@ pure Fractions) run on one instance per orbit of a joint relabelling of the toke
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
-
-import lpspec
-from lpspec.decomposition import two_step_from_beta
-from lpspec.theorems import acceptance_one, theorem3
-
 from _grid import (
     ONE,
     ZERO,
@@ -46,10 +41,14 @@ from _grid import (
     two_step,
 )
 
+import lpspec
+from lpspec.decomposition import two_step_from_beta
+from lpspec.theorems import acceptance_one, theorem3
+
 GRID = tuple(identical_grid(max_n=3, max_den=6, ks=(1, 2, 3)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def certificate(q, p, k):
     """``lpspec.certify`` (the code under test), computed once per grid instance."""
     return lpspec.certify(target=list(q), drafts=list(p), k=k)
@@ -152,7 +151,7 @@ def test_sorted_prefix_on_grid():
     failures = []
     for q, p, k in GRID:
         t = truth(q, (p, k))
-        mine = prefix_minimum(q, p, lambda s: mass_of(p, s) ** k)
+        mine = prefix_minimum(q, p, lambda s, p=p, k=k: mass_of(p, s) ** k)
         fast = lpspec.optimal_acceptance(target=list(q), drafts=list(p), k=k, method="sorted_prefix")
         slow = lpspec.optimal_acceptance(target=list(q), drafts=list(p), k=k, method="subsets")
         lemma = all(mass_of(q, s) >= _knapsack(q, p, s) for s in range(1 << len(q)))
@@ -219,7 +218,7 @@ def test_theorem1_every_beta_is_bounded_by_the_optimum():
         t = truth(q, (p, k))
         n = len(q)
 
-        def uniform(x):
+        def uniform(x, n=n):
             s = set(x)
             return [Fraction(1, len(s)) if y in s else ZERO for y in range(n)]
 
@@ -241,7 +240,7 @@ def test_without_replacement_prefix_shortcut_evidence():
             continue  # the law is undefined (fewer than K tokens of positive mass)
         t = truth(q, (p, k), "without_replacement")
         checked += 1
-        if prefix_minimum(q, p, lambda s: t.contain[s]) != t.value:
+        if prefix_minimum(q, p, lambda s, t=t: t.contain[s]) != t.value:
             failures.append((q, p, k, t.value))
     assert checked == 7312
     assert not failures, _report(failures, "the without-replacement prefix shortcut")

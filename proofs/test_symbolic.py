@@ -13,8 +13,9 @@ from fractions import Fraction
 
 import pytest
 import sympy as sp
-
 from _grid import simplex_grid
+
+from lpspec.schemes import SpecInfer, SpecTr
 
 R = sp.Rational
 
@@ -184,6 +185,13 @@ def test_figure2_published_points():
     assert rho == R(4, 3) and b == R(2, 3) and spectr == R(8, 9)
     assert _rrs(q1, [p, p]) == R(23, 27)
 
+    # lpspec's schemes against these closed forms (SpecTr bisects ρ*, so to 1e-12; SpecInfer exactly)
+    for qv, spectr_value, specinfer_value in [(q0, (11 + sp.sqrt(13)) / 18, R(7, 9)), (q1, R(8, 9), R(23, 27))]:
+        target = [Fraction(int(v.p), int(v.q)) for v in qv]
+        draft = [Fraction(1, 3)] * 3
+        assert abs(float(SpecTr(target=target, drafts=draft, k=2).acceptance) - float(spectr_value)) <= 1e-12
+        assert SpecInfer(target=target, drafts=[draft, draft]).acceptance == Fraction(str(specinfer_value))
+
 
 # ------------------------------------------------------------------------------ sorted prefix: concavity
 def test_sorted_prefix_concavity_step():
@@ -309,7 +317,8 @@ def test_rrs_product_formula_k2_n3_symbolic():
 
 def test_rrs_product_formula_k2_n3_exact_grid():
     """The same enumeration with true min and (·)^+ on every (q, p1, p2) of the n = 3, d <= 4 grid (10 648
-    triples, exact): membership == 1 - (1 - a1)(1 - a2) and output law == q."""
+    triples, exact): membership == 1 - (1 - a1)(1 - a2) and output law == q; and lpspec's ``SpecInfer``
+    acceptance equals the enumeration on the d <= 3 part."""
     grid = simplex_grid(3, 4)
 
     def mn(r, p, y):
@@ -319,9 +328,12 @@ def test_rrs_product_formula_k2_n3_exact_grid():
         return max(r[y] - p[y], 0)
 
     count = 0
+    small = set(simplex_grid(3, 3))
     for q, p1, p2 in itertools.product(grid, repeat=3):
         member, output, acc1, acc2 = _rrs_membership(q, p1, p2, mn, pos)
         assert member == 1 - (1 - acc1) * (1 - acc2), (q, p1, p2)
         assert [Fraction(o) for o in output] == list(q), (q, p1, p2)
+        if q in small and p1 in small and p2 in small:  # lpspec's SpecInfer on the d <= 3 part (2 197)
+            assert SpecInfer(target=list(q), drafts=[list(p1), list(p2)]).acceptance == member, (q, p1, p2)
         count += 1
     assert count == 22**3

@@ -427,3 +427,21 @@ if st is not None:
             while k > 1 and (k > n or total(p[y] for y in range(n) if y not in greedy_fixed(p, k)) <= 0):
                 k -= 1
         return {"target": q, "drafts": p, "k": k, "law": law}
+
+
+def note_kw(kw) -> None:
+    """Record the drawn instance at full precision in a failing test's report (hypothesis prints arrays
+    rounded to 8 digits, which is not enough to reproduce a round-off failure)."""
+    from hypothesis import note
+
+    def plain(v):
+        if isinstance(v, np.ndarray):
+            return [plain(t) for t in v.tolist()]
+        if isinstance(v, (list, tuple)):
+            return [plain(t) for t in v]
+        if isinstance(v, Fraction):
+            return f"Fraction({v.numerator}, {v.denominator})"
+        return repr(v) if isinstance(v, float) else v
+
+    note(f"full precision: target={plain(kw['target'])}, drafts={plain(kw['drafts'])}, k={kw['k']}, "
+         f"law={kw['law']!r}")

@@ -60,6 +60,7 @@ def check_two_step(dec, q, masses, tol=1e-12):
 @example({"target": [0.1, 0.2, 0.3, 0.4], "drafts": [0.4, 0.3, 0.2, 0.1], "k": 3, "law": "without_replacement"})
 @example({"target": [0.1, 0.2, 0.3, 0.4], "drafts": [0.4, 0.3, 0.2, 0.1], "k": 3, "law": "greedy"})
 def test_canonical_decomposition_is_optimal_and_exact(kw):
+    R.note_kw(kw)
     q, masses = _ref(kw)
     expected, _ = R.brute_optimum(q, masses)
     lp = solve_lp(**kw, form="merged").value
@@ -77,6 +78,7 @@ def test_canonical_decomposition_is_optimal_and_exact(kw):
 @settings(max_examples=15, deadline=None)
 @given(R.instance_kwargs(max_n=5, max_k=3, max_tuples=125, exact=True))
 def test_canonical_decomposition_on_fraction_inputs(kw):
+    R.note_kw(kw)
     q, masses = _ref(kw)
     expected, _ = R.brute_optimum(q, masses)
     for method in METHODS:
@@ -91,6 +93,7 @@ def test_canonical_decomposition_on_fraction_inputs(kw):
 @settings(max_examples=200, deadline=None)
 @given(R.instance_kwargs(max_n=10, max_k=4, max_tuples=3000))
 def test_canonical_decomposition_long_run(kw):
+    R.note_kw(kw)
     q, masses = _ref(kw)
     expected, _ = R.brute_optimum(q, masses)
     for method in METHODS:
@@ -183,6 +186,7 @@ def test_position_weights_give_the_same_scheme():
 @given(R.instance_kwargs(max_n=5, max_k=3, max_tuples=125, exact=True))
 def test_any_beta_gives_output_q_exactly(kw):
     """Theorem 1's step 2 makes the output exactly q for every β (SIR β here), checked in Fractions."""
+    R.note_kw(kw)
     q, masses = _ref(kw)
     inst = make_instance(**kw)
     rows = R.draft_rows(kw["drafts"], kw["k"])

@@ -145,12 +145,14 @@ def _same(a, b, exact):
 @example({"target": [0.2, 0.3, 0.5], "drafts": [0.4, 0.4, 0.2], "k": 3, "law": "greedy"})
 @example({"target": [1.0], "drafts": [1.0], "k": 1, "law": "without_replacement"})
 def test_tuple_and_set_masses_match_reference(kw):
+    R.note_kw(kw)
     _check_masses(kw)
 
 
 @settings(max_examples=30, deadline=None)
 @given(R.instance_kwargs(max_n=5, max_k=3, max_tuples=130, exact=True))
 def test_exact_tuple_and_set_masses_match_reference(kw):
+    R.note_kw(kw)
     _check_masses(kw)
 
 

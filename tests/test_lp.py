@@ -73,6 +73,7 @@ def _identical_independent(kw):
 @example({"target": [0.7, 0.1, 0.1, 0.1], "drafts": [0.4, 0.3, 0.2, 0.1], "k": 3, "law": "greedy"})
 @example({"target": [1.0], "drafts": [1.0], "k": 4, "law": "independent"})
 def test_full_edge_merged_agree_with_brute_force(kw):
+    R.note_kw(kw)
     q, masses = _ref(kw)
     expected, _ = R.brute_optimum(q, masses)
     inst = make_instance(**kw)
@@ -92,6 +93,7 @@ def test_full_edge_merged_agree_with_brute_force(kw):
 @settings(max_examples=25, deadline=None)
 @given(R.instance_kwargs(max_n=8, max_k=4, max_full=2000))
 def test_full_lp_agrees_with_network_simplex(kw):
+    R.note_kw(kw)
     pytest.importorskip("ot")
     q, masses = _ref(kw)
     expected = R.full_lp_transport(q, masses, len(q))
@@ -102,6 +104,7 @@ def test_full_lp_agrees_with_network_simplex(kw):
 @settings(max_examples=30, deadline=None)
 @given(R.instance_kwargs(min_n=6, max_n=12, min_k=2, max_k=4, max_tuples=2500))
 def test_edge_and_merged_agree_with_brute_force_larger(kw):
+    R.note_kw(kw)
     q, masses = _ref(kw)
     expected, _ = R.brute_optimum(q, masses)
     inst = make_instance(**kw)
@@ -116,6 +119,7 @@ def test_edge_and_merged_agree_with_brute_force_larger(kw):
 @settings(max_examples=400, deadline=None)
 @given(R.instance_kwargs(max_n=14, max_k=4, max_tuples=6000))
 def test_forms_agree_with_brute_force_long_run(kw):
+    R.note_kw(kw)
     q, masses = _ref(kw)
     expected, _ = R.brute_optimum(q, masses)
     inst = make_instance(**kw)
@@ -130,6 +134,7 @@ def test_forms_agree_with_brute_force_long_run(kw):
 @settings(max_examples=20, deadline=None)
 @given(R.instance_kwargs(max_n=5, max_k=3, max_full=400, exact=True))
 def test_lp_on_fraction_inputs_is_checked_exactly(kw):
+    R.note_kw(kw)
     q, masses = _ref(kw)
     expected, _ = R.brute_optimum(q, masses)  # an exact Fraction
     for form in FORMS:

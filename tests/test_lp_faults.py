@@ -26,9 +26,9 @@ def _failing_solver(fail_calls, status=cp.INFEASIBLE):
     real = lpmod.highs_solve
     calls = {"n": 0}
 
-    def solve(problem, what):
+    def solve(problem, what, **options):
         calls["n"] += 1
-        real(problem, what)
+        real(problem, what, **options)
         if calls["n"] in fail_calls:
             problem._status = status  # what HiGHS presolve reports on the equality full LP (HiGHS #2511)
 
@@ -45,11 +45,32 @@ def test_full_form_retries_without_redundant_row(monkeypatch):
     r.check()
 
 
-def test_full_form_raises_when_retry_fails(monkeypatch):
-    solve, _ = _failing_solver({1, 2})
+def test_full_form_third_rung_turns_presolve_off(monkeypatch):
+    solve, calls = _failing_solver({1, 2})
     monkeypatch.setattr(lpmod, "highs_solve", solve)
-    with pytest.raises(LPSolveError, match="even after dropping the redundant"):
+    r = lpspec.solve_lp(target=Q, drafts=P, k=2, form="full")
+    assert calls["n"] == 3 and r.method == "lp:full+dropped-row+presolve-off"
+    assert r.value == pytest.approx(_brute_force(Q, P, 2), abs=1e-12)
+
+
+def test_full_form_raises_when_every_rung_fails(monkeypatch):
+    solve, _ = _failing_solver({1, 2, 3})
+    monkeypatch.setattr(lpmod, "highs_solve", solve)
+    with pytest.raises(LPSolveError, match="any rung"):
         lpspec.solve_lp(target=Q, drafts=P, k=2, form="full")
+
+
+def test_full_form_real_presolve_failure_is_recovered():
+    # Found by a random search (Dirichlet(0.05) target): HiGHS presolve calls this feasible full LP
+    # infeasible, with and without the redundant row; the ladder's third rung (presolve off) solves it.
+    q = np.array([5.230152503289941e-07, 0.00010188264090041065, 0.00137034483490473, 1.391097179037904e-28,
+                  0.05054962871351151, 0.008530130631172257, 0.9394474901642608, 0.0])
+    p = np.array([2.2629720440049259e-07, 0.005854704831655197, 0.00024754841474571075, 0.004655793941538195,
+                  0.36195259938897945, 0.12553057034672144, 0.4788836980110786, 0.02287485876807698])
+    r = lpspec.solve_lp(target=q, drafts=p, k=2, form="full")
+    assert r.method == "lp:full+dropped-row+presolve-off"
+    assert r.value == pytest.approx(_brute_force(q / q.sum(), p / p.sum(), 2), abs=1e-9)
+    r.check()
 
 
 @pytest.mark.parametrize("form", ["edge", "merged"])

@@ -41,6 +41,7 @@ def _methods(kw):
 @example({"target": [0.0, 1.0], "drafts": [1.0, 0.0], "k": 4, "law": "independent"})
 @example({"target": [0.3, 0.3, 0.4], "drafts": [0.0, 0.5, 0.5], "k": 2, "law": "without_replacement"})
 def test_every_method_matches_brute_force(kw):
+    R.note_kw(kw)
     q, masses = _ref(kw)
     expected, _ = R.brute_optimum(q, masses)
     for method in _methods(kw):
@@ -54,6 +55,7 @@ def test_every_method_matches_brute_force(kw):
 @settings(max_examples=40, deadline=None)
 @given(R.instance_kwargs(max_n=9, max_k=5, laws=("independent",), identical=True))
 def test_sorted_prefix_matches_identical_min_cut(kw):
+    R.note_kw(kw)
     q, p = R.normalised(kw["target"]), R.normalised(kw["drafts"])
     expected = R.identical_min_cut(q, p, kw["k"])
     res = optimal_acceptance(**kw, method="sorted_prefix")
@@ -66,6 +68,7 @@ def test_sorted_prefix_matches_identical_min_cut(kw):
 @given(R.instance_kwargs(max_n=6, max_k=3, max_tuples=220, exact=True))
 @example({"target": [F(1, 3), F(0), F(2, 3)], "drafts": [F(1, 3)] * 3, "k": 2, "law": "independent"})
 def test_exact_optimum_and_certificate_match_brute_force_exactly(kw):
+    R.note_kw(kw)
     q, masses = _ref(kw)
     expected, _ = R.brute_optimum(q, masses)
     assert isinstance(expected, F)
@@ -160,6 +163,7 @@ def test_figure2_curves_and_acceptance_one_intervals(panel):
 @given(R.instance_kwargs(max_n=9, max_k=5, laws=("greedy",)))
 @example({"target": [0.25] * 4, "drafts": [0.2, 0.3, 0.3, 0.2], "k": 3, "law": "greedy"})
 def test_greedy_closed_form(kw):
+    R.note_kw(kw)
     q, masses = _ref(kw)
     p = R.normalised(kw["drafts"])
     closed = R.greedy_closed_form(q, p, kw["k"])
@@ -174,6 +178,7 @@ def test_greedy_closed_form(kw):
 @settings(max_examples=25, deadline=None)
 @given(R.instance_kwargs(max_n=6, max_k=4, laws=("greedy",), exact=True))
 def test_greedy_closed_form_exact(kw):
+    R.note_kw(kw)
     q, masses = _ref(kw)
     closed = R.greedy_closed_form(q, R.normalised(kw["drafts"]), kw["k"])
     assert closed == R.brute_optimum(q, masses)[0]

@@ -70,6 +70,7 @@ def _check_acceptance_one(kw, method, exact):
 @example({"target": [0.2, 0.3, 0.5], "drafts": [0.0, 0.0, 1.0], "k": 2, "law": "independent"})
 @example({"target": [1.0], "drafts": [1.0], "k": 2, "law": "independent"})
 def test_acceptance_one_margin_identical_drafts(kw):
+    R.note_kw(kw)
     for method in ("sorted_prefix", "subsets", "auto"):
         _check_acceptance_one(kw, method, exact=False)
 
@@ -77,6 +78,7 @@ def test_acceptance_one_margin_identical_drafts(kw):
 @settings(max_examples=30, deadline=None)
 @given(R.instance_kwargs(max_n=7, max_k=4, laws=("independent",), identical=True, exact=True))
 def test_acceptance_one_margin_identical_drafts_exact(kw):
+    R.note_kw(kw)
     for method in ("sorted_prefix", "subsets"):
         _check_acceptance_one(kw, method, exact=True)
 
@@ -84,6 +86,7 @@ def test_acceptance_one_margin_identical_drafts_exact(kw):
 @settings(max_examples=30, deadline=None)
 @given(R.instance_kwargs(max_n=7, max_k=4, max_tuples=1000))
 def test_acceptance_one_any_law(kw):
+    R.note_kw(kw)
     _check_acceptance_one(kw, "subsets", exact=False)
     _check_acceptance_one(kw, "auto", exact=False)
     _check_lp_method(kw)
@@ -125,6 +128,7 @@ def test_acceptance_one_lp_method_is_not_fooled_by_lp_round_off():
 @example({"target": [F(1, 3), F(1, 10), F(17, 30)], "drafts": [F(1, 3)] * 3, "k": 2, "law": "independent"})
 def test_theorem2_holds_iff_optimum_is_one(kw):
     """Theorem 2 (K = 2): P* = 1 iff q(S) >= p(S)^2 for every S; P* from the LP (floats) or brute force."""
+    R.note_kw(kw)
     exact = R.is_exact(kw["target"])
     q, p = R.normalised(kw["target"]), R.normalised(kw["drafts"])
     n = len(q)
@@ -187,6 +191,7 @@ def test_acceptance_one_sorted_prefix_at_large_n_matches_lp():
 @example({"target": [0.5, 0.5], "drafts": [0.9, 0.1], "k": 2, "law": "independent"})
 @example({"target": [1.0, 0.0, 0.0], "drafts": [0.0, 0.0, 1.0], "k": 2, "law": "independent"})
 def test_theorem3_equals_lp(kw):
+    R.note_kw(kw)
     q, p = R.normalised(kw["target"]), R.normalised(kw["drafts"])
     paper, simple = R.theorem3_forms(q, p)
     assert abs(paper - simple) <= 1e-12  # the two forms agree (p sums to one)
@@ -205,6 +210,7 @@ def test_theorem3_equals_lp(kw):
 @settings(max_examples=30, deadline=None)
 @given(R.instance_kwargs(max_n=7, min_k=2, max_k=2, laws=("independent",), identical=True, exact=True))
 def test_theorem3_exact(kw):
+    R.note_kw(kw)
     q, p = R.normalised(kw["target"]), R.normalised(kw["drafts"])
     paper, simple = R.theorem3_forms(q, p)
     assert paper == simple == R.brute_optimum(q, R.tuple_masses(drafts=p, k=2))[0]

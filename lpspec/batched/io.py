@@ -198,7 +198,8 @@ def _to_numpy(x):
     return np.asarray(x)
 
 
-def save_distributions(path, *, target, drafts, metadata: dict | None = None) -> list[Path]:
+def save_distributions(path, *, target, drafts, metadata: dict | None = None, extra: dict | None = None
+                       ) -> list[Path]:
     """Write target ``(B, n)`` and drafts ``(B, n)`` / ``(K, B, n)`` to ``path`` (type from the suffix).
 
     Parameters
@@ -209,6 +210,8 @@ def save_distributions(path, *, target, drafts, metadata: dict | None = None) ->
     target, drafts : tensor or array
     metadata : dict of str to str, optional
         Stored in ``.safetensors`` / ``.pt`` / ``.npz`` (not in ``.npy``).
+    extra : dict of str to tensor, optional
+        More arrays stored beside ``target`` and ``drafts`` (e.g. ``tokens``; not in ``.npy``).
 
     Returns
     -------
@@ -221,17 +224,22 @@ def save_distributions(path, *, target, drafts, metadata: dict | None = None) ->
     d = torch.as_tensor(_to_numpy(drafts)).contiguous()
     _check_shapes(t, d, str(path))
     meta = {str(a): str(b) for a, b in (metadata or {}).items()}
+    more = {str(name): torch.as_tensor(_to_numpy(v)).contiguous() for name, v in (extra or {}).items()}
+    clash = {"target", "drafts", "metadata"} & set(more)
+    if clash:
+        raise ValueError(f"extra: the names {', '.join(sorted(clash))} are reserved.")
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
         from safetensors.torch import save_file
 
-        save_file({"target": t, "drafts": d}, str(path), metadata=meta)
+        save_file({"target": t, "drafts": d, **more}, str(path), metadata=meta)
         return [path]
     if suffix in (".pt", ".pth"):
-        torch.save({"target": t, "drafts": d, "metadata": meta}, path)
+        torch.save({"target": t, "drafts": d, **more, "metadata": meta}, path)
         return [path]
     if suffix == ".npz":
-        np.savez(path, target=t.numpy(), drafts=d.numpy(), metadata=np.array(json.dumps(meta)))
+        np.savez(path, target=t.numpy(), drafts=d.numpy(), metadata=np.array(json.dumps(meta)),
+                 **{name: v.numpy() for name, v in more.items()})
         return [path]
     if suffix == ".npy":
         tpath, dpath = _npy_pair(path)

@@ -1,0 +1,270 @@
+"""Next-token distributions of a target and draft Hugging Face causal LMs over a text, saved for lpspec.
+
+For every position of a text, the target model's next-token distribution ``q`` and each draft model's ``p``
+(over the shared vocabulary) are written to a file that :func:`lpspec.batched.load_distributions` reads and
+``python -m lpspec.batched.table`` turns into the acceptance table (optimal, SpecInfer, SpecTr, truncated
+IS, ...)::
+
+    python -m lpspec.hf_distributions --target facebook/opt-13b --draft facebook/opt-125m \\
+        --text xsum.txt --output opt.safetensors --max-positions 512
+    python -m lpspec.batched.table opt.safetensors -k 2 4 8 --summary
+
+Details (lpspec's choices):
+
+* **Optional extra.** Needs ``transformers`` and ``torch`` (``pip install 'lpspec[hf,torch]'``); the models
+  are the user's (a hub name or a local directory; ``--local-files-only`` never touches the network).
+* **Shared tokenizer.** The text is tokenised once with ``--tokenizer`` (default: the target's). A draft that
+  ships its own tokenizer must have the same vocabulary, otherwise the script stops. ``n = len(tokenizer)``;
+  logit columns beyond ``n`` (embedding rows padded for speed, e.g. OPT's 50 272 vs 50 265 tokens) are
+  dropped before the softmax; a model with fewer than ``n`` logits is an error.
+* **Positions.** The token ids are cut into consecutive windows of ``--context`` tokens; position ``t`` of a
+  window gets the distribution of the next token given the window up to ``t`` (the context restarts at each
+  window). At most ``--max-positions`` positions are kept.
+* **Transforms.** Logits are cast to float64 and turned into probabilities by
+  :func:`lpspec.batched.probabilities_from_logits` (``--temperature``, ``--top-k``, ``--top-p``, the same for
+  every model unless ``--draft-temperature`` is given), then stored in ``--precision`` (float32 by default;
+  lpspec renormalises float32 rows in float64 when it reads them).
+* **Output.** ``.safetensors`` (default; also a ``tokens`` int64 tensor with the token at each position and
+  string metadata), ``.pt``, ``.npz`` or ``NAME.npy`` (``NAME.target.npy`` + ``NAME.drafts.npy``). One draft
+  gives drafts of shape ``(B, n)`` (pass ``k`` when computing); several ``--draft`` give ``(K, B, n)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["build_parser", "main", "text_windows", "next_token_probabilities", "distributions_from_models",
+           "HF_INSTALL_HINT"]
+
+HF_INSTALL_HINT = "pip install 'lpspec[hf,torch]'  (transformers, tokenizers, torch)"
+
+
+def _require_transformers():
+    try:
+        import transformers
+    except ImportError as exc:
+        raise ImportError(f"lpspec.hf_distributions needs transformers ({exc}); install it with: {HF_INSTALL_HINT}")
+    return transformers
+
+
+def text_windows(ids, context: int, max_positions: int | None = None) -> list[list[int]]:
+    """Consecutive windows of at most ``context`` token ids, holding at most ``max_positions`` ids in all.
+
+    Parameters
+    ----------
+    ids : sequence of int
+    context : int
+        ``>= 1``.
+    max_positions : int, optional
+
+    Returns
+    -------
+    list of list of int
+
+    Examples
+    --------
+    >>> text_windows(list(range(7)), 3)
+    [[0, 1, 2], [3, 4, 5], [6]]
+    >>> text_windows(list(range(7)), 3, max_positions=4)
+    [[0, 1, 2], [3]]
+    """
+    if isinstance(context, bool) or int(context) != context or context < 1:
+        raise ValueError(f"context={context!r} must be a positive integer (tokens per window).")
+    ids = list(ids)
+    if max_positions is not None:
+        if isinstance(max_positions, bool) or int(max_positions) != max_positions or max_positions < 1:
+            raise ValueError(f"max_positions={max_positions!r} must be a positive integer.")
+        ids = ids[: int(max_positions)]
+    return [ids[i : i + int(context)] for i in range(0, len(ids), int(context))]
+
+
+def next_token_probabilities(model, windows, n: int, *, temperature: float = 1.0, top_k=None, top_p=None,
+                             device=None, precision=None):
+    """Next-token probabilities of ``model`` at every position of ``windows``, shape (B, n).
+
+    Logits beyond column ``n`` are dropped; the rest go through
+    :func:`lpspec.batched.probabilities_from_logits` in float64, and the result is cast to ``precision``
+    (default float32).
+    """
+    from .batched import probabilities_from_logits, require_torch
+
+    torch = require_torch()
+    precision = torch.float32 if precision is None else precision
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    count = int(head.weight.shape[0]) if head is not None else getattr(getattr(model, "config", None),
+                                                                       "vocab_size", None)
+    if count is not None and count < n:
+        raise ValueError(
+            f"the model gives {count} logits per position but the tokenizer has {n} tokens; the models must "
+            "share the tokenizer's vocabulary."
+        )
+    out = []
+    model.eval()
+    with torch.no_grad():
+        for window in windows:
+            ids = torch.tensor([window], dtype=torch.long, device=device)
+            logits = model(input_ids=ids).logits[0]
+            if logits.shape[-1] < n:
+                raise ValueError(
+                    f"the model gives {logits.shape[-1]} logits per position but the tokenizer has {n} tokens; "
+                    "the models must share the tokenizer's vocabulary."
+                )
+            probs = probabilities_from_logits(logits[:, :n].to(torch.float64), temperature=temperature,
+                                              top_k=top_k, top_p=top_p, device=logits.device)
+            out.append(probs.to(precision).cpu())
+    return torch.cat(out, dim=0)
+
+
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model", "spiece.model",
+                    "vocab.txt")
+
+
+def _ships_tokenizer(name) -> bool:
+    """A local model directory ships a tokenizer when it holds tokenizer files; a hub name is tried."""
+    path = Path(name)
+    if path.is_dir():
+        return any((path / f).exists() for f in _TOKENIZER_FILES)
+    return True
+
+
+def _same_vocabulary(tokenizer, other) -> bool:
+    return tokenizer.get_vocab() == other.get_vocab()
+
+
+def distributions_from_models(*, target_model, draft_models, tokenizer, text: str, context: int = 512,
+                              max_positions: int | None = 1024, temperature: float = 1.0,
+                              draft_temperature: float | None = None, top_k=None, top_p=None, device=None,
+                              precision=None):
+    """Target ``(B, n)`` and drafts ``(B, n)`` (one model) or ``(K, B, n)`` over the positions of ``text``.
+
+    Parameters
+    ----------
+    target_model, draft_models
+        A causal LM (``model(input_ids=...).logits``) and a list of them.
+    tokenizer
+        The shared tokenizer (``len(tokenizer)`` tokens).
+    text : str
+    context, max_positions
+        See :func:`text_windows`.
+    temperature, top_k, top_p
+        Applied to every model; ``draft_temperature`` overrides the drafts' temperature.
+    device, precision
+        Where the models run; storage dtype (default float32).
+
+    Returns
+    -------
+    target, drafts, tokens : torch.Tensor
+        ``tokens`` (B,) is the input token at each position.
+    """
+    from .batched import require_torch
+
+    torch = require_torch()
+    ids = tokenizer(text)["input_ids"]
+    if len(ids) == 0:
+        raise ValueError("the text has no tokens.")
+    windows = text_windows(ids, context, max_positions)
+    n = len(tokenizer)
+    target = next_token_probabilities(target_model, windows, n, temperature=temperature, top_k=top_k, top_p=top_p,
+                                      device=device, precision=precision)
+    t_draft = temperature if draft_temperature is None else draft_temperature
+    drafts = [next_token_probabilities(m, windows, n, temperature=t_draft, top_k=top_k, top_p=top_p,
+                                       device=device, precision=precision) for m in draft_models]
+    drafts_t = drafts[0] if len(drafts) == 1 else torch.stack(drafts, dim=0)
+    tokens = torch.tensor([t for w in windows for t in w], dtype=torch.int64)
+    return target, drafts_t, tokens
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lpspec.hf_distributions",
+        description="Write next-token distributions of a target and draft Hugging Face causal LMs over a text.",
+    )
+    parser.add_argument("--target", required=True, help="target model: hub name or local directory")
+    parser.add_argument("--draft", required=True, action="append",
+                        help="draft model (repeat for K different drafts)")
+    parser.add_argument("--tokenizer", default=None, help="tokenizer (default: the target's)")
+    parser.add_argument("--text", required=True, help="a UTF-8 text file")
+    parser.add_argument("--output", required=True, help=".safetensors, .pt, .npz or NAME.npy")
+    parser.add_argument("--context", type=int, default=512, help="tokens per window (default 512)")
+    parser.add_argument("--max-positions", type=int, default=1024, help="positions kept (default 1024)")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--draft-temperature", type=float, default=None)
+    parser.add_argument("--top-k", type=int, default=None)
+    parser.add_argument("--top-p", type=float, default=None)
+    parser.add_argument("--precision", choices=["float32", "float64"], default="float32",
+                        help="storage dtype of the probabilities")
+    parser.add_argument("--model-dtype", choices=["float32", "bfloat16", "float16"], default="float32",
+                        help="dtype the models run in")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--local-files-only", action="store_true", help="never download (local files only)")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Command-line entry point (module docstring)."""
+    args = build_parser().parse_args(argv)
+    try:
+        transformers = _require_transformers()
+        from .batched import require_torch
+        from .batched._torch import resolve_device
+        from .batched.io import save_distributions
+
+        torch = require_torch()
+        device = resolve_device(args.device)
+        text_path = Path(args.text)
+        if not text_path.is_file():
+            raise ValueError(f"--text {args.text!r} is not a file.")
+        text = text_path.read_text(encoding="utf-8")
+        local = {"local_files_only": True} if args.local_files_only else {}
+        tok_name = args.tokenizer or args.target
+        tokenizer = transformers.AutoTokenizer.from_pretrained(tok_name, **local)
+        for name in args.draft:
+            if not _ships_tokenizer(name):
+                continue  # the draft has no tokenizer files: it uses the shared one
+            try:
+                other = transformers.AutoTokenizer.from_pretrained(name, **local)
+            except (OSError, ValueError):
+                continue
+            if not _same_vocabulary(tokenizer, other):
+                raise ValueError(
+                    f"the draft {name!r} has a different vocabulary from the tokenizer {tok_name!r}; speculative "
+                    "sampling needs target and drafts over the same tokens."
+                )
+        model_dtype = getattr(torch, args.model_dtype)
+
+        def load(name):
+            model = transformers.AutoModelForCausalLM.from_pretrained(name, **local)
+            return model.to(device=device, dtype=model_dtype)
+
+        target_model = load(args.target)
+        draft_models = [load(name) for name in args.draft]
+        target, drafts, tokens = distributions_from_models(
+            target_model=target_model, draft_models=draft_models, tokenizer=tokenizer, text=text,
+            context=args.context, max_positions=args.max_positions, temperature=args.temperature,
+            draft_temperature=args.draft_temperature, top_k=args.top_k, top_p=args.top_p, device=device,
+            precision=getattr(torch, args.precision),
+        )
+        metadata = {
+            "target": str(args.target), "drafts": ",".join(map(str, args.draft)), "tokenizer": str(tok_name),
+            "text": text_path.name, "context": str(args.context), "positions": str(target.shape[0]),
+            "vocabulary": str(target.shape[1]), "temperature": str(args.temperature),
+            "draft_temperature": str(args.draft_temperature if args.draft_temperature is not None
+                                     else args.temperature),
+            "top_k": str(args.top_k), "top_p": str(args.top_p), "precision": args.precision,
+            "producer": "lpspec.hf_distributions",
+        }
+        out = Path(args.output)
+        extra = {} if out.suffix.lower() == ".npy" else {"tokens": tokens}
+        paths = save_distributions(out, target=target, drafts=drafts, metadata=metadata, extra=extra)
+    except (ValueError, ImportError, OSError) as exc:
+        print(f"lpspec.hf_distributions: error: {exc}", file=sys.stderr)
+        return 2
+    shape = "(K, B, n) = " + str(tuple(drafts.shape)) if drafts.ndim == 3 else "(B, n) = " + str(tuple(drafts.shape))
+    print(f"wrote {', '.join(map(str, paths))}: target (B, n) = {tuple(target.shape)}, drafts {shape}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

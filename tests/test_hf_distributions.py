@@ -1,0 +1,149 @@
+"""The Hugging Face script with tiny randomly initialised models and a tokenizer built here: nothing downloaded.
+
+The expected probabilities come from running the saved models directly (``model(ids).logits`` and a float64
+softmax written in the test), never from the script's own helpers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+tokenizers = pytest.importorskip("tokenizers")
+
+from lpspec import hf_distributions  # noqa: E402
+from lpspec.batched import compare_schemes, load_distributions  # noqa: E402
+
+WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "red", "big", "house"]
+TEXT = "the cat sat on the mat a dog ran to the red house the big cat sat on a mat"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A WordLevel tokenizer and three tiny GPT-2 models (one with padded logits), saved locally."""
+    root = tmp_path_factory.mktemp("hf")
+    vocab = {"[UNK]": 0, **{w: i + 1 for i, w in enumerate(WORDS)}}
+    tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]")
+    tok_dir = root / "tok"
+    fast.save_pretrained(tok_dir)
+    dirs = {}
+    for name, vocab_size, seed in (("target", len(vocab), 0), ("draft", len(vocab) + 3, 1), ("draft2", len(vocab), 2)):
+        torch.manual_seed(seed)
+        cfg = transformers.GPT2Config(vocab_size=vocab_size, n_positions=32, n_embd=16, n_layer=1, n_head=2)
+        model = transformers.GPT2LMHeadModel(cfg)
+        d = root / name
+        model.save_pretrained(d)
+        if name == "target":
+            fast.save_pretrained(d)
+        dirs[name] = d
+    text = root / "text.txt"
+    text.write_text(TEXT, encoding="utf-8")
+    return {"root": root, "tok": tok_dir, "text": text, "n": len(vocab), **dirs}
+
+
+def _expected(model_dir, ids, n, context, temperature=1.0):
+    """float64 softmax of the first n logits of each window, written here from the model outputs."""
+    model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True).eval()
+    rows = []
+    with torch.no_grad():
+        for i in range(0, len(ids), context):
+            window = ids[i : i + context]
+            logits = model(input_ids=torch.tensor([window])).logits[0, :, :n].double().numpy()
+            for z in logits:
+                z = z / temperature
+                e = np.exp(z - z.max())
+                rows.append(e / math.fsum(e.tolist()))
+    return np.array(rows)
+
+
+def test_script_writes_distributions_the_models_give(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "dist.safetensors"
+    rc = hf_distributions.main([
+        "--target", str(tiny["target"]), "--draft", str(tiny["draft"]), "--text", str(tiny["text"]),
+        "--output", str(out), "--context", "8", "--local-files-only", "--precision", "float64", "--device", "cpu",
+    ])
+    assert rc == 0
+    data = load_distributions(out)
+    ids = [WORDS.index(w) + 1 for w in TEXT.split()]
+    n = tiny["n"]
+    assert tuple(data.target.shape) == (len(ids), n)
+    assert tuple(data.drafts.shape) == (len(ids), n)  # the draft's 3 padded logit columns were dropped
+    np.testing.assert_allclose(data.target.numpy(), _expected(tiny["target"], ids, n, 8), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(data.drafts.numpy(), _expected(tiny["draft"], ids, n, 8), rtol=0, atol=1e-12)
+    assert data.metadata["producer"] == "lpspec.hf_distributions"
+    assert data.metadata["context"] == "8"
+    from safetensors import safe_open
+
+    with safe_open(str(out), framework="pt") as f:
+        assert f.get_tensor("tokens").tolist() == ids
+    # the file feeds the batched backend directly
+    res = compare_schemes(**data.kwargs(k=2), device="cpu")
+    assert res["optimal"].shape == (len(ids),)
+    assert bool((res["specinfer"] <= res["optimal"] + 1e-12).all())
+
+
+def test_script_several_drafts_npy_temperature_and_max_positions(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "dist.npy"
+    rc = hf_distributions.main([
+        "--target", str(tiny["target"]), "--draft", str(tiny["draft"]), "--draft", str(tiny["draft2"]),
+        "--tokenizer", str(tiny["tok"]), "--text", str(tiny["text"]), "--output", str(out), "--context", "5",
+        "--max-positions", "7", "--temperature", "0.5", "--local-files-only", "--device", "cpu",
+    ])
+    assert rc == 0
+    assert (tmp_path / "dist.target.npy").exists() and (tmp_path / "dist.drafts.npy").exists()
+    data = load_distributions(out)
+    n = tiny["n"]
+    ids = [WORDS.index(w) + 1 for w in TEXT.split()][:7]
+    assert data.target.shape == (7, n) and data.drafts.shape == (2, 7, n)
+    assert data.target.dtype == np.float32  # the default storage precision
+    np.testing.assert_allclose(data.target, _expected(tiny["target"], ids, n, 5, 0.5), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(data.drafts[1], _expected(tiny["draft2"], ids, n, 5, 0.5), rtol=0, atol=1e-6)
+    res = compare_schemes(target=data.target, drafts=data.drafts, device="cpu")
+    assert set(res) == {"single_draft", "specinfer", "naive", "truncated_is", "upper_bound"}
+
+
+def test_script_refuses_a_draft_with_another_vocabulary(tiny, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    vocab = {"[UNK]": 0, "x": 1, "y": 2}
+    tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    other = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]")
+    bad = tmp_path / "bad_draft"
+    transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=3, n_positions=32, n_embd=16, n_layer=1,
+                                                         n_head=2)).save_pretrained(bad)
+    other.save_pretrained(bad)
+    rc = hf_distributions.main([
+        "--target", str(tiny["target"]), "--draft", str(bad), "--text", str(tiny["text"]),
+        "--output", str(tmp_path / "x.pt"), "--local-files-only", "--device", "cpu",
+    ])
+    assert rc == 2
+    assert "different vocabulary" in capsys.readouterr().err
+
+
+def test_script_refuses_a_model_with_too_few_logits(tiny, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    small = tmp_path / "small"
+    transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=4, n_positions=32, n_embd=16, n_layer=1,
+                                                         n_head=2)).save_pretrained(small)
+    rc = hf_distributions.main([
+        "--target", str(tiny["target"]), "--draft", str(small), "--text", str(tiny["text"]),
+        "--output", str(tmp_path / "x.pt"), "--local-files-only", "--device", "cpu", "--context", "4",
+    ])
+    assert rc == 2
+    assert "logits per position" in capsys.readouterr().err
+
+
+def test_text_windows_cover_the_ids_in_order():
+    ids = list(range(23))
+    windows = hf_distributions.text_windows(ids, 5)
+    assert [t for w in windows for t in w] == ids
+    assert all(len(w) == 5 for w in windows[:-1]) and len(windows[-1]) == 3
+    with pytest.raises(ValueError, match="context"):
+        hf_distributions.text_windows(ids, 0)

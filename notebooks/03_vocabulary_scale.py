@@ -99,7 +99,7 @@ for row in table:
             assert value <= row["optimal"] + 1e-12, (row["k"], name)
     assert row["optimal"] <= row["upper_bound"] + 1e-12
 optima = [row["optimal"] for row in table]
-assert all(b >= a - 1e-12 for a, b in zip(optima, optima[1:]))
+assert np.all(np.diff(optima) >= -1e-12)  # more drafts never hurt
 assert abs(table[0]["optimal"] - np.minimum(P, Q).sum(axis=1).mean()) < 1e-12
 if BACKEND == "torch":
     k2 = table[1]
@@ -163,7 +163,12 @@ for top_k in (None, 1000, 100, 10):
     trunc_rows.append({"draft top_k": "none" if top_k is None else top_k, "mean P* (K = 4)": float(value.mean())})
 print(to_markdown(trunc_rows, float_format=".4f"))
 means = [r["mean P* (K = 4)"] for r in trunc_rows]
-assert all(b <= a + 1e-12 for a, b in zip(means, means[1:]))
+assert np.all(np.diff(means) <= 1e-12)  # on these positions; not a theorem (see below)
+
+# %% [markdown]
+# That truncation hurts here is a property of these positions (a noisy draft whose top tokens are not the
+# target's), not a theorem: when the target sits on the draft's top tokens, truncating the draft moves its
+# mass there and can *raise* `P*` (e.g. `q = (1, 0, …)` with a flat draft: `P* = 1` only after `top_k = 1`).
 
 # %%
 print("notebook 03 OK")

@@ -204,6 +204,7 @@ def test_table_reports_rows_not_computed(capsys, tmp_path):
 
 
 def test_figure_command(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
     code, _, _ = run(capsys, "figure", "figure2", "--steps", "18", "-o", str(tmp_path), "--formats", "png")
     assert code == 0
     assert (tmp_path / "figure2.png").stat().st_size > 0

@@ -103,11 +103,8 @@ def test_canonical_decomposition_long_run(kw):
         check_two_step(dec, q, masses)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug (decomposition._normalise_rows via method='is_lp'): the set {1} has mass 7.3e-14, HiGHS "
-    "gives it zero weight and an LPSolveError is raised instead of any feasible β on that set",
-)
+# Regression: the set {1} has mass 7.3e-14; HiGHS gave it no weight and method='is_lp' raised LPSolveError
+# instead of choosing any β on that set.
 def test_is_lp_with_a_set_of_mass_1e_13():
     p = np.array([9.99999730e-01, 2.69786641e-07])
     p = p / p.sum()
@@ -125,6 +122,22 @@ def test_from_lp_with_a_set_of_mass_1e_13():
     q, masses = [1.0, 0.0], R.tuple_masses(drafts=p, k=2)
     expected, _ = R.brute_optimum(q, masses)
     dec = canonical_decomposition(target=q, drafts=p, k=2, method="from_lp")
+    dec.check()
+    assert abs(dec.acceptance - expected) <= TOL
+    check_two_step(dec, q, masses)
+
+
+# Regression: in floats p_I >= q everywhere (Σ (q - p_I)^+ = 0) while the tuple (1, 2, 3), of mass ~1e-21, is
+# rejected with probability one; its π(·|x) was an all-zero row.
+NOTHING_TO_RESAMPLE = [0.9999996727122339, 2.697866254659794e-07, 4.097351052606157e-08, 1.652763011923618e-08]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_rejection_with_an_empty_residual_gives_distributions(method):
+    p, q = np.array(NOTHING_TO_RESAMPLE), [1.0, 0.0, 0.0, 0.0]
+    masses = R.tuple_masses(drafts=p, k=3, law="without_replacement")
+    expected, _ = R.brute_optimum(q, masses)
+    dec = canonical_decomposition(target=q, drafts=p, k=3, law="without_replacement", method=method)
     dec.check()
     assert abs(dec.acceptance - expected) <= TOL
     check_two_step(dec, q, masses)

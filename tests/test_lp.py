@@ -184,11 +184,8 @@ NEAR_ONE_HOT = np.array([9.99996067e-01, 2.69785653e-07, 4.09733628e-08, 1.65275
                          9.12751987e-07, 6.06633390e-07, 7.29493692e-07, 5.43622853e-07])
 
 
-@pytest.mark.xfail(
-    strict=True, raises=LPSolveError,
-    reason="core bug (lp._solve_full_form): HiGHS reports this feasible full LP infeasible with the tightened "
-    "tolerances, with and without the dropped row; presolve='off' solves it",
-)
+# Regression: HiGHS reported this feasible full LP infeasible with the tightened tolerances, with and without
+# the dropped row (MATH.md §8); the full form now also retries with presolve off.
 @pytest.mark.parametrize("law", ["independent", "without_replacement"])
 def test_full_form_with_a_5e_10_draft_mass(law):
     p = TINY_P / TINY_P.sum()
@@ -198,11 +195,8 @@ def test_full_form_with_a_5e_10_draft_mass(law):
     assert abs(res.value - expected) <= TOL
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="core bug (LPResult.check): the completed scheme's acceptance is compared with the flow value at "
-    "1e-12, below the solver's accuracy; here they differ by 1.4e-12 on a correct optimum",
-)
+# Regression: LPResult.check() compared the completed scheme's acceptance with the flow value at 1e-12, below
+# the solver's accuracy, and failed on this correct optimum (they differed by 1.4e-12).
 def test_full_form_check_with_a_near_one_hot_draft():
     p = NEAR_ONE_HOT / NEAR_ONE_HOT.sum()
     q = np.full(9, 1 / 9)
@@ -211,6 +205,22 @@ def test_full_form_check_with_a_near_one_hot_draft():
     res = solve_lp(target=q, drafts=p, k=2, law="without_replacement", form="full")
     assert abs(res.value - expected) <= TOL  # the value itself is right
     check_completed_scheme(res, q.tolist(), masses, expected)
+
+
+# Regression: with q(Ω) fully matched (Σ s = 0 in floats) the tuples of mass ~4e-17 carry no flow, and their
+# π(·|x) was an all-zero row once their zero-flow edges had been dropped.
+TUPLES_WITHOUT_FLOW = [0.9999998823092121, 1.1736342187471025e-07, 3.273660930753739e-10]
+
+
+def test_tuples_without_flow_get_a_distribution():
+    p, q = np.array(TUPLES_WITHOUT_FLOW), [1.0, 0.0, 0.0]
+    masses = R.tuple_masses(drafts=p, k=2, law="without_replacement")
+    expected, _ = R.brute_optimum(q, masses)
+    inst = make_instance(target=q, drafts=p, k=2, law="without_replacement")
+    for form in FORMS:
+        res = solve_instance(inst, form)
+        assert abs(res.value - expected) <= TOL
+        check_completed_scheme(res, q, masses, expected)
 
 
 # ---------------------------------------------------------------------------- hand-checked values

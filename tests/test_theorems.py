@@ -107,11 +107,8 @@ def _check_lp_method(kw):
         assert R.total([q[i] for i in W]) - R.containment(masses, W) < 0, "witness does not violate"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug (theorems.acceptance_one_for, method='lp'): decides from the float LP value with a 1e-12 "
-    "tolerance and reports the LP cut set, here the empty set, as the witness",
-)
+# Regression: method='lp' decided from the float LP value with a 1e-12 tolerance and reported the LP's cut set,
+# here the empty set, as the witness; it now decides from the cut certificate.
 def test_acceptance_one_lp_method_is_not_fooled_by_lp_round_off():
     # found by test_acceptance_one_any_law: the true margin is ~2.6e-8 > 0, so P* = 1, but the LP gives 1 - 1e-12
     kw = {"target": np.full(5, 0.2), "drafts": [np.full(5, 0.2), NEAR_ONE_HOT, NEAR_ONE_HOT]}

@@ -31,10 +31,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lpspec.batched import as_batch, optimal_acceptance  # noqa: E402
-from lpspec.batched.buckets import ratio_buckets  # noqa: E402
-from lpspec.batched.optimum import optimum_from_buckets  # noqa: E402
-from lpspec.batched.schemes import (  # noqa: E402
+from lpspec.batched import as_batch, optimal_acceptance
+from lpspec.batched.buckets import ratio_buckets
+from lpspec.batched.optimum import optimum_from_buckets
+from lpspec.batched.schemes import (
     naive_acceptance,
     single_draft_acceptance,
     specinfer_acceptance,
@@ -140,12 +140,12 @@ def main(argv=None) -> int:
     lines = [
         "## Batched backend (`lpspec.batched`)",
         "",
-        f"`python benchmarks/batched.py{' --family ' + args.family if args.family != 'lm' else ''}` — "
+        (f"`python benchmarks/batched.py{' --family ' + args.family if args.family != 'lm' else ''}` — "
         f"B = {B}, n = {n:,}, family `{args.family}`, float64, device `{device}` "
         f"({platform.processor() or platform.machine()}, {os.cpu_count()} cpus, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads). Best and median of {args.reps} runs; the bare "
         f"`torch.sort(q / p, dim=1)` was timed {len(timer.sort_times)} times in between "
-        f"(best {sort_best:.3f} s, median {sort_med:.3f} s); the ratio is median / median.",
+        f"(best {sort_best:.3f} s, median {sort_med:.3f} s); the ratio is median / median."),
         "",
         "| computation | best (s) | median (s) | median / bare sort |",
         "|---|---:|---:|---:|",

@@ -491,11 +491,14 @@ def _cmd_figure(args) -> int:
 
 def _cmd_examples(args) -> int:
     from .families import example_names, load_example
+    from .sweep import builtin_spec_names, load_spec
 
+    print("Example instances (lpspec solve --example NAME):")
     for name in example_names():
-        spec = load_example(name)
-        print(f"{name:<22} {spec.description}")
-    print("sweep-small            sample sweep spec for `lpspec table sweep-small`")
+        print(f"  {name:<22} {load_example(name).description}")
+    print("Sample sweep specs (lpspec table NAME):")
+    for name in builtin_spec_names():
+        print(f"  {name:<22} {load_spec(name).description}")
     return 0
 
 

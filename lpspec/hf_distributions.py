@@ -35,8 +35,14 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["build_parser", "main", "text_windows", "next_token_probabilities", "distributions_from_models",
-           "HF_INSTALL_HINT"]
+__all__ = [
+    "HF_INSTALL_HINT",
+    "build_parser",
+    "distributions_from_models",
+    "main",
+    "next_token_probabilities",
+    "text_windows",
+]
 
 HF_INSTALL_HINT = "pip install 'lpspec[hf,torch]'  (transformers, tokenizers, torch)"
 

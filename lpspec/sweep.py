@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_SCHEMES",
     "FamilyGrid",
     "SweepSpec",
+    "builtin_spec_names",
     "evaluate_instance",
     "load_spec",
     "parse_spec",
@@ -231,6 +232,21 @@ def parse_spec(obj: dict, base_dir: str | Path = ".") -> SweepSpec:
                      str(obj.get("description", "")), str(base_dir))
 
 
+def builtin_spec_names() -> list[str]:
+    """Names of the sample sweep specs shipped in ``lpspec/examples/`` (usable wherever a spec path is).
+
+    Examples
+    --------
+    >>> builtin_spec_names()
+    ['sweep-small', 'sweep-temperature']
+    """
+    from importlib import resources
+
+    entries = (resources.files("lpspec") / "examples").iterdir()
+    return sorted(e.name.rsplit(".", 1)[0] for e in entries
+                  if e.name.startswith("sweep") and e.name.endswith((".json", ".toml")))
+
+
 def load_spec(path) -> SweepSpec:
     """Read a sweep spec from a ``.json`` or ``.toml`` file, or a built-in spec name (e.g. ``sweep-small``).
 
@@ -250,7 +266,7 @@ def load_spec(path) -> SweepSpec:
             entry = example_path(str(path))
         except ValueError:
             raise ValueError(f"sweep spec {str(path)!r} is neither a file nor a built-in spec name "
-                             "(e.g. sweep-small).") from None
+                             f"({', '.join(builtin_spec_names())}).") from None
         text, suffix, base = entry.read_text(encoding="utf-8"), Path(entry.name).suffix, "."
     else:
         text, suffix, base = p.read_text(encoding="utf-8"), p.suffix.lower(), str(p.parent)

@@ -273,7 +273,7 @@ def theorem3(*, target, drafts, method: str = "auto") -> Theorem3Result:
     order = ratio_order(q, inst.draft)
     zero = inst.zero()
     best3 = best_s = None
-    set3 = sets = ()
+    set3 = sets = 0
     qS = pS = zero
     pSc = sum(inst.draft.tolist(), zero) if inst.exact else float(np.sum(inst.draft))
     for j in range(order.size + 1):
@@ -284,9 +284,11 @@ def theorem3(*, target, drafts, method: str = "auto") -> Theorem3Result:
             pSc -= inst.draft[t]
         three = qS + pSc**2 + 2 * pS * pSc
         simple = qS + one - pS**2
-        prefix = tuple(sorted(int(t) for t in order[:j]))
         if best3 is None or three < best3:
-            best3, set3 = three, prefix
+            best3, set3 = three, j
         if best_s is None or simple < best_s:
-            best_s, sets = simple, prefix
-    return Theorem3Result(best3, set3, best_s, sets, method)
+            best_s, sets = simple, j
+    def prefix(j):
+        return tuple(sorted(int(t) for t in order[:j]))
+
+    return Theorem3Result(best3, prefix(set3), best_s, prefix(sets), method)

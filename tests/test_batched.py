@@ -19,13 +19,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import _reference as R  # noqa: E402
+import _reference as R
 
-import lpspec  # noqa: E402
-from lpspec import batched as lb  # noqa: E402
-from lpspec.batched import _torch as bt  # noqa: E402
-from lpspec.batched.schemes import spectr_acceptance, truncated_is_acceptance  # noqa: E402
-from lpspec.schemes import SpecTr, TruncatedIS  # noqa: E402
+import lpspec
+from lpspec import batched as lb
+from lpspec.batched import _torch as bt
+from lpspec.batched.schemes import spectr_acceptance, truncated_is_acceptance
+from lpspec.schemes import SpecTr, TruncatedIS
 
 DEVICES = lb.available_devices()
 KINDS = R.DIST_KINDS

@@ -9,9 +9,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import lpspec  # noqa: E402
-from lpspec import batched as lb  # noqa: E402
-from lpspec.batched import table as table_cli  # noqa: E402
+import lpspec
+from lpspec import batched as lb
+from lpspec.batched import table as table_cli
 
 
 def _rows(rng, B, n):

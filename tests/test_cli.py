@@ -243,3 +243,23 @@ def test_console_script_error_exit_code():
                           capture_output=True, text=True, timeout=120, env=_env(), check=False)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().startswith("lpspec: error:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("figure2-left", Fraction(8, 9)),          # MATH.md §7
+    ("figure2-left-one", Fraction(1)),         # MATH.md §7
+    ("figure2-right", Fraction(1)),            # q2 = 1/3 in [5/18, 5/9], MATH.md §7
+    ("sir-gap", Fraction(1)),                  # q(S) >= p(S)^2: 3/4 >= 1/4, 1/4 >= 1/4
+    ("prefix-fails", Fraction(49, 50)),        # MATH.md §4
+    # without replacement: Pr(set = {0, 1}) = (1/2)(1/4)/(1/2) + (1/4)(1/2)/(3/4) = 5/12, so S = {0, 1} gives
+    # q(S) + 1 - 5/12 = 1/10 + 7/12 = 41/60
+    ("without-replacement", Fraction(41, 60)),
+])
+def test_every_builtin_example_solves_and_passes_its_checks(capsys, name, expected):
+    code, out, _ = run(capsys, "solve", "--example", name, "--json")
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["optimal_acceptance"] == pytest.approx(float(expected), abs=1e-15)
+    assert obj["checks"]["certificate"]["exact_value"] == str(expected)
+    assert all(c["passed"] for c in obj["checks"].values() if c["applies"])
+    assert obj["schemes"]["optimal"] == pytest.approx(float(expected), abs=1e-12)

@@ -15,8 +15,8 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
-from lpspec import hf_distributions  # noqa: E402
-from lpspec.batched import compare_schemes, load_distributions  # noqa: E402
+from lpspec import hf_distributions
+from lpspec.batched import compare_schemes, load_distributions
 
 WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "red", "big", "house"]
 TEXT = "the cat sat on the mat a dog ran to the red house the big cat sat on a mat"

@@ -13,13 +13,13 @@ from typing import Any
 
 __all__ = [
     "INSTALL_HINT",
+    "agreement_tolerance",
+    "available_devices",
     "require_torch",
-    "torch_available",
     "resolve_device",
     "resolve_dtype",
-    "available_devices",
+    "torch_available",
     "unit_roundoff",
-    "agreement_tolerance",
 ]
 
 #: What the ImportError tells the user to run.

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ._torch import require_torch
 
-__all__ = ["RatioBuckets", "ratio_buckets", "SUB_BUCKETS", "LOWEST_EXPONENT"]
+__all__ = ["LOWEST_EXPONENT", "SUB_BUCKETS", "RatioBuckets", "ratio_buckets"]
 
 #: Buckets per octave of ``q/p`` (``2^4``: neighbouring edges differ by ``2^(1/16) - 1 ≈ 4.4 %``).
 SUB_BUCKET_BITS = 4

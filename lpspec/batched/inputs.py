@@ -36,12 +36,12 @@ from ..distributions import SUM_TOLERANCE
 from ._torch import require_torch, resolve_device, resolve_dtype
 
 __all__ = [
-    "Logits",
     "BatchInput",
-    "validate_rows",
-    "sum_tolerance",
-    "probabilities_from_logits",
+    "Logits",
     "as_batch",
+    "probabilities_from_logits",
+    "sum_tolerance",
+    "validate_rows",
 ]
 
 
@@ -183,8 +183,8 @@ def _contains_fraction(values) -> bool:
 def _locate(mask, name: str):
     """``name[i, j, ...]`` of the first True entry of ``mask``."""
     idx = mask.reshape(-1).nonzero()[0, 0].item()
-    coords = np.unravel_index(idx, tuple(mask.shape))
-    return coords, f"{name}[{', '.join(str(int(c)) for c in coords)}]"
+    coords = tuple(int(c) for c in np.unravel_index(idx, tuple(mask.shape)))
+    return coords, f"{name}[{', '.join(str(c) for c in coords)}]"
 
 
 def validate_rows(values, name: str, *, device=None, dtype=None):
@@ -267,8 +267,8 @@ def validate_rows(values, name: str, *, device=None, dtype=None):
     worst = float(dev_abs.max().item())
     if not worst <= tol:
         row = int(torch.argmax(torch.nan_to_num(dev_abs, nan=math.inf)).item())
-        coords = np.unravel_index(row, tuple(sums.shape))
-        where = f"{name}[{', '.join(str(int(c)) for c in coords)}]"
+        coords = tuple(int(c) for c in np.unravel_index(row, tuple(sums.shape)))
+        where = f"{name}[{', '.join(str(c) for c in coords)}]"
         kind = " (float32 input)" if float32 else ""
         raise ValueError(
             f"{where} sums to {sums[coords].item()!r}, not 1 within {tol:g}{kind}; normalise each row "

@@ -19,6 +19,7 @@ Probabilities are stored as they are (float32 or float64); validation happens wh
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from ._torch import require_torch
 
-__all__ = ["LoadedDistributions", "load_distributions", "save_distributions", "SUFFIXES"]
+__all__ = ["SUFFIXES", "LoadedDistributions", "load_distributions", "save_distributions"]
 
 #: File types understood by :func:`load_distributions` and :func:`save_distributions`.
 SUFFIXES = (".safetensors", ".pt", ".pth", ".npz", ".npy")
@@ -105,12 +106,12 @@ def _read_all(path: Path) -> tuple[dict, dict]:
         require_torch()
         with safe_open(str(path), framework="pt") as f:
             meta = dict(f.metadata() or {})
-            return {name: f.get_tensor(name) for name in f.keys()}, meta
+            return {name: f.get_tensor(name) for name in f.keys()}, meta  # noqa: SIM118 (not a dict)
     if suffix in (".pt", ".pth"):
         torch = require_torch()
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises UnpicklingError and others for refused content
+        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, AttributeError) as exc:
             raise ValueError(
                 f"{path}: could not be read with torch.load(weights_only=True) ({type(exc).__name__}: {exc}); "
                 "save plain tensors in a dict: {'target': ..., 'drafts': ..., 'metadata': {str: str}}."
@@ -162,6 +163,9 @@ def load_distributions(path, *, drafts_path=None, target_key: str = "target",
     torch.Size([1, 2])
     """
     path = Path(path)
+    for one in (path, drafts_path):
+        if one is not None and Path(one).suffix.lower() not in SUFFIXES:
+            raise ValueError(f"{one}: unknown file type {Path(one).suffix!r}; use one of {', '.join(SUFFIXES)}.")
     if drafts_path is not None:
         target, meta = _read_single(path, target_key)
         drafts, meta2 = _read_single(Path(drafts_path), drafts_key)

@@ -38,12 +38,12 @@ from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch, validate_rows
 
 __all__ = [
-    "BatchedOptimum",
     "BatchedAcceptanceOne",
-    "optimal_acceptance",
+    "BatchedOptimum",
     "acceptance_one",
-    "optimum_from_buckets",
     "one_minus_power",
+    "optimal_acceptance",
+    "optimum_from_buckets",
 ]
 
 DIFFERENT_DRAFTS_MESSAGE = (
@@ -246,7 +246,7 @@ def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dty
     >>> [round(v, 12) for v in r.value.tolist()], r.cut_size.tolist()
     ([0.888888888889, 1.0], [1, 0])
     """
-    batch = _identical_batch(target, drafts, k, device, None if dtype is None else dtype)
+    batch = _identical_batch(target, drafts, k, device, dtype)
     rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
     value, cut_size, threshold, candidates = optimum_from_buckets(rb, batch.k)
     return BatchedOptimum(value, cut_size, threshold, batch.k,

@@ -41,12 +41,12 @@ __all__ = [
     "DEFAULT_TRUNCATION",
     "MAX_TRUNCATION",
     "compare_schemes",
+    "naive_acceptance",
     "single_draft_acceptance",
     "specinfer_acceptance",
     "spectr_acceptance",
-    "naive_acceptance",
-    "upper_bound",
     "truncated_is_acceptance",
+    "upper_bound",
 ]
 
 #: Names computed by :func:`compare_schemes`, in the order of :func:`lpspec.compare_schemes`.

@@ -21,7 +21,7 @@ from ._torch import require_torch, resolve_device
 from .inputs import BatchInput, Logits, as_batch
 from .schemes import BATCHED_SCHEMES, DEFAULT_TRUNCATION, _applicability, _evaluate
 
-__all__ = ["acceptance_table", "main", "DEFAULT_BATCH_SIZE"]
+__all__ = ["DEFAULT_BATCH_SIZE", "acceptance_table", "main"]
 
 #: Rows per chunk (a (256, 128 000) float64 chunk is 262 MB per tensor).
 DEFAULT_BATCH_SIZE = 256

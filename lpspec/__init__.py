@@ -8,10 +8,12 @@ from .certify import ExactCertificate, certify
 from .compare import compare_schemes, upper_bound
 from .decomposition import CanonicalDecomposition, canonical_decomposition, two_step_from_beta
 from .distributions import SUM_TOLERANCE, as_distribution
+from .export import Table, read_csv, to_csv, to_dataframe, to_json, to_latex, to_markdown, write_table
+from .families import draw_instance, example_names, load_example, load_instance_file
+from .figures import acceptance_one_region, acceptance_vs_k, figure2, save_figure
 from .instance import LAWS, Instance, make_instance
 from .lp import FORMS, LPResult, solve_lp
 from .optimum import optimal_acceptance
-from .verify import VerificationReport, verify_scheme
 from .results import LPSolveError, OptimumResult
 from .schemes import (
     SCHEMES,
@@ -31,7 +33,9 @@ from .schemes import (
     make_scheme,
     sample_drafts,
 )
+from .sweep import SweepSpec, load_spec, run_sweep
 from .theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
+from .verify import VerificationReport, verify_scheme
 
 __all__ = [
     "SUM_TOLERANCE",
@@ -74,6 +78,25 @@ __all__ = [
     "PairwiseIS",
     "TruncatedIS",
     "Tournament",
+    "run_sweep",
+    "load_spec",
+    "SweepSpec",
+    "Table",
+    "write_table",
+    "to_csv",
+    "read_csv",
+    "to_markdown",
+    "to_latex",
+    "to_json",
+    "to_dataframe",
+    "draw_instance",
+    "load_instance_file",
+    "load_example",
+    "example_names",
+    "figure2",
+    "acceptance_one_region",
+    "acceptance_vs_k",
+    "save_figure",
 ]
 
 __version__ = "0.1.0"

@@ -32,7 +32,7 @@ MAX_ENUMERATED_TUPLES = 4_000_000
 def _psum(values) -> float | Fraction:
     """Sum of non-negative terms: exact for Fractions, ``math.fsum`` (correctly rounded) for floats."""
     vals = list(values.tolist() if isinstance(values, np.ndarray) else values)
-    if (vals and isinstance(vals[0], Fraction)) or getattr(values, "dtype", None) == object:
+    if (vals and isinstance(vals[0], Fraction)) or getattr(getattr(values, "dtype", None), "kind", "") == "O":
         return sum(vals, Fraction(0))
     return math.fsum(vals)
 
@@ -145,8 +145,8 @@ class Instance:
         if count > limit:
             raise ValueError(
                 f"{what} enumerates {count:,} draft tuples (n={self.n}, K={self.k}), more than the "
-                f"limit {limit:,}; use the sorted-prefix optimum (identical drafts), a reduced LP form "
-                "(form='merged'), or the batched backend."
+                f"limit {limit:,}; lower n or K, or use what needs no enumeration: optimal_acceptance "
+                "(sorted prefix, identical independent drafts, any n) or the batched backend."
             )
 
     @cached_property
@@ -327,7 +327,8 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
     if isinstance(k, bool) or (k is not None and not isinstance(k, (int, np.integer))):
         raise ValueError(f"k={k!r} must be a positive integer (the number of drafts).")
     q = as_distribution(target, "target")
-    if _is_single_distribution(drafts):
+    single = _is_single_distribution(drafts)
+    if single:
         if k is None:
             raise ValueError(
                 "drafts is a single distribution, so k (the number of identical drafts) is required: "
@@ -368,11 +369,8 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
     drafts_arr = np.empty((K, q.n), dtype=dtype)
     for i, r in enumerate(rows):
         drafts_arr[i] = r.values
-    renorm = tuple(
-        name
-        for name, d in [("target", q)] + [(f"drafts[{i}]", r) for i, r in enumerate(rows)]
-        if d.renormalised
-    )
+    named = [("drafts", rows[0])] if single else [(f"drafts[{i}]", r) for i, r in enumerate(rows)]
+    renorm = tuple(name for name, d in [("target", q), *named] if d.renormalised)
     if law != "independent" and not identical:
         raise ValueError(
             f"law={law!r} needs identical drafts: pass drafts=p with k=K (the law is defined by one p)."

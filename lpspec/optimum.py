@@ -99,7 +99,8 @@ def subset_optimum(inst: Instance) -> OptimumResult:
     else:
         best = int(np.argmin(values))
     cut = mask_to_set(best, inst.n)
-    return OptimumResult(values[best], cut, "subsets", values[best], {})
+    value = values[best] if inst.exact else float(values[best])
+    return OptimumResult(value, cut, "subsets", value, {})
 
 
 def greedy_optimum(inst: Instance) -> OptimumResult:

@@ -250,6 +250,13 @@ def theorem3(*, target, drafts, method: str = "auto") -> Theorem3Result:
     >>> r.value, r.simplified
     (Fraction(8, 9), Fraction(8, 9))
     """
+    from .instance import _is_single_distribution
+
+    if not _is_single_distribution(drafts):
+        raise ValueError(
+            "theorem3 takes drafts as the one draft distribution p (two i.i.d. drafts are implied); got a "
+            "list of distributions. Pass drafts=p; for different drafts use lpspec.optimal_acceptance."
+        )
     inst = make_instance(target=target, drafts=drafts, k=2)
     if method == "auto":
         method = "subsets" if inst.n <= 12 else "sorted_prefix"

@@ -247,7 +247,7 @@ def greedy_closed_form(q, p, k):
 
 
 def best_ratio_prefix(q, weight, masses):
-    """Best prefix (by ``q(S) + 1 - Pr(set(X) ⊆ S)``) of the tokens with ``weight > 0`` sorted by ``q/weight``.
+    """Best prefix, by ``q(S) + 1 - Pr(set(X) ⊆ S)``, of the tokens with ``weight > 0`` in ``q/weight`` order.
 
     The prefix sets include the empty set. Returns ``(value, prefix set)``.
     """
@@ -413,12 +413,14 @@ if st is not None:
         n = draw(st.integers(min(min_n, hi), hi))
         law = draw(st.sampled_from(list(laws)))
         q = draw(dists(n, exact, kinds))
-        different = law == "independent" and (
-            draw(st.booleans()) if identical is None else not identical
-        )
+        different = law == "independent" and (draw(st.booleans()) if identical is None else not identical)
         if different:
-            return {"target": q, "drafts": [draw(dists(n, exact, kinds)) for _ in range(k)], "k": None,
-                    "law": law}
+            return {
+                "target": q,
+                "drafts": [draw(dists(n, exact, kinds)) for _ in range(k)],
+                "k": None,
+                "law": law,
+            }
         p = draw(dists(n, exact, kinds))
         support = sum(1 for v in p if v > 0)
         if law == "without_replacement":
@@ -443,5 +445,7 @@ def note_kw(kw) -> None:
             return f"Fraction({v.numerator}, {v.denominator})"
         return repr(v) if isinstance(v, float) else v
 
-    note(f"full precision: target={plain(kw['target'])}, drafts={plain(kw['drafts'])}, k={kw['k']}, "
-         f"law={kw['law']!r}")
+    note(
+        f"full precision: target={plain(kw['target'])}, drafts={plain(kw['drafts'])}, k={kw['k']}, "
+        f"law={kw['law']!r}"
+    )

@@ -12,8 +12,6 @@ from hypothesis import given, settings
 
 from lpspec import make_instance, optimal_acceptance
 from lpspec.compare import COMPARED, compare_schemes, upper_bound
-from lpspec.results import LPSolveError
-from lpspec.schemes import SCHEMES
 from lpspec.strategies import instances
 
 THIRD = [F(1, 3)] * 3

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from fractions import Fraction as F
 
+import _reference as R
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
 
-import _reference as R
 from lpspec import canonical_decomposition, make_instance, solve_lp, two_step_from_beta
 
 TOL = 1e-9
@@ -45,19 +45,22 @@ def check_two_step(dec, q, masses, tol=1e-12):
     assert abs(float(dec.membership_acceptance) - member) <= tol
     output = R.scheme_output(masses, rows.__getitem__, n)
     np.testing.assert_allclose([float(v) for v in output], [float(v) for v in q], rtol=0, atol=tol)
-    np.testing.assert_allclose(np.asarray(dec.output_distribution(), dtype=float), [float(v) for v in q],
-                               rtol=0, atol=tol)
+    np.testing.assert_allclose(
+        np.asarray(dec.output_distribution(), dtype=float), [float(v) for v in q], rtol=0, atol=tol
+    )
     assert member >= sd - tol  # membership counts residual samples that land on a draft
     return sd, member
 
 
-# ---------------------------------------------------------------------------- Theorem 1 on random instances
-@settings(max_examples=40, deadline=None)
+# ------------------------------------------------------------------------------ Theorem 1 on random instances
+@settings(max_examples=60, deadline=None)
 @given(R.instance_kwargs(max_n=7, max_k=4, max_tuples=800))
 @example({"target": [0.75, 0.25], "drafts": [0.5, 0.5], "k": 2, "law": "independent"})
 @example({"target": [0.5, 0.5], "drafts": [0.9, 0.1], "k": 2, "law": "independent"})
 @example({"target": [1.0, 0.0, 0.0], "drafts": [0.0, 0.0, 1.0], "k": 3, "law": "independent"})
-@example({"target": [0.1, 0.2, 0.3, 0.4], "drafts": [0.4, 0.3, 0.2, 0.1], "k": 3, "law": "without_replacement"})
+@example(
+    {"target": [0.1, 0.2, 0.3, 0.4], "drafts": [0.4, 0.3, 0.2, 0.1], "k": 3, "law": "without_replacement"}
+)
 @example({"target": [0.1, 0.2, 0.3, 0.4], "drafts": [0.4, 0.3, 0.2, 0.1], "k": 3, "law": "greedy"})
 def test_canonical_decomposition_is_optimal_and_exact(kw):
     R.note_kw(kw)
@@ -129,7 +132,12 @@ def test_from_lp_with_a_set_of_mass_1e_13():
 
 # Regression: in floats p_I >= q everywhere (Σ (q - p_I)^+ = 0) while the tuple (1, 2, 3), of mass ~1e-21, is
 # rejected with probability one; its π(·|x) was an all-zero row.
-NOTHING_TO_RESAMPLE = [0.9999996727122339, 2.697866254659794e-07, 4.097351052606157e-08, 1.652763011923618e-08]
+NOTHING_TO_RESAMPLE = [
+    0.9999996727122339,
+    2.697866254659794e-07,
+    4.097351052606157e-08,
+    1.652763011923618e-08,
+]
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -154,7 +162,7 @@ def test_fault_instance_decomposes():
         assert abs(dec.membership_acceptance - 0.5681231655834715) <= 1e-12
 
 
-# ---------------------------------------------------------------------------- two_step_from_beta, exact (MATH.md §4)
+# --------------------------------------------------------------------- two_step_from_beta, exact (MATH.md §4)
 def _sir_beta(inst, q, rows):
     """SIR (MATH.md §5): pick draft i with probability ∝ q(x_i) / p_i(x_i); β_y sums the drafts equal to y."""
     tt = inst.tuple_table
@@ -187,8 +195,15 @@ def test_position_weights_give_the_same_scheme():
     q, p = [F(3, 4), F(1, 4)], [F(1, 2), F(1, 2)]
     inst = make_instance(target=q, drafts=p, k=2)
     tt = inst.tuple_table
-    pos = np.array([[F(1, 2), F(1, 2)] if x[0] == x[1] else [q[x[0]] / (q[x[0]] + q[x[1]]), q[x[1]] / (q[x[0]] + q[x[1]])]
-                    for x in tt.tuples.tolist()], dtype=object)
+    pos = np.array(
+        [
+            [F(1, 2), F(1, 2)]
+            if x[0] == x[1]
+            else [q[x[0]] / (q[x[0]] + q[x[1]]), q[x[1]] / (q[x[0]] + q[x[1]])]
+            for x in tt.tuples.tolist()
+        ],
+        dtype=object,
+    )
     a = two_step_from_beta(inst, position_weights=pos)
     b = two_step_from_beta(inst, _sir_beta(inst, q, [p, p]))
     assert a.acceptance == b.acceptance == F(7, 8)
@@ -210,7 +225,7 @@ def test_any_beta_gives_output_q_exactly(kw):
     assert dec.acceptance <= dec.membership_acceptance <= R.brute_optimum(q, masses)[0]
 
 
-# ---------------------------------------------------------------------------- bad input
+# -------------------------------------------------------------------------------------------------- bad input
 def test_two_step_from_beta_rejects_bad_weights():
     inst = make_instance(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2)
     N = inst.tuple_table.tuples.shape[0]

@@ -7,10 +7,10 @@ from fractions import Fraction as F
 
 import numpy as np
 import pytest
+from _reference import DIST_KINDS, dists
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from _reference import DIST_KINDS, dists
 from lpspec import SUM_TOLERANCE, as_distribution, make_instance
 from lpspec.strategies import distributions as lib_distributions
 
@@ -120,7 +120,9 @@ def test_test_strategy_distributions_are_accepted(data):
     else:
         assert np.all(d.values >= 0)
         assert abs(math.fsum(d.values.tolist()) - 1.0) <= 1e-15
-        np.testing.assert_allclose(d.values, np.asarray(p) / math.fsum(np.asarray(p).tolist()), rtol=0, atol=0)
+        np.testing.assert_allclose(
+            d.values, np.asarray(p) / math.fsum(np.asarray(p).tolist()), rtol=0, atol=0
+        )
 
 
 @settings(max_examples=60, deadline=None)

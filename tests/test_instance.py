@@ -8,12 +8,12 @@ from __future__ import annotations
 import math
 from fractions import Fraction as F
 
+import _reference as R
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import _reference as R
 from lpspec import LAWS, make_instance
 from lpspec.instance import MAX_ENUMERATED_TUPLES
 from lpspec.strategies import instances as lib_instances
@@ -21,11 +21,14 @@ from lpspec.strategies import instances as lib_instances
 Q2 = [0.5, 0.5]
 
 
-# ---------------------------------------------------------------------------- bad input
+# -------------------------------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     "kwargs, pattern",
     [
-        ({"target": [0.5, 0.5], "drafts": [0.2, 0.3, 0.5], "k": 2}, r"target has length 2 .*lengths \[3, 3\]"),
+        (
+            {"target": [0.5, 0.5], "drafts": [0.2, 0.3, 0.5], "k": 2},
+            r"target has length 2 .*lengths \[3, 3\]",
+        ),
         ({"target": [0.5, 0.5], "drafts": [[0.5, 0.5], [0.2, 0.3, 0.5]]}, r"target has length 2"),
         ({"target": Q2, "drafts": Q2, "k": 0}, r"k=0 must be at least 1"),
         ({"target": Q2, "drafts": Q2, "k": -3}, r"k=-3 must be at least 1"),
@@ -93,13 +96,20 @@ def test_properties_and_draft_accessor():
     assert exact.exact and exact.drafts.shape == (3, 2) and exact.drafts.dtype == object
 
 
-# ---------------------------------------------------------------------------- hand-computed laws
+# ----------------------------------------------------------------------------------------- hand-computed laws
 def test_without_replacement_masses_by_hand():
-    inst = make_instance(target=[F(1, 3)] * 3, drafts=[F(1, 2), F(1, 3), F(1, 6)], k=2, law="without_replacement")
+    inst = make_instance(
+        target=[F(1, 3)] * 3, drafts=[F(1, 2), F(1, 3), F(1, 6)], k=2, law="without_replacement"
+    )
     got = _table(inst)
     # P(i, j) = p(i) p(j) / (1 - p(i)), written out
     assert got == {
-        (0, 1): F(1, 3), (0, 2): F(1, 6), (1, 0): F(1, 4), (1, 2): F(1, 12), (2, 0): F(1, 10), (2, 1): F(1, 15),
+        (0, 1): F(1, 3),
+        (0, 2): F(1, 6),
+        (1, 0): F(1, 4),
+        (1, 2): F(1, 12),
+        (2, 0): F(1, 10),
+        (2, 1): F(1, 15),
     }
 
 
@@ -126,7 +136,7 @@ def test_greedy_fixed_tokens_ties_to_lower_index():
     assert one.greedy_fixed.tolist() == [] and _table(one) == pytest.approx({(0,): 0.3, (1,): 0.7})
 
 
-# ---------------------------------------------------------------------------- properties vs the reference
+# -------------------------------------------------------------------------------- properties vs the reference
 def _table(inst) -> dict:
     tt = inst.tuple_table
     assert tt.tuples.shape == (tt.mass.shape[0], inst.k)

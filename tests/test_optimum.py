@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from fractions import Fraction as F
 
+import _reference as R
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
 
-import _reference as R
 from lpspec import certify, make_instance, optimal_acceptance, solve_lp, theorem3
 from lpspec.optimum import ratio_order
 
@@ -34,7 +34,7 @@ def _methods(kw):
     return out
 
 
-# ---------------------------------------------------------------------------- floats: every method == brute force
+# ------------------------------------------------------------------------ floats: every method == brute force
 @settings(max_examples=50, deadline=None)
 @given(R.instance_kwargs(max_n=9, max_k=4, max_tuples=1500))
 @example({"target": [0.5, 0.5], "drafts": [0.9, 0.1], "k": 2, "law": "independent"})
@@ -63,7 +63,7 @@ def test_sorted_prefix_matches_identical_min_cut(kw):
     assert res.method == "sorted_prefix"
 
 
-# ---------------------------------------------------------------------------- exact inputs
+# ----------------------------------------------------------------------------------------------- exact inputs
 @settings(max_examples=30, deadline=None)
 @given(R.instance_kwargs(max_n=6, max_k=3, max_tuples=220, exact=True))
 @example({"target": [F(1, 3), F(0), F(2, 3)], "drafts": [F(1, 3)] * 3, "k": 2, "law": "independent"})
@@ -97,7 +97,7 @@ def test_certify_needs_fractions():
         certify(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2)
 
 
-# ---------------------------------------------------------------------------- MATH.md §4 counterexample
+# ---------------------------------------------------------------------------------- MATH.md §4 counterexample
 CE_Q = [F(1, 10), F(1, 5), F(1, 10), F(3, 5)]
 CE_P = [[F(4, 5), F(0), F(1, 5), F(0)], [F(1, 10), F(3, 10), F(0), F(3, 5)]]
 
@@ -121,7 +121,7 @@ def test_non_identical_counterexample_prefix_fails():
         optimal_acceptance(target=CE_Q, drafts=CE_P, method="sorted_prefix")
 
 
-# ---------------------------------------------------------------------------- MATH.md §7, Figure 2
+# --------------------------------------------------------------------------------------- MATH.md §7, Figure 2
 UNIFORM3 = [F(1, 3)] * 3
 
 
@@ -158,7 +158,7 @@ def test_figure2_curves_and_acceptance_one_intervals(panel):
         assert (got == 1) == (lo <= q2 <= hi), q2
 
 
-# ---------------------------------------------------------------------------- greedy law (MATH.md §6)
+# ------------------------------------------------------------------------------------ greedy law (MATH.md §6)
 @settings(max_examples=40, deadline=None)
 @given(R.instance_kwargs(max_n=9, max_k=5, laws=("greedy",)))
 @example({"target": [0.25] * 4, "drafts": [0.2, 0.3, 0.3, 0.2], "k": 3, "law": "greedy"})
@@ -186,7 +186,7 @@ def test_greedy_closed_form_exact(kw):
     assert isinstance(res.value, F) and res.value == closed
 
 
-# ---------------------------------------------------------------------------- without replacement: prefix evidence
+# ----------------------------------------------------------------------- without replacement: prefix evidence
 def test_prefix_shortcut_for_without_replacement_evidence():
     """MATH.md §6 says the q/p prefix shortcut held for the without-replacement law in every instance tried,
     but it is not proved. This test documents more evidence (it is not a proof): on 150 seeded instances the
@@ -212,17 +212,19 @@ def test_prefix_shortcut_for_without_replacement_evidence():
     assert checked >= 100
 
 
-# ---------------------------------------------------------------------------- ratio order
+# ------------------------------------------------------------------------------------------------ ratio order
 def test_ratio_order_skips_zero_draft_mass_and_breaks_ties_low():
     q = np.array([0.2, 0.1, 0.3, 0.4])
     p = np.array([0.4, 0.0, 0.3, 0.3])
     assert ratio_order(q, p).tolist() == [0, 2, 3]
     assert ratio_order(np.array([0.5, 0.5]), np.array([0.5, 0.5])).tolist() == [0, 1]
-    exact = ratio_order(np.array([F(1, 2), F(1, 2)], dtype=object), np.array([F(1, 2), F(1, 2)], dtype=object))
+    exact = ratio_order(
+        np.array([F(1, 2), F(1, 2)], dtype=object), np.array([F(1, 2), F(1, 2)], dtype=object)
+    )
     assert exact.tolist() == [0, 1]
 
 
-# ---------------------------------------------------------------------------- bad input
+# -------------------------------------------------------------------------------------------------- bad input
 def test_subsets_refuses_large_n_with_alternatives():
     n = 25
     kw = {"target": np.full(n, 1 / n), "drafts": [np.full(n, 1 / n), np.full(n, 1 / n)]}

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 from lpspec import make_instance
 from lpspec.optimum import optimum_for
-from lpspec.results import LPSolveError
 from lpspec.schemes import (
     SCHEMES,
     SIR,

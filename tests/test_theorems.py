@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from fractions import Fraction as F
 
+import _reference as R
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
 
-import _reference as R
 from lpspec import acceptance_one, optimal_acceptance, solve_lp, theorem3
 
 TOL = 1e-9
@@ -61,7 +61,7 @@ def _check_acceptance_one(kw, method, exact):
     return res
 
 
-# ---------------------------------------------------------------------------- Theorem 2 and its K-draft form
+# ----------------------------------------------------------------------------- Theorem 2 and its K-draft form
 @settings(max_examples=50, deadline=None)
 @given(R.instance_kwargs(max_n=8, max_k=4, laws=("independent",), identical=True))
 @example({"target": [0.5, 0.5], "drafts": [0.5, 0.5], "k": 2, "law": "independent"})
@@ -93,24 +93,26 @@ def test_acceptance_one_any_law(kw):
 
 
 def _check_lp_method(kw):
-    """``method="lp"`` decides from a float LP (accurate to ~1e-9): check it outside that band, and its witness."""
+    """``method="lp"`` (float LP, accurate to ~1e-9): check it outside that band, and check its witness."""
     q, masses = _ref(kw)
     ref_margin, _ = R.brute_margin(q, masses)
     lp = acceptance_one(**kw, method="lp")
     if ref_margin is not None and ref_margin < -1e-8:
         assert not lp.holds and abs(lp.margin - ref_margin) <= TOL
     elif ref_margin is None or ref_margin > 1e-8:
-        assert lp.holds, f"holds=False (margin {lp.margin}, witness {lp.witness}) but the true margin is {ref_margin}"
+        assert lp.holds, (
+            f"holds=False (margin {lp.margin}, witness {lp.witness}) but the true margin is {ref_margin}"
+        )
     if not lp.holds:
         W = frozenset(lp.witness)
         assert 0 < len(W) < len(q), f"witness {lp.witness} is not a non-empty proper subset"
         assert R.total([q[i] for i in W]) - R.containment(masses, W) < 0, "witness does not violate"
 
 
-# Regression: method='lp' decided from the float LP value with a 1e-12 tolerance and reported the LP's cut set,
-# here the empty set, as the witness; it now decides from the cut certificate.
+# Regression: method='lp' decided from the float LP value with a 1e-12 tolerance and reported the LP's cut
+# set, here the empty set, as the witness; it now decides from the cut certificate.
 def test_acceptance_one_lp_method_is_not_fooled_by_lp_round_off():
-    # found by test_acceptance_one_any_law: the true margin is ~2.6e-8 > 0, so P* = 1, but the LP gives 1 - 1e-12
+    # found by test_acceptance_one_any_law: the true margin is ~2.6e-8 > 0, so P* = 1; the LP gave 1 - 1e-12
     kw = {"target": np.full(5, 0.2), "drafts": [np.full(5, 0.2), NEAR_ONE_HOT, NEAR_ONE_HOT]}
     q, masses = _ref({**kw, "k": None, "law": "independent"})
     ref_margin, _ = R.brute_margin(q, masses)
@@ -130,7 +132,8 @@ def test_theorem2_holds_iff_optimum_is_one(kw):
     q, p = R.normalised(kw["target"]), R.normalised(kw["drafts"])
     n = len(q)
     condition_margin = min(
-        R.total([q[i] for i in R.set_of(m, n)] or [0 * q[0]]) - R.total([p[i] for i in R.set_of(m, n)] or [0 * q[0]]) ** 2
+        R.total([q[i] for i in R.set_of(m, n)] or [0 * q[0]])
+        - R.total([p[i] for i in R.set_of(m, n)] or [0 * q[0]]) ** 2
         for m in range(1 << n)
     )
     res = acceptance_one(**kw)
@@ -182,7 +185,7 @@ def test_acceptance_one_sorted_prefix_at_large_n_matches_lp():
     assert r.holds and r.margin > 0
 
 
-# ---------------------------------------------------------------------------- Theorem 3
+# -------------------------------------------------------------------------------------------------- Theorem 3
 @settings(max_examples=50, deadline=None)
 @given(R.instance_kwargs(max_n=9, min_k=2, max_k=2, laws=("independent",), identical=True))
 @example({"target": [0.5, 0.5], "drafts": [0.9, 0.1], "k": 2, "law": "independent"})

@@ -152,11 +152,11 @@ def optimum_from_buckets(rb: RatioBuckets, k: int):
     top = rb.top
     below_q, above_p = rb.below_q, rb.above_p
     # exact prefixes at the bucket edges m = 0..top (the prefix = every bucket below m)
-    edge_vals = below_q[:, : top + 1] + one_minus_power(above_p[:, : top + 1], k)
+    power = one_minus_power(above_p, k)  # 1 - (1 - tail)^K at every edge, shape (B, top + 2)
+    edge_vals = below_q[:, : top + 1] + power[:, : top + 1]
     best_edge_val, best_edge = edge_vals.min(dim=1)
     # lower bound of the prefixes ending inside bucket m = 0..top-1 (concave: the two ends)
-    end_bound = below_q[:, :top] + rb.edges[:top].unsqueeze(0) * rb.hp[:, :top] + one_minus_power(
-        above_p[:, 1 : top + 1], k)
+    end_bound = below_q[:, :top] + rb.edges[:top].unsqueeze(0) * rb.hp[:, :top] + power[:, 1 : top + 1]
     bound = torch.minimum(edge_vals[:, :top], end_bound)
     selected = torch.zeros_like(rb.hq, dtype=torch.bool)
     selected[:, :top] = bound < best_edge_val.unsqueeze(1)

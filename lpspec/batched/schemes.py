@@ -34,7 +34,7 @@ import numbers
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch
-from .optimum import DIFFERENT_DRAFTS_MESSAGE, one_minus_power, optimum_from_buckets
+from .optimum import DIFFERENT_DRAFTS_MESSAGE, optimum_from_buckets
 
 __all__ = [
     "BATCHED_SCHEMES",
@@ -125,12 +125,14 @@ def specinfer_acceptance(batch: BatchInput):
 def _inclusion(batch: BatchInput):
     """``Pr(y ∈ set(X)) = 1 - Π_k (1 - p_k(y)) = -expm1(Σ_k log1p(-p_k(y)))``, shape (B, n)."""
     torch = require_torch()
-    if batch.identical:
-        return one_minus_power(batch.draft, batch.k)
-    acc = torch.log1p(-batch.drafts[0])
+    if batch.identical:  # in place on one copy: a (B, n) allocation costs as much as a pass on CPU
+        return batch.draft.clamp(0.0, 1.0).neg_().log1p_().mul_(batch.k).expm1_().neg_()
+    acc = batch.drafts[0].neg().log1p_()
+    buf = torch.empty_like(acc)
     for i in range(1, batch.k):
-        acc.add_(torch.log1p(-batch.drafts[i]))
-    return torch.expm1_(acc).neg_()
+        torch.neg(batch.drafts[i], out=buf)
+        acc.add_(buf.log1p_())
+    return acc.expm1_().neg_()
 
 
 def naive_acceptance(batch: BatchInput, inclusion=None):
@@ -153,8 +155,9 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
     ``ρ ∈ [1, K]`` with ``f(ρ) <= 0``, by bisection returning the upper end of the bracket (as
     :func:`lpspec.schemes.spectr_rho`). ``b`` is a threshold sum of the ``q/p`` order
     (``b(ρ) = Σ_{q/p < ρ} q/ρ + Σ_{q/p >= ρ} p``), so ``f`` is evaluated exactly at every bucket edge of
-    :mod:`lpspec.batched.buckets`; the bisection then runs on the tokens of the one bucket that brackets the
-    root (per row), not on all ``n``.
+    :mod:`lpspec.batched.buckets`; the tokens of the one bucket that brackets the root are sorted (per row),
+    ``f`` is evaluated at their ratios, and the bisection runs on the closed form of the one piece
+    ``b(ρ) = A/ρ + P`` that holds the root — on (B,) scalars, not on all ``n`` tokens.
 
     Parameters
     ----------
@@ -197,33 +200,48 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
     hi = torch.where(at_one, one, hi)
     selected = torch.zeros_like(rb.hq, dtype=torch.bool)
     selected.scatter_(1, j.unsqueeze(1), ~at_one.unsqueeze(1))
-    mem = rb.members(selected)
-    Bq = torch.gather(rb.below_q, 1, j.unsqueeze(1)).squeeze(1)
-    Bp = torch.gather(rb.below_p, 1, j.unsqueeze(1)).squeeze(1)
-    Ap = torch.gather(rb.above_p, 1, (j + 1).unsqueeze(1)).squeeze(1)
+    mem = rb.members(selected, sort=True)
+    Bq = torch.gather(rb.below_q, 1, j.unsqueeze(1))
+    Bp = torch.gather(rb.below_p, 1, j.unsqueeze(1))
+    Ap = torch.gather(rb.above_p, 1, (j + 1).unsqueeze(1))
+    # inside the bracket, b is A/ρ + P_above between consecutive member ratios: with CQ, CP the sums over the
+    # members before index i, the constants of the piece ending at member i are
+    zero = torch.zeros_like(Bq)
+    CQ = torch.cat([zero, torch.cumsum(mem.q, dim=1)], dim=1)
+    CP = torch.cat([zero, torch.cumsum(mem.p, dim=1)], dim=1)
+    A = Bq + CQ  # q-mass with ratio below the piece (contributes q/ρ)
+    P_below = Bp + CP
+    P_above = Ap + (CP[:, -1:] - CP)  # p-mass with ratio at or above the piece (contributes p)
 
-    def b_and_c(rho):
-        r = rho.unsqueeze(1)
-        b = Bq / rho + Ap + torch.minimum(mem.p, mem.q / r).sum(dim=1)
-        c = (Bp - Bq / rho).clamp(min=0.0) + (mem.p - mem.q / r).clamp(min=0.0).sum(dim=1)
-        return b, c
+    def f_of(rho, a, pa, pb):
+        b = a / rho + pa
+        c = (pb - a / rho).clamp(min=0.0)
+        return -torch.expm1(K * torch.log(c)) - rho * b, c
 
-    def f(rho):
-        b, c = b_and_c(rho)
-        return -torch.expm1(K * torch.log(c)) - rho * b
-
-    for _ in range(RHO_BISECTION_STEPS):
+    r = mem.ratio
+    f_r, _ = f_of(r, A[:, :-1], P_above[:, :-1], P_below[:, :-1])  # f at each member ratio
+    inside = mem.valid() & (r < hi.unsqueeze(1))
+    hit = inside & (f_r <= 0)
+    found = hit.any(dim=1)
+    idx = torch.where(found, torch.argmax(hit.to(torch.int8), dim=1), inside.sum(dim=1))
+    ar = idx.unsqueeze(1)
+    prev = torch.gather(r, 1, (ar - 1).clamp(min=0)).squeeze(1)
+    lo = torch.where(idx > 0, torch.maximum(prev, lo), lo)
+    hi = torch.where(found, torch.gather(r, 1, ar.clamp(max=r.shape[1] - 1)).squeeze(1), hi)
+    a, pa, pb = (torch.gather(t, 1, ar).squeeze(1) for t in (A, P_above, P_below))
+    lo = torch.where(at_one, one, lo)
+    hi = torch.where(at_one, one, hi)
+    for _ in range(RHO_BISECTION_STEPS):  # on (B,) scalars: the piece's closed form
         mid = (lo + hi) / 2
         active = (lo < mid) & (mid < hi)
         if not bool(active.any()):
             break
-        down = f(mid) <= 0
+        down = f_of(mid, a, pa, pb)[0] <= 0
         hi = torch.where(active & down, mid, hi)
         lo = torch.where(active & ~down, mid, lo)
     rho = hi
-    _, c = b_and_c(rho)
-    # rows with ρ* = 1: c(1) from the edge values (their bucket was not gathered)
-    c = torch.where(at_one, c_e[:, 0], c)
+    _, c = f_of(rho, a, pa, pb)
+    c = torch.where(at_one, c_e[:, 0], c)  # rows with ρ* = 1: c(1) from the edge values
     return -torch.expm1(K * torch.log(c)), rho
 
 

@@ -418,7 +418,7 @@ def solve_instance(inst: Instance, form: str = "edge") -> LPResult:
     return LPResult(
         value=value, cut_set=cut, method=method, cut_value=cut_val,
         details={"solver_value": solver_value, "gap": gap},
-        form=form, solver_value=solver_value, instance=inst,
+        renormalised=inst.renormalised, form=form, solver_value=solver_value, instance=inst,
         _sources=src_mass, _edges=(src, tok, f), _tuple_source=tuple_source,
     )
 

@@ -181,12 +181,15 @@ def optimum_for(inst: Instance, method: str = "auto") -> OptimumResult:
         else:
             method = "lp"
     if method == "sorted_prefix":
-        return sorted_prefix_optimum(inst)
-    if method == "subsets":
-        return subset_optimum(inst)
-    if method == "greedy_formula":
-        return greedy_optimum(inst)
-    from .lp import solve_instance
+        result = sorted_prefix_optimum(inst)
+    elif method == "subsets":
+        result = subset_optimum(inst)
+    elif method == "greedy_formula":
+        result = greedy_optimum(inst)
+    else:
+        from .lp import solve_instance
 
-    res = solve_instance(inst, form="merged")
-    return OptimumResult(res.value, res.cut_set, res.method, res.cut_value, {"lp": res})
+        res = solve_instance(inst, form="merged")
+        result = OptimumResult(res.value, res.cut_set, res.method, res.cut_value, {"lp": res})
+    result.renormalised = inst.renormalised
+    return result

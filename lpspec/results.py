@@ -30,6 +30,8 @@ class OptimumResult:
         ``q(S) + 1 - Pr(set(X) ⊆ S)`` recomputed from ``cut_set`` (equal to ``value`` up to rounding).
     details : dict
         Anything else the method reports.
+    renormalised : tuple of str
+        The float inputs that did not sum to exactly 1.0 and were divided by their sum before solving.
     """
 
     value: Any
@@ -37,6 +39,7 @@ class OptimumResult:
     method: str
     cut_value: Any = None
     details: dict = field(default_factory=dict, repr=False)
+    renormalised: tuple = field(default=(), repr=False)
 
     def __float__(self) -> float:
         return float(self.value)

@@ -99,3 +99,11 @@ def test_issue_solver_fault_instance_all_forms():
         r = lpspec.solve_lp(target=q, drafts=p, k=3, form=form)
         assert r.value == pytest.approx(0.5681231655834715, abs=1e-12), form
         r.check()
+
+
+def test_results_record_renormalised_inputs():
+    q = np.array([0.25, 0.25, 0.5]) * (1 + 4e-10)  # off by 4e-10: accepted, divided by its sum, recorded
+    p = np.array([0.5, 0.25, 0.25])
+    for res in (lpspec.optimal_acceptance(target=q, drafts=p, k=2), lpspec.solve_lp(target=q, drafts=p, k=2)):
+        assert res.renormalised == ("target",)
+        assert res.value == pytest.approx(_brute_force(q / q.sum(), p, 2), abs=1e-12)

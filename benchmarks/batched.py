@@ -93,6 +93,56 @@ class Timer:
         print(f"  {name:52s} best {min(times):7.3f} s   median {statistics.median(times):7.3f} s", flush=True)
 
 
+AGREEMENT_ROWS = 4
+
+HEADER = """## Batched backend (`lpspec.batched`)
+
+Time per batch of each computation of `lpspec.batched`, and its ratio to a bare `torch.sort` of the (B, n)
+ratio tensor `q / p` timed in the same process (the target for `optimal_acceptance` is at most 2x). Written by
+`python benchmarks/batched.py` (then `--family dirichlet --append`).
+
+How `optimal_acceptance` avoids the sort (details in `lpspec/batched/optimum.py`): tokens are bucketed by
+`q/p` on a log scale read off the float bits (128 buckets per octave, one `scatter_add` per distribution);
+`P*` is evaluated exactly at every bucket edge; a bucket is sorted only when a lower bound of the prefixes
+ending inside it (concave in the mass taken) beats the best edge; tokens with `q/p >= K` are never needed.
+The "public call" rows include input validation and the explicit float64 renormalisation of both (B, n)
+inputs; the "validated batch" rows start from validated tensors. `truncated_is` sorts the whole row by
+`q - p^2` (its ranking needs the full order), so it costs about one sort.
+"""
+
+
+def check_agreement(q, p, ks, device):
+    """Max |batched - NumPy| on a few rows, for the optimum (every K) and the baselines (first K)."""
+    import numpy as np
+
+    import lpspec
+    from lpspec.batched import agreement_tolerance, compare_schemes
+    from lpspec.schemes import SpecInfer, SpecTr
+
+    rows = list(range(min(AGREEMENT_ROWS, q.shape[0])))
+    qn, pn = q[rows].cpu().numpy(), p[rows].cpu().numpy()
+    n = qn.shape[1]
+    out = []
+    for K in ks:
+        got = optimal_acceptance(target=q[rows], drafts=p[rows], k=K, device=device).value.cpu().numpy()
+        ref = np.array([lpspec.optimal_acceptance(target=qn[i], drafts=pn[i], k=K).value for i in range(len(rows))])
+        out.append((f"optimal, K={K}", "`lpspec.optimal_acceptance` (sorted prefix)", float(np.abs(got - ref).max()),
+                    agreement_tolerance(n, K)))
+    K = ks[0]
+    res = compare_schemes(target=q[rows], drafts=p[rows], k=K, device=device)
+    ref_si = [float(SpecInfer(target=qn[i], drafts=pn[i], k=K).acceptance) for i in range(len(rows))]
+    out.append((f"specinfer, K={K}", "`lpspec.schemes.SpecInfer`",
+                max(abs(res["specinfer"][i].item() - ref_si[i]) for i in range(len(rows))), agreement_tolerance(n, K)))
+    ref_st = float(SpecTr(target=qn[0], drafts=pn[0], k=K).round_acceptance)  # slow in NumPy: one row
+    out.append((f"spectr, K={K} (one row)", "`lpspec.schemes.SpecTr`", abs(res["spectr"][0].item() - ref_st),
+                agreement_tolerance(n, K)))
+    for name in ("naive", "upper_bound", "single_draft"):
+        ref = lpspec.compare_schemes(target=qn[0], drafts=pn[0], k=K, schemes=[name])[name]
+        out.append((f"{name}, K={K} (one row)", "`lpspec.compare_schemes`", abs(res[name][0].item() - float(ref)),
+                    agreement_tolerance(n, K)))
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--batch", type=int, default=256)
@@ -104,9 +154,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--output", default=str(HERE / "README_batched.md"))
     ap.add_argument("--no-write", action="store_true", help="print only")
+    ap.add_argument("--append", action="store_true", help="append to --output instead of replacing it")
+    ap.add_argument("--no-agreement", action="store_true", help="skip the comparison with the NumPy side")
     args = ap.parse_args(argv)
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     B, n = args.batch, args.n
     q, p = make_instances(args.family, B, n, args.seed, device)
     ratio = q / p
@@ -137,17 +190,22 @@ def main(argv=None) -> int:
                   lambda bk=bk: (lambda inc: (naive_acceptance(bk, inc), upper_bound(bk, inc)))(_inclusion(bk)))
     timer.run("truncated_is, K=2, s=5 (full sort of q - p^2)", lambda: truncated_is_acceptance(batch2, 5))
 
+    load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    agreement = [] if args.no_agreement else check_agreement(q, p, args.k, device)
+
     sort_med = statistics.median(timer.sort_times)
     sort_best = min(timer.sort_times)
-    lines = [
-        "## Batched backend (`lpspec.batched`)",
+    lines = [] if args.append else [HEADER]
+    lines += [
+        f"### Family `{args.family}`",
         "",
         (f"`python benchmarks/batched.py{' --family ' + args.family if args.family != 'lm' else ''}` — "
         f"B = {B}, n = {n:,}, family `{args.family}`, float64, device `{device}` "
         f"({platform.processor() or platform.machine()}, {os.cpu_count()} cpus, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads). Best and median of {args.reps} runs; the bare "
         f"`torch.sort(q / p, dim=1)` was timed {len(timer.sort_times)} times in between "
-        f"(best {sort_best:.3f} s, median {sort_med:.3f} s); the ratio is median / median."),
+        f"(best {sort_best:.3f} s, median {sort_med:.3f} s); the ratio is median / median. "
+        f"1-minute load average {load_before:.1f} before, {load_after:.1f} after (other jobs shared the cores)."),
         "",
         "| computation | best (s) | median (s) | median / bare sort |",
         "|---|---:|---:|---:|",
@@ -156,11 +214,24 @@ def main(argv=None) -> int:
     for name, times in timer.results:
         med = statistics.median(times)
         lines.append(f"| {name} | {min(times):.3f} | {med:.3f} | {med / sort_med:.2f} |")
+    if agreement:
+        lines += [
+            "",
+            f"Agreement with the NumPy side on {AGREEMENT_ROWS} rows at n = {n:,} (max |batched - NumPy|; the stated "
+            "bound is `agreement_tolerance(n, K)` = 2 (K + 2) n u + 64 u):",
+            "",
+            "| quantity | NumPy reference | max abs difference | stated bound |",
+            "|---|---|---:|---:|",
+        ]
+        lines += [f"| {a} | {b} | {c:.1e} | {d:.1e} |" for a, b, c, d in agreement]
     text = "\n".join(lines) + "\n"
     print()
     print(text)
     if not args.no_write:
-        Path(args.output).write_text(text, encoding="utf-8")
+        out = Path(args.output)
+        if args.append and out.exists():
+            text = out.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + text
+        out.write_text(text, encoding="utf-8")
         print(f"written to {args.output}")
     return 0
 

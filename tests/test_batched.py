@@ -165,6 +165,57 @@ def test_optimum_with_many_tied_ratios_reports_consistent_cuts(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("spread", [1e-6, 1e-10, 1e-14, 0.0])
+def test_optimum_with_ratios_packed_in_a_narrow_range_refines_the_buckets(device, spread):
+    """Most ratios within ``spread`` of each other: the candidate buckets are refined (radix steps), or are
+    single-valued tie groups; checked against fsum values of the cuts (NumPy's cumsum drifts here)."""
+    rng = np.random.default_rng(19)
+    B, n = 3, 9000
+    p = np.full((B, n), 1.0 / n)
+    q = 1 + spread * rng.random((B, n))
+    q[:, 0] = 0
+    q = 0.5 * q / q.sum(1, keepdims=True)
+    q[:, 0] = 0.5
+    refined = []
+    for K in (2, 5):
+        r = lb.optimal_acceptance(target=q, drafts=p, k=K, device=device)
+        masks = r.cut_mask(target=q, drafts=p).cpu().numpy()
+        for b in range(B):
+            ref = lpspec.optimal_acceptance(target=q[b], drafts=p[b], k=K)
+            S = np.zeros(n, dtype=bool)
+            S[list(ref.cut_set)] = True
+            truth = cut_value_fsum(q[b], p[b], K, S)
+            assert abs(r.value[b].item() - truth) <= tol(n, K)
+            assert int(masks[b].sum()) == r.cut_size[b].item()
+            assert abs(cut_value_fsum(q[b], p[b], K, masks[b]) - truth) <= tol(n, K)
+        refined.append(r.details["refinements"])
+    assert max(refined) >= (1 if spread > 0 else 0)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_optimum_through_the_refinement_path_on_random_rows(device, monkeypatch):
+    """Coarse buckets (one per octave), at most 8 tokens sorted per row, 8 finer buckets per radix step: the
+    instances go through several refinements."""
+    from lpspec.batched import buckets as bb
+    from lpspec.batched import optimum as bo
+
+    monkeypatch.setattr(bb, "SUB_BUCKET_BITS", 0)
+    monkeypatch.setattr(bo, "MAX_SORTED", 8)
+    monkeypatch.setattr(bo, "REFINE_BITS", 3)
+    rng = np.random.default_rng(23)
+    q, p = batch_of(rng, 16, 600)
+    for K in (1, 2, 4):
+        r = lb.optimal_acceptance(target=q, drafts=p, k=K, device=device)
+        masks = r.cut_mask(target=q, drafts=p).cpu().numpy()
+        for b in range(16):
+            ref = lpspec.optimal_acceptance(target=q[b], drafts=p[b], k=K)
+            assert abs(r.value[b].item() - ref.value) <= tol(600, K)
+            assert int(masks[b].sum()) == r.cut_size[b].item()
+            assert abs(cut_value_fsum(q[b], p[b], K, masks[b]) - r.value[b].item()) <= tol(600, K)
+        assert r.details["refinements"] >= 1
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_figure2_points(device):
     """MATH.md §7: q = (1/3, q2, 2/3 - q2), p uniform on 3 tokens, K = 2."""
     third = [1 / 3] * 3

@@ -13,6 +13,11 @@ per octave between ``2^-64`` and the first edge ``>= upper``):
 * only the tokens of the few buckets that can still matter are gathered, per row, into a small padded
   ``(B, C)`` tensor (:meth:`RatioBuckets.members`), sorted there if needed.
 
+When the buckets that matter still hold too many tokens (ratios packed in a narrow range),
+:meth:`RatioBuckets.refine` re-buckets each row's range of selected buckets into ``2^12`` finer buckets (a
+per-row offset and a finer shift of the same bits) — a radix search; a bucket of width one bit pattern holds a
+single ratio value.
+
 All sums are sums of non-negative terms; the sums above a threshold are suffix sums (no ``1 - ...``).
 """
 
@@ -99,6 +104,23 @@ class RatioBuckets:
     top: int
     _shift: int
     _base: int
+    counts: object = None
+    selectable: object = None
+    level: int = 0
+
+    def __post_init__(self):
+        torch = require_torch()
+        if self.counts is None:
+            ones = torch.ones((1, 1), dtype=self.q.dtype, device=self.q.device).expand_as(self.q)
+            self.counts = torch.zeros_like(self.hq).scatter_add_(1, self.key, ones)
+        if self.selectable is None:
+            self.selectable = torch.ones_like(self.hq, dtype=torch.bool)
+            self.selectable[:, self.top] = False
+
+    @property
+    def shift(self) -> int:
+        """Bits dropped from the ratio's bit pattern to form a bucket (0: one ratio value per bucket)."""
+        return self._shift
 
     # ------------------------------------------------------------------ threshold sums at the edges
     def _cached(self, name, make):
@@ -120,15 +142,32 @@ class RatioBuckets:
         return self._cached("below_p", lambda: _prepend_zero(torch.cumsum(self.hp, dim=1)))
 
     @property
-    def counts(self):
-        """Number of tokens per bucket, shape (B, top + 1) (float; exact below ``2^53``)."""
+    def below_n(self):
+        """Number of tokens in the buckets ``< m``, shape (B, top + 2) (float; exact below ``2^53``)."""
+        torch = require_torch()
+        return self._cached("below_n", lambda: _prepend_zero(torch.cumsum(self.counts, dim=1)))
+
+    @property
+    def ratio_min(self):
+        """Smallest ratio in each bucket (0 for an empty bucket), shape (B, top + 1)."""
         torch = require_torch()
 
         def make():
-            ones = torch.ones((1, 1), dtype=self.q.dtype, device=self.q.device).expand_as(self.q)
-            return torch.zeros_like(self.hq).scatter_add_(1, self.key, ones)
+            low = torch.full_like(self.hq, float("inf")).scatter_reduce_(1, self.key, self.ratio, "amin")
+            return torch.where(self.counts > 0, low, torch.zeros_like(low))
 
-        return self._cached("counts", make)
+        return self._cached("ratio_min", make)
+
+    @property
+    def ratio_max(self):
+        """Largest ratio in each bucket (0 for an empty bucket), shape (B, top + 1)."""
+        torch = require_torch()
+
+        def make():
+            high = torch.full_like(self.hq, -float("inf")).scatter_reduce_(1, self.key, self.ratio, "amax")
+            return torch.where(self.counts > 0, high, torch.zeros_like(high))
+
+        return self._cached("ratio_max", make)
 
     @property
     def above_q(self):
@@ -202,13 +241,62 @@ class RatioBuckets:
             bucket = torch.gather(bucket, 1, perm)
         return Members(ratio, q, p, bucket, count)
 
+    def edge_at(self, m):
+        """Lower edge of bucket ``m[b]`` in each row, shape (B,)."""
+        if self.edges.ndim == 1:
+            return self.edges[m]
+        return self.edges.gather(1, m.unsqueeze(1)).squeeze(1)
+
     def edge_below(self, m):
         """The largest float ``< edges[m]`` (``-inf`` for ``m = 0``): ``{r <= edge_below(m)} = {r < edges[m]}``."""
         torch = require_torch()
-        e = self.edges[m]
+        e = self.edge_at(m)
         return torch.where(m > 0, torch.nextafter(e, torch.full_like(e, -float("inf"))),
                            torch.full_like(e, -float("inf")))
 
+    def refine(self, selected, bits: int = 12) -> RatioBuckets:
+        """Finer buckets over each row's range of selected buckets (a radix step).
+
+        Row ``b``'s range runs from the smallest to the largest ratio in its selected buckets; it gets up to
+        ``F = 2^bits`` buckets of ``2^s`` bit patterns each, ``s`` the smallest shift that lets ``F`` buckets
+        cover the widest row's range; bucket 0 holds every token below that range and bucket ``F + 1`` every
+        token above (both not selectable, their prefixes being settled). Every token is re-bucketed (one pass and three ``scatter_add``), so the
+        edge sums stay exact prefix sums.
+
+        Parameters
+        ----------
+        selected : torch.Tensor of bool, shape (B, top + 1)
+        bits : int
+
+        Returns
+        -------
+        RatioBuckets
+        """
+        torch = require_torch()
+        ity, _, _ = _layout(self.q.dtype)
+        B = self.q.shape[0]
+        dev = self.q.device
+        any_sel = selected.any(dim=1)
+        low = torch.where(selected, self.ratio_min, torch.full_like(self.hq, float("inf"))).amin(dim=1)
+        high = torch.where(selected, self.ratio_max, torch.zeros_like(self.hq)).amax(dim=1)
+        low = torch.where(any_sel, low, torch.zeros_like(low))
+        lo = low.contiguous().view(ity).to(torch.int64)
+        hi = high.contiguous().view(ity).to(torch.int64) + 1  # exclusive end of the range
+        width = int(torch.where(any_sel, hi - lo, torch.zeros_like(hi)).max().item())
+        shift = max(0, (max(width, 1) - 1).bit_length() - bits)
+        F = -(-width // (1 << shift)) if width > 0 else 1
+        key = self.ratio.view(ity)
+        key = (key.to(torch.int64) if ity != torch.int64 else key) - lo.unsqueeze(1)
+        key.bitwise_right_shift_(shift).add_(1).clamp_(0, F + 1)
+        hq = torch.zeros((B, F + 2), dtype=self.q.dtype, device=dev).scatter_add_(1, key, self.q)
+        hp = torch.zeros((B, F + 2), dtype=self.q.dtype, device=dev).scatter_add_(1, key, self.p)
+        starts = lo.unsqueeze(1) + (torch.arange(F + 1, device=dev, dtype=torch.int64) << shift).unsqueeze(0)
+        edges = torch.cat([torch.zeros((B, 1), dtype=self.q.dtype, device=dev),
+                           starts.to(ity).view(self.q.dtype)], dim=1)
+        selectable = torch.zeros((B, F + 2), dtype=torch.bool, device=dev)
+        selectable[:, 1 : F + 1] = (starts[:, :F] < hi.unsqueeze(1)) & any_sel.unsqueeze(1)
+        return RatioBuckets(self.q, self.p, self.ratio, key, hq, hp, edges, F + 1, shift, 0,
+                            selectable=selectable, level=self.level + 1)
 
 def _prepend_zero(x):
     torch = require_torch()

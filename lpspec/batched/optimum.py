@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ._torch import agreement_tolerance, require_torch
+from ._torch import agreement_tolerance, require_torch, unit_roundoff
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch, validate_rows
 
@@ -86,7 +86,8 @@ class BatchedOptimum:
     method : str
         ``"batched_sorted_prefix"``.
     details : dict
-        ``candidates`` (tokens sorted per row, shape (B,)), ``buckets`` (number of ratio buckets).
+        ``candidates`` (tokens sorted per row, shape (B,)), ``buckets`` (number of ratio buckets),
+        ``refinements`` (radix steps taken before the final sort, usually 0).
     """
 
     value: object
@@ -141,34 +142,65 @@ class BatchedAcceptanceOne:
     tolerance: float
 
 
+#: At most this many tokens per row are sorted at the end; beyond, the selected buckets are refined first.
+MAX_SORTED = 4096
+#: Finer buckets per row and refinement step (``2^12``).
+REFINE_BITS = 12
+
+
 def optimum_from_buckets(rb: RatioBuckets, k: int):
     """The batched sorted-prefix optimum on already built ratio buckets (``upper = k``).
 
+    Each level: exact values at every bucket edge; a lower bound for the prefixes ending inside each bucket
+    (with the bucket's smallest ratio ``r_min``: ``Q_a + r_min y + 1 - (P_a + y)^K``, concave in ``y``, so
+    its minimum is at an end); the buckets whose bound beats the best value found so far (by more than
+    ``64 u``) are refined (more than :data:`MAX_SORTED` tokens in a row) or sorted and evaluated at the ends
+    of their groups of equal ratio. A bucket of a single ratio value is never sorted (its end is an edge).
+
     Returns
     -------
-    value, cut_size, threshold, candidates : torch.Tensor, shape (B,) each
+    value, cut_size, threshold : torch.Tensor, shape (B,) each
+    info : dict
+        ``candidates`` (tokens sorted per row, (B,)), ``refinements`` (int).
     """
     torch = require_torch()
-    top = rb.top
-    below_q, above_p = rb.below_q, rb.above_p
-    # exact prefixes at the bucket edges m = 0..top (the prefix = every bucket below m)
-    power = one_minus_power(above_p, k)  # 1 - (1 - tail)^K at every edge, shape (B, top + 2)
-    edge_vals = below_q[:, : top + 1] + power[:, : top + 1]
-    best_edge_val, best_edge = edge_vals.min(dim=1)
-    # lower bound of the prefixes ending inside bucket m = 0..top-1 (concave: the two ends)
-    end_bound = below_q[:, :top] + rb.edges[:top].unsqueeze(0) * rb.hp[:, :top] + power[:, 1 : top + 1]
-    bound = torch.minimum(edge_vals[:, :top], end_bound)
-    selected = torch.zeros_like(rb.hq, dtype=torch.bool)
-    selected[:, :top] = bound < best_edge_val.unsqueeze(1)
-    value = best_edge_val
-    threshold = rb.edge_below(best_edge)
-    below_n = _prepend_zero_cumsum(rb.counts)
-    cut_size = torch.gather(below_n, 1, best_edge.unsqueeze(1)).squeeze(1)
-    candidates = torch.zeros_like(best_edge)
-    if bool(selected.any()):
-        mem = rb.members(selected, sort=True)
-        B, C = mem.ratio.shape
-        ar = torch.arange(C, device=value.device).unsqueeze(0).expand(B, C)
+    q = rb.q
+    B = q.shape[0]
+    slack = 64 * unit_roundoff(q.dtype)
+    best = torch.full((B,), float("inf"), dtype=q.dtype, device=q.device)
+    threshold = torch.full_like(best, -float("inf"))
+    cut_size = torch.zeros_like(best)
+    candidates = torch.zeros(B, dtype=torch.int64, device=q.device)
+    level = rb
+    while True:
+        top = level.top
+        below_q, above_p = level.below_q, level.above_p
+        power = one_minus_power(above_p, k)  # 1 - (1 - tail)^K at every edge, shape (B, top + 2)
+        # exact prefixes at the bucket edges m = 0..top (the prefix = every bucket below m)
+        edge_vals = below_q[:, : top + 1] + power[:, : top + 1]
+        val, m = edge_vals.min(dim=1)
+        better = val < best
+        best = torch.where(better, val, best)
+        threshold = torch.where(better, level.edge_below(m), threshold)
+        cut_size = torch.where(better, level.below_n.gather(1, m.unsqueeze(1)).squeeze(1), cut_size)
+        # lower bound of the prefixes ending inside bucket m = 0..top-1 (concave: the two ends)
+        end_bound = below_q[:, :top] + level.ratio_min[:, :top] * level.hp[:, :top] + power[:, 1 : top + 1]
+        bound = torch.minimum(edge_vals[:, :top], end_bound)
+        selected = torch.zeros_like(level.selectable)
+        selected[:, :top] = (bound < (best - slack).unsqueeze(1)) & level.selectable[:, :top] & (
+            level.counts[:, :top] > 1)
+        if level.shift == 0 or not bool(selected.any()):
+            break  # nothing left, or single-valued buckets: their ends are edges
+        selected &= level.ratio_max > level.ratio_min  # a bucket of one ratio value is a tie group: its end is an edge
+        if not bool(selected.any()):
+            break
+        widest = int((level.counts * selected).sum(dim=1).max().item())
+        if widest > MAX_SORTED:
+            level = level.refine(selected, REFINE_BITS)
+            continue
+        mem = level.members(selected, sort=True)
+        C = mem.ratio.shape[1]
+        ar = torch.arange(C, device=q.device).unsqueeze(0).expand(B, C)
         cq, cp = torch.cumsum(mem.q, dim=1), torch.cumsum(mem.p, dim=1)
         start = torch.ones_like(mem.bucket, dtype=torch.bool)
         start[:, 1:] = mem.bucket[:, 1:] != mem.bucket[:, :-1]
@@ -176,26 +208,20 @@ def optimum_from_buckets(rb: RatioBuckets, k: int):
         within_q = cq - torch.gather(cq - mem.q, 1, seg)
         within_p = cp - torch.gather(cp - mem.p, 1, seg)
         pref_q = torch.gather(below_q, 1, mem.bucket) + within_q
-        tail = torch.gather(above_p, 1, mem.bucket + 1) + (torch.gather(rb.hp, 1, mem.bucket) - within_p)
+        tail = torch.gather(above_p, 1, mem.bucket + 1) + (torch.gather(level.hp, 1, mem.bucket) - within_p)
         vals = pref_q + one_minus_power(tail, k)
         group_end = torch.ones_like(start)
         group_end[:, :-1] = mem.ratio[:, 1:] != mem.ratio[:, :-1]
-        ok = group_end & mem.valid()
-        vals = torch.where(ok, vals, torch.full_like(vals, float("inf")))
+        vals = torch.where(group_end & mem.valid(), vals, torch.full_like(vals, float("inf")))
         best_in, j_in = vals.min(dim=1)
-        inside = best_in < value
-        value = torch.where(inside, best_in, value)
+        inside = best_in < best
+        best = torch.where(inside, best_in, best)
         threshold = torch.where(inside, torch.gather(mem.ratio, 1, j_in.unsqueeze(1)).squeeze(1), threshold)
+        size_in = torch.gather(level.below_n, 1, mem.bucket) + (ar - seg + 1).to(q.dtype)
+        cut_size = torch.where(inside, torch.gather(size_in, 1, j_in.unsqueeze(1)).squeeze(1), cut_size)
         candidates = mem.count
-        size_in = torch.gather(below_n, 1, mem.bucket) + (ar - seg + 1).to(below_n.dtype)
-        size_in = torch.gather(size_in, 1, j_in.unsqueeze(1)).squeeze(1)
-        cut_size = torch.where(inside, size_in, cut_size)
-    return value, cut_size.to(torch.int64), threshold, candidates
-
-
-def _prepend_zero_cumsum(h):
-    torch = require_torch()
-    return torch.cat([torch.zeros_like(h[:, :1]), torch.cumsum(h, dim=1)], dim=1)
+        break
+    return best, cut_size.to(torch.int64), threshold, {"candidates": candidates, "refinements": level.level}
 
 
 def _identical_batch(target, drafts, k, device, dtype) -> BatchInput:
@@ -248,9 +274,8 @@ def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dty
     """
     batch = _identical_batch(target, drafts, k, device, dtype)
     rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
-    value, cut_size, threshold, candidates = optimum_from_buckets(rb, batch.k)
-    return BatchedOptimum(value, cut_size, threshold, batch.k,
-                          details={"candidates": candidates, "buckets": rb.top + 1})
+    value, cut_size, threshold, info = optimum_from_buckets(rb, batch.k)
+    return BatchedOptimum(value, cut_size, threshold, batch.k, details={**info, "buckets": rb.top + 1})
 
 
 def acceptance_one(*, target, drafts, k: int | None = None, device=None, dtype=None,

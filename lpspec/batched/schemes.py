@@ -256,6 +256,13 @@ def _check_truncation(s) -> int:
     return int(s)
 
 
+def _mass_ranked_below(sorted_p):
+    """``Σ_{j > i} sorted_p[:, j]`` for every position ``i`` (in place on one cumsum), shape (B, n)."""
+    total = sorted_p.sum(dim=1, keepdim=True)
+    torch = require_torch()
+    return torch.cumsum(sorted_p, dim=1).neg_().add_(total).clamp_(min=0.0)
+
+
 def truncated_is_acceptance(batch: BatchInput, s: int = DEFAULT_TRUNCATION):
     """The paper's truncated pairwise IS for ``K = 2`` (Algorithm 1), scored by ``Σ_y min(q(y), p_I(y))``.
 
@@ -295,20 +302,24 @@ def truncated_is_acceptance(batch: BatchInput, s: int = DEFAULT_TRUNCATION):
     s = min(_check_truncation(s), batch.n)
     q = batch.target
     p1, p2 = batch.drafts[0], batch.drafts[1]
-    diag = p1 * p2
-    order = torch.sort(q - diag, dim=1, descending=True, stable=True).indices
+    # in place wherever possible: on CPU a fresh (B, n) tensor costs about as much as a pass over it
+    key = torch.mul(p1, p2).neg_().add_(q)  # q - p1 p2, bitwise the NumPy key
+    order = torch.sort(key, dim=1, descending=True, stable=True).indices
+    del key
     qs = torch.gather(q, 1, order)
     p1s = torch.gather(p1, 1, order)
     p2s = p1s if batch.identical else torch.gather(p2, 1, order)
-    ds = torch.gather(diag, 1, order)
-    del order, diag
-    w1 = (p1s.sum(dim=1, keepdim=True) - torch.cumsum(p1s, dim=1)).clamp_(min=0.0)  # mass ranked below
-    w2 = w1 if batch.identical else (p2s.sum(dim=1, keepdim=True) - torch.cumsum(p2s, dim=1)).clamp_(min=0.0)
-    pI = ds + p1s * w2 + p2s * w1
-    rest = torch.minimum(qs[:, s:], pI[:, s:]).sum(dim=1)
+    del order
+    w1 = _mass_ranked_below(p1s)
+    w2 = w1 if batch.identical else _mass_ranked_below(p2s)
+    # Ω_1 = the first s positions: keep copies of the small slices
+    W1, W2 = w1[:, s - 1 : s].clone(), w2[:, s - 1 : s].clone()  # p_1(Ω_2), p_2(Ω_2)
+    a1, a2, aq = p1s[:, :s].clone(), p2s[:, :s].clone(), qs[:, :s].clone()
+    ad = a1 * a2
+    pI = torch.mul(p1s, p2s).addcmul_(p1s, w2).addcmul_(p2s, w1)  # p_I on Ω_2 (position >= s)
+    del w1, w2
+    rest = torch.minimum(qs, pI, out=pI)[:, s:].sum(dim=1)
     # Ω_1: the fixed part b_k and the exact LP over the free pairs, through its 2^s cuts
-    W1, W2 = w1[:, s - 1 : s], w2[:, s - 1 : s]  # p_1(Ω_2), p_2(Ω_2)
-    a1, a2, ad, aq = p1s[:, :s], p2s[:, :s], ds[:, :s], qs[:, :s]
     base = ad + a1 * W2 + a2 * W1
     cap = (aq - base).clamp(min=0.0)
     masks = torch.tensor(list(itertools.product((0.0, 1.0), repeat=s)), dtype=q.dtype, device=q.device).T

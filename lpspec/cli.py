@@ -583,6 +583,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("examples", help="list the built-in example instances")
     p.set_defaults(func=_cmd_examples)
+    sub.add_parser("batch", add_help=False,
+                   help="acceptance table of stored (B, n) distributions (.npy/.pt/.safetensors), torch backend; "
+                        "`lpspec batch --help` for its options")
     return parser
 
 
@@ -598,7 +601,12 @@ def main(argv=None) -> int:
     from .results import LPSolveError
 
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if argv[:1] == ["batch"]:  # the batched backend's own table command (lpspec.batched.table)
+            from .batched.table import main as batch_main
+
+            return int(batch_main(argv[1:]))
         args = parser.parse_args(argv)
         if getattr(args, "func", None) is None:
             parser.print_help()

@@ -1,13 +1,13 @@
 """Next-token distributions of a target and draft Hugging Face causal LMs over a text, saved for lpspec.
 
 For every position of a text, the target model's next-token distribution ``q`` and each draft model's ``p``
-(over the shared vocabulary) are written to a file that :func:`lpspec.batched.load_distributions` reads and
-``python -m lpspec.batched.table`` turns into the acceptance table (optimal, SpecInfer, SpecTr, truncated
-IS, ...)::
+(over the shared vocabulary) are written to a file that :func:`lpspec.batched.load_distributions` reads
+and ``lpspec batch`` (or ``python -m lpspec.batched``) turns into the acceptance table (optimal, SpecInfer,
+SpecTr, truncated IS, ...)::
 
     python -m lpspec.hf_distributions --target facebook/opt-13b --draft facebook/opt-125m \\
         --text xsum.txt --output opt.safetensors --max-positions 512
-    python -m lpspec.batched.table opt.safetensors -k 2 4 8 --summary
+    lpspec batch opt.safetensors -k 2 4 8 --summary
 
 Details (lpspec's choices):
 

@@ -117,10 +117,6 @@ class RatioBuckets:
             self.selectable = torch.ones_like(self.hq, dtype=torch.bool)
             self.selectable[:, self.top] = False
 
-    @property
-    def shift(self) -> int:
-        """Bits dropped from the ratio's bit pattern to form a bucket (0: one ratio value per bucket)."""
-        return self._shift
 
     # ------------------------------------------------------------------ threshold sums at the edges
     def _cached(self, name, make):
@@ -254,14 +250,44 @@ class RatioBuckets:
         return torch.where(m > 0, torch.nextafter(e, torch.full_like(e, -float("inf"))),
                            torch.full_like(e, -float("inf")))
 
+    def row_shifts(self):
+        """The shift of each row's buckets, shape (B,) (level 0: the same for every row)."""
+        torch = require_torch()
+        if isinstance(self._shift, int):
+            return torch.full((self.q.shape[0],), self._shift, dtype=torch.int64, device=self.q.device)
+        return self._shift
+
+    def _range(self, selected):
+        """Bit patterns ``[lo, hi)`` from the smallest to the largest ratio of each row's selected buckets."""
+        torch = require_torch()
+        ity, _, _ = _layout(self.q.dtype)
+        any_sel = selected.any(dim=1)
+        low = torch.where(selected, self.ratio_min, torch.full_like(self.hq, float("inf"))).amin(dim=1)
+        high = torch.where(selected, self.ratio_max, torch.zeros_like(self.hq)).amax(dim=1)
+        low = torch.where(any_sel, low, torch.zeros_like(low))
+        high = torch.where(any_sel, high, torch.zeros_like(high))
+        lo = low.contiguous().view(ity).to(torch.int64)
+        hi = high.contiguous().view(ity).to(torch.int64) + 1  # exclusive end
+        return lo, torch.where(any_sel, hi, lo)
+
+    def refine_shifts(self, selected, bits: int = 12):
+        """Per row, the shift :meth:`refine` would use: the smallest ``s`` with ``2^bits`` buckets of ``2^s``
+        bit patterns covering the row's selected range, shape (B,) (a row without selection: 0)."""
+        torch = require_torch()
+        lo, hi = self._range(selected)
+        widths = (hi - lo).tolist()
+        return torch.tensor([max(0, (max(w, 1) - 1).bit_length() - bits) for w in widths], dtype=torch.int64,
+                            device=self.q.device)
+
     def refine(self, selected, bits: int = 12) -> RatioBuckets:
         """Finer buckets over each row's range of selected buckets (a radix step).
 
-        Row ``b``'s range runs from the smallest to the largest ratio in its selected buckets; it gets up to
-        ``F = 2^bits`` buckets of ``2^s`` bit patterns each, ``s`` the smallest shift that lets ``F`` buckets
-        cover the widest row's range; bucket 0 holds every token below that range and bucket ``F + 1`` every
-        token above (both not selectable, their prefixes being settled). Every token is re-bucketed (one pass and three ``scatter_add``), so the
-        edge sums stay exact prefix sums.
+        Row ``b``'s range ``[lo_b, hi_b)`` runs from the smallest to the largest ratio (as bit patterns) in its
+        selected buckets; it gets ``F_b <= 2^bits`` buckets of ``2^{s_b}`` bit patterns each
+        (:meth:`refine_shifts`); bucket 0 holds every token below the range and bucket ``F + 1`` every token
+        above (neither is selectable: their inner prefixes are settled). Every token is re-bucketed (a few
+        passes and three ``scatter_add``), so the edge sums stay exact prefix sums. A row without selection
+        gets an empty range.
 
         Parameters
         ----------
@@ -276,27 +302,24 @@ class RatioBuckets:
         ity, _, _ = _layout(self.q.dtype)
         B = self.q.shape[0]
         dev = self.q.device
-        any_sel = selected.any(dim=1)
-        low = torch.where(selected, self.ratio_min, torch.full_like(self.hq, float("inf"))).amin(dim=1)
-        high = torch.where(selected, self.ratio_max, torch.zeros_like(self.hq)).amax(dim=1)
-        low = torch.where(any_sel, low, torch.zeros_like(low))
-        lo = low.contiguous().view(ity).to(torch.int64)
-        hi = high.contiguous().view(ity).to(torch.int64) + 1  # exclusive end of the range
-        width = int(torch.where(any_sel, hi - lo, torch.zeros_like(hi)).max().item())
-        shift = max(0, (max(width, 1) - 1).bit_length() - bits)
-        F = -(-width // (1 << shift)) if width > 0 else 1
+        lo, hi = self._range(selected)
+        shift = self.refine_shifts(selected, bits)
+        width = hi - lo
+        F = max(1, int(((width + (1 << shift) - 1) >> shift).max().item()))
         key = self.ratio.view(ity)
         key = (key.to(torch.int64) if ity != torch.int64 else key) - lo.unsqueeze(1)
-        key.bitwise_right_shift_(shift).add_(1).clamp_(0, F + 1)
+        key.bitwise_right_shift_(shift.unsqueeze(1)).add_(1).clamp_(0, F + 1)
         hq = torch.zeros((B, F + 2), dtype=self.q.dtype, device=dev).scatter_add_(1, key, self.q)
         hp = torch.zeros((B, F + 2), dtype=self.q.dtype, device=dev).scatter_add_(1, key, self.p)
-        starts = lo.unsqueeze(1) + (torch.arange(F + 1, device=dev, dtype=torch.int64) << shift).unsqueeze(0)
+        starts = lo.unsqueeze(1) + (torch.arange(F + 1, device=dev, dtype=torch.int64).unsqueeze(0)
+                                    << shift.unsqueeze(1))
         edges = torch.cat([torch.zeros((B, 1), dtype=self.q.dtype, device=dev),
                            starts.to(ity).view(self.q.dtype)], dim=1)
         selectable = torch.zeros((B, F + 2), dtype=torch.bool, device=dev)
-        selectable[:, 1 : F + 1] = (starts[:, :F] < hi.unsqueeze(1)) & any_sel.unsqueeze(1)
+        selectable[:, 1 : F + 1] = starts[:, :F] < hi.unsqueeze(1)
         return RatioBuckets(self.q, self.p, self.ratio, key, hq, hp, edges, F + 1, shift, 0,
                             selectable=selectable, level=self.level + 1)
+
 
 def _prepend_zero(x):
     torch = require_torch()

@@ -16,11 +16,16 @@ backend does not need to (a full sort is the cost to beat), because of two facts
    inside it has ``Q = Q_a + x``, ``P = P_a + y`` with ``x >= λ y``, so its value is at least
    ``φ(y) = Q_a + λ y + 1 - (P_a + y)^K``, concave in ``y``: its minimum over the bucket is at an end.
 
-So: bucket the tokens by ``q/p`` (:mod:`lpspec.batched.buckets`, two ``scatter_add``), evaluate ``P*`` at
-every bucket edge (exact prefixes), keep only the buckets whose lower bound is below the best edge value,
-and sort just their tokens. Prefixes are evaluated only at the ends of groups of equal ratio (inside a group
-the value is concave). ``1 - P^K`` is ``-expm1(K log1p(-tail))`` from the tail mass ``tail = 1 - P``,
-summed over the tokens outside the prefix (no cancellation).
+So: bucket the tokens by ``q/p`` (:mod:`lpspec.batched.buckets`, ``scatter_add`` of ``q``, ``p`` and counts,
+128 buckets per octave), evaluate ``P*`` at every bucket edge (exact prefixes), keep only the buckets whose
+lower bound (with the bucket's smallest ratio as ``λ``) is below the best value found, and sort just their
+tokens — typically a few hundred per row at ``n = 128 000``. When a row still has more than
+:data:`MAX_SORTED` such tokens (ratios packed in a narrow range), its selected range is first re-bucketed
+into ``2^12`` finer buckets (a radix step, :meth:`~lpspec.batched.buckets.RatioBuckets.refine`), at most
+:data:`MAX_REFINEMENTS` times. A bucket holding a single ratio value is never sorted, and prefixes are
+evaluated only at the ends of groups of equal ratio (inside a group the value is concave). ``1 - P^K`` is
+``-expm1(K log1p(-tail))`` from the tail mass ``tail = 1 - P``, summed over the tokens outside the prefix
+(no cancellation).
 
 Agreement with :func:`lpspec.optimal_acceptance`: within :func:`~lpspec.batched._torch.agreement_tolerance`
 (``2 (K + 2) n u + 64 u``, about ``1e-10`` at ``n = 128 000``); the tests check it on random instances.
@@ -146,6 +151,35 @@ class BatchedAcceptanceOne:
 MAX_SORTED = 4096
 #: Finer buckets per row and refinement step (``2^12``).
 REFINE_BITS = 12
+#: At most this many refinements (each costs a few passes over the batch); then the selected tokens are sorted.
+MAX_REFINEMENTS = 6
+
+
+def _sort_and_evaluate(level: RatioBuckets, selected, k: int, best, threshold, cut_size):
+    """Sort the tokens of the selected buckets per row and evaluate the prefixes ending at their tie-group ends."""
+    torch = require_torch()
+    mem = level.members(selected, sort=True)
+    B, C = mem.ratio.shape
+    ar = torch.arange(C, device=best.device).unsqueeze(0).expand(B, C)
+    cq, cp = torch.cumsum(mem.q, dim=1), torch.cumsum(mem.p, dim=1)
+    start = torch.ones_like(mem.bucket, dtype=torch.bool)
+    start[:, 1:] = mem.bucket[:, 1:] != mem.bucket[:, :-1]
+    seg = torch.cummax(torch.where(start, ar, torch.zeros_like(ar)), dim=1).values
+    within_q = cq - torch.gather(cq - mem.q, 1, seg)
+    within_p = cp - torch.gather(cp - mem.p, 1, seg)
+    pref_q = torch.gather(level.below_q, 1, mem.bucket) + within_q
+    tail = torch.gather(level.above_p, 1, mem.bucket + 1) + (torch.gather(level.hp, 1, mem.bucket) - within_p)
+    vals = pref_q + one_minus_power(tail, k)
+    group_end = torch.ones_like(start)
+    group_end[:, :-1] = mem.ratio[:, 1:] != mem.ratio[:, :-1]
+    vals = torch.where(group_end & mem.valid(), vals, torch.full_like(vals, float("inf")))
+    best_in, j_in = vals.min(dim=1)
+    inside = best_in < best
+    best = torch.where(inside, best_in, best)
+    threshold = torch.where(inside, torch.gather(mem.ratio, 1, j_in.unsqueeze(1)).squeeze(1), threshold)
+    size_in = torch.gather(level.below_n, 1, mem.bucket) + (ar - seg + 1).to(best.dtype)
+    cut_size = torch.where(inside, torch.gather(size_in, 1, j_in.unsqueeze(1)).squeeze(1), cut_size)
+    return best, threshold, cut_size, mem.count
 
 
 def optimum_from_buckets(rb: RatioBuckets, k: int):
@@ -154,8 +188,9 @@ def optimum_from_buckets(rb: RatioBuckets, k: int):
     Each level: exact values at every bucket edge; a lower bound for the prefixes ending inside each bucket
     (with the bucket's smallest ratio ``r_min``: ``Q_a + r_min y + 1 - (P_a + y)^K``, concave in ``y``, so
     its minimum is at an end); the buckets whose bound beats the best value found so far (by more than
-    ``64 u``) are refined (more than :data:`MAX_SORTED` tokens in a row) or sorted and evaluated at the ends
-    of their groups of equal ratio. A bucket of a single ratio value is never sorted (its end is an edge).
+    ``64 u``, a rounding allowance) are refined (rows with more than :data:`MAX_SORTED` such tokens, while
+    that narrows their buckets) or sorted and evaluated at the ends of their groups of equal ratio. A bucket
+    of a single ratio value is never sorted (its end is an edge).
 
     Returns
     -------
@@ -189,38 +224,24 @@ def optimum_from_buckets(rb: RatioBuckets, k: int):
         selected = torch.zeros_like(level.selectable)
         selected[:, :top] = (bound < (best - slack).unsqueeze(1)) & level.selectable[:, :top] & (
             level.counts[:, :top] > 1)
-        if level.shift == 0 or not bool(selected.any()):
-            break  # nothing left, or single-valued buckets: their ends are edges
-        selected &= level.ratio_max > level.ratio_min  # a bucket of one ratio value is a tie group: its end is an edge
         if not bool(selected.any()):
             break
-        widest = int((level.counts * selected).sum(dim=1).max().item())
-        if widest > MAX_SORTED:
-            level = level.refine(selected, REFINE_BITS)
-            continue
-        mem = level.members(selected, sort=True)
-        C = mem.ratio.shape[1]
-        ar = torch.arange(C, device=q.device).unsqueeze(0).expand(B, C)
-        cq, cp = torch.cumsum(mem.q, dim=1), torch.cumsum(mem.p, dim=1)
-        start = torch.ones_like(mem.bucket, dtype=torch.bool)
-        start[:, 1:] = mem.bucket[:, 1:] != mem.bucket[:, :-1]
-        seg = torch.cummax(torch.where(start, ar, torch.zeros_like(ar)), dim=1).values
-        within_q = cq - torch.gather(cq - mem.q, 1, seg)
-        within_p = cp - torch.gather(cp - mem.p, 1, seg)
-        pref_q = torch.gather(below_q, 1, mem.bucket) + within_q
-        tail = torch.gather(above_p, 1, mem.bucket + 1) + (torch.gather(level.hp, 1, mem.bucket) - within_p)
-        vals = pref_q + one_minus_power(tail, k)
-        group_end = torch.ones_like(start)
-        group_end[:, :-1] = mem.ratio[:, 1:] != mem.ratio[:, :-1]
-        vals = torch.where(group_end & mem.valid(), vals, torch.full_like(vals, float("inf")))
-        best_in, j_in = vals.min(dim=1)
-        inside = best_in < best
-        best = torch.where(inside, best_in, best)
-        threshold = torch.where(inside, torch.gather(mem.ratio, 1, j_in.unsqueeze(1)).squeeze(1), threshold)
-        size_in = torch.gather(level.below_n, 1, mem.bucket) + (ar - seg + 1).to(q.dtype)
-        cut_size = torch.where(inside, torch.gather(size_in, 1, j_in.unsqueeze(1)).squeeze(1), cut_size)
-        candidates = mem.count
-        break
+        selected &= level.ratio_max > level.ratio_min  # one ratio value: a tie group, its end is an edge
+        if not bool(selected.any()):
+            break
+        width = (level.counts * selected).sum(dim=1)
+        refine = width > MAX_SORTED
+        if level.level < MAX_REFINEMENTS and bool(refine.any()):
+            refine &= level.refine_shifts(selected, REFINE_BITS) < level.row_shifts()  # progress per row
+        else:
+            refine &= False
+        to_sort = selected & ~refine.unsqueeze(1)
+        if bool(to_sort.any()):
+            best, threshold, cut_size, count = _sort_and_evaluate(level, to_sort, k, best, threshold, cut_size)
+            candidates = candidates + count
+        if not bool(refine.any()):
+            break
+        level = level.refine(selected & refine.unsqueeze(1), REFINE_BITS)
     return best, cut_size.to(torch.int64), threshold, {"candidates": candidates, "refinements": level.level}
 
 

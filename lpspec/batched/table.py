@@ -6,9 +6,10 @@ several ``K`` and returns plain ``dict`` rows for :func:`lpspec.export.write_tab
 JSON). The summary rows (``summary=True``) are the averages over positions — the form of the paper's
 Table 3 (average token acceptance per K for the optimum, the truncated IS, SpecTr and SpecInfer).
 
-Run as a script on a file written by :mod:`lpspec.hf_distributions` (or :func:`save_distributions`)::
+On the command line, for a file written by :mod:`lpspec.hf_distributions` (or :func:`save_distributions`)::
 
-    python -m lpspec.batched.table distributions.safetensors -k 2 4 8 --summary --output table.md
+    lpspec batch distributions.safetensors -k 2 4 8 --summary --output table.md
+    python -m lpspec.batched distributions.safetensors -k 2 4 8 --summary      # the same
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def _first(drafts, K: int):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m lpspec.batched.table",
+        prog="lpspec batch",
         description="Acceptance table (optimal, SpecInfer, SpecTr, truncated IS, ...) for distributions in a file.",
     )
     parser.add_argument("path", help=".safetensors, .pt, .npz, or NAME.npy (NAME.target.npy + NAME.drafts.npy)")
@@ -191,7 +192,7 @@ def main(argv=None) -> int:
         rows = acceptance_table(target=data.target, drafts=data.drafts, k=args.k, schemes=args.schemes, s=args.s,
                                 summary=args.summary, batch_size=args.batch_size, device=args.device)
     except (ValueError, ImportError) as exc:
-        print(f"lpspec.batched.table: error: {exc}", file=sys.stderr)
+        print(f"lpspec batch: error: {exc}", file=sys.stderr)
         return 2
     if args.output:
         write_table(rows, args.output, fmt=args.format)

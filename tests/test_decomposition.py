@@ -108,23 +108,13 @@ def test_canonical_decomposition_long_run(kw):
 
 # Regression: the set {1} has mass 7.3e-14; HiGHS gave it no weight and method='is_lp' raised LPSolveError
 # instead of choosing any β on that set.
-def test_is_lp_with_a_set_of_mass_1e_13():
+@pytest.mark.parametrize("method", ["is_lp", "from_lp"])
+def test_decomposition_with_a_set_of_mass_1e_13(method):
     p = np.array([9.99999730e-01, 2.69786641e-07])
     p = p / p.sum()
     q, masses = [1.0, 0.0], R.tuple_masses(drafts=p, k=2)
     expected, _ = R.brute_optimum(q, masses)
-    dec = canonical_decomposition(target=q, drafts=p, k=2, method="is_lp")
-    dec.check()
-    assert abs(dec.acceptance - expected) <= TOL
-    check_two_step(dec, q, masses)
-
-
-def test_from_lp_with_a_set_of_mass_1e_13():
-    p = np.array([9.99999730e-01, 2.69786641e-07])
-    p = p / p.sum()
-    q, masses = [1.0, 0.0], R.tuple_masses(drafts=p, k=2)
-    expected, _ = R.brute_optimum(q, masses)
-    dec = canonical_decomposition(target=q, drafts=p, k=2, method="from_lp")
+    dec = canonical_decomposition(target=q, drafts=p, k=2, method=method)
     dec.check()
     assert abs(dec.acceptance - expected) <= TOL
     check_two_step(dec, q, masses)

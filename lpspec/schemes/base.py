@@ -115,6 +115,16 @@ def exact_sum(values):
     return math.fsum(float(v) for v in vals)
 
 
+def tuple_weighted_sum(inst: Instance, table: np.ndarray, exact: bool) -> np.ndarray:
+    """``Σ_x P(x) table[x, ·]`` over the rows of ``inst.tuple_table``, shape (n,): exact for Fractions,
+    ``math.fsum`` per column for floats."""
+    mass = inst.tuple_table.mass
+    if exact:
+        return np.array([exact_sum(mass * table[:, y]) for y in range(inst.n)], dtype=object)
+    mass = mass.astype(np.float64)
+    return np.array([math.fsum((mass * table[:, y]).tolist()) for y in range(inst.n)])
+
+
 def _zeros(n: int, exact: bool) -> np.ndarray:
     return np.array([Fraction(0)] * n, dtype=object) if exact else np.zeros(n)
 
@@ -300,12 +310,7 @@ class Scheme:
 
     def output_distribution(self) -> np.ndarray:
         """``Σ_x P(x) π(· | x)`` by enumeration of the draft tuples, shape (n,) (equals ``q`` if exact)."""
-        tt = self.instance.tuple_table
-        table = self.conditional_table
-        if self.exact:
-            return np.array([exact_sum(tt.mass * table[:, y]) for y in range(self.instance.n)], dtype=object)
-        mass = tt.mass.astype(np.float64)
-        return np.array([math.fsum((mass * table[:, y]).tolist()) for y in range(self.instance.n)])
+        return tuple_weighted_sum(self.instance, self.conditional_table, self.exact)
 
     def output_error(self) -> float:
         """``max_y |output(y) - q(y)|`` by enumeration (0 for an exact scheme)."""
@@ -381,12 +386,7 @@ class ImportanceScheme(Scheme):
     @cached_property
     def intermediate(self) -> np.ndarray:
         """``p_I(y) = Σ_x P(x) β_y(x)``, shape (n,)."""
-        tt = self.instance.tuple_table
-        table = self.beta_table
-        if self.exact:
-            return np.array([exact_sum(tt.mass * table[:, y]) for y in range(self.instance.n)], dtype=object)
-        mass = tt.mass.astype(np.float64)
-        return np.array([math.fsum((mass * table[:, y]).tolist()) for y in range(self.instance.n)])
+        return tuple_weighted_sum(self.instance, self.beta_table, self.exact)
 
     @property
     def sd_acceptance(self):

@@ -1,6 +1,6 @@
 """lpspec: the linear-programming theory of multi-draft speculative sampling, as a toolkit and verifier.
 
-Notation (MATH.md): ``q`` is the target, ``p`` a draft; public functions take ``target=`` and ``drafts=``
+Notation (docs/theory.md): ``q`` is the target, ``p`` a draft; public functions take ``target=`` and ``drafts=``
 by keyword. See README.md.
 """
 

@@ -1,4 +1,4 @@
-"""Exact optimality certificates in rational arithmetic (MATH.md §3).
+"""Exact optimality certificates in rational arithmetic (docs/theory.md §3).
 
 For Fraction inputs, :func:`certify` computes a maximum flow of the merged network
 
@@ -233,7 +233,7 @@ def certify(*, target, drafts, k: int | None = None, law: str = "independent") -
 
         \\max\\text{-flow} = \\min_S \\; q(S) + 1 - \\Pr(\\mathrm{set}(X) \\subseteq S) = P^*(\\mathrm{acc})
 
-    (MATH.md §3; the LP of Khisti et al. 2025 as a max-flow). Needs Fraction inputs.
+    (docs/theory.md §3; the LP of Khisti et al. 2025 as a max-flow). Needs Fraction inputs.
 
     Parameters
     ----------

@@ -18,7 +18,7 @@ _ENUMERATING = ("canonical", "specinfer_wor", "sir", "pairwise_is", "truncated_i
 
 
 def upper_bound(inst: Instance):
-    """SpecTr's bound ``P* <= Σ_y min(q(y), Pr(y ∈ set(X)))`` (MATH.md §5), exact for exact instances.
+    """SpecTr's bound ``P* <= Σ_y min(q(y), Pr(y ∈ set(X)))`` (docs/theory.md §5), exact for exact instances.
 
     Examples
     --------
@@ -45,7 +45,7 @@ def compare_schemes(*, target, drafts, k: int | None = None, law: str = "indepen
         P(\\mathrm{acc}) = \\sum_x P(x) \\sum_{y \\in \\mathrm{set}(x)} \\pi(y \\mid x)
         \\;\\le\\; P^* \\;\\le\\; \\sum_y \\min\\big(q(y), \\Pr(y \\in \\mathrm{set}(X))\\big)
 
-    Names (MATH.md §4–§5): ``optimal`` (``P*`` by the min-cut formula, :func:`lpspec.optimal_acceptance`),
+    Names (docs/theory.md §4–§5): ``optimal`` (``P*`` by the min-cut formula, :func:`lpspec.optimal_acceptance`),
     ``canonical`` (Theorem 1), ``single_draft`` (the ``K = 1`` value ``Σ min(p_1, q)``), ``specinfer``
     (independent drafts), ``specinfer_wor`` (``law="without_replacement"``), ``spectr`` (identical
     independent drafts), ``naive``, ``sir``, ``pairwise_is`` and ``truncated_is`` (``K = 2``),

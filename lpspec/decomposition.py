@@ -7,7 +7,7 @@ with probability ``min(1, q(Y_I) / p_I(Y_I))``, else output a sample of ``r = (q
 :func:`two_step_from_beta` evaluates this scheme exactly for any ``β`` (it is shared by every importance-
 sampling scheme); :func:`canonical_decomposition` finds an optimal ``β``:
 
-* ``method="is_lp"``: the IS-form LP (MATH.md §4), variables ``w(A, y) = Pr(set(X) = A) β_y(A)`` and ``z``::
+* ``method="is_lp"``: the IS-form LP (docs/theory.md §4), variables ``w(A, y) = Pr(set(X) = A) β_y(A)`` and ``z``::
 
       maximise Σ_y z_y   s.t.  z_y <= q(y),  z_y <= p_I(y) = Σ_{A ∋ y} w(A, y),  Σ_{y ∈ A} w(A, y) = Pr(set(X)=A)
 
@@ -53,7 +53,7 @@ class CanonicalDecomposition:
     acceptance : float or Fraction
         Speculative-sampling acceptance ``Σ_y min(q(y), p_I(y))`` (also ``sd_acceptance``).
     membership_acceptance : float or Fraction
-        ``Pr[Y ∈ set(X)]`` of the two-step scheme (MATH.md §1); ``>= acceptance``, equal at an optimal ``β``.
+        ``Pr[Y ∈ set(X)]`` of the two-step scheme (docs/theory.md §1); ``>= acceptance``, equal at an optimal ``β``.
     optimum : float or None
         ``P*(acc)`` when known (set by :func:`canonical_decomposition`).
     method : str

@@ -1,7 +1,7 @@
 """Figures for papers (matplotlib), each drawn from a :class:`~lpspec.export.Table` that is returned with it.
 
 * :func:`figure2` — Figure 2 of Khisti et al. (ICLR 2025), both panels: ``P*`` (Theorem 3), SpecTr and
-  SpecInfer against ``q2`` for ``p`` uniform on three tokens and ``K = 2`` (MATH.md §7).
+  SpecInfer against ``q2`` for ``p`` uniform on three tokens and ``K = 2`` (docs/theory.md §7).
 * :func:`acceptance_one_region` — the set of targets ``q`` on the 2-simplex with ``P*(acc) = 1``
   (Theorem 2: ``q(S) >= p(S)^K`` for all ``S``) for a chosen draft ``p`` and ``K``.
 * :func:`acceptance_vs_k` — mean acceptance of each scheme against ``K`` on an instance family.
@@ -40,7 +40,7 @@ __all__ = [
     "save_figure",
 ]
 
-#: Figure 2 panels: ``q = (q0, q2, total - q2)`` with ``q2`` from 0 to ``total`` (MATH.md §7).
+#: Figure 2 panels: ``q = (q0, q2, total - q2)`` with ``q2`` from 0 to ``total`` (docs/theory.md §7).
 FIGURE2_PANELS = {"left": Fraction(1, 3), "right": Fraction(1, 6)}
 
 #: Line styles per scheme (label, colour, linestyle).
@@ -78,8 +78,8 @@ def figure2_table(steps: int = 90) -> Table:
 
     ``p = (1/3, 1/3, 1/3)``, ``K = 2``; left ``q = (1/3, q2, 2/3 - q2)``, right ``q = (1/6, q2, 5/6 - q2)``,
     with ``q2 = i / steps`` up to the panel's total (``steps = 90`` puts the breakpoints ``1/9``, ``5/18`` and
-    ``5/9`` of MATH.md §7 on the grid). ``optimal`` is the min-cut / Theorem 3 value computed in exact
-    rationals, ``spectr`` and ``specinfer`` the schemes' exact acceptances (MATH.md §5).
+    ``5/9`` of docs/theory.md §7 on the grid). ``optimal`` is the min-cut / Theorem 3 value computed in exact
+    rationals, ``spectr`` and ``specinfer`` the schemes' exact acceptances (docs/theory.md §5).
 
     Returns
     -------
@@ -228,7 +228,7 @@ def region_table(draft, k: int = 2, resolution: int = 30) -> Table:
 def region_polygon(draft, k: int = 2) -> np.ndarray:
     """Vertices ``(m, 3)`` (in order around it) of the acceptance-one region for ``n = 3``.
 
-    For three tokens the subsets are singletons and pairs, so (MATH.md §4, Theorem 2 and its K-draft form)
+    For three tokens the subsets are singletons and pairs, so (docs/theory.md §4, Theorem 2 and its K-draft form)
     the region is ``{q : p_i^K <= q_i <= 1 - (1 - p_i)^K, i = 0, 1, 2}`` on the simplex — a polygon, empty
     only if the bounds are contradictory (they never are: ``q = p`` lies in it).
 

@@ -1,4 +1,4 @@
-"""A target and a draft law: tuple enumeration, tuple masses, set masses (MATH.md §1, §6).
+"""A target and a draft law: tuple enumeration, tuple masses, set masses (docs/theory.md §1, §6).
 
 An :class:`Instance` holds the target ``q`` (shape ``(n,)``), the drafts ``p_1..p_K`` (shape ``(K, n)``) and the
 draft law, which fixes the joint law ``P(x)`` of the draft tuple ``x = (x_1, ..., x_K)``:
@@ -57,7 +57,7 @@ class TupleTable:
 
 @dataclass(frozen=True)
 class SetTable:
-    """Distinct draft sets ``set(x)`` with their masses ``Pr(set(X) = A)`` (MATH.md §2, merged form).
+    """Distinct draft sets ``set(x)`` with their masses ``Pr(set(X) = A)`` (docs/theory.md §2, merged form).
 
     Attributes
     ----------
@@ -163,7 +163,7 @@ class Instance:
 
     @cached_property
     def tuple_table(self) -> TupleTable:
-        """All draft tuples of positive probability, with ``P(x)`` (MATH.md §1, §6)."""
+        """All draft tuples of positive probability, with ``P(x)`` (docs/theory.md §1, §6)."""
         self.check_enumerable("tuple enumeration")
         K = self.k
         if self.law == "independent":
@@ -226,7 +226,7 @@ class Instance:
         sets = np.where(uniq >= self.n, -1, uniq)
         return SetTable(sets.astype(np.int64), mass)
 
-    # ------------------------------------------------------------------ cut quantities (MATH.md §3)
+    # ------------------------------------------------------------------ cut quantities (docs/theory.md §3)
     def subset_mass(self, dist: np.ndarray, mask: np.ndarray):
         return _psum(dist[np.asarray(mask, dtype=bool)])
 
@@ -248,7 +248,7 @@ class Instance:
         return _psum(st.mass[inside])
 
     def cut_value(self, mask) -> float | Fraction:
-        """``q(S) + 1 - Pr(set(X) ⊆ S)``: an upper bound on every exact scheme's acceptance (MATH.md §3)."""
+        """``q(S) + 1 - Pr(set(X) ⊆ S)``: an upper bound on every exact scheme's acceptance (docs/theory.md §3)."""
         mask = np.asarray(mask, dtype=bool)
         return self.subset_mass(self.target, mask) + self.one() - self.containment_probability(mask)
 
@@ -299,7 +299,7 @@ def _is_single_distribution(drafts) -> bool:
 
 
 def make_instance(*, target, drafts, k: int | None = None, law: str = "independent") -> Instance:
-    """Validate and assemble an instance (MATH.md §1, §6).
+    """Validate and assemble an instance (docs/theory.md §1, §6).
 
     Parameters
     ----------

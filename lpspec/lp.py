@@ -1,4 +1,4 @@
-"""The draft-selection linear program (MATH.md §2, §3, §8), built with cvxpy and solved by HiGHS.
+"""The draft-selection linear program (docs/theory.md §2, §3, §8), built with cvxpy and solved by HiGHS.
 
 Three forms of one LP, all with the same optimum ``P*(acc)``:
 
@@ -39,7 +39,7 @@ CUT_TOLERANCE = 1e-9
 SCHEME_TOLERANCE = 1e-12
 #: Largest number of variables (tuples × n) of the full form.
 MAX_FULL_VARIABLES = 2_500_000
-#: HiGHS options used for every solve (tightened feasibility tolerances, MATH.md §8).
+#: HiGHS options used for every solve (tightened feasibility tolerances, docs/theory.md §8).
 HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 
 
@@ -203,7 +203,7 @@ def _swallow_highs_banner() -> None:
 
 
 def highs_solve(problem, what: str, **options) -> None:
-    """Solve a cvxpy problem with HiGHS (named explicitly) and the tightened tolerances of MATH.md §8.
+    """Solve a cvxpy problem with HiGHS (named explicitly) and the tightened tolerances of docs/theory.md §8.
 
     The caller must still check ``problem.status``; a solver exception becomes :class:`LPSolveError`.
     """
@@ -217,7 +217,7 @@ def highs_solve(problem, what: str, **options) -> None:
 
 
 def _candidate_cuts(inst: Instance, duals: np.ndarray | None):
-    """Level sets ``{y : v_y >= t}`` of the token duals, both orientations (MATH.md §3 rounding)."""
+    """Level sets ``{y : v_y >= t}`` of the token duals, both orientations (docs/theory.md §3 rounding)."""
     n = inst.n
     cands = [np.zeros(n, dtype=bool), np.ones(n, dtype=bool)]
     if duals is not None and np.all(np.isfinite(duals)):
@@ -352,7 +352,7 @@ def _solve_full_form(inst: Instance):
     accept[rows, keys[rows, cols]] = 1.0
     W = cp.Variable((N, n), nonneg=True)
     objective = cp.Maximize(cp.sum(cp.multiply(accept, W)))
-    # The ladder of MATH.md §8, every rung the same full LP: both equality systems; without the redundant
+    # The ladder of docs/theory.md §8, every rung the same full LP: both equality systems; without the redundant
     # token row; then also without HiGHS's presolve (which reports feasible instances infeasible).
     attempts = [("lp:full", False, {}), ("lp:full+dropped-row", True, {}),
                 ("lp:full+dropped-row+presolve-off", True, {"presolve": "off"})]
@@ -424,7 +424,7 @@ def solve_instance(inst: Instance, form: str = "edge") -> LPResult:
 
 
 def solve_lp(*, target, drafts, k: int | None = None, law: str = "independent", form: str = "edge") -> LPResult:
-    """Solve the draft-selection LP (MATH.md §2) with HiGHS and certify the answer with a cut (§3).
+    """Solve the draft-selection LP (docs/theory.md §2) with HiGHS and certify the answer with a cut (§3).
 
     .. math::
 

@@ -1,6 +1,6 @@
 """The optimal acceptance ``P*(acc)`` by closed forms: sorted prefix, subset minimisation, greedy formula.
 
-All evaluate the min-cut formula of MATH.md §3,
+All evaluate the min-cut formula of docs/theory.md §3,
 
 .. math::
 
@@ -50,7 +50,7 @@ def _one_minus_power(tail, k: int, exact: bool):
 
 
 def sorted_prefix_optimum(inst: Instance) -> OptimumResult:
-    """``P*`` for ``K`` identical independent drafts in ``O(n log n)`` (MATH.md §4, after Hu et al. 2025).
+    """``P*`` for ``K`` identical independent drafts in ``O(n log n)`` (docs/theory.md §4, after Hu et al. 2025).
 
     .. math::
 
@@ -61,7 +61,7 @@ def sorted_prefix_optimum(inst: Instance) -> OptimumResult:
     """
     if not (inst.identical and inst.law == "independent"):
         raise ValueError(
-            "method='sorted_prefix' holds for identical independent drafts only (MATH.md §4); use "
+            "method='sorted_prefix' holds for identical independent drafts only (docs/theory.md §4); use "
             "method='subsets' or method='lp'."
         )
     q, p, K = inst.target, inst.draft, inst.k
@@ -104,7 +104,7 @@ def subset_optimum(inst: Instance) -> OptimumResult:
 
 
 def greedy_optimum(inst: Instance) -> OptimumResult:
-    """``P*`` for the greedy draft law (MATH.md §6): ``q(T) + sum_{y ∉ T} min(q(y), p~(y))``.
+    """``P*`` for the greedy draft law (docs/theory.md §6): ``q(T) + sum_{y ∉ T} min(q(y), p~(y))``.
 
     ``T`` is the set of the ``K-1`` fixed top tokens and ``p~ = p|_{T^c} / p(T^c)``; the minimising set is
     ``T ∪ {y ∉ T : q(y) < p~(y)}``.
@@ -134,7 +134,7 @@ def optimal_acceptance(
 
         P^*(\\mathrm{acc}) = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - \\Pr(\\mathrm{set}(X) \\subseteq S)
 
-    (the max-flow/min-cut value of the draft-selection LP, MATH.md §2–§3; Khisti et al. 2025, Theorem 3 and
+    (the max-flow/min-cut value of the draft-selection LP, docs/theory.md §2–§3; Khisti et al. 2025, Theorem 3 and
     its K-draft remark for identical drafts).
 
     Parameters
@@ -146,7 +146,7 @@ def optimal_acceptance(
     k : int, optional
         Number of identical drafts (with a single distribution).
     law : {"independent", "without_replacement", "greedy"}
-        Draft law (MATH.md §6).
+        Draft law (docs/theory.md §6).
     method : {"auto", "sorted_prefix", "subsets", "greedy_formula", "lp"}
         ``auto``: the sorted prefix for identical independent drafts (any n), the greedy formula for the
         greedy law, exhaustive subsets for ``n <= 20`` (exact: ``n <= 14``), else the merged LP.

@@ -22,7 +22,7 @@ class OptimumResult:
     value : float or Fraction
         ``P*(acc)``.
     cut_set : tuple of int
-        A minimising set ``S`` of ``q(S) + 1 - Pr(set(X) ⊆ S)`` (MATH.md §3): a certificate that no exact
+        A minimising set ``S`` of ``q(S) + 1 - Pr(set(X) ⊆ S)`` (docs/theory.md §3): a certificate that no exact
         scheme accepts more than ``cut_value``.
     method : str
         Which formula or LP form produced ``value`` (e.g. ``"sorted_prefix"``, ``"lp:edge"``).

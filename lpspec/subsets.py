@@ -1,4 +1,4 @@
-"""Exhaustive evaluation over all ``2^n`` token sets ``S`` (MATH.md §3), for small vocabularies.
+"""Exhaustive evaluation over all ``2^n`` token sets ``S`` (docs/theory.md §3), for small vocabularies.
 
 Sets are bit masks: token ``i`` is in ``S`` when bit ``i`` of the mask is set.
 ``target_mass[m] = q(S)`` and ``containment[m] = Pr(set(X) ⊆ S)`` are computed for every mask ``m``:

@@ -27,8 +27,8 @@ Columns (a scheme's columns are prefixed by its name):
 * ``family``, the family's parameters, ``replicate``, ``seed``, ``n``, ``k``, ``law``;
 * ``status``: ``"ok"``, or why the row could not be computed (e.g. a truncated draft that cannot draw ``K``
   distinct tokens without replacement) — such rows are reported, the sweep goes on;
-* ``optimal_acceptance`` (``P*``, MATH.md §3) and ``cut_set`` (its certificate ``S``);
-* ``<scheme>.membership_acc``: ``Pr[Y ∈ {X_1..X_K}]`` (MATH.md §1);
+* ``optimal_acceptance`` (``P*``, docs/theory.md §3) and ``cut_set`` (its certificate ``S``);
+* ``<scheme>.membership_acc``: ``Pr[Y ∈ {X_1..X_K}]`` (docs/theory.md §1);
 * ``<scheme>.sd_acc``: ``Σ_y min(q(y), p_I(y))``, the speculative-sampling acceptance (IS family only);
 * ``<scheme>.gap``: ``P* - membership_acc``;
 * ``<scheme>.exactness_error``: ``max_y |Σ_x P(x) π(y|x) - q(y)|`` of the scheme's output law;
@@ -447,7 +447,7 @@ def run_sweep(spec, progress_bar: bool | None = None) -> Table:
         rows.append(row)
     used = [c for c in columns if c in ("family", "status") or any(r.get(c) is not None for r in rows)]
     meta = {"spec": spec.to_dict(), "lpspec_version": __version__,
-            "acceptance": "membership: Pr[Y in {X_1..X_K}] (MATH.md §1); sd_acc: sum_y min(q, p_I)"}
+            "acceptance": "membership: Pr[Y in {X_1..X_K}] (docs/theory.md §1); sd_acc: sum_y min(q, p_I)"}
     return Table(used, rows, meta)
 
 

@@ -1,6 +1,6 @@
 """Theorem 2 (acceptance one) and Theorem 3 (explicit two-draft optimum) of Khisti et al. (ICLR 2025).
 
-* Theorem 2, with its K-draft and non-identical forms (MATH.md §4): ``P*(acc) = 1`` iff
+* Theorem 2, with its K-draft and non-identical forms (docs/theory.md §4): ``P*(acc) = 1`` iff
   ``q(S) >= Pr(set(X) ⊆ S)`` for every ``S ⊆ Ω``.
 * Theorem 3 (two identical drafts): ``P* = min_S q(S) + p(S^c)^2 + 2 p(S) p(S^c) = min_S q(S) + 1 - p(S)^2``.
 """
@@ -69,7 +69,7 @@ def _margin_subsets(inst: Instance):
 def _margin_sorted(inst: Instance):
     """Min of ``q(S) - p(S)^K`` over non-empty proper ``S`` (identical independent drafts).
 
-    A negative minimum over all ``S`` sits at a prefix of the ``q/p`` order (MATH.md §4), which is then non-empty
+    A negative minimum over all ``S`` sits at a prefix of the ``q/p`` order (docs/theory.md §4), which is then non-empty
     and proper. Otherwise the minimum over non-empty proper sets is found exactly by forcing one token ``i`` in
     and one token ``j`` out: the rest is a prefix of the ``q/p`` order of ``Ω \\ {i, j}`` (the same concavity
     argument with the offset ``p(i)``).
@@ -133,7 +133,7 @@ def acceptance_one(
         P^*(\\mathrm{acc}) = 1 \\iff q(S) \\ge \\Pr(\\mathrm{set}(X) \\subseteq S) \\;\\; \\forall S \\subseteq \\Omega
 
     (Khisti et al. 2025, Theorem 2 for ``K = 2`` identical drafts, ``q(S) >= p(S)^2``; the K-draft remark,
-    ``q(S) >= p(S)^K``; any draft law through the min-cut formula, MATH.md §3).
+    ``q(S) >= p(S)^K``; any draft law through the min-cut formula, docs/theory.md §3).
 
     Parameters
     ----------

@@ -6,7 +6,7 @@ one instance and reports
 * **exactness by enumeration** (when the instance has at most ``max_tuples`` draft tuples): the output law
   ``Σ_x P(x) π(· | x)`` and its largest deviation from ``q``; exact means ``max |output - q| <= tolerance``
   (``0`` in rational arithmetic when the scheme returns Fractions for an exact instance);
-* the exact **membership acceptance** ``Σ_x P(x) Σ_{y ∈ set(x)} π(y | x)`` (MATH.md §1), the optimum ``P*``
+* the exact **membership acceptance** ``Σ_x P(x) Σ_{y ∈ set(x)} π(y | x)`` (docs/theory.md §1), the optimum ``P*``
   (:func:`lpspec.optimal_acceptance`) and the gap;
 * **sampling** as a second opinion (and the only one for large instances): draft tuples from the draft law and
   outputs from the scheme (``scheme.sample`` for a :class:`Scheme`, a draw from the returned law for a

@@ -1,18 +1,18 @@
 """Exact ground truth for ``proofs/``: rational grids, draft laws, brute-force min-cut, exact plan checks.
 
-Everything here is written from MATH.md directly, with :mod:`fractions` and :mod:`itertools` only, and does
+Everything here is written from docs/theory.md directly, with :mod:`fractions` and :mod:`itertools` only, and does
 **not** import lpspec: it is the independent side of every comparison in ``proofs/``.
 
 * :func:`simplex_grid` — every probability vector on ``n`` tokens whose entries are fractions with
   denominator ``<= max_den`` (the union of the grids ``{c / d : c in N^n, sum c = d}`` for ``d <= max_den``).
 * :func:`independent_tuples`, :func:`without_replacement_tuples`, :func:`greedy_tuples` — the joint law
-  ``P(x)`` of the draft tuple (MATH.md §1, §6), as ``{x: P(x)}`` over tuples of positive probability.
+  ``P(x)`` of the draft tuple (docs/theory.md §1, §6), as ``{x: P(x)}`` over tuples of positive probability.
 * :func:`truth` — for one instance: set masses ``Pr(set(X) = A)``, containment ``Pr(set(X) ⊆ S)`` for every
   mask ``S`` (summed over tuples, never by a closed form), every cut value ``q(S) + 1 - Pr(set(X) ⊆ S)``,
-  and the brute-force minimum ``P*`` with all its minimisers (MATH.md §3).
+  and the brute-force minimum ``P*`` with all its minimisers (docs/theory.md §3).
 * :func:`recheck_plan` — an exact re-check of a scheme ``π(y | x)``: a distribution for every ``x``, output
-  law ``== q``; returns its membership acceptance ``Pr[Y ∈ set(X)]`` (MATH.md §1).
-* :func:`two_step` — the two-step scheme of Theorem 1 for given ``β`` (MATH.md §4), evaluated exactly.
+  law ``== q``; returns its membership acceptance ``Pr[Y ∈ set(X)]`` (docs/theory.md §1).
+* :func:`two_step` — the two-step scheme of Theorem 1 for given ``β`` (docs/theory.md §4), evaluated exactly.
 
 Sets are bit masks: token ``i`` belongs to mask ``m`` when bit ``i`` of ``m`` is set.
 """
@@ -57,7 +57,7 @@ def identical_grid(max_n: int = 3, max_den: int = 6, ks=(1, 2, 3)):
 
 def is_orbit_representative(q, p) -> bool:
     """True when the pairs ``(q_i, p_i)`` are sorted: exactly one member of each orbit of the grid under a joint
-    relabelling of the tokens (every statement of MATH.md is invariant under it)."""
+    relabelling of the tokens (every statement of docs/theory.md is invariant under it)."""
     pairs = list(zip(q, p))
     return pairs == sorted(pairs)
 
@@ -77,7 +77,7 @@ def independent_tuples(drafts) -> dict[tuple[int, ...], Fraction]:
 
 
 def without_replacement_tuples(p, k: int) -> dict[tuple[int, ...], Fraction]:
-    """``P(x) = prod_j p(x_j) / p(Ω minus {x_1..x_{j-1}})`` on tuples of distinct tokens (MATH.md §6)."""
+    """``P(x) = prod_j p(x_j) / p(Ω minus {x_1..x_{j-1}})`` on tuples of distinct tokens (docs/theory.md §6)."""
     n = len(p)
     out = {}
     for x in itertools.permutations(range(n), k):
@@ -99,7 +99,7 @@ def greedy_top(p, k: int) -> tuple[int, ...]:
 
 
 def greedy_tuples(p, k: int) -> dict[tuple[int, ...], Fraction]:
-    """Hu et al.'s greedy law: ``x = (T, y)`` with ``y ~ p`` restricted to ``T^c`` (MATH.md §6)."""
+    """Hu et al.'s greedy law: ``x = (T, y)`` with ``y ~ p`` restricted to ``T^c`` (docs/theory.md §6)."""
     top = greedy_top(p, k)
     rest = [y for y in range(len(p)) if y not in top]
     mass = sum((p[y] for y in rest), ZERO)
@@ -147,7 +147,7 @@ class Truth:
     cut : tuple of Fraction
         ``q(S) + 1 - Pr(set(X) ⊆ S)`` for every mask.
     value : Fraction
-        ``min_S cut[S]``: the min-cut value ``P*`` (MATH.md §3).
+        ``min_S cut[S]``: the min-cut value ``P*`` (docs/theory.md §3).
     minimisers : tuple of int
         Every mask attaining ``value``.
     """
@@ -211,7 +211,7 @@ def recheck_plan(q, tuples: dict, conditional) -> Fraction:
 
 @dataclass(frozen=True)
 class TwoStep:
-    """The two-step scheme of Theorem 1 evaluated exactly (MATH.md §4)."""
+    """The two-step scheme of Theorem 1 evaluated exactly (docs/theory.md §4)."""
 
     intermediate: tuple  # p_I
     speculative_acceptance: Fraction  # sum_y min(q(y), p_I(y))

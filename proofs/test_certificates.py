@@ -1,4 +1,4 @@
-"""Exact optimality certificates: ``lpspec.certify`` against brute force written here (MATH.md §3, §4, §6).
+"""Exact optimality certificates: ``lpspec.certify`` against brute force written here (docs/theory.md §3, §4, §6).
 
 A certificate is a scheme ``π(y | x)`` and a set ``S`` in Fractions with acceptance ``== q(S) + 1 - Pr(set(X) ⊆ S)``.
 Each test re-checks it twice: by its own ``.check()`` and by ``_grid.recheck_plan`` against tuple masses
@@ -41,7 +41,7 @@ def _report(failures, what):
 
 
 def _theorem1_beta(cert, t):
-    """β_y(x) = f(x, y) / P(x) from the exact merged flow, the left-over on min(set(x)) (MATH.md §4)."""
+    """β_y(x) = f(x, y) / P(x) from the exact merged flow, the left-over on min(set(x)) (docs/theory.md §4)."""
     st = cert.instance.set_table
     row_of = {mask_of(st.members(i)): i for i in range(st.mass.size)}
     n = len(t.q)
@@ -67,7 +67,7 @@ def _verify(cert, t, q):
     assert r.speculative_acceptance == r.membership_acceptance == t.value and r.output == tuple(q)
 
 
-# ------------------------------------------------------------------------------ MATH.md §4 counterexample
+# ------------------------------------------------------------------------------ docs/theory.md §4 counterexample
 COUNTER_Q = (F(1, 10), F(1, 5), F(1, 10), F(3, 5))
 COUNTER_P1 = (F(4, 5), F(0), F(1, 5), F(0))
 COUNTER_P2 = (F(1, 10), F(3, 10), F(0), F(3, 5))
@@ -131,7 +131,7 @@ def test_certify_without_replacement_grid():
 
 def test_certify_greedy_grid_and_closed_form():
     """Greedy law: certify == brute-force min-cut == q(T) + Σ_{y ∉ T} min(q(y), p~(y)) (the closed form of
-    MATH.md §6, computed here) == ``optimal_acceptance(law="greedy")``; n <= 3 with d <= 6 and K = 2, 3, and
+    docs/theory.md §6, computed here) == ``optimal_acceptance(law="greedy")``; n <= 3 with d <= 6 and K = 2, 3, and
     n = 4 with d <= 3 and K = 2, 3, 4 (K = 1 is the independent law, covered by test_exhaustive.py)."""
     cases = list(identical_grid(max_n=3, max_den=6, ks=(2, 3)))
     cases += [(q, p, k) for q in simplex_grid(4, 3) for p in simplex_grid(4, 3) for k in (2, 3, 4)]

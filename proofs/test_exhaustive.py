@@ -1,4 +1,4 @@
-"""Exhaustive exact verification on a grid of rational distributions (MATH.md §3, §4, §6).
+"""Exhaustive exact verification on a grid of rational distributions (docs/theory.md §3, §4, §6).
 
 The grid: every pair ``(q, p)`` of distributions on ``n <= 3`` tokens whose entries share a denominator
 ``d <= 6`` (1, 13 and 55 points for n = 1, 2, 3), and ``K = 1, 2, 3`` identical independent drafts —
@@ -12,7 +12,7 @@ For every instance the ground truth ``P*`` is established *in this test suite*, 
 * a scheme that attains it: the certificate's ``π(y | x)`` re-checked exactly against the tuple masses of
   ``_grid.py`` (output law ``== q``, membership acceptance ``== P*``).
 
-Upper bound met by a feasible scheme is a proof of ``P*`` for that instance. Every closed form of MATH.md §4
+Upper bound met by a feasible scheme is a proof of ``P*`` for that instance. Every closed form of docs/theory.md §4
 is then compared with it.
 
 lpspec's functions run on every instance. The test-side re-evaluations of a scheme (the slowest part, in
@@ -68,7 +68,7 @@ def test_grid_is_the_advertised_size():
 
 
 def test_min_cut_formula_certified_on_grid():
-    """MATH.md §3: max-flow == min-cut, exactly, with the scheme re-checked outside lpspec."""
+    """docs/theory.md §3: max-flow == min-cut, exactly, with the scheme re-checked outside lpspec."""
     failures = []
     for q, p, k in GRID:
         t = truth(q, (p, k))
@@ -229,7 +229,7 @@ def test_theorem1_every_beta_is_bounded_by_the_optimum():
 
 
 def test_without_replacement_prefix_shortcut_evidence():
-    """Evidence only (MATH.md §6): for drafts without replacement the min-cut sits at a prefix of the q/p
+    """Evidence only (docs/theory.md §6): for drafts without replacement the min-cut sits at a prefix of the q/p
     order. Not proved; checked on every instance of two grids (n <= 3 with d <= 6, and n = 4 with d <= 4;
     K = 2, 3, wherever p has at least K tokens of positive mass): 7 312 instances."""
     cases = [(q, p, k) for q, p, k in identical_grid(max_n=3, max_den=6, ks=(2, 3))]

@@ -1,4 +1,4 @@
-"""Symbolic proofs with sympy of the algebraic steps behind MATH.md §3–§5 and §7.
+"""Symbolic proofs with sympy of the algebraic steps behind docs/theory.md §3–§5 and §7.
 
 Each test proves an identity or an inequality in symbolic form (a polynomial identity, or an expression
 shown to be a combination with non-negative coefficients of quantities that are non-negative by hypothesis).
@@ -57,7 +57,7 @@ def test_containment_of_iid_drafts_is_a_power(K):
 # ------------------------------------------------------------------------------ the cut bound (Theorem 2, necessity)
 @pytest.mark.parametrize("K", [1, 2, 3])
 def test_cut_bound_slack_is_a_nonnegative_combination(K):
-    """For every exact scheme and every S: P(acc) <= q(S) + 1 - Pr(set(X) ⊆ S)  (MATH.md §3).
+    """For every exact scheme and every S: P(acc) <= q(S) + 1 - Pr(set(X) ⊆ S)  (docs/theory.md §3).
 
     Joint variables w(x, y) = P(x) π(y|x) >= 0 (n = 3, all 3^K tuples, any joint law P); the two exactness
     constraints define P(x) = Σ_y w(x, y) and q(y) = Σ_x w(x, y), and 1 - Pr(set(X) ⊆ S) = Σ_{set(x) ⊄ S} P(x)
@@ -94,7 +94,7 @@ def test_theorem2_necessity_chain():
     assert (1 - g - 1).is_negative
 
 
-# ------------------------------------------------------------------------------ MATH.md §7: uniform p, n = 3
+# ------------------------------------------------------------------------------ docs/theory.md §7: uniform p, n = 3
 def test_uniform_n3_closed_form_by_case_split():
     """p = (1/3, 1/3, 1/3), K = 2: P* = min_S q(S) + 1 - (|S|/3)^2 == min(1, 8/9 + min q, 14/9 - max q).
 
@@ -164,7 +164,7 @@ def _rrs(q, drafts):
 
 
 def test_figure2_published_points():
-    """MATH.md §7, left panel: q2 = 0: optimum 8/9, SpecTr (11 + √13)/18, SpecInfer 7/9;
+    """docs/theory.md §7, left panel: q2 = 0: optimum 8/9, SpecTr (11 + √13)/18, SpecInfer 7/9;
     q2 = 1/9: optimum 1, SpecTr 8/9 with ρ* = 4/3, SpecInfer 23/27 — all in closed form."""
     p = [R(1, 3)] * 3
 
@@ -216,7 +216,7 @@ def test_sorted_prefix_concavity_step():
 
 # ------------------------------------------------------------------------------ SpecTr K-SEQ residual
 def test_kseq_residual_vanishes_on_rejected_tokens():
-    """SpecTr K-SEQ (MATH.md §5), symbolic in b, ρ, K, q(y), p(y). With m(y) = min(p(y), q(y)/ρ),
+    """SpecTr K-SEQ (docs/theory.md §5), symbolic in b, ρ, K, q(y), p(y). With m(y) = min(p(y), q(y)/ρ),
     b = Σ m, γ = (1 - (1-b)^K)/b, f(ρ) = 1 - (1-b)^K - ρ b, it is shown that
 
     1. the acceptance stage outputs y with probability Σ_{i=1..K} (1-b)^{i-1} m(y) = γ m(y);

@@ -1,8 +1,8 @@
-"""Independent brute-force references for the tests, written from MATH.md (never importing ``lpspec``).
+"""Independent brute-force references for the tests, written from docs/theory.md (never importing ``lpspec``).
 
 Everything here is deliberately naive: draft tuples are enumerated with :mod:`itertools`, set containment is
 tested token by token, and ``P*`` is the minimum of ``q(S) + 1 - Pr(set(X) ⊆ S)`` over *all* ``2^n`` subsets
-(MATH.md §3). Floats are summed with :func:`math.fsum`; Fractions are summed exactly. A distribution is a
+(docs/theory.md §3). Floats are summed with :func:`math.fsum`; Fractions are summed exactly. A distribution is a
 plain sequence (list, tuple or 1-D numpy array) of floats or Fractions.
 
 Conventions
@@ -36,7 +36,7 @@ def total(values):
 
 
 def normalised(dist):
-    """Fractions unchanged; floats divided by their (fsum) sum, as MATH.md / the API document."""
+    """Fractions unchanged; floats divided by their (fsum) sum, as docs/theory.md / the API document."""
     vals = list(dist)
     if is_exact(vals):
         return [Fraction(v) for v in vals]
@@ -62,7 +62,7 @@ def set_of(mask: int, n: int) -> frozenset:
     return frozenset(i for i in range(n) if (mask >> i) & 1)
 
 
-# ---------------------------------------------------------------------------- draft laws (MATH.md §1, §6)
+# ---------------------------------------------------------------------------- draft laws (docs/theory.md §1, §6)
 def independent_masses(rows) -> dict:
     """``P(x) = prod_k p_k(x_k)`` for every tuple of positive mass."""
     n = len(rows[0])
@@ -79,7 +79,7 @@ def independent_masses(rows) -> dict:
 def without_replacement_masses(p, k) -> dict:
     """``P(x) = prod_j p(x_j) / (sum of p over the tokens not among x_1..x_{j-1})`` on distinct tuples.
 
-    Each denominator is a sum of the remaining masses (MATH.md §6), never ``1 - ...``.
+    Each denominator is a sum of the remaining masses (docs/theory.md §6), never ``1 - ...``.
     """
     n = len(p)
     out = {}
@@ -97,7 +97,7 @@ def without_replacement_masses(p, k) -> dict:
 
 
 def greedy_fixed(p, k) -> tuple:
-    """The top ``k-1`` tokens of ``p`` by decreasing mass, ties to the lower index (MATH.md §6)."""
+    """The top ``k-1`` tokens of ``p`` by decreasing mass, ties to the lower index (docs/theory.md §6)."""
     order = sorted(range(len(p)), key=lambda i: (-p[i], i))
     return tuple(order[: k - 1])
 
@@ -144,7 +144,7 @@ def inclusion(masses: dict, n: int) -> list:
     return [total([m for x, m in masses.items() if y in x] or [0.0]) for y in range(n)]
 
 
-# ---------------------------------------------------------------------------- the optimum (MATH.md §3)
+# ---------------------------------------------------------------------------- the optimum (docs/theory.md §3)
 def cut_value(q, masses, S):
     """``q(S) + 1 - Pr(set(X) ⊆ S)``."""
     one = Fraction(1) if is_exact(q) else 1.0
@@ -208,7 +208,7 @@ def brute_margin(q, masses, n=None):
 
 
 def identical_min_cut(q, p, k):
-    """``min_S q(S) + 1 - p(S)^K`` over all sets (MATH.md §4 remark), exact or float."""
+    """``min_S q(S) + 1 - p(S)^K`` over all sets (docs/theory.md §4 remark), exact or float."""
     n = len(q)
     best = None
     for mask in range(1 << n):
@@ -239,7 +239,7 @@ def theorem3_forms(q, p):
 
 
 def greedy_closed_form(q, p, k):
-    """MATH.md §6: ``q(T) + sum_{y ∉ T} min(q(y), p~(y))``, ``p~ = p|_{T^c} / p(T^c)``."""
+    """docs/theory.md §6: ``q(T) + sum_{y ∉ T} min(q(y), p~(y))``, ``p~ = p|_{T^c} / p(T^c)``."""
     fixed = greedy_fixed(p, k)
     rest = [y for y in range(len(p)) if y not in fixed]
     denom = total(p[y] for y in rest)
@@ -263,11 +263,11 @@ def best_ratio_prefix(q, weight, masses):
 
 
 def figure2_optimum(q):
-    """MATH.md §7: for ``p`` uniform on 3 tokens and K = 2, ``P* = min(1, 8/9 + min q, 14/9 - max q)``."""
+    """docs/theory.md §7: for ``p`` uniform on 3 tokens and K = 2, ``P* = min(1, 8/9 + min q, 14/9 - max q)``."""
     return min(Fraction(1), Fraction(8, 9) + min(q), Fraction(14, 9) - max(q))
 
 
-# ---------------------------------------------------------------------------- schemes (MATH.md §1)
+# ---------------------------------------------------------------------------- schemes (docs/theory.md §1)
 def scheme_acceptance(masses: dict, conditional):
     """``Σ_x P(x) Σ_{y ∈ set(x)} π(y|x)`` for a callable ``conditional(x) -> π(·|x)``."""
     terms = []
@@ -284,7 +284,7 @@ def scheme_output(masses: dict, conditional, n: int) -> list:
 
 
 def full_lp_transport(q, masses, n):
-    """The full LP of MATH.md §2 as a transportation problem solved by POT's network simplex (``ot.emd``).
+    """The full LP of docs/theory.md §2 as a transportation problem solved by POT's network simplex (``ot.emd``).
 
     Cost ``-1`` on ``y ∈ set(x)`` and ``0`` elsewhere; returns the maximal accepted mass. An independent
     solver (no HiGHS, no cvxpy).

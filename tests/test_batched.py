@@ -2,7 +2,7 @@
 
 References: brute force over all subsets (``_reference``, no lpspec), the NumPy sorted prefix and the NumPy
 schemes (``lpspec.compare_schemes``, ``lpspec.schemes.TruncatedIS`` whose LP is solved by HiGHS), exact values
-of the paper's Figure 2 (MATH.md §7), and closed forms written in the tests with ``math.fsum``. Tolerances are
+of the paper's Figure 2 (docs/theory.md §7), and closed forms written in the tests with ``math.fsum``. Tolerances are
 the stated bound :func:`lpspec.batched.agreement_tolerance` (``2 (K + 2) n u + 64 u``).
 """
 
@@ -217,7 +217,7 @@ def test_optimum_through_the_refinement_path_on_random_rows(device, monkeypatch)
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_figure2_points(device):
-    """MATH.md §7: q = (1/3, q2, 2/3 - q2), p uniform on 3 tokens, K = 2."""
+    """docs/theory.md §7: q = (1/3, q2, 2/3 - q2), p uniform on 3 tokens, K = 2."""
     third = [1 / 3] * 3
     q0, q1 = [1 / 3, 0.0, 2 / 3], [1 / 3, 1 / 9, 5 / 9]
     res = lb.compare_schemes(target=[q0, q1], drafts=[third, third], k=2, device=device)
@@ -236,7 +236,7 @@ def test_figure2_points(device):
 @pytest.mark.parametrize("device", DEVICES)
 def test_different_drafts_are_refused_by_the_optimum_with_the_paper_counterexample(device):
     q = [[0.1, 0.2, 0.1, 0.6]]
-    drafts = [[[0.8, 0.0, 0.2, 0.0]], [[0.1, 0.3, 0.0, 0.6]]]  # (K, B, n): MATH.md §4, P* = 49/50
+    drafts = [[[0.8, 0.0, 0.2, 0.0]], [[0.1, 0.3, 0.0, 0.6]]]  # (K, B, n): docs/theory.md §4, P* = 49/50
     with pytest.raises(ValueError, match="not exact"):
         lb.optimal_acceptance(target=q, drafts=drafts, device=device)
     with pytest.raises(ValueError, match="lpspec.optimal_acceptance"):

@@ -37,7 +37,7 @@ def test_solve_json_figure2_left(capsys):
     assert obj["optimal_acceptance"] == pytest.approx(8 / 9, abs=1e-15)
     assert obj["cut_set"] == [1]  # q(S) + 1 - p(S)^2 = 0 + 1 - 1/9
     s = obj["schemes"]
-    assert s["spectr"] == pytest.approx((11 + math.sqrt(13)) / 18, abs=1e-12)  # MATH.md §7
+    assert s["spectr"] == pytest.approx((11 + math.sqrt(13)) / 18, abs=1e-12)  # docs/theory.md §7
     assert s["specinfer"] == pytest.approx(7 / 9, abs=1e-12)
     assert s["optimal"] == pytest.approx(8 / 9, abs=1e-12)
     assert s["single_draft"] == pytest.approx(2 / 3, abs=1e-12)  # sum min(p, q) = 1/3 + 0 + 1/3
@@ -76,7 +76,7 @@ def test_solve_comma_lists(capsys):
 
 
 def test_solve_different_drafts_exact(capsys):
-    # MATH.md §4: the sorted prefix fails here; P* = 49/50 at S = {0, 1}
+    # docs/theory.md §4: the sorted prefix fails here; P* = 49/50 at S = {0, 1}
     code, out, _ = run(capsys, "solve", "--target", "1/10,1/5,1/10,3/5", "--draft", "4/5,0,1/5,0",
                        "--draft", "1/10,3/10,0,3/5", "--json")
     assert code == 0
@@ -91,7 +91,7 @@ def test_solve_schemes_option(capsys):
     assert code == 0
     obj = json.loads(out)
     assert set(obj["schemes"]) == {"sir", "naive"}
-    assert obj["schemes"]["sir"] == pytest.approx(11 / 12, abs=1e-12)  # MATH.md §4
+    assert obj["schemes"]["sir"] == pytest.approx(11 / 12, abs=1e-12)  # docs/theory.md §4
 
 
 def test_solve_from_files(capsys, tmp_path):
@@ -246,11 +246,11 @@ def test_console_script_error_exit_code():
 
 
 @pytest.mark.parametrize("name,expected", [
-    ("figure2-left", Fraction(8, 9)),          # MATH.md §7
-    ("figure2-left-one", Fraction(1)),         # MATH.md §7
-    ("figure2-right", Fraction(1)),            # q2 = 1/3 in [5/18, 5/9], MATH.md §7
+    ("figure2-left", Fraction(8, 9)),          # docs/theory.md §7
+    ("figure2-left-one", Fraction(1)),         # docs/theory.md §7
+    ("figure2-right", Fraction(1)),            # q2 = 1/3 in [5/18, 5/9], docs/theory.md §7
     ("sir-gap", Fraction(1)),                  # q(S) >= p(S)^2: 3/4 >= 1/4, 1/4 >= 1/4
-    ("prefix-fails", Fraction(49, 50)),        # MATH.md §4
+    ("prefix-fails", Fraction(49, 50)),        # docs/theory.md §4
     # without replacement: Pr(set = {0, 1}) = (1/2)(1/4)/(1/2) + (1/4)(1/2)/(3/4) = 5/12, so S = {0, 1} gives
     # q(S) + 1 - 5/12 = 1/10 + 7/12 = 41/60
     ("without-replacement", Fraction(41, 60)),

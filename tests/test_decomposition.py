@@ -152,9 +152,9 @@ def test_fault_instance_decomposes():
         assert abs(dec.membership_acceptance - 0.5681231655834715) <= 1e-12
 
 
-# --------------------------------------------------------------------- two_step_from_beta, exact (MATH.md §4)
+# --------------------------------------------------------------------- two_step_from_beta, exact (docs/theory.md §4)
 def _sir_beta(inst, q, rows):
-    """SIR (MATH.md §5): pick draft i with probability ∝ q(x_i) / p_i(x_i); β_y sums the drafts equal to y."""
+    """SIR (docs/theory.md §5): pick draft i with probability ∝ q(x_i) / p_i(x_i); β_y sums the drafts equal to y."""
     tt = inst.tuple_table
     beta = np.array([[F(0)] * inst.n for _ in range(tt.tuples.shape[0])], dtype=object)
     for r, x in enumerate(tt.tuples.tolist()):
@@ -166,7 +166,7 @@ def _sir_beta(inst, q, rows):
 
 
 def test_sir_gap_between_speculative_and_membership_acceptance():
-    """MATH.md §4: SIR on p = (1/2, 1/2), q = (3/4, 1/4), K = 2: Σ min(q, p_I) = 7/8, Pr[Y ∈ {X}] = 11/12."""
+    """docs/theory.md §4: SIR on p = (1/2, 1/2), q = (3/4, 1/4), K = 2: Σ min(q, p_I) = 7/8, Pr[Y ∈ {X}] = 11/12."""
     q, p = [F(3, 4), F(1, 4)], [F(1, 2), F(1, 2)]
     inst = make_instance(target=q, drafts=p, k=2)
     dec = two_step_from_beta(inst, _sir_beta(inst, q, [p, p]))

@@ -1,4 +1,4 @@
-"""Figures: Figure 2's numbers against MATH.md §7, the acceptance-one region against brute force, and the
+"""Figures: Figure 2's numbers against docs/theory.md §7, the acceptance-one region against brute force, and the
 plotted data against the tables they come from."""
 
 import itertools
@@ -40,7 +40,7 @@ def _row(table, panel, q1):
 
 def test_figure2_published_points(fig2):
     _, table = fig2
-    r = _row(table, "left", 0.0)  # MATH.md §7
+    r = _row(table, "left", 0.0)  # docs/theory.md §7
     assert r["optimal"] == pytest.approx(8 / 9, abs=1e-12)
     assert r["spectr"] == pytest.approx((11 + math.sqrt(13)) / 18, abs=1e-12)
     assert r["specinfer"] == pytest.approx(7 / 9, abs=1e-12)
@@ -55,7 +55,7 @@ def test_figure2_optimum_is_the_closed_form_everywhere(fig2):
     assert len(table.where(panel="left")) == 61 and len(table.where(panel="right")) == 76
     for r in table.rows:
         q = (r["q0"], r["q1"], r["q2"])
-        closed = min(1.0, 8 / 9 + min(q), 14 / 9 - max(q))  # MATH.md §7 for uniform p on 3 tokens
+        closed = min(1.0, 8 / 9 + min(q), 14 / 9 - max(q))  # docs/theory.md §7 for uniform p on 3 tokens
         assert r["optimal"] == pytest.approx(closed, abs=1e-12)
         assert r["optimal"] >= r["spectr"] - 1e-12 and r["optimal"] >= r["specinfer"] - 1e-12
 

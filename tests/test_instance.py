@@ -1,6 +1,6 @@
 """Instances and draft laws (``lpspec.instance``): validation, tuple masses, set masses, cut quantities.
 
-Expected values come from ``_reference`` (itertools enumeration written from MATH.md §1, §6) or by hand.
+Expected values come from ``_reference`` (itertools enumeration written from docs/theory.md §1, §6) or by hand.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The draft-selection LP (``lpspec.lp``): three forms, completed schemes, certificates, solver faults.
 
 Every expected value is independent of the code under test: the brute-force minimum over all ``2^n`` sets
-of ``q(S) + 1 - Pr(set(X) ⊆ S)`` with ``Pr`` summed from tuple masses (``_reference``, MATH.md §3), a
+of ``q(S) + 1 - Pr(set(X) ⊆ S)`` with ``Pr`` summed from tuple masses (``_reference``, docs/theory.md §3), a
 different LP form, POT's network simplex on the full transportation LP, or exact Fractions.
 """
 
@@ -20,7 +20,7 @@ from lpspec.lp import solve_instance
 
 TOL = 1e-9
 
-# MATH.md §8: HiGHS presolve called this feasible instance infeasible (full LP, both marginals as equalities).
+# docs/theory.md §8: HiGHS presolve called this feasible instance infeasible (full LP, both marginals as equalities).
 FAULT_P = np.array([0, 0.00062837, 0.15238889, 0.4513274, 0.18651383, 0.20914151])
 FAULT_Q = np.array([0.0633987279, 0.370362032, 0.170315319, 0.387209017, 0.00871155618, 0.00000334741726])
 FAULT_VALUE = 0.5681231655834715
@@ -144,7 +144,7 @@ def test_lp_on_fraction_inputs_is_checked_exactly(kw):
         assert report["exact_value"] == expected
 
 
-# --------------------------------------------------------------------------------- solver faults (MATH.md §8)
+# --------------------------------------------------------------------------------- solver faults (docs/theory.md §8)
 @pytest.mark.parametrize("form", FORMS)
 def test_highs_infeasible_fault_instance(form):
     p, q = FAULT_P / FAULT_P.sum(), FAULT_Q / FAULT_Q.sum()
@@ -165,7 +165,7 @@ def test_fault_instance_by_every_method_and_by_brute_force():
 
 
 def test_dirichlet_instances_that_broke_the_equality_full_lp():
-    # MATH.md §8: 7 of 40 Dirichlet(1) instances at K = 3-4 were reported infeasible; all must now solve,
+    # docs/theory.md §8: 7 of 40 Dirichlet(1) instances at K = 3-4 were reported infeasible; all must now solve,
     # and the full form must stay the full form (method records a dropped row if one was dropped).
     rng = np.random.default_rng(20250101)
     for i in range(16):
@@ -196,7 +196,7 @@ NEAR_ONE_HOT = np.array(
 
 
 # Regression: HiGHS reported this feasible full LP infeasible with the tightened tolerances, with and without
-# the dropped row (MATH.md §8); the full form now also retries with presolve off.
+# the dropped row (docs/theory.md §8); the full form now also retries with presolve off.
 @pytest.mark.parametrize("law", ["independent", "without_replacement"])
 def test_full_form_with_a_5e_10_draft_mass(law):
     p = TINY_P / TINY_P.sum()

@@ -1,4 +1,4 @@
-"""Solver faults never reach the user as a number (MATH.md §8): injected failures of HiGHS."""
+"""Solver faults never reach the user as a number (docs/theory.md §8): injected failures of HiGHS."""
 
 import cvxpy as cp
 import numpy as np

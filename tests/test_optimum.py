@@ -1,7 +1,7 @@
 """The optimal acceptance ``P*`` (``lpspec.optimum``) and exact certificates (``lpspec.certify``).
 
 Expected values: brute force over all ``2^n`` sets with ``Pr(set(X) ⊆ S)`` summed from tuple masses
-(``_reference``), exact Fractions, MATH.md §4 (the non-identical counterexample) and §7 (Figure 2 points).
+(``_reference``), exact Fractions, docs/theory.md §4 (the non-identical counterexample) and §7 (Figure 2 points).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def test_certify_needs_fractions():
         certify(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2)
 
 
-# ---------------------------------------------------------------------------------- MATH.md §4 counterexample
+# ---------------------------------------------------------------------------------- docs/theory.md §4 counterexample
 CE_Q = [F(1, 10), F(1, 5), F(1, 10), F(3, 5)]
 CE_P = [[F(4, 5), F(0), F(1, 5), F(0)], [F(1, 10), F(3, 10), F(0), F(3, 5)]]
 
@@ -121,7 +121,7 @@ def test_non_identical_counterexample_prefix_fails():
         optimal_acceptance(target=CE_Q, drafts=CE_P, method="sorted_prefix")
 
 
-# --------------------------------------------------------------------------------------- MATH.md §7, Figure 2
+# --------------------------------------------------------------------------------------- docs/theory.md §7, Figure 2
 UNIFORM3 = [F(1, 3)] * 3
 
 
@@ -151,14 +151,14 @@ def test_figure2_curves_and_acceptance_one_intervals(panel):
     grid = sorted({top * F(i, 36) for i in range(37)} | {lo, hi, lo - F(1, 360), hi + F(1, 360)})
     for q2 in grid:
         q = [first, q2, top - q2]
-        expected = R.figure2_optimum(q)  # MATH.md §7 closed form
+        expected = R.figure2_optimum(q)  # docs/theory.md §7 closed form
         assert expected == R.brute_optimum(q, R.tuple_masses(drafts=UNIFORM3, k=2))[0]
         got = optimal_acceptance(target=q, drafts=UNIFORM3, k=2).value
         assert got == expected, (q2, got, expected)
         assert (got == 1) == (lo <= q2 <= hi), q2
 
 
-# ------------------------------------------------------------------------------------ greedy law (MATH.md §6)
+# ------------------------------------------------------------------------------------ greedy law (docs/theory.md §6)
 @settings(max_examples=40, deadline=None)
 @given(R.instance_kwargs(max_n=9, max_k=5, laws=("greedy",)))
 @example({"target": [0.25] * 4, "drafts": [0.2, 0.3, 0.3, 0.2], "k": 3, "law": "greedy"})
@@ -188,7 +188,7 @@ def test_greedy_closed_form_exact(kw):
 
 # ----------------------------------------------------------------------- without replacement: prefix evidence
 def test_prefix_shortcut_for_without_replacement_evidence():
-    """MATH.md §6 says the q/p prefix shortcut held for the without-replacement law in every instance tried,
+    """docs/theory.md §6 says the q/p prefix shortcut held for the without-replacement law in every instance tried,
     but it is not proved. This test documents more evidence (it is not a proof): on 150 seeded instances the
     best prefix of the q/p order, evaluated with the without-replacement ``Pr(set(X) ⊆ S)`` (summed from
     tuple masses), equals both the brute-force minimum over all sets and the merged LP."""

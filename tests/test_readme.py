@@ -26,6 +26,6 @@ def test_readme_python_blocks_run(capsys):
     for block in _blocks("python"):
         exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out
-    # the first printed line is P* for Figure 2 (left, q2 = 0): 8/9 by MATH.md §7, with the cut S = {1}
+    # the first printed line is P* for Figure 2 (left, q2 = 0): 8/9 by docs/theory.md §7, with the cut S = {1}
     first = out.splitlines()[0]
     assert first == f"{Fraction(8, 9)} (1,)"

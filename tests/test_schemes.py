@@ -2,7 +2,7 @@
 
 Expected values come from: the target itself (exactness), a second code path (closed form vs. the enumeration
 of every draft tuple), the min-cut optimum of lpspec.optimum (a different algorithm), brute-force sums over
-tuples written here, MATH.md §4–§7 and the paper's Figure 2.
+tuples written here, docs/theory.md §4–§7 and the paper's Figure 2.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def test_conditional_rows_are_distributions_and_validate_x():
 
 # ---------------------------------------------------------------------------------------------- closed forms
 def test_specinfer_closed_form_matches_a_direct_recursion():
-    """1 - Π(1 - a_i) against a recursion over the rejection process written here from MATH.md §5."""
+    """1 - Π(1 - a_i) against a recursion over the rejection process written here from docs/theory.md §5."""
     q = [F(1, 10), F(2, 5), F(1, 2)]
     drafts = [[F(1, 2), F(1, 4), F(1, 4)], [F(1, 3), F(1, 3), F(1, 3)], [F(0), F(1, 2), F(1, 2)]]
 
@@ -172,7 +172,7 @@ def test_single_draft_is_not_a_membership_figure():
 
 
 def test_specinfer_wor_uses_the_renormalised_draft_law():
-    """Exact with p_S (enumerated output == q); the variant with the original p is not (MATH.md §5)."""
+    """Exact with p_S (enumerated output == q); the variant with the original p is not (docs/theory.md §5)."""
     q, p = np.array([0.1, 0.2, 0.7]), np.array([0.6, 0.3, 0.1])
     s = SpecInferWithoutReplacement(target=q, drafts=p, k=2, law="without_replacement")
     assert s.output_error() <= 1e-15
@@ -233,7 +233,7 @@ def test_figure2_left_q2_one_ninth():
 
 @pytest.mark.parametrize("left", [True, False])
 def test_figure2_curves(left):
-    """P* = min(1, 8/9 + min q, 14/9 - max q) (MATH.md §7); SpecTr, SpecInfer < 1 except at q = p."""
+    """P* = min(1, 8/9 + min q, 14/9 - max q) (docs/theory.md §7); SpecTr, SpecInfer < 1 except at q = p."""
     first = F(1, 3) if left else F(1, 6)
     for j in range(19):
         q2 = (1 - first) * F(j, 18)

@@ -23,7 +23,7 @@ from lpspec.sweep import load_spec, parse_spec, progress, run_sweep, scheme_colu
 
 # ---------------------------------------------------------------------- independent references
 def brute_force_optimum(q, drafts):
-    """min over all S of q(S) + 1 - prod_k p_k(S) (MATH.md §3), by plain enumeration."""
+    """min over all S of q(S) + 1 - prod_k p_k(S) (docs/theory.md §3), by plain enumeration."""
     n = len(q)
     best = math.inf
     for r in range(n + 1):
@@ -34,7 +34,7 @@ def brute_force_optimum(q, drafts):
 
 
 def specinfer_formula(q, drafts):
-    """1 - prod_i (1 - a_i) with the residual recursion of MATH.md §5, written out independently."""
+    """1 - prod_i (1 - a_i) with the residual recursion of docs/theory.md §5, written out independently."""
     r = np.array(q, dtype=float)
     reject = 1.0
     for p in drafts:

@@ -45,7 +45,7 @@ def test_always_first_draft_is_not_exact_with_the_error_size():
 
 
 def test_rrs_without_replacement_with_the_original_p_is_caught():
-    """MATH.md §5: the renormalised p_S is needed; with p itself the output law is wrong."""
+    """docs/theory.md §5: the renormalised p_S is needed; with p itself the output law is wrong."""
     q, p = np.full(3, 1 / 3), np.array([0.6, 0.3, 0.1])
 
     def broken(x):

@@ -1,6 +1,6 @@
 """Buckets of the ratio ``q/p``: the structure that lets the batched backend avoid a full sort.
 
-Every quantity of MATH.md §4–§5 that depends on the order of the tokens by ``r = q/p`` is a *threshold sum*:
+Every quantity of docs/theory.md §4–§5 that depends on the order of the tokens by ``r = q/p`` is a *threshold sum*:
 the sums of ``q`` and ``p`` over ``{r < c}`` for some threshold ``c`` (the optimum's prefixes, SpecTr's
 ``b(ρ) = Σ min(p, q/ρ)``, SpecInfer's residual masses ``Σ (q - c p)^+``). So instead of sorting, each row's
 tokens are dropped into buckets of ``r`` read off the float bits (a log scale, :data:`SUB_BUCKETS` buckets

@@ -1,6 +1,6 @@
 """Batched optimal acceptance ``P*`` for K identical drafts, and Theorem 2 (acceptance one), on torch.
 
-For identical independent drafts (MATH.md §4, "Fast evaluation")
+For identical independent drafts (docs/theory.md §4, "Fast evaluation")
 
 .. math::
 
@@ -30,7 +30,7 @@ evaluated only at the ends of groups of equal ratio (inside a group the value is
 Agreement with :func:`lpspec.optimal_acceptance`: within :func:`~lpspec.batched._torch.agreement_tolerance`
 (``2 (K + 2) n u + 64 u``, about ``1e-10`` at ``n = 128 000``); the tests check it on random instances.
 
-**Different drafts** (``(K, B, n)``): the sorted prefix is not exact there (MATH.md §4 gives an instance
+**Different drafts** (``(K, B, n)``): the sorted prefix is not exact there (docs/theory.md §4 gives an instance
 where it returns 1 while ``P* = 49/50``), so :func:`optimal_acceptance` refuses them.
 """
 
@@ -53,7 +53,7 @@ __all__ = [
 
 DIFFERENT_DRAFTS_MESSAGE = (
     "the batched optimum needs identical drafts (drafts of shape (B, n) with k=K): for different drafts the "
-    "sorted prefix is not exact (MATH.md §4 shows an instance where it gives 1 while P* = 49/50). Use the "
+    "sorted prefix is not exact (docs/theory.md §4 shows an instance where it gives 1 while P* = 49/50). Use the "
     "NumPy LP per position, lpspec.optimal_acceptance(target=q, drafts=[p_1, ..., p_K]) (small n), or "
     "lpspec.batched.compare_schemes for the baselines that do apply."
 )
@@ -260,8 +260,8 @@ def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dty
         P^*(\\mathrm{acc}) = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - p(S)^K
                          = \\min_{0 \\le j \\le m} \\; Q_j + 1 - P_j^K
 
-    (Khisti et al. 2025, Theorem 3 and its K-draft form; the min-cut of MATH.md §3 over the prefixes of the
-    ``q/p`` order, MATH.md §4), computed per row without a full sort (module docstring).
+    (Khisti et al. 2025, Theorem 3 and its K-draft form; the min-cut of docs/theory.md §3 over the prefixes of the
+    ``q/p`` order, docs/theory.md §4), computed per row without a full sort (module docstring).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Batched acceptance of the baseline schemes (MATH.md §4–§5), under the names of :func:`lpspec.compare_schemes`.
+"""Batched acceptance of the baseline schemes (docs/theory.md §4–§5), under the names of :func:`lpspec.compare_schemes`.
 
 ==================  ==============================================================  ========================
 name                batched value, per row                                           drafts
@@ -82,7 +82,7 @@ def specinfer_acceptance(batch: BatchInput):
     """SpecInfer recursive rejection sampling with replacement (Miao et al. 2024), ``K`` steps.
 
     ``r_1 = q``; ``m_i = Σ (r_i - p_i)^+`` is the chance that step ``i`` rejects, and
-    ``r_{i+1} = (r_i - p_i)^+ / m_i``; the acceptance is ``1 - Π_i m_i`` (MATH.md §5, with
+    ``r_{i+1} = (r_i - p_i)^+ / m_i``; the acceptance is ``1 - Π_i m_i`` (docs/theory.md §5, with
     ``1 - α_i = m_i`` as a sum of non-negative terms).
 
     For identical drafts the residuals stay of the form ``(q - c p)^+``, and the recursion collapses to
@@ -350,7 +350,7 @@ def compare_schemes(*, target, drafts, k: int | None = None, s: int = DEFAULT_TR
 
         P(\\mathrm{acc}) \\le P^* \\le \\sum_y \\min\\big(q(y), 1 - \\textstyle\\prod_k (1 - p_k(y))\\big)
 
-    The names and formulas are in the module docstring (MATH.md §4–§5): ``optimal``, ``single_draft``,
+    The names and formulas are in the module docstring (docs/theory.md §4–§5): ``optimal``, ``single_draft``,
     ``specinfer``, ``spectr``, ``naive``, ``truncated_is`` (``K = 2``; scored by ``Σ min(q, p_I)``) and
     ``upper_bound``. Different drafts ((K, B, n)) get ``single_draft`` (on ``p_1``), ``specinfer``,
     ``naive``, ``truncated_is`` (``K = 2``) and ``upper_bound``.

@@ -1,4 +1,4 @@
-"""Token-level selection schemes of the field, each evaluated exactly and sampled (MATH.md §4–§5).
+"""Token-level selection schemes of the field, each evaluated exactly and sampled (docs/theory.md §4–§5).
 
 =================  ======================================  ========================================
 name               class                                   applies to

@@ -1,6 +1,6 @@
 """The interface every token-level selection scheme implements, and the helpers the schemes share.
 
-A *selection scheme* (MATH.md §1) is a conditional law ``π(y | x)`` of the output token ``y`` given the draft
+A *selection scheme* (docs/theory.md §1) is a conditional law ``π(y | x)`` of the output token ``y`` given the draft
 tuple ``x = (x_1, ..., x_K)``. It is *exact* when ``Σ_x P(x) π(y | x) = q(y)`` for every ``y``, and its
 (membership) acceptance is
 
@@ -218,7 +218,7 @@ def sample_drafts(inst: Instance, rng: np.random.Generator, size: int) -> np.nda
 
 # ---------------------------------------------------------------------------------------------- Scheme
 class Scheme:
-    """A token-level selection scheme for one instance (MATH.md §1).
+    """A token-level selection scheme for one instance (docs/theory.md §1).
 
     Construct with an :class:`~lpspec.instance.Instance` or with the keywords of :func:`lpspec.make_instance`;
     subclasses add their own keyword parameters. A scheme that does not apply to the instance (wrong draft
@@ -287,7 +287,7 @@ class Scheme:
         return _draw(self.conditional(self._tuple(x)), rng)
 
     def accepted_tokens(self, x) -> tuple[int, ...]:
-        """Outputs that count as accepted for ``x``: ``set(x)`` (membership, MATH.md §1)."""
+        """Outputs that count as accepted for ``x``: ``set(x)`` (membership, docs/theory.md §1)."""
         return tuple(sorted(set(self._tuple(x))))
 
     # ------------------------------------------------------------------ exact evaluation
@@ -354,7 +354,7 @@ class Scheme:
 
 # ---------------------------------------------------------------------------------------------- IS family
 class ImportanceScheme(Scheme):
-    """Two-step scheme of Theorem 1 (MATH.md §4) for a selection rule ``β``.
+    """Two-step scheme of Theorem 1 (docs/theory.md §4) for a selection rule ``β``.
 
     Step 1 picks ``Y_I ∈ set(x)`` with probability ``β_y(x)``; step 2 accepts it with probability
     ``min(1, q(Y_I)/p_I(Y_I))`` and otherwise outputs a sample of ``(q - p_I)^+ / Σ (q - p_I)^+``, where
@@ -390,7 +390,7 @@ class ImportanceScheme(Scheme):
 
     @property
     def sd_acceptance(self):
-        """Speculative-sampling acceptance ``Σ_y min(q(y), p_I(y))`` (MATH.md §4); ``<=`` membership."""
+        """Speculative-sampling acceptance ``Σ_y min(q(y), p_I(y))`` (docs/theory.md §4); ``<=`` membership."""
         q, pI = self.instance.target, self.intermediate
         return exact_sum([min(a, b) for a, b in zip(q.tolist(), pI.tolist())])
 

@@ -1,4 +1,4 @@
-"""Importance-sampling schemes (MATH.md §4–§5): SIR, the paper's pairwise IS LP, its truncation, tournament.
+"""Importance-sampling schemes (docs/theory.md §4–§5): SIR, the paper's pairwise IS LP, its truncation, tournament.
 
 Every scheme here is a selection rule ``β`` followed by single-draft speculative sampling against ``q`` with
 the true intermediate law ``p_I`` (Theorem 1's two steps), so every one is exact; they differ in ``β``.
@@ -9,7 +9,7 @@ speculative-sampling acceptance ``Σ min(q, p_I)``
 The pairwise LPs (Khisti et al. 2025, Section 4) are built with cvxpy and solved by HiGHS. Their variables
 are masses ``u_ij = P(i, j) w_ij`` (the mass of the ordered pair ``(i, j)`` sent to ``i``), bounded by
 ``0 <= u_ij <= P(i, j)``, so that every probability sits in a bound or a right-hand side and every matrix
-coefficient is ``±1`` (MATH.md §8)::
+coefficient is ``±1`` (docs/theory.md §8)::
 
     maximise Σ_y z_y  s.t.  z_y <= q(y),  z_y <= p_I(y) = c(y) + Σ_j u_yj + Σ_i (P(i, y) - u_iy)
 
@@ -44,7 +44,7 @@ DEFAULT_TRUNCATION = 5
 
 
 class SIR(ImportanceScheme):
-    """Sampling-importance-resampling (MATH.md §5), then step 2 of Theorem 1.
+    """Sampling-importance-resampling (docs/theory.md §5), then step 2 of Theorem 1.
 
     Pick draft position ``i`` with probability proportional to ``w_i = q(x_i)/p_i(x_i)``, so
     ``β_y(x) = Σ_{i: x_i = y} w_i / Σ_i w_i``; when every weight is zero, pick a position uniformly.
@@ -81,7 +81,7 @@ class SIR(ImportanceScheme):
 
 
 def truncation_order(target: np.ndarray, joint: np.ndarray) -> np.ndarray:
-    """Tokens ranked by ``q(i) - P(i, i)`` descending, ties to the lower index (MATH.md §4), shape (n,).
+    """Tokens ranked by ``q(i) - P(i, i)`` descending, ties to the lower index (docs/theory.md §4), shape (n,).
 
     ``P(i, i) = p_1(i) p_2(i)`` for independent drafts.
 

@@ -1,4 +1,4 @@
-"""Naive sampling (NSS, MATH.md §5): ignore the drafts and sample the target."""
+"""Naive sampling (NSS, docs/theory.md §5): ignore the drafts and sample the target."""
 
 from __future__ import annotations
 

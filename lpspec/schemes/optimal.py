@@ -11,7 +11,7 @@ __all__ = ["CanonicalScheme", "OptimalScheme"]
 
 
 class OptimalScheme(Scheme):
-    """The completed optimal plan of the draft-selection LP (MATH.md §2–§3): ``P(acc) = P*``.
+    """The completed optimal plan of the draft-selection LP (docs/theory.md §2–§3): ``P(acc) = P*``.
 
     Float instances: :func:`lpspec.lp.solve_instance` (HiGHS, repaired flow, cut certificate) and its
     ``conditional``. Exact (Fraction) instances: the exact max-flow of :func:`lpspec.certify`, so that
@@ -32,7 +32,7 @@ class OptimalScheme(Scheme):
     """
 
     name = "optimal"
-    title = "the LP optimum, completed to an exact scheme (MATH.md §2)"
+    title = "the LP optimum, completed to an exact scheme (docs/theory.md §2)"
 
     def __init__(self, instance: Instance | None = None, /, *, form: str | None = None, **kw):
         super().__init__(instance, **kw)

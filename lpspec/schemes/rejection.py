@@ -1,4 +1,4 @@
-"""Rejection-sampling schemes (MATH.md §5): single draft, SpecInfer RRS with and without replacement.
+"""Rejection-sampling schemes (docs/theory.md §5): single draft, SpecInfer RRS with and without replacement.
 
 All three keep exact (Fraction) arithmetic for exact instances, and their acceptance has a closed form (or,
 without replacement, a recursion over the rejection path) that the tests compare with enumeration.
@@ -86,7 +86,7 @@ class SpecInfer(Scheme):
         \\pi(\\cdot \\mid x) = \\sum_i \\Big[\\prod_{j<i} (1 - a_j(x_j))\\Big] a_i(x_i) \\delta_{x_i}
         + \\prod_i (1 - a_i(x_i))\\, r_{K+1}, \\qquad a_i(t) = \\min(1, r_i(t)/p_i(t)),
 
-    and the acceptance is ``1 - Π_i (1 - α_i)``, ``α_i = Σ_y min(r_i(y), p_i(y))`` (MATH.md §5). This is the
+    and the acceptance is ``1 - Π_i (1 - α_i)``, ``α_i = Σ_y min(r_i(y), p_i(y))`` (docs/theory.md §5). This is the
     membership acceptance too: a rejected ``x_i`` has ``r_i(x_i) < p_i(x_i)``, so ``r_j(x_i) = 0`` for every
     ``j > i`` and the final residual never lands on a rejected draft.
 
@@ -160,7 +160,7 @@ class SpecInferWithoutReplacement(Scheme):
     and the set ``S`` of tokens not yet drafted, with the current draft law ``p_S = p|_S / p(S)`` (``p(S)`` a
     sum of the remaining masses). For ``i = 1..K``: accept ``x_i`` with probability
     ``min(1, r(x_i)/p_S(x_i))``; on rejection set ``r <- (r - p_S)^+ / ‖(r - p_S)^+‖_1`` and remove ``x_i`` from ``S``. If every draft is
-    rejected, output a sample of ``r``. Using ``p`` instead of ``p_S`` would not be exact (MATH.md §5).
+    rejected, output a sample of ``r``. Using ``p`` instead of ``p_S`` would not be exact (docs/theory.md §5).
 
     There is no product formula; :meth:`closed_form_acceptance` is the recursion over rejection paths
 

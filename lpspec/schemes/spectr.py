@@ -1,4 +1,4 @@
-"""SpecTr's K-SEQ scheme (Sun et al., NeurIPS 2023) for K identical independent drafts (MATH.md §5)."""
+"""SpecTr's K-SEQ scheme (Sun et al., NeurIPS 2023) for K identical independent drafts (docs/theory.md §5)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _f(target, draft, k, rho):
 
 
 def spectr_rho(target, draft, k: int):
-    """``ρ*``: the smallest ``ρ ∈ [1, K]`` with ``f(ρ) = 1 - (1 - b(ρ))^K - ρ b(ρ) <= 0`` (MATH.md §5).
+    """``ρ*``: the smallest ``ρ ∈ [1, K]`` with ``f(ρ) = 1 - (1 - b(ρ))^K - ρ b(ρ) <= 0`` (docs/theory.md §5).
 
     ``b(ρ) = Σ_y min(p(y), q(y)/ρ)``; ``f(1) >= 0 >= f(K)``. Bisection returns the upper end of the final
     bracket, so ``f(ρ*) <= 0`` and K-SEQ's residual stays non-negative. For Fraction input the bisection runs

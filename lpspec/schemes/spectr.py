@@ -83,12 +83,6 @@ class SpecTr(Scheme):
     ``X_i`` in turn with probability ``min(1, q(X_i)/(ρ* p(X_i)))``; if none is accepted, output a sample of
     ``(q - γ m)^+ / Σ (q - γ m)^+``. Exact for any ``ρ`` with ``f(ρ) <= 0`` (then ``γ <= ρ``).
 
-    Attributes
-    ----------
-    rho, b, gamma : float or Fraction
-    round_acceptance : float or Fraction
-        ``1 - (1 - b)^K``: SpecTr's formula, the probability that some round accepts; ``>= (1 - 1/e) P*``.
-
     The membership acceptance (:meth:`closed_form_acceptance`) adds the chance that the residual sample equals
     a rejected draft: given that all rounds reject, the drafts are i.i.d. ``∝ (p - q/ρ*)^+``, so
 
@@ -99,6 +93,12 @@ class SpecTr(Scheme):
 
     which vanishes at the exact root ``f(ρ*) = 0`` (``γ = ρ*`` makes ``r`` zero on every rejectable token) and
     is of the order of the bisection tolerance otherwise.
+
+    Attributes
+    ----------
+    rho, b, gamma : float or Fraction
+    round_acceptance : float or Fraction
+        ``1 - (1 - b)^K``: SpecTr's formula, the probability that some round accepts; ``>= (1 - 1/e) P*``.
 
     Examples
     --------

@@ -40,6 +40,7 @@ myst_heading_anchors = 3  # "## 9. An exact ..." gets an anchor, so theory.md#9-
 nb_custom_formats = {".py": ["jupytext.reads", {"fmt": "py:percent"}]}
 nb_execution_mode = os.environ.get("LPSPEC_DOCS_EXECUTE", "force")
 nb_execution_timeout = 300
+nb_execution_in_temp = True  # notebooks run in a temporary directory: nothing is written into the tree
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
@@ -57,3 +58,49 @@ napoleon_use_rtype = False
 html_theme = "alabaster"
 html_title = f"lpspec {release}"
 html_static_path = []
+
+
+# -- the API reference lists every public name ---------------------------------------------------------------
+# autodoc documents module-level data only when the documented module itself carries a ``#:`` comment for it, and
+# the constants of ``lpspec.__all__`` are imported from submodules. ``.. public-constants:: MODULE`` lists them,
+# with the ``#:`` comment of the submodule that defines them.
+from docutils.statemachine import StringList  # noqa: E402
+from sphinx.pycode import ModuleAnalyzer  # noqa: E402
+from sphinx.util.docutils import SphinxDirective  # noqa: E402
+
+
+def _constant_doc(name, obj, package):
+    for mod_name, mod in sorted(sys.modules.items()):
+        if not mod_name.startswith(package) or getattr(mod, name, None) is not obj:
+            continue
+        try:
+            docs = ModuleAnalyzer.for_module(mod_name).find_attr_docs()
+        except Exception:  # a module without source
+            continue
+        if ("", name) in docs:
+            return [line for line in docs[("", name)] if line.strip()]
+    return []
+
+
+class PublicConstants(SphinxDirective):
+    required_arguments = 1
+
+    def run(self):
+        import importlib
+
+        module_name = self.arguments[0]
+        module = importlib.import_module(module_name)
+        lines = []
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            if callable(obj) or isinstance(obj, type):
+                continue
+            value = repr(obj) if not isinstance(obj, dict) else "{" + ", ".join(map(repr, obj)) + "}"
+            lines += [f".. py:data:: {name}", f"   :module: {module_name}", f"   :value: {value}", ""]
+            lines += [f"   {line}" for line in _constant_doc(name, obj, module_name.split(".")[0])] + [""]
+        node = self.parse_text_to_nodes("\n".join(lines)) if lines else []
+        return node
+
+
+def setup(app):
+    app.add_directive("public-constants", PublicConstants)

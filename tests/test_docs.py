@@ -1,0 +1,147 @@
+"""The documentation: every ``docs/theory.md §N`` citation names a section that exists, nothing points outside
+the repository, and the Sphinx site builds with warnings as errors.
+
+The citation check reads every tracked text file (``git ls-files``; a plain walk of the tree when git is not
+available) and every section heading ``## N. Title`` of docs/theory.md. A citation is ``docs/theory.md`` followed
+by ``§N``, a range ``§N–§M`` / ``§N-§M``, or a list ``§N, §M`` (and ``§N and §M``); every ``N`` must be a
+section number. The site build is the command of the README (``sphinx-build -W --keep-going -b html docs OUT``).
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+THEORY = ROOT / "docs" / "theory.md"
+TEXT_SUFFIXES = {".py", ".md", ".json", ".toml", ".txt", ".rst", ".cfg", ".ini", ".yml", ".yaml", ".csv", ""}
+
+# "docs/theory.md" then a run of section references: §3, §3–§5, §3-§5, "§3, §4 and §6", "§4 remark".
+CITATION = re.compile(r"docs/theory\.md(?P<refs>(?:[\s,;]*(?:and\s+)?§\d+(?:\s*[–-]\s*§?\d+)?)+)")
+SECTION_NUMBER = re.compile(r"§(\d+)(?:\s*[–-]\s*§?(\d+))?")
+HEADING = re.compile(r"^## (\d+)\. \S", re.MULTILINE)
+
+
+def tracked_files() -> list[Path]:
+    try:
+        out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, timeout=60)
+        names = [n for n in out.stdout.decode("utf-8").split("\0") if n]
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        names = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*")
+                 if p.is_file() and not any(part.startswith(".") or part in {"build", "_build", "__pycache__"}
+                                            for part in p.relative_to(ROOT).parts)]
+    return [ROOT / n for n in names
+            if (ROOT / n).is_file() and not (ROOT / n).is_symlink() and (ROOT / n).suffix in TEXT_SUFFIXES]
+
+
+def read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return None
+
+
+def theory_sections() -> set[int]:
+    return {int(m.group(1)) for m in HEADING.finditer(THEORY.read_text(encoding="utf-8"))}
+
+
+def cited_sections(text: str) -> list[tuple[int, str]]:
+    """``(section number, the citation as written)`` for every citation in ``text``; ranges are expanded."""
+    found = []
+    for m in CITATION.finditer(text):
+        for ref in SECTION_NUMBER.finditer(m.group("refs")):
+            lo = int(ref.group(1))
+            hi = int(ref.group(2)) if ref.group(2) else lo
+            found.extend((n, m.group(0).strip()) for n in range(lo, max(lo, hi) + 1))
+    return found
+
+
+# ------------------------------------------------------------------------------------------ the parser itself
+@pytest.mark.parametrize("text, expected", [
+    ("see docs/theory.md §3.", [3]),
+    ("(docs/theory.md §4–§5): names", [4, 5]),
+    ("docs/theory.md §2-§3; Khisti", [2, 3]),
+    ("docs/theory.md §3, §4, §6).", [3, 4, 6]),
+    ("docs/theory.md §1 and §6", [1, 6]),
+    ("docs/theory.md §4 remark and §9 later", [4]),  # only the run right after the file name
+    ("docs/theory.md: definitions", []),
+])
+def test_citation_parser(text, expected):
+    assert [n for n, _ in cited_sections(text)] == expected
+
+
+def test_theory_has_the_numbered_sections_code_relies_on():
+    assert theory_sections() >= set(range(1, 12)), sorted(theory_sections())
+
+
+def test_parser_catches_a_missing_section():
+    missing = max(theory_sections()) + 1
+    bad = [n for n, _ in cited_sections(f"as in docs/theory.md §{missing}") if n not in theory_sections()]
+    assert bad == [missing]
+
+
+# --------------------------------------------------------------------------------------- the repository
+def test_every_theory_citation_names_an_existing_section():
+    sections = theory_sections()
+    files = tracked_files()
+    assert any(f.name == "theory.md" for f in files), "docs/theory.md is not tracked"
+    bad, count = [], 0
+    for path in files:
+        text = read_text(path)
+        if text is None:
+            continue
+        for number, citation in cited_sections(text):
+            count += 1
+            if number not in sections:
+                line = text[:text.index(citation)].count("\n") + 1
+                bad.append(f"{path.relative_to(ROOT)}:{line}: {citation!r} (no section {number})")
+    assert count > 50, f"only {count} citations found: is the citation pattern still right?"
+    assert not bad, "citations of missing sections of docs/theory.md:\n" + "\n".join(bad)
+
+
+def test_nothing_points_outside_the_repository():
+    """The theory lives in docs/theory.md: no file names the old external MATH.md or a ../shared path."""
+    needles = ("MATH" + ".md", "../" + "shared")  # split, so that this file does not match itself
+    bad = []
+    for path in tracked_files():
+        text = read_text(path)
+        if text is None:
+            continue
+        for i, line in enumerate(text.splitlines(), 1):
+            if any(n in line for n in needles):
+                bad.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()[:100]}")
+    assert not bad, "references outside the repository:\n" + "\n".join(bad)
+
+
+# ------------------------------------------------------------------------------------------- the site
+def test_sphinx_site_builds_without_warnings(tmp_path):
+    """``sphinx-build -W --keep-going -b html docs OUT`` (API reference, theory, formats, guides, notebooks)."""
+    pytest.importorskip("sphinx", reason="the docs extra is not installed (pip install -e '.[docs]')")
+    pytest.importorskip("myst_nb", reason="the docs extra is not installed (pip install -e '.[docs]')")
+    out = tmp_path / "html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(ROOT / "docs"), str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
+    log = "\n".join(line for line in (proc.stdout + proc.stderr).splitlines() if "IPKernelApp" not in line)
+    assert proc.returncode == 0, f"sphinx-build failed:\n{log[-6000:]}"
+    for page in ("index", "theory", "formats", "api/lpspec", "api/batched",
+                 "notebooks/01_theorems_tour", "guide/install"):
+        assert (out / f"{page}.html").is_file(), page
+    theory = (out / "theory.html").read_text(encoding="utf-8")
+    for n in range(1, 12):
+        assert re.search(rf'id="{n}-[a-z]', theory), f"theory.html has no anchor for §{n}"
+    import lpspec
+    import lpspec.batched
+
+    for module, page in ((lpspec, "lpspec"), (lpspec.batched, "batched")):
+        api = (out / "api" / f"{page}.html").read_text(encoding="utf-8")
+        missing = [name for name in module.__all__ if f'id="{module.__name__}.{name}"' not in api]
+        assert not missing, f"public names of {module.__name__} without an API entry: {missing}"
+    notebook = (out / "notebooks" / "01_theorems_tour.html").read_text(encoding="utf-8")
+    if os.environ.get("LPSPEC_DOCS_EXECUTE", "force") != "off":  # executed: the notebook's last line is shown
+        assert "notebook 01 OK" in notebook
+    shutil.rmtree(out, ignore_errors=True)

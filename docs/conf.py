@@ -64,7 +64,6 @@ html_static_path = []
 # autodoc documents module-level data only when the documented module itself carries a ``#:`` comment for it, and
 # the constants of ``lpspec.__all__`` are imported from submodules. ``.. public-constants:: MODULE`` lists them,
 # with the ``#:`` comment of the submodule that defines them.
-from docutils.statemachine import StringList  # noqa: E402
 from sphinx.pycode import ModuleAnalyzer  # noqa: E402
 from sphinx.util.docutils import SphinxDirective  # noqa: E402
 
@@ -98,8 +97,7 @@ class PublicConstants(SphinxDirective):
             value = repr(obj) if not isinstance(obj, dict) else "{" + ", ".join(map(repr, obj)) + "}"
             lines += [f".. py:data:: {name}", f"   :module: {module_name}", f"   :value: {value}", ""]
             lines += [f"   {line}" for line in _constant_doc(name, obj, module_name.split(".")[0])] + [""]
-        node = self.parse_text_to_nodes("\n".join(lines)) if lines else []
-        return node
+        return self.parse_text_to_nodes("\n".join(lines)) if lines else []
 
 
 def setup(app):

@@ -104,7 +104,8 @@ def test_every_theory_citation_names_an_existing_section():
 
 
 def test_nothing_points_outside_the_repository():
-    """The theory lives in docs/theory.md: no file names the old external MATH.md or a ../shared path."""
+    """The theory lives in docs/theory.md: no file names the old theory file outside the repository, or a path up into
+    the shared folder beside it (the needles are spelled in two halves so that this file does not match itself)."""
     needles = ("MATH" + ".md", "../" + "shared")  # split, so that this file does not match itself
     bad = []
     for path in tracked_files():
@@ -145,3 +146,41 @@ def test_sphinx_site_builds_without_warnings(tmp_path):
     if os.environ.get("LPSPEC_DOCS_EXECUTE", "force") != "off":  # executed: the notebook's last line is shown
         assert "notebook 01 OK" in notebook
     shutil.rmtree(out, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------ install honesty
+def _pyproject() -> dict:
+    tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11+ (tomllib)")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _names(requirements) -> set[str]:
+    return {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_extras_match_what_the_docs_promise():
+    """The core stays small; the extras named in docs/guide/install.md hold what their commands need."""
+    project = _pyproject()["project"]
+    core, extras = _names(project["dependencies"]), project["optional-dependencies"]
+    assert not core & {"torch", "transformers", "matplotlib", "pandas", "sympy", "sphinx"}, core
+    assert {"jupytext", "nbconvert", "ipykernel"} <= _names(extras["notebooks"])  # jupytext --execute
+    assert {"sphinx", "myst-parser", "myst-nb"} <= _names(extras["docs"])
+    assert "sympy" in _names(extras["proofs"])
+    (all_extra,) = extras["all"]
+    included = set(all_extra.split("[", 1)[1].rstrip("]").split(","))
+    assert included == set(extras) - {"all"}, included
+    guide = (ROOT / "docs" / "guide" / "install.md").read_text(encoding="utf-8")
+    assert all(f"| `{name}` |" in guide for name in extras), "docs/guide/install.md does not list every extra"
+
+
+def test_sympy_is_needed_only_by_proofs():
+    """sympy moved from the core dependencies to the ``proofs`` extra: nothing outside proofs/ may import it."""
+    bad = []
+    for path in tracked_files():
+        rel = path.relative_to(ROOT)
+        if path.suffix != ".py" or rel.parts[0] == "proofs":
+            continue
+        text = read_text(path) or ""
+        if re.search(r"^\s*(import sympy|from sympy\b)", text, re.MULTILINE):
+            bad.append(str(rel))
+    assert not bad, f"sympy imported outside proofs/: {bad}"

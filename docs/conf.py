@@ -7,6 +7,7 @@ docstrings (autodoc + napoleon), and the jupytext percent notebooks of ``noteboo
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -35,6 +36,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 # -- MyST ---------------------------------------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3  # "## 9. An exact ..." gets an anchor, so theory.md#9-... links work
+suppress_warnings = ["myst.header"]  # a heading-level jump in a guide page is cosmetic; broken links still fail
 
 # -- notebooks: jupytext percent files, executed at build time (about 10 s in all) ------------------------------
 nb_custom_formats = {".py": ["jupytext.reads", {"fmt": "py:percent"}]}
@@ -100,5 +102,26 @@ class PublicConstants(SphinxDirective):
         return self.parse_text_to_nodes("\n".join(lines)) if lines else []
 
 
+# -- links from a page to repository files outside docs/ ----------------------------------------------------
+# A Markdown page may link to a repository file such as ``[benchmarks](../../benchmarks/README.md)``: that link
+# works on GitHub but is not a page of this site. Such links (to an existing file outside docs/) are shown as the
+# text followed by the repository path; a link to a file that does not exist is left alone, so that it warns.
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\(((?:\.\./)+[^)#\s]+)(#[^)\s]*)?\)")
+
+
+def _repository_links(app, docname, source):
+    page_dir = (Path(app.srcdir) / docname).parent
+
+    def replace(match):
+        target = (page_dir / match.group(2)).resolve()
+        docs_dir = Path(app.srcdir).resolve()
+        if docs_dir in target.parents or not target.exists() or ROOT not in target.parents:
+            return match.group(0)
+        return f"{match.group(1)} (`{target.relative_to(ROOT).as_posix()}`)"
+
+    source[0] = _MD_LINK.sub(replace, source[0])
+
+
 def setup(app):
     app.add_directive("public-constants", PublicConstants)
+    app.connect("source-read", _repository_links)

@@ -129,7 +129,7 @@ def test_sphinx_site_builds_without_warnings(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
     log = "\n".join(line for line in (proc.stdout + proc.stderr).splitlines() if "IPKernelApp" not in line)
     assert proc.returncode == 0, f"sphinx-build failed:\n{log[-6000:]}"
-    for page in ("index", "theory", "formats", "api/lpspec", "api/batched",
+    for page in ("index", "theory", "proofs", "formats", "api/lpspec", "api/batched",
                  "notebooks/01_theorems_tour", "guide/install"):
         assert (out / f"{page}.html").is_file(), page
     theory = (out / "theory.html").read_text(encoding="utf-8")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import numbers
 
+from ..registry import BATCHED, DEFAULT_TRUNCATION, MAX_TRUNCATION, NOT_BATCHED, RHO_BISECTION_STEPS
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch
@@ -49,16 +50,12 @@ __all__ = [
     "upper_bound",
 ]
 
-#: Names computed by :func:`compare_schemes`, in the order of :func:`lpspec.compare_schemes`.
-BATCHED_SCHEMES = ("optimal", "single_draft", "specinfer", "spectr", "naive", "truncated_is", "upper_bound")
-#: The truncated LP's default ``s`` (the paper uses 5 to 15).
-DEFAULT_TRUNCATION = 5
-#: Largest ``s``: the ``s(s-1)``-weight LP is solved exactly through its ``2^s`` cuts.
-MAX_TRUNCATION = 16
-#: Bisection steps for SpecTr's ``ρ*`` (the loop stops earlier, once no bracket can shrink).
-RHO_BISECTION_STEPS = 200
+#: Names computed by :func:`compare_schemes`, in the order of :func:`lpspec.compare_schemes`
+#: (:data:`lpspec.registry.BATCHED`; ``DEFAULT_TRUNCATION``, ``MAX_TRUNCATION`` and ``RHO_BISECTION_STEPS``
+#: also come from :mod:`lpspec.registry`).
+BATCHED_SCHEMES = BATCHED
 
-_NOT_BATCHED = ("canonical", "specinfer_wor", "sir", "pairwise_is", "tournament")
+_NOT_BATCHED = NOT_BATCHED
 
 
 def _rowdot(a, b):

@@ -70,6 +70,8 @@ class SchemeFacts:
     batched_kind : str
         What the batched backend reports: ``"membership"`` (``Pr[Y ∈ set(X)]``) or ``"sd"``
         (``Σ min(q, p_I)``, the speculative-sampling acceptance of an importance-sampling selection).
+    exact : bool
+        On exact (Fraction) input its acceptance is the exact rational value (not an LP float or a bisection).
     """
 
     name: str
@@ -79,23 +81,24 @@ class SchemeFacts:
     enumerates: bool = False
     batched: bool = False
     batched_kind: str = "membership"
+    exact: bool = False
 
 
 #: Every scheme name, in the order :func:`lpspec.compare_schemes` reports them.
 SCHEME_FACTS: dict[str, SchemeFacts] = {f.name: f for f in (
-    SchemeFacts("optimal", r"Optimal $P^*$ (min-cut)", "black", "-", batched=True),
+    SchemeFacts("optimal", r"Optimal $P^*$ (min-cut)", "black", "-", batched=True, exact=True),
     SchemeFacts("canonical", "Canonical (Theorem 1)", "tab:green", "-", enumerates=True),
-    SchemeFacts("single_draft", "Single draft", "tab:gray", ":", batched=True),
-    SchemeFacts("specinfer", "SpecInfer", "tab:orange", "-.", batched=True),
-    SchemeFacts("specinfer_wor", "SpecInfer w/o replacement", "tab:brown", "-.", enumerates=True),
+    SchemeFacts("single_draft", "Single draft", "tab:gray", ":", batched=True, exact=True),
+    SchemeFacts("specinfer", "SpecInfer", "tab:orange", "-.", batched=True, exact=True),
+    SchemeFacts("specinfer_wor", "SpecInfer w/o replacement", "tab:brown", "-.", enumerates=True, exact=True),
     SchemeFacts("spectr", "SpecTr", "tab:blue", "--", batched=True),
-    SchemeFacts("naive", "Naive", "tab:purple", ":", batched=True),
-    SchemeFacts("sir", "SIR", "tab:red", ":", enumerates=True),
+    SchemeFacts("naive", "Naive", "tab:purple", ":", batched=True, exact=True),
+    SchemeFacts("sir", "SIR", "tab:red", ":", enumerates=True, exact=True),
     SchemeFacts("pairwise_is", "Pairwise IS", "tab:olive", "--", enumerates=True),
     SchemeFacts("truncated_is", "Truncated IS", "tab:cyan", "--", enumerates=True, batched=True,
                 batched_kind="sd"),
     SchemeFacts("tournament", "Tournament IS", "tab:pink", "--", enumerates=True),
-    SchemeFacts("upper_bound", r"Upper bound $\sum_y \min(q, \Pr[y \in X])$", "silver", ":", batched=True),
+    SchemeFacts("upper_bound", r"Upper bound $\sum_y \min(q, \Pr[y \in X])$", "silver", ":", batched=True, exact=True),
 )}
 
 #: Schemes whose exact membership acceptance enumerates the draft tuples.

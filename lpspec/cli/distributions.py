@@ -62,10 +62,16 @@ def check_model_location(flag: str, name: str, local_only: bool) -> None:
                        "directory the model was saved to.")
 
 
+def _first_sentence(exc: BaseException, limit: int = 200) -> str:
+    text = one_line(exc)
+    head = text.split(". ")[0].rstrip(".")
+    return head if len(head) <= limit else head[: limit - 3] + "..."
+
+
 def _hub_advice(flag: str, name: str, exc: BaseException) -> CLIError:
     if Path(name).expanduser().is_dir():
-        return CLIError(f"{flag} {name}: not a loadable model or tokenizer directory ({one_line(exc)[:200]}).")
-    return CLIError(f"{flag} {name}: could not load it from the Hugging Face hub ({one_line(exc)[:160]}); without "
+        return CLIError(f"{flag} {name}: not a loadable model or tokenizer directory ({_first_sentence(exc)}).")
+    return CLIError(f"{flag} {name}: could not load it from the Hugging Face hub ({_first_sentence(exc)}); without "
                     "a network, download the model first and pass its local directory with --local-files-only.")
 
 

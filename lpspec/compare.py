@@ -163,6 +163,8 @@ def compare_schemes_for(inst: Instance, schemes=None, *, s: int = DEFAULT_TRUNCA
             out[name] = (optimum_for(inst) if optimum is None else optimum).value
         elif name == "truncated_is":
             out[name] = SCHEMES[name](inst, s=s).acceptance
+        elif name == "canonical" and optimum is not None:
+            out[name] = SCHEMES[name](inst, optimum=optimum).acceptance
         else:
             out[name] = SCHEMES[name](inst).acceptance
     return out

@@ -257,3 +257,22 @@ def test_batch_and_table_share_column_names(capsys, tmp_path):
         assert column in batch_row and column in table_row
         assert batch_row[column] == pytest.approx(table_row[column], abs=1e-12)
     assert batch_row["optimal_acceptance"] == pytest.approx(brute_force_optimum(q, [p, p]), abs=1e-12)
+
+
+def test_solve_computes_the_optimum_once(capsys, monkeypatch):
+    import lpspec.optimum as optimum_module
+    from lpspec import compare, decomposition, theorems
+
+    calls = []
+    real = optimum_module.optimum_for
+
+    def counting(inst, *args, **kw):
+        calls.append(args)
+        return real(inst, *args, **kw)
+
+    for module in (optimum_module, compare, theorems):
+        monkeypatch.setattr(module, "optimum_for", counting)
+    assert decomposition.decomposition_for.__defaults__[-1] is None  # takes the optimum from the caller
+    code, out, _ = run(capsys, "solve", "--example", "figure2-left", "--json")
+    assert code == 0 and json.loads(out)["optimal_acceptance_exact"] == "8/9"
+    assert len(calls) == 1

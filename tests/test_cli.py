@@ -52,6 +52,7 @@ def test_solve_json_figure2_left(capsys):
     for name in ("certificate", "theorem1", "theorem2", "theorem3"):
         assert obj["checks"][name]["applies"] and obj["checks"][name]["passed"], name
     assert obj["checks"]["theorem2"]["holds"] is False and obj["checks"]["theorem2"]["witness"] == [1]
+    assert obj["checks"]["theorem2"]["verdict"].endswith("does not hold (S = {1}) and P* < 1, as predicted")
     assert obj["checks"]["certificate"]["exact_value"] == "8/9"
 
 

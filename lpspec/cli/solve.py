@@ -79,6 +79,7 @@ def solve_report(inst, label: str, description: str, schemes=None) -> dict:
 def to_json(report) -> dict:
     """The JSON object of ``lpspec solve --json``: floats, and beside them ``*_exact`` fraction strings for values
     that are exact rationals (a SpecTr value on exact input is a bisection, so it has no exact string)."""
+    from ..checks import describe_check
     from ..registry import SCHEME_FACTS
 
     opt, comparison = report["optimum"], report["comparison"]
@@ -91,6 +92,8 @@ def to_json(report) -> dict:
            "checks": report["checks"]}
     if isinstance(opt.value, Fraction):
         report["checks"]["certificate"]["exact_value"] = str(opt.value)
+    for key, c in report["checks"].items():
+        c["verdict"] = describe_check(key, c)
     return obj
 
 

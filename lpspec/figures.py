@@ -388,7 +388,7 @@ def plot_acceptance_vs_k(table: Table):
     names = [name for name in SCHEME_FACTS if acceptance_column(name) in table.columns]
     names += [c[: -len(".membership_acc")] for c in table.columns
               if c.endswith(".membership_acc") and c[: -len(".membership_acc")] not in names]
-    for name in names:
+    for index, name in enumerate(names):
         col = acceptance_column(name)
         pts = [r for r in table.rows if r.get(col) is not None]
         if not pts:
@@ -402,7 +402,9 @@ def plot_acceptance_vs_k(table: Table):
         ax.plot(x, y, marker="o", label=label, color=color, linestyle=ls, gid=name)
         err = [r.get(f"{col}.sem") for r in pts]
         if any(e is not None for e in err):
-            ax.errorbar(x, y, yerr=[0.0 if e is None else e for e in err], fmt="none", ecolor=color or "black",
+            dodge = 0.05 * (index - (len(names) - 1) / 2)  # side by side, so that overlapping bars stay readable
+            ax.errorbar([v + dodge for v in x], y, yerr=[0.0 if e is None else e for e in err], fmt="none",
+                        ecolor=color or "black",
                         capsize=0, linewidth=1.2, gid=f"{name}.sem")
     meta = table.metadata
     counts = sorted({r["instances"] for r in table.rows})

@@ -244,6 +244,9 @@ def test_different_drafts_are_refused_by_the_optimum_with_the_paper_counterexamp
     res = lb.compare_schemes(target=q, drafts=drafts, device=device)
     assert "optimal" not in res and "spectr" not in res
     assert set(res) == {"single_draft", "specinfer", "naive", "truncated_is", "upper_bound"}
+    # nothing left out silently: the reasons, as lpspec.compare_schemes gives them
+    assert set(res.not_computed) == {"optimal", "spectr"}
+    assert "not exact" in res.not_computed["optimal"] and "identical drafts" in res.not_computed["spectr"]
     exact = lpspec.optimal_acceptance(target=[Fraction(1, 10), Fraction(1, 5), Fraction(1, 10), Fraction(3, 5)],
                                       drafts=[[Fraction(4, 5), 0, Fraction(1, 5), 0],
                                               [Fraction(1, 10), Fraction(3, 10), 0, Fraction(3, 5)]])

@@ -359,13 +359,15 @@ def compare_schemes(*, target, drafts, k: int | None = None, s: int = DEFAULT_TR
     s : int, default 5
         ``truncated_is``'s parameter (``<= 16``).
     schemes : sequence of str, optional
-        Only these names; each must apply (otherwise ``ValueError`` with the reason).
+        Only these names; each must apply (otherwise ``ValueError`` with the reason). By default every name
+        that applies is computed and the others are listed with the reason in ``.not_computed`` — the same
+        decision as :func:`lpspec.compare_schemes`.
 
     Returns
     -------
-    dict
-        ``{name: torch.Tensor of shape (B,)}``; ``details`` is not included. SpecTr's ``ρ*`` is available
-        from :func:`spectr_acceptance`.
+    lpspec.compare.Comparison
+        A dict ``{name: torch.Tensor of shape (B,)}`` with ``.not_computed``: ``{name: reason}``; ``details``
+        is not included. SpecTr's ``ρ*`` is available from :func:`spectr_acceptance`.
 
     Examples
     --------
@@ -389,7 +391,11 @@ def compare_schemes(*, target, drafts, k: int | None = None, s: int = DEFAULT_TR
             if why[name] is not None:
                 raise ValueError(f"schemes: {name!r} does not apply: {why[name]}")
         names = [name for name in BATCHED_SCHEMES if name in names]
-    return _evaluate(batch, names, s)
+    from ..compare import Comparison  # the result type of lpspec.compare_schemes (imported when called)
+
+    left_out = {name: ("not requested" if why[name] is None else f"does not apply: {why[name]}")
+                for name in BATCHED_SCHEMES if name not in names}
+    return Comparison(_evaluate(batch, names, s), left_out)
 
 
 def _evaluate(batch: BatchInput, names, s: int) -> dict:

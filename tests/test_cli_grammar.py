@@ -180,6 +180,18 @@ def test_solve_names_the_schemes_it_cannot_compute(capsys):
     assert set(obj["schemes"]) == set(api) and obj["not_computed"] == api.not_computed
 
 
+@pytest.mark.parametrize("argv,words", [
+    (["solve", "--example", "figure2-left", "--law", "greedy", "-k", "5"], "Lower -k"),
+    (["solve", "--target", "0.5,0.5", "--draft", "0.5,0.5", "--draft", "0.2,0.8", "--law", "without_replacement"],
+     "give one --draft P with -k K"),
+    (["solve", "--example", "figure2-left", "--schemes", "specinfer_wor"], "--law without_replacement"),
+])
+def test_error_advice_names_cli_options(capsys, argv, words):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and words in err
+    assert "law='" not in err and "k=K" not in err and "drafts=" not in err
+
+
 # ---------------------------------------------------------------------- one-line errors, as a process
 def _env():
     env = dict(os.environ, MPLBACKEND="Agg")

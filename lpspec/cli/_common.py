@@ -74,6 +74,9 @@ def register_error_type(exc_type: type) -> type:
 _ADVICE = [
     (re.compile(r"\blaw='(\w+)'"), r"--law \1"),
     (re.compile(r"\bpass k\b"), "give -k K"),
+    (re.compile(r"\bpass drafts=p with k=K\b"), "give one --draft P with -k K"),
+    (re.compile(r"\bLower k\b"), "Lower -k"),
+    (re.compile(r"\bk=K\b"), "-k K"),
     (re.compile(r"\bk=(\d+)"), r"-k \1"),
     (re.compile(r"\bpass schemes=|\bschemes=(?=\s|$)"), "--schemes"),
 ]
@@ -86,6 +89,8 @@ def cli_words(text: str) -> str:
     --------
     >>> cli_words("needs law='without_replacement', not law='independent'; pass k (the number of drafts)")
     'needs --law without_replacement, not --law independent; give -k K (the number of drafts)'
+    >>> cli_words("needs identical drafts: pass drafts=p with k=K (the law is defined by one p).")
+    'needs identical drafts: give one --draft P with -k K (the law is defined by one p).'
     """
     for pattern, repl in _ADVICE:
         text = pattern.sub(repl, text)

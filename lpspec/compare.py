@@ -14,10 +14,6 @@ __all__ = ["COMPARED", "Comparison", "compare_schemes", "compare_schemes_for", "
 #: Names reported by :func:`compare_schemes`, in order (``upper_bound`` last).
 COMPARED = (*SCHEMES, "upper_bound")
 
-#: Schemes whose exact membership acceptance needs an enumeration of the draft tuples.
-_ENUMERATING = ENUMERATING
-
-
 def upper_bound(inst: Instance):
     """SpecTr's bound ``P* <= Σ_y min(q(y), Pr(y ∈ set(X)))`` (docs/theory.md §5), exact for exact instances.
 

@@ -107,7 +107,8 @@ def _instance_lines(report):
     if inst.identical:
         lines.append(f"  draft  p = {_vec(inst.draft)}")
     else:
-        lines += [f"  draft p_{i} = {_vec(row)}" for i, row in enumerate(inst.drafts)]
+        # drafts are numbered 1..K like X_1..X_K (token indices are the 0-based ones)
+        lines += [f"  draft p_{i + 1} = {_vec(row)}" for i, row in enumerate(inst.drafts)]
     return lines
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from .instance import Instance, make_instance
 from .optimum import optimum_for
+from .registry import ENUMERATING
 from .schemes import MAX_SCHEME_TUPLES, SCHEMES
 from .schemes.base import exact_sum
 from .schemes.importance import DEFAULT_TRUNCATION
-from .registry import ENUMERATING
 
 __all__ = ["COMPARED", "Comparison", "compare_schemes", "compare_schemes_for", "upper_bound"]
 

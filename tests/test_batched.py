@@ -517,8 +517,8 @@ def test_logits_inputs_in_the_public_functions(device):
 
 # ---------------------------------------------------------------------------- the acceptance table
 def test_acceptance_table_rows_summary_chunks_and_export(tmp_path):
-    from lpspec.registry import SCHEME_FACTS, acceptance_column
     from lpspec.export import read_csv, write_table
+    from lpspec.registry import SCHEME_FACTS, acceptance_column
 
     rng = np.random.default_rng(14)
     q, p = lm_like(rng, 7, 300)

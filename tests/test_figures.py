@@ -21,7 +21,6 @@ from lpspec.figures import (
     save_figure,
 )
 
-
 OPT, SPECTR, SPECINFER = "optimal_acceptance", "spectr.membership_acc", "specinfer.membership_acc"
 
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import numbers
 import sys
 
+from ..registry import SCHEME_FACTS, acceptance_column
 from ._torch import require_torch, resolve_device
 from .inputs import BatchInput, Logits, as_batch
-from ..registry import SCHEME_FACTS, acceptance_column
 from .schemes import BATCHED_SCHEMES, DEFAULT_TRUNCATION, _applicability, _evaluate
 
 __all__ = ["DEFAULT_BATCH_SIZE", "acceptance_table", "main"]

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from ._common import CLIError, add_instance_options, add_output_option, dumps, emit_text, instance_from_args, wants_json
+from ._common import (
+    CLIError,
+    add_instance_options,
+    add_output_option,
+    dumps,
+    emit_text,
+    instance_from_args,
+    wants_json,
+)
 
 NAME = "check"
 HELP = "theorem checks on one instance or a random batch: how many hold as predicted, worst errors"

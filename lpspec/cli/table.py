@@ -6,7 +6,15 @@
 
 from __future__ import annotations
 
-from ._common import CLIError, add_format_option, add_list_option, add_output_option, emit_table, emit_text, note
+from ._common import (
+    CLIError,
+    add_format_option,
+    add_list_option,
+    add_output_option,
+    emit_table,
+    emit_text,
+    note,
+)
 
 NAME = "table"
 HELP = "run a sweep spec (JSON/TOML file or built-in name) and print its table"

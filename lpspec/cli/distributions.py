@@ -81,8 +81,6 @@ def run(args) -> int:
     from ..batched._torch import resolve_device
     from ..batched.io import save_distributions
 
-    transformers = hf._require_transformers()
-    torch = require_torch()
     for flag, name in [("--target", args.target), *[("--draft", d) for d in args.draft],
                        *([("--tokenizer", args.tokenizer)] if args.tokenizer else [])]:
         check_model_location(flag, name, args.local_files_only)
@@ -92,6 +90,8 @@ def run(args) -> int:
     text = text_path.read_text(encoding="utf-8")
     if not text.strip():
         raise CLIError(f"--text {args.text}: the file is empty.")
+    transformers = hf._require_transformers()  # after the cheap checks: importing it takes seconds
+    torch = require_torch()
     device = resolve_device(args.device)
     local = {"local_files_only": True} if args.local_files_only else {}
     tok_flag, tok_name = ("--tokenizer", args.tokenizer) if args.tokenizer else ("--target", args.target)

@@ -336,8 +336,8 @@ def canonical_decomposition(
     return decomposition_for(inst, method)
 
 
-def decomposition_for(inst: Instance, method: str = "is_lp") -> CanonicalDecomposition:
-    """:func:`canonical_decomposition` on an already built instance."""
+def decomposition_for(inst: Instance, method: str = "is_lp", optimum=None) -> CanonicalDecomposition:
+    """:func:`canonical_decomposition` on an already built instance (``optimum``: its P*, when already known)."""
     from .optimum import optimum_for
 
     inst.check_enumerable("canonical_decomposition")
@@ -349,5 +349,5 @@ def decomposition_for(inst: Instance, method: str = "is_lp") -> CanonicalDecompo
         raise ValueError(f"method={method!r} is not known; choose 'is_lp' or 'from_lp'.")
     pos = _set_weights_to_tuples(inst, sid, tok, w)
     dec = two_step_from_beta(inst, position_weights=pos, method=method)
-    dec.optimum = float(optimum_for(inst).value)
+    dec.optimum = float((optimum_for(inst) if optimum is None else optimum).value)
     return dec

@@ -375,15 +375,18 @@ def _vector(values, name: str) -> np.ndarray:
 def parse_instance_object(obj: dict, name: str = "instance") -> InstanceSpec:
     """An instance from a JSON-like object.
 
-    Keys: ``target`` (list); ``draft`` (one list, identical drafts) or ``drafts`` (a list of lists); optional
-    ``k``, ``law``, ``name``, ``description``. Entries are numbers, or strings such as ``"1/3"`` for exact
-    Fractions (then every entry of that vector is read exactly).
+    Keys, as the Python API's keywords: ``target`` (list); ``drafts`` — one list (identical drafts, with
+    ``k``) or a list of lists (``K`` different drafts), exactly as ``make_instance(drafts=...)`` takes it
+    (``draft``, one list, is also accepted); optional ``k``, ``law``, ``name``, ``description``. Entries are
+    numbers, or strings such as ``"1/3"`` for exact Fractions (then every entry of that vector is read exactly).
 
     Examples
     --------
     >>> spec = parse_instance_object({"target": ["1/2", "1/2"], "draft": [0.25, 0.75], "k": 2})
     >>> spec.target.tolist(), spec.k
     ([Fraction(1, 2), Fraction(1, 2)], 2)
+    >>> len(parse_instance_object({"target": [0.5, 0.5], "drafts": [0.25, 0.75], "k": 2}).drafts)
+    1
     """
     if not isinstance(obj, dict):
         raise ValueError(f"{name} must be a JSON object with 'target' and 'draft' or 'drafts'.")
@@ -400,8 +403,11 @@ def parse_instance_object(obj: dict, name: str = "instance") -> InstanceSpec:
         drafts = [_vector(obj["draft"], "draft")]
     else:
         if not isinstance(obj["drafts"], list) or not obj["drafts"]:
-            raise ValueError(f"{name}: 'drafts' must be a non-empty list of lists.")
-        drafts = [_vector(d, f"drafts[{i}]") for i, d in enumerate(obj["drafts"])]
+            raise ValueError(f"{name}: 'drafts' must be a non-empty list (one draft) or a list of lists.")
+        if all(not isinstance(d, (list, tuple)) for d in obj["drafts"]):  # one draft, as make_instance takes it
+            drafts = [_vector(obj["drafts"], "drafts")]
+        else:
+            drafts = [_vector(d, f"drafts[{i}]") for i, d in enumerate(obj["drafts"])]
     k = obj.get("k")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
         raise ValueError(f"{name}: k={k!r} must be a positive integer.")
@@ -463,7 +469,11 @@ def load_instance_file(path) -> InstanceSpec:
 
     * ``.json``: an object as in :func:`parse_instance_object`.
     * ``.npy``: a 2-D array, row 0 the target, then one row (identical drafts) or ``K`` rows.
-      ``.npz``: arrays ``target`` and ``draft`` (1-D) or ``drafts`` (2-D).
+    * ``.npz``: arrays ``target`` (shape ``(n,)``) and ``drafts`` — the same rule as the batch files of
+      ``lpspec batch``: ``drafts`` of the target's shape ``(n,)`` is one draft (identical drafts, give ``k``),
+      one more leading axis ``(K, n)`` lists ``K`` drafts (``draft``, 1-D, is also accepted). A file whose
+      ``target`` has shape ``(B, n)`` holds a batch: read it with ``lpspec batch`` /
+      :func:`lpspec.batched.load_distributions`.
     * ``.csv``: either a header row naming the columns ``target`` and one or more draft columns (one column
       per distribution), or no header and one row per distribution, the target first. Cells may be
       fractions such as ``1/3`` (read exactly).
@@ -514,6 +524,9 @@ def load_instance_file(path) -> InstanceSpec:
             raise ValueError(f"{name} is not a readable .npz archive ({exc}).") from None
         if "target" not in data or ("draft" in data) == ("drafts" in data):
             raise ValueError(f"{name} must hold an array 'target' and one of 'draft' or 'drafts'.")
+        if np.ndim(data["target"]) != 1:
+            raise ValueError(f"{name} holds target of shape {np.shape(data['target'])}: a batch of positions, "
+                             "not one instance; use `lpspec batch` (lpspec.batched.load_distributions) for it.")
         if "draft" in data:
             drafts = [np.asarray(data["draft"], dtype=np.float64)]
         else:

@@ -1,7 +1,14 @@
 """Figures for papers (matplotlib), each drawn from a :class:`~lpspec.export.Table` that is returned with it.
 
 * :func:`figure2` — Figure 2 of Khisti et al. (ICLR 2025), both panels: ``P*`` (Theorem 3), SpecTr and
-  SpecInfer against ``q2`` for ``p`` uniform on three tokens and ``K = 2`` (docs/theory.md §7).
+  SpecInfer against ``q_1`` for ``p`` uniform on three tokens and ``K = 2`` (docs/theory.md §7).
+
+Token indices are 0-based everywhere (as in the API): the paper's ``q = (q_1, q_2, q_3)`` is
+``q = (q_0, q_1, q_2)`` here, so the swept coordinate of Figure 2 (the paper's ``q_2``) is ``q_1`` in the
+axis labels, titles and CSV columns. Table columns follow :func:`lpspec.registry.acceptance_column`
+(``optimal_acceptance``, ``spectr.membership_acc``, ...), as in ``lpspec table`` and ``lpspec batch``. Labels
+use matplotlib mathtext; a figure that averages random instances draws the standard error of the mean and
+says how many instances each point averages.
 * :func:`acceptance_one_region` — the set of targets ``q`` on the 2-simplex with ``P*(acc) = 1``
   (Theorem 2: ``q(S) >= p(S)^K`` for all ``S``) for a chosen draft ``p`` and ``K``.
 * :func:`acceptance_vs_k` — mean acceptance of each scheme against ``K`` on an instance family.
@@ -23,6 +30,7 @@ import numpy as np
 from .export import Table, write_table
 from .instance import make_instance
 from .optimum import optimum_for
+from .registry import SCHEME_FACTS, acceptance_column
 
 __all__ = [
     "FIGURE2_PANELS",
@@ -40,24 +48,11 @@ __all__ = [
     "save_figure",
 ]
 
-#: Figure 2 panels: ``q = (q0, q2, total - q2)`` with ``q2`` from 0 to ``total`` (docs/theory.md §7).
+#: Figure 2 panels: ``q = (q_0, q_1, 1 - q_0 - q_1)`` with ``q_1`` from 0 to ``1 - q_0`` (docs/theory.md §7).
 FIGURE2_PANELS = {"left": Fraction(1, 3), "right": Fraction(1, 6)}
 
-#: Line styles per scheme (label, colour, linestyle).
-SCHEME_STYLES = {
-    "optimal": ("Optimal P* (min-cut)", "black", "-"),
-    "spectr": ("SpecTr", "tab:blue", "--"),
-    "specinfer": ("SpecInfer", "tab:orange", "-."),
-    "specinfer_wor": ("SpecInfer w/o replacement", "tab:brown", "-."),
-    "single_draft": ("Single draft", "tab:gray", ":"),
-    "canonical": ("Canonical (Theorem 1)", "tab:green", "-"),
-    "sir": ("SIR", "tab:red", ":"),
-    "naive": ("Naive", "tab:purple", ":"),
-    "pairwise_is": ("Pairwise IS", "tab:olive", "--"),
-    "truncated_is": ("Truncated IS", "tab:cyan", "--"),
-    "tournament": ("Tournament IS", "tab:pink", "--"),
-    "upper_bound": ("Upper bound", "silver", ":"),
-}
+#: Line styles per scheme (label, colour, linestyle), from :data:`lpspec.registry.SCHEME_FACTS`.
+SCHEME_STYLES = {name: (f.label, f.color, f.linestyle) for name, f in SCHEME_FACTS.items()}
 
 
 def _new_figure(width: float = 6.4, height: float = 4.0):
@@ -74,24 +69,24 @@ def _style(name: str):
 
 # ---------------------------------------------------------------------- Figure 2
 def figure2_table(steps: int = 90) -> Table:
-    """The numbers of Figure 2: ``P*``, SpecTr and SpecInfer over ``q2`` on both panels.
+    """The numbers of Figure 2: ``P*``, SpecTr and SpecInfer over ``q_1`` on both panels.
 
-    ``p = (1/3, 1/3, 1/3)``, ``K = 2``; left ``q = (1/3, q2, 2/3 - q2)``, right ``q = (1/6, q2, 5/6 - q2)``,
-    with ``q2 = i / steps`` up to the panel's total (``steps = 90`` puts the breakpoints ``1/9``, ``5/18`` and
+    ``p = (1/3, 1/3, 1/3)``, ``K = 2``; left ``q = (1/3, q_1, 2/3 - q_1)``, right ``q = (1/6, q_1, 5/6 - q_1)``,
+    with ``q_1 = i / steps`` (the paper's ``q_2``: indices here are 0-based) up to the panel's total (``steps = 90`` puts the breakpoints ``1/9``, ``5/18`` and
     ``5/9`` of docs/theory.md §7 on the grid). ``optimal`` is the min-cut / Theorem 3 value computed in exact
     rationals, ``spectr`` and ``specinfer`` the schemes' exact acceptances (docs/theory.md §5).
 
     Returns
     -------
     Table
-        Columns ``panel``, ``q0``, ``q1``, ``q2``, ``optimal``, ``spectr``, ``specinfer`` (``q1`` is the
-        swept ``q2`` of the paper, ``q2`` the remainder; floats).
+        Columns ``panel``, ``q0``, ``q1``, ``q2`` (the target, 0-based; ``q1`` is swept),
+        ``optimal_acceptance``, ``spectr.membership_acc``, ``specinfer.membership_acc`` (floats).
 
     Examples
     --------
     >>> t = figure2_table(steps=9)
     >>> row = t.where(panel="left", q1=1 / 9).rows[0]
-    >>> row["optimal"], round(row["spectr"], 12)
+    >>> row["optimal_acceptance"], round(row["spectr.membership_acc"], 12)
     (1.0, 0.888888888889)
     """
     from .schemes import SpecInfer, SpecTr
@@ -109,16 +104,21 @@ def figure2_table(steps: int = 90) -> Table:
             exact = optimum_for(make_instance(target=q, drafts=[third] * 3, k=2)).value
             inst = make_instance(target=[float(v) for v in q], drafts=[1 / 3] * 3, k=2)
             rows.append({"panel": panel, "q0": float(q0), "q1": float(q1), "q2": float(rest - q1),
-                         "optimal": float(exact), "spectr": float(SpecTr(inst).acceptance),
-                         "specinfer": float(SpecInfer(inst).acceptance)})
+                         _FIG2_COLUMNS["optimal"]: float(exact),
+                         _FIG2_COLUMNS["spectr"]: float(SpecTr(inst).acceptance),
+                         _FIG2_COLUMNS["specinfer"]: float(SpecInfer(inst).acceptance)})
             i += 1
     meta = {"figure": "Khisti et al. (ICLR 2025), Figure 2", "draft": "uniform on 3 tokens", "k": 2,
-            "steps": steps}
-    return Table(["panel", "q0", "q1", "q2", "optimal", "spectr", "specinfer"], rows, meta)
+            "steps": steps, "indices": "0-based: q1 is the paper's q2"}
+    return Table(["panel", "q0", "q1", "q2", *_FIG2_COLUMNS.values()], rows, meta)
+
+
+#: Figure 2's schemes and their table columns.
+_FIG2_COLUMNS = {name: acceptance_column(name) for name in ("optimal", "spectr", "specinfer")}
 
 
 def plot_figure2(table: Table):
-    """Draw Figure 2 from :func:`figure2_table`'s table: two panels, one line per scheme over ``q2``.
+    """Draw Figure 2 from :func:`figure2_table`'s table: two panels, one line per scheme over ``q_1``.
 
     Each line's ``gid`` is the scheme's column name (``optimal``, ``spectr``, ``specinfer``).
 
@@ -133,16 +133,17 @@ def plot_figure2(table: Table):
     for ax, panel in zip(axes, FIGURE2_PANELS):
         sub = table.where(panel=panel)
         x = np.array(sub.column("q1"), dtype=np.float64)
-        for scheme in ("optimal", "spectr", "specinfer"):
+        for scheme, column in _FIG2_COLUMNS.items():
             label, color, ls = _style(scheme)
-            label = "Optimal (Theorem 3)" if scheme == "optimal" else label
-            ax.plot(x, np.array(sub.column(scheme), dtype=np.float64), label=label, color=color, linestyle=ls,
+            label = r"Optimal $P^*$ (Theorem 3)" if scheme == "optimal" else label
+            ax.plot(x, np.array(sub.column(column), dtype=np.float64), label=label, color=color, linestyle=ls,
                     gid=scheme)
         q0 = FIGURE2_PANELS[panel]
-        ax.set_title(f"q = ({q0}, q2, {1 - q0} - q2), p uniform, K = 2")
-        ax.set_xlabel("q2")
+        ax.set_title(rf"$q = (\frac{{{q0.numerator}}}{{{q0.denominator}}},\ q_1,\ "
+                     rf"\frac{{{(1 - q0).numerator}}}{{{(1 - q0).denominator}}} - q_1)$, $p$ uniform, $K = 2$")
+        ax.set_xlabel(r"$q_1$")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("P(accept)")
+    axes[0].set_ylabel(r"acceptance $\Pr[Y \in \{X_1, X_2\}]$")
     axes[0].legend(loc="lower center")
     return fig
 
@@ -274,21 +275,21 @@ def plot_region(table: Table, polygon: np.ndarray | None = None):
     value = np.array(table.column("optimal_acceptance"), dtype=np.float64)
     one = np.array(table.column("acceptance_one"), dtype=bool)
     sc = ax.scatter(x[~one], y[~one], c=value[~one], cmap="viridis", s=14, vmin=min(value.min(), 0.99), vmax=1.0,
-                    gid="below_one", label="P* < 1")
-    ax.scatter(x[one], y[one], c="crimson", s=14, marker="s", gid="acceptance_one", label="P* = 1 (Theorem 2)")
-    fig.colorbar(sc, ax=ax, label="P*(accept)")
+                    gid="below_one", label=r"$P^* < 1$")
+    ax.scatter(x[one], y[one], c="crimson", s=14, marker="s", gid="acceptance_one", label=r"$P^* = 1$ (Theorem 2)")
+    fig.colorbar(sc, ax=ax, label=r"$P^*$")
     if polygon is not None and len(polygon):
         px, py = _barycentric(polygon)
         ax.fill(px, py, facecolor="none", edgecolor="black", linestyle="--", linewidth=1.2, zorder=3, gid="region",
-                label="q_i in [p_i^K, 1 - (1 - p_i)^K]")
+                label=r"$q_i \in [p_i^K,\ 1 - (1 - p_i)^K]$")
     tri_x, tri_y = _barycentric(np.eye(3))
     ax.plot(np.append(tri_x, tri_x[0]), np.append(tri_y, tri_y[0]), color="black", linewidth=1)
-    for lbl, (tx, ty) in zip(("q = e0", "q = e1", "q = e2"), zip(tri_x, tri_y)):
+    for lbl, (tx, ty) in zip((r"$q = e_0$", r"$q = e_1$", r"$q = e_2$"), zip(tri_x, tri_y)):
         ax.annotate(lbl, (tx, ty), textcoords="offset points", xytext=(0, -12 if ty == 0 else 6), ha="center")
     meta = table.metadata
     if "draft" in meta:
         p = ", ".join(f"{v:.3g}" for v in meta["draft"])
-        ax.set_title(f"Acceptance-one region, p = ({p}), K = {meta.get('k')}")
+        ax.set_title(f"Acceptance-one region, $p = ({p})$, $K = {meta.get('k')}$")
     ax.set_aspect("equal")
     ax.set_xlim(-0.08, 1.08)
     ax.set_ylim(-0.08, math.sqrt(3) / 2 + 0.08)
@@ -314,22 +315,26 @@ def acceptance_one_region(draft, k: int = 2, resolution: int = 30):
 def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None, ks=(1, 2, 3, 4),
                           schemes=("specinfer", "spectr", "sir"), law: str = "independent", replicates: int = 10,
                           seed: int = 0, sweep: Table | None = None) -> Table:
-    """Mean membership acceptance of each scheme (and ``P*``) against ``K`` on one instance family.
+    """Mean acceptance of each scheme (and ``P*``) against ``K`` on one instance family, with standard errors.
 
-    Runs (or takes) the sweep ``{family, params, replicates} × ks × law × schemes`` and averages each column
-    over the instances with status ``ok``.
+    Runs (or takes) the sweep ``{family, params, replicates} × ks × law × schemes`` and averages each
+    acceptance column over the rows with status ``ok`` where it was computed.
 
     Returns
     -------
     Table
-        Columns ``k``, ``scheme``, ``mean_membership_acc``, ``instances``; ``scheme = "optimal"`` holds
-        ``P*``. ``metadata["sweep"]`` is the full per-instance table's spec.
+        One row per ``K``: ``k``, ``instances`` (rows with status ok), and for ``P*`` and every scheme its
+        sweep column (``optimal_acceptance``, ``<scheme>.membership_acc``: the mean), ``<column>.sem`` (the
+        standard error of the mean, ``std / sqrt(count)``, empty for one instance) and ``<column>.count``
+        (instances averaged; fewer than ``instances`` when the scheme was not computed on some, e.g. an
+        enumeration beyond ``MAX_SCHEME_TUPLES``). ``metadata["not_computed"]`` says which schemes stop where,
+        ``metadata["sweep"]`` is the full per-instance sweep's spec.
 
     Examples
     --------
     >>> t = acceptance_vs_k_table(params={"n": 3}, ks=(1, 2), schemes=("specinfer",), replicates=2)
-    >>> [(r["k"], r["scheme"]) for r in t.rows]
-    [(1, 'optimal'), (1, 'specinfer'), (2, 'optimal'), (2, 'specinfer')]
+    >>> [(r["k"], r["instances"], r["specinfer.membership_acc.count"]) for r in t.rows]
+    [(1, 2, 2), (2, 2, 2)]
     """
     from .sweep import finite_mean, run_sweep
 
@@ -337,23 +342,40 @@ def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None,
         spec = {"name": f"acceptance-vs-k-{family}", "seed": seed,
                 "families": [{"family": family, "params": dict(params or {}), "replicates": replicates}],
                 "k": list(ks), "laws": [law], "schemes": list(schemes)}
-        sweep = run_sweep(spec)
-    rows = []
+        sweep = run_sweep(spec, progress_bar=False)
+    names = ["optimal", *[s for s in schemes if s != "optimal"]]
+    columns = ["k", "instances"]
+    for name in names:
+        col = acceptance_column(name)
+        columns += [col, f"{col}.sem", f"{col}.count"]
+    rows, missing = [], {}
     for k in ks:
         sub = [r for r in sweep.rows if r.get("k") == k and r.get("status") == "ok"]
-        rows.append({"k": k, "scheme": "optimal", "mean_membership_acc": finite_mean(
-            r.get("optimal_acceptance") for r in sub), "instances": len(sub)})
-        for s in schemes:
-            vals = [r.get(f"{s}.membership_acc") for r in sub]
-            rows.append({"k": k, "scheme": s, "mean_membership_acc": finite_mean(vals),
-                         "instances": sum(v is not None for v in vals)})
+        row = {"k": k, "instances": len(sub)}
+        for name in names:
+            col = acceptance_column(name)
+            vals = [float(r[col]) for r in sub if r.get(col) is not None and math.isfinite(float(r[col]))]
+            row[col] = finite_mean(vals) if vals else None
+            row[f"{col}.sem"] = float(np.std(vals, ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else None
+            row[f"{col}.count"] = len(vals)
+            if len(vals) < len(sub):
+                missing.setdefault(name, []).append(k)
+        rows.append(row)
+    not_computed = [f"{name} not computed on every instance at K = {', '.join(map(str, where))} (see the sweep's "
+                    "notes column; e.g. more draft tuples than MAX_SCHEME_TUPLES, or the scheme does not apply)"
+                    for name, where in missing.items()]
     meta = {"family": family, "params": dict(params or {}), "law": law, "replicates": replicates, "seed": seed,
-            "sweep": sweep.metadata.get("spec")}
-    return Table(["k", "scheme", "mean_membership_acc", "instances"], rows, meta)
+            "sweep": sweep.metadata.get("spec"), "not_computed": not_computed}
+    return Table(columns, rows, meta)
+
+
+def _params_text(params: dict) -> str:
+    return ", ".join(f"{key} = {value}" for key, value in params.items())
 
 
 def plot_acceptance_vs_k(table: Table):
-    """Draw one line per scheme: mean membership acceptance against ``K`` (from :func:`acceptance_vs_k_table`).
+    """Draw one line per scheme: mean membership acceptance against ``K`` with standard-error bars (from
+    :func:`acceptance_vs_k_table`). A scheme missing at some ``K`` says so in its legend entry.
 
     Examples
     --------
@@ -363,16 +385,34 @@ def plot_acceptance_vs_k(table: Table):
     """
     fig = _new_figure(6.0, 4.0)
     ax = fig.subplots()
-    schemes = list(dict.fromkeys(table.column("scheme")))
-    for s in schemes:
-        sub = table.where(scheme=s)
-        label, color, ls = _style(s)
-        ax.plot(sub.column("k"), sub.column("mean_membership_acc"), marker="o", label=label, color=color,
-                linestyle=ls, gid=s)
+    names = [name for name in SCHEME_FACTS if acceptance_column(name) in table.columns]
+    names += [c[: -len(".membership_acc")] for c in table.columns
+              if c.endswith(".membership_acc") and c[: -len(".membership_acc")] not in names]
+    for index, name in enumerate(names):
+        col = acceptance_column(name)
+        pts = [r for r in table.rows if r.get(col) is not None]
+        if not pts:
+            continue
+        label, color, ls = _style(name)
+        gone = [r["k"] for r in table.rows if r.get(f"{col}.count", 0) < r.get("instances", 0)]
+        if gone:
+            label += f" (not on every instance at K = {', '.join(map(str, gone))})"
+        x = [r["k"] for r in pts]
+        y = [r[col] for r in pts]
+        ax.plot(x, y, marker="o", label=label, color=color, linestyle=ls, gid=name)
+        err = [r.get(f"{col}.sem") for r in pts]
+        if any(e is not None for e in err):
+            dodge = 0.05 * (index - (len(names) - 1) / 2)  # side by side, so that overlapping bars stay readable
+            ax.errorbar([v + dodge for v in x], y, yerr=[0.0 if e is None else e for e in err], fmt="none",
+                        ecolor=color or "black",
+                        capsize=0, linewidth=1.2, gid=f"{name}.sem")
     meta = table.metadata
-    ax.set_xlabel("K (number of drafts)")
-    ax.set_ylabel("mean P(accept), membership")
-    ax.set_title(f"{meta.get('family', '')} {meta.get('params', '')}, law = {meta.get('law', '')}", fontsize="small")
+    counts = sorted({r["instances"] for r in table.rows})
+    count_text = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    ax.set_xlabel(r"number of drafts $K$")
+    ax.set_ylabel(r"mean acceptance $\Pr[Y \in \{X_1, \ldots, X_K\}]$")
+    title = f"{meta.get('family', '')} ({_params_text(meta.get('params') or {})}), law {meta.get('law', '')}"
+    ax.set_title(f"{title}\nmean ± s.e.m. over {count_text} instances per $K$", fontsize="small")
     ax.set_xticks(sorted(set(table.column("k"))))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
@@ -389,8 +429,8 @@ def acceptance_vs_k(family: str = "dirichlet", params: dict | None = None, ks=(1
     Examples
     --------
     >>> fig, table = acceptance_vs_k("zipf", {"n": 4, "shuffle": 0.5}, ks=(2, 3), schemes=("spectr",), replicates=2)
-    >>> table.column("scheme")
-    ['optimal', 'spectr', 'optimal', 'spectr']
+    >>> table.column("k"), [line.get_gid() for line in fig.axes[0].get_lines()]
+    ([2, 3], ['optimal', 'spectr'])
     """
     table = acceptance_vs_k_table(family, params, ks, schemes, law, replicates, seed)
     return plot_acceptance_vs_k(table), table

@@ -5,14 +5,17 @@ For every position of a text, the target model's next-token distribution ``q`` a
 and ``lpspec batch`` (or ``python -m lpspec.batched``) turns into the acceptance table (optimal, SpecInfer,
 SpecTr, truncated IS, ...)::
 
-    python -m lpspec.hf_distributions --target facebook/opt-13b --draft facebook/opt-125m \\
-        --text xsum.txt --output opt.safetensors --max-positions 512
+    lpspec distributions --target facebook/opt-13b --draft facebook/opt-125m \\
+        --text xsum.txt -o opt.safetensors --max-positions 512
     lpspec batch opt.safetensors -k 2 4 8 --summary
+
+``python -m lpspec.hf_distributions ARGS`` is a documented alias of ``lpspec distributions ARGS``.
 
 Details (lpspec's choices):
 
 * **Optional extra.** Needs ``transformers`` and ``torch`` (``pip install 'lpspec[hf,torch]'``); the models
-  are the user's (a hub name or a local directory; ``--local-files-only`` never touches the network).
+  are the user's (a hub name or a local directory; ``--local-files-only`` never touches the network; a missing or empty
+  directory, or a hub name that cannot be fetched, is reported in one line with what to do).
 * **Shared tokenizer.** The text is tokenised once with ``--tokenizer`` (default: the target's). A draft that
   ships its own tokenizer must have the same vocabulary, otherwise the script stops. ``n = len(tokenizer)``;
   logit columns beyond ``n`` (embedding rows padded for speed, e.g. OPT's 50 272 vs 50 265 tokens) are
@@ -31,13 +34,11 @@ Details (lpspec's choices):
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 __all__ = [
     "HF_INSTALL_HINT",
-    "build_parser",
     "distributions_from_models",
     "main",
     "next_token_probabilities",
@@ -182,94 +183,11 @@ def distributions_from_models(*, target_model, draft_models, tokenizer, text: st
     return target, drafts_t, tokens
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m lpspec.hf_distributions",
-        description="Write next-token distributions of a target and draft Hugging Face causal LMs over a text.",
-    )
-    parser.add_argument("--target", required=True, help="target model: hub name or local directory")
-    parser.add_argument("--draft", required=True, action="append",
-                        help="draft model (repeat for K different drafts)")
-    parser.add_argument("--tokenizer", default=None, help="tokenizer (default: the target's)")
-    parser.add_argument("--text", required=True, help="a UTF-8 text file")
-    parser.add_argument("--output", required=True, help=".safetensors, .pt, .npz or NAME.npy")
-    parser.add_argument("--context", type=int, default=512, help="tokens per window (default 512)")
-    parser.add_argument("--max-positions", type=int, default=1024, help="positions kept (default 1024)")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--draft-temperature", type=float, default=None)
-    parser.add_argument("--top-k", type=int, default=None)
-    parser.add_argument("--top-p", type=float, default=None)
-    parser.add_argument("--precision", choices=["float32", "float64"], default="float32",
-                        help="storage dtype of the probabilities")
-    parser.add_argument("--model-dtype", choices=["float32", "bfloat16", "float16"], default="float32",
-                        help="dtype the models run in")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--local-files-only", action="store_true", help="never download (local files only)")
-    return parser
-
-
 def main(argv=None) -> int:
-    """Command-line entry point (module docstring)."""
-    args = build_parser().parse_args(argv)
-    try:
-        transformers = _require_transformers()
-        from .batched import require_torch
-        from .batched._torch import resolve_device
-        from .batched.io import save_distributions
+    """``python -m lpspec.hf_distributions ARGS`` = ``lpspec distributions ARGS`` (:mod:`lpspec.cli.distributions`)."""
+    from .cli import main as cli_main
 
-        torch = require_torch()
-        device = resolve_device(args.device)
-        text_path = Path(args.text)
-        if not text_path.is_file():
-            raise ValueError(f"--text {args.text!r} is not a file.")
-        text = text_path.read_text(encoding="utf-8")
-        local = {"local_files_only": True} if args.local_files_only else {}
-        tok_name = args.tokenizer or args.target
-        tokenizer = transformers.AutoTokenizer.from_pretrained(tok_name, **local)
-        for name in args.draft:
-            if not _ships_tokenizer(name):
-                continue  # the draft has no tokenizer files: it uses the shared one
-            try:
-                other = transformers.AutoTokenizer.from_pretrained(name, **local)
-            except (OSError, ValueError):
-                continue
-            if not _same_vocabulary(tokenizer, other):
-                raise ValueError(
-                    f"the draft {name!r} has a different vocabulary from the tokenizer {tok_name!r}; speculative "
-                    "sampling needs target and drafts over the same tokens."
-                )
-        model_dtype = getattr(torch, args.model_dtype)
-
-        def load(name):
-            model = transformers.AutoModelForCausalLM.from_pretrained(name, **local)
-            return model.to(device=device, dtype=model_dtype)
-
-        target_model = load(args.target)
-        draft_models = [load(name) for name in args.draft]
-        target, drafts, tokens = distributions_from_models(
-            target_model=target_model, draft_models=draft_models, tokenizer=tokenizer, text=text,
-            context=args.context, max_positions=args.max_positions, temperature=args.temperature,
-            draft_temperature=args.draft_temperature, top_k=args.top_k, top_p=args.top_p, device=device,
-            precision=getattr(torch, args.precision),
-        )
-        metadata = {
-            "target": str(args.target), "drafts": ",".join(map(str, args.draft)), "tokenizer": str(tok_name),
-            "text": text_path.name, "context": str(args.context), "positions": str(target.shape[0]),
-            "vocabulary": str(target.shape[1]), "temperature": str(args.temperature),
-            "draft_temperature": str(args.draft_temperature if args.draft_temperature is not None
-                                     else args.temperature),
-            "top_k": str(args.top_k), "top_p": str(args.top_p), "precision": args.precision,
-            "producer": "lpspec.hf_distributions",
-        }
-        out = Path(args.output)
-        extra = {} if out.suffix.lower() == ".npy" else {"tokens": tokens}
-        paths = save_distributions(out, target=target, drafts=drafts, metadata=metadata, extra=extra)
-    except (ValueError, ImportError, OSError) as exc:
-        print(f"lpspec.hf_distributions: error: {exc}", file=sys.stderr)
-        return 2
-    shape = "(K, B, n) = " + str(tuple(drafts.shape)) if drafts.ndim == 3 else "(B, n) = " + str(tuple(drafts.shape))
-    print(f"wrote {', '.join(map(str, paths))}: target (B, n) = {tuple(target.shape)}, drafts {shape}")
-    return 0
+    return cli_main(["distributions", *(sys.argv[1:] if argv is None else list(argv))])
 
 
 if __name__ == "__main__":  # pragma: no cover

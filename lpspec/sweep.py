@@ -33,7 +33,8 @@ Columns (a scheme's columns are prefixed by its name):
 * ``<scheme>.gap``: ``P* - membership_acc``;
 * ``<scheme>.exactness_error``: ``max_y |Σ_x P(x) π(y|x) - q(y)|`` of the scheme's output law;
 * ``upper_bound``: SpecTr's bound ``Σ_y min(q(y), Pr(y ∈ set(X)))`` when ``"upper_bound"`` is listed;
-* ``notes``: what could not be evaluated on an ``ok`` row (e.g. a scheme beyond its enumeration limit).
+* ``notes``: what could not be evaluated on an ``ok`` row, with the reason (a scheme that does not apply to the
+  row's law, ``K`` or drafts; a scheme beyond its enumeration limit).
 """
 
 from __future__ import annotations
@@ -318,7 +319,7 @@ def evaluate_instance(inst, schemes) -> dict:
     schemes : sequence of str
         Names of :data:`lpspec.schemes.SCHEMES`, or ``"upper_bound"`` (SpecTr's bound
         ``Σ_y min(q(y), Pr(y ∈ set(X)))``, column ``upper_bound``). A scheme that does not apply
-        to the instance (e.g. SpecTr with different drafts) gets empty cells.
+        to the instance (e.g. SpecTr with different drafts) gets empty cells and a line in ``notes``.
 
     Returns
     -------
@@ -344,7 +345,9 @@ def evaluate_instance(inst, schemes) -> dict:
             row["upper_bound"] = float(upper_bound(inst))
             continue
         cls = SCHEMES[name]
-        if not cls.applies_to(inst):
+        why = cls.why_not(inst)
+        if why is not None:  # empty cells, and the reason in notes (nothing left out silently)
+            notes.append(f"{name}: does not apply: {why}")
             continue
         try:
             scheme = cls(inst)

@@ -60,7 +60,8 @@ print(f"backend: {BACKEND} ({DEVICE}); {B} positions, n = {N:,}")
 # %% [markdown]
 # ## 1. The optimum against the baselines, K = 1, 2, 4, 8
 #
-# Mean acceptance over the positions (as in the paper's Table 3, whose claim is about such averages). With
+# Mean acceptance over the positions (as in the paper's Table 3, whose claim is about such averages); the
+# columns are those of `lpspec table` (`optimal_acceptance`, `spectr.membership_acc`, ...). With
 # the torch backend every batched scheme is included: `optimal` (`P*`), `spectr`, `specinfer`, `single_draft`,
 # `naive`, the paper's truncated IS LP at `K = 2` (scored by `Σ min(q, p_I)`) and the `upper_bound`. The
 # NumPy fallback evaluates the optimum, single-draft sampling and the upper bound per position.
@@ -69,13 +70,14 @@ print(f"backend: {BACKEND} ({DEVICE}); {B} positions, n = {N:,}")
 def numpy_rows(ks, rows=range(B)):
     out = []
     for k in ks:
-        acc = {"optimal": [], "single_draft": [], "upper_bound": []}
+        acc = {"optimal_acceptance": [], "single_draft.membership_acc": [], "upper_bound": []}
         for i in rows:
             inst = make_instance(target=Q[i], drafts=P[i], k=k)
-            acc["optimal"].append(float(optimum_for(inst).value))
-            acc["single_draft"].append(float(np.minimum(P[i], Q[i]).sum()))
+            acc["optimal_acceptance"].append(float(optimum_for(inst).value))
+            acc["single_draft.membership_acc"].append(float(np.minimum(P[i], Q[i]).sum()))
             acc["upper_bound"].append(float(upper_bound(inst)))
-        out.append({"k": k, "positions": len(acc["optimal"]), **{s: float(np.mean(v)) for s, v in acc.items()}})
+        out.append({"k": k, "positions": len(acc["optimal_acceptance"]),
+                    **{s: float(np.mean(v)) for s, v in acc.items()}})
     return out
 
 
@@ -95,15 +97,16 @@ print(to_markdown(table, float_format=".4f"))
 # %%
 for row in table:
     for name, value in row.items():
-        if name not in ("k", "positions", "upper_bound"):
-            assert value <= row["optimal"] + 1e-12, (row["k"], name)
-    assert row["optimal"] <= row["upper_bound"] + 1e-12
-optima = [row["optimal"] for row in table]
+        if name not in ("k", "positions", "upper_bound", "notes") and value is not None:
+            assert value <= row["optimal_acceptance"] + 1e-12, (row["k"], name)
+    assert row["optimal_acceptance"] <= row["upper_bound"] + 1e-12
+optima = [row["optimal_acceptance"] for row in table]
 assert np.all(np.diff(optima) >= -1e-12)  # more drafts never hurt
-assert abs(table[0]["optimal"] - np.minimum(P, Q).sum(axis=1).mean()) < 1e-12
+assert abs(table[0]["optimal_acceptance"] - np.minimum(P, Q).sum(axis=1).mean()) < 1e-12
 if BACKEND == "torch":
     k2 = table[1]
-    assert k2["optimal"] >= k2["spectr"] >= k2["specinfer"] >= k2["single_draft"]
+    assert (k2["optimal_acceptance"] >= k2["spectr.membership_acc"] >= k2["specinfer.membership_acc"]
+            >= k2["single_draft.membership_acc"])
 
 # %% [markdown]
 # ## 2. The torch backend against the NumPy reference

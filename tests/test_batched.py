@@ -244,6 +244,9 @@ def test_different_drafts_are_refused_by_the_optimum_with_the_paper_counterexamp
     res = lb.compare_schemes(target=q, drafts=drafts, device=device)
     assert "optimal" not in res and "spectr" not in res
     assert set(res) == {"single_draft", "specinfer", "naive", "truncated_is", "upper_bound"}
+    # nothing left out silently: the reasons, as lpspec.compare_schemes gives them
+    assert set(res.not_computed) == {"optimal", "spectr"}
+    assert "not exact" in res.not_computed["optimal"] and "identical drafts" in res.not_computed["spectr"]
     exact = lpspec.optimal_acceptance(target=[Fraction(1, 10), Fraction(1, 5), Fraction(1, 10), Fraction(3, 5)],
                                       drafts=[[Fraction(4, 5), 0, Fraction(1, 5), 0],
                                               [Fraction(1, 10), Fraction(3, 10), 0, Fraction(3, 5)]])
@@ -515,32 +518,38 @@ def test_logits_inputs_in_the_public_functions(device):
 # ---------------------------------------------------------------------------- the acceptance table
 def test_acceptance_table_rows_summary_chunks_and_export(tmp_path):
     from lpspec.export import read_csv, write_table
+    from lpspec.registry import SCHEME_FACTS, acceptance_column
 
     rng = np.random.default_rng(14)
     q, p = lm_like(rng, 7, 300)
     rows = lb.acceptance_table(target=q, drafts=p, k=[2, 4], batch_size=3, device="cpu")
     assert len(rows) == 14 and [r["position"] for r in rows[:7]] == list(range(7))
     assert {r["k"] for r in rows} == {2, 4}
-    assert "truncated_is" in rows[0] and "truncated_is" not in rows[7]
+    # no silent blanks: truncated IS is for K = 2; at K = 4 its cell is empty and the row says why
+    assert rows[0]["truncated_is.sd_acc"] is not None and "notes" not in rows[0]
+    assert rows[7]["truncated_is.sd_acc"] is None and "truncated_is: " in rows[7]["notes"]
     for K in (2, 4):
         res = lb.compare_schemes(target=q, drafts=p, k=K, device="cpu")
         for r in (r for r in rows if r["k"] == K):
             for name, v in res.items():
-                assert r[name] == pytest.approx(v[r["position"]].item(), abs=1e-15)
+                assert r[acceptance_column(name, SCHEME_FACTS[name].batched_kind)] == pytest.approx(
+                    v[r["position"]].item(), abs=1e-15)
     summary = lb.acceptance_table(target=q, drafts=p, k=[2, 4], device="cpu", summary=True)
     assert [s["k"] for s in summary] == [2, 4] and summary[0]["positions"] == 7
     for s in summary:
         per = [r for r in rows if r["k"] == s["k"]]
-        assert s["optimal"] == pytest.approx(math.fsum(r["optimal"] for r in per) / 7, abs=1e-14)
+        assert s["optimal_acceptance"] == pytest.approx(math.fsum(r["optimal_acceptance"] for r in per) / 7,
+                                                        abs=1e-14)
+    assert summary[1]["truncated_is.sd_acc"] is None and "truncated_is" in summary[1]["notes"]
     path = write_table(summary, tmp_path / "t.csv")
     back = read_csv(path)
-    assert back.rows[0]["optimal"] == summary[0]["optimal"]
+    assert back.rows[0]["optimal_acceptance"] == summary[0]["optimal_acceptance"]
     # different drafts: the first k of K
     P = np.stack([p, lm_like(rng, 7, 300)[1], lm_like(rng, 7, 300)[1]])
     rows = lb.acceptance_table(target=q, drafts=P, k=[1, 3], device="cpu", schemes=["specinfer", "truncated_is"])
-    assert rows[0]["truncated_is"] is None
+    assert rows[0]["truncated_is.sd_acc"] is None and "K = 2" in rows[0]["notes"]
     ref = lb.compare_schemes(target=q, drafts=P[:1], schemes=["specinfer"], device="cpu")["specinfer"]
-    assert rows[0]["specinfer"] == pytest.approx(ref[0].item(), abs=1e-15)
+    assert rows[0]["specinfer.membership_acc"] == pytest.approx(ref[0].item(), abs=1e-15)
     with pytest.raises(ValueError, match="only K=3"):
         lb.acceptance_table(target=q, drafts=P, k=[4], device="cpu")
     with pytest.raises(ValueError, match="need k"):

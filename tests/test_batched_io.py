@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 import lpspec
 from lpspec import batched as lb
 from lpspec.batched import table as table_cli
+from lpspec.registry import acceptance_column
 
 
 def _rows(rng, B, n):
@@ -103,7 +104,7 @@ def test_table_over_a_float32_file_matches_the_numpy_side(tmp_path):
         ref = lpspec.compare_schemes(target=q64, drafts=p64, k=2,
                                      schemes=["optimal", "specinfer", "spectr", "naive", "upper_bound"])
         for name, v in ref.items():
-            assert row[name] == pytest.approx(float(v), abs=1e-12), name
+            assert row[acceptance_column(name)] == pytest.approx(float(v), abs=1e-12), name
     with pytest.raises(ValueError, match="pass k"):
         data.kwargs()
 
@@ -119,8 +120,10 @@ def test_table_command_line(tmp_path, capsys):
     rows = rows["rows"] if isinstance(rows, dict) else rows
     assert [r["k"] for r in rows] == [2, 4]
     direct = lb.acceptance_table(target=q, drafts=p, k=[2, 4], summary=True, device="cpu")
-    assert rows[0]["optimal"] == pytest.approx(direct[0]["optimal"], abs=1e-15)
-    assert table_cli.main([str(path), "-k", "2", "--device", "cpu"]) == 0
-    assert "| position | k | optimal |" in capsys.readouterr().out
+    assert rows[0]["optimal_acceptance"] == pytest.approx(direct[0]["optimal_acceptance"], abs=1e-15)
+    capsys.readouterr()
+    assert table_cli.main([str(path), "-k", "2", "--device", "cpu"]) == 0  # python -m lpspec.batched
+    assert capsys.readouterr().out.startswith("position,k,optimal_acceptance,single_draft.membership_acc,")
     assert table_cli.main([str(path), "--device", "cpu"]) == 2  # (B, n) drafts need -k
-    assert "need k" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("lpspec: error: ") and "give -k K" in err and len(err.strip().splitlines()) == 1

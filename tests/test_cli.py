@@ -1,4 +1,4 @@
-"""The command line: solve / check / table / figure / examples, JSON output, one-line errors."""
+"""The command line: solve / check / table / figure / batch / distributions / examples, one grammar, one-line errors."""
 
 import itertools
 import json
@@ -33,8 +33,15 @@ def test_solve_json_figure2_left(capsys):
     code, out, err = run(capsys, "solve", "--example", "figure2-left", "--json")
     assert code == 0 and err == ""
     obj = json.loads(out)
-    assert set(obj) == {"optimal_acceptance", "cut_set", "schemes", "checks"}
+    assert set(obj) == {"optimal_acceptance", "optimal_acceptance_exact", "cut_set", "schemes", "schemes_exact",
+                        "not_computed", "checks"}
     assert obj["optimal_acceptance"] == pytest.approx(8 / 9, abs=1e-15)
+    # exact values stay exact beside the floats (docs/theory.md §7; naive: sum_y q(y)(1 - (1 - p(y))^2) = 5/9)
+    assert obj["optimal_acceptance_exact"] == "8/9"
+    assert {k: obj["schemes_exact"][k] for k in ("specinfer", "single_draft", "naive", "upper_bound")} == {
+        "specinfer": "7/9", "single_draft": "2/3", "naive": "5/9", "upper_bound": "8/9"}
+    assert "spectr" not in obj["schemes_exact"]  # (11 + sqrt 13)/18 is irrational: a bisection has no exact string
+    assert obj["not_computed"]["tournament"].startswith("at K = 2")
     assert obj["cut_set"] == [1]  # q(S) + 1 - p(S)^2 = 0 + 1 - 1/9
     s = obj["schemes"]
     assert s["spectr"] == pytest.approx((11 + math.sqrt(13)) / 18, abs=1e-12)  # docs/theory.md §7
@@ -45,6 +52,7 @@ def test_solve_json_figure2_left(capsys):
     for name in ("certificate", "theorem1", "theorem2", "theorem3"):
         assert obj["checks"][name]["applies"] and obj["checks"][name]["passed"], name
     assert obj["checks"]["theorem2"]["holds"] is False and obj["checks"]["theorem2"]["witness"] == [1]
+    assert obj["checks"]["theorem2"]["verdict"].endswith("does not hold (S = {1}) and P* < 1, as predicted")
     assert obj["checks"]["certificate"]["exact_value"] == "8/9"
 
 
@@ -54,7 +62,14 @@ def test_solve_human_report(capsys):
     assert "P* = 8/9" in out and "Certificate S = {1}" in out
     for word in ("Theorem 1", "Theorem 2", "Theorem 3", "spectr", "specinfer", "sir"):
         assert word in out
-    assert "FAIL" not in out
+    assert "FAIL" not in out and "pass" not in out
+    # readable verdicts: Theorem 2's condition fails here, which is what the theorem predicts for P* < 1
+    (t2,) = [ln for ln in out.splitlines() if "Theorem 2" in ln]
+    assert "does not hold" in t2 and "P* < 1, as predicted" in t2
+    (t3,) = [ln for ln in out.splitlines() if "Theorem 3" in ln]
+    assert "equals P*" in t3
+    # nothing left out silently; API words are reworded as CLI options
+    assert "specinfer_wor  not computed: does not apply" in out and "--law without_replacement" in out
 
 
 def test_solve_acceptance_one_example(capsys):
@@ -87,11 +102,14 @@ def test_solve_different_drafts_exact(capsys):
 
 
 def test_solve_schemes_option(capsys):
-    code, out, _ = run(capsys, "solve", "--example", "sir-gap", "--schemes", "sir,naive", "--json")
+    code, out, _ = run(capsys, "solve", "--example", "sir-gap", "--schemes", "sir", "naive", "--json")
     assert code == 0
     obj = json.loads(out)
     assert set(obj["schemes"]) == {"sir", "naive"}
     assert obj["schemes"]["sir"] == pytest.approx(11 / 12, abs=1e-12)  # docs/theory.md §4
+    assert obj["schemes_exact"]["sir"] == "11/12"
+    code, out2, _ = run(capsys, "solve", "--example", "sir-gap", "--schemes", "sir,naive", "--json")
+    assert code == 0 and out2 == out  # the comma form reads the same
 
 
 def test_solve_from_files(capsys, tmp_path):
@@ -118,12 +136,20 @@ def test_parse_distribution():
     (["solve", "--file", "/no/such/file.json"], "does not exist"),
     (["solve"], "exactly one instance"),
     (["solve", "--example", "figure2-left", "--law", "greedy", "-k", "5"], "greedy"),
-    (["solve", "--example", "figure2-left", "--schemes", "spectr,magic"], "magic"),
+    (["solve", "--example", "figure2-left", "--schemes", "spectr", "magic"], "--schemes: 'magic'"),
+    (["solve", "--example", "figure2-left", "--schemes", "specinfer_wor"], "--law without_replacement"),
     (["solve", "--bogus"], "unrecognized arguments"),
     (["frobnicate"], "invalid choice"),
     (["table", "/no/such/spec.json"], "neither a file nor a built-in"),
     (["check", "--random", "0"], "at least 1"),
-    (["figure", "region", "--draft", "0.5,0.5", "-o", "/tmp/lpspec-unused"], "n = 3"),
+    (["figure", "region", "--draft", "0.5,0.5", "--output-dir", "/tmp/lpspec-unused"], "n = 3"),
+    (["figure", "figure2", "-o", "/tmp/lpspec-unused"], "use --output-dir"),
+    (["figure", "region", "-k", "2", "3", "--output-dir", "/tmp/lpspec-unused"], "one K"),
+    (["table", "--show", "no-such-spec"], "built-in specs: sweep-small"),
+    (["table"], "give a sweep spec"),
+    (["solve", "--example", "figure2-left", "-k", "two"], "invalid int"),
+    (["batch", "/no/such/file.npz", "-k", "2"], "no such file"),
+    (["batch", "d.npz", "-k", "2", "x"], "-k: 2 x are not all int values"),
 ])
 def test_errors_are_one_line_and_exit_2(capsys, argv, msg):
     code, out, err = run(capsys, *argv)
@@ -158,22 +184,21 @@ def test_check_random_batch(capsys):
 
 def test_check_one_instance_text(capsys):
     code, out, _ = run(capsys, "check", "--example", "prefix-fails")
-    assert code == 0 and "all checks pass" in out and "theorem3" in out
+    assert code == 0 and "every check holds, as predicted" in out and "Theorem 3" in out
 
 
 def test_check_reports_a_failure(capsys, monkeypatch):
-    from lpspec import cli
+    from lpspec.checks import theorem_checks
+    from lpspec.cli import check
 
-    real = cli.theorem_checks
-
-    def broken(inst, optimum=None):
-        out = real(inst, optimum)
+    def broken(inst):
+        out = theorem_checks(inst)
         out["theorem2"] = {**out["theorem2"], "passed": False, "error": 1.0}
         return out
 
-    monkeypatch.setattr(cli, "theorem_checks", broken)
+    monkeypatch.setattr(check, "theorem_checks", broken)
     code, out, _ = run(capsys, "check", "--example", "figure2-left")
-    assert code == 1 and "FAIL theorem2" in out
+    assert code == 1 and "FAILED theorem2" in out and "1 check(s) FAILED" in out
 
 
 def test_table_command_matches_run_sweep(capsys, tmp_path):
@@ -186,7 +211,7 @@ def test_table_command_matches_run_sweep(capsys, tmp_path):
     assert code == 0
     assert read_csv(out).rows == run_sweep(spec, progress_bar=False).rows
     code, out, _ = run(capsys, "table", str(tmp_path / "spec.json"), "--format", "latex", "--quiet",
-                       "--columns", "seed,optimal_acceptance,sir.sd_acc")
+                       "--columns", "seed", "optimal_acceptance", "sir.sd_acc")
     assert code == 0 and "\\toprule" in out and "sir.sd\\_acc" in out
     code, _, err = run(capsys, "table", str(tmp_path / "spec.json"), "-o", str(tmp_path / "t.md"), "--quiet")
     assert code == 0 and (tmp_path / "t.md").read_text().startswith("| family |")
@@ -205,14 +230,15 @@ def test_table_reports_rows_not_computed(capsys, tmp_path):
 
 def test_figure_command(capsys, tmp_path):
     pytest.importorskip("matplotlib")
-    code, _, _ = run(capsys, "figure", "figure2", "--steps", "18", "-o", str(tmp_path), "--formats", "png")
+    code, _, _ = run(capsys, "figure", "figure2", "--steps", "18", "--output-dir", str(tmp_path), "--formats", "png")
     assert code == 0
     assert (tmp_path / "figure2.png").stat().st_size > 0
     table = read_csv(tmp_path / "figure2.csv")
     row = next(r for r in table.rows if r["panel"] == "left" and abs(r["q1"] - 1 / 9) < 1e-12)
-    assert row["optimal"] == 1.0 and row["specinfer"] == pytest.approx(23 / 27, abs=1e-12)
+    assert row["optimal_acceptance"] == 1.0
+    assert row["specinfer.membership_acc"] == pytest.approx(23 / 27, abs=1e-12)
     code, _, _ = run(capsys, "figure", "region", "--draft", "0.6,0.3,0.1", "-k", "2", "--resolution", "6",
-                       "-o", str(tmp_path), "--formats", "pdf")
+                       "--output-dir", str(tmp_path), "--formats", "pdf")
     assert code == 0 and (tmp_path / "region.pdf").read_bytes()[:5] == b"%PDF-"
 
 
@@ -276,10 +302,15 @@ def test_batch_subcommand_reaches_the_batched_table(tmp_path, capsys):
     q, p = rng.dirichlet(np.ones(12), size=3), rng.dirichlet(np.ones(12), size=3)
     path = tmp_path / "d.npz"
     lb.save_distributions(path, target=q, drafts=p)
-    assert main(["batch", str(path), "-k", "2", "--device", "cpu"]) == 0
-    out = capsys.readouterr().out
+    assert main(["batch", str(path), "-k", "2", "4", "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    rows = read_csv(captured.out).rows
     # P* of row 0 by brute force over all 2^12 sets, independent of both backends
     best = min(q[0][[(m >> i) & 1 == 1 for i in range(12)]].sum() + 1
                - p[0][[(m >> i) & 1 == 1 for i in range(12)]].sum() ** 2 for m in range(1 << 12))
-    row0 = [ln for ln in out.splitlines() if ln.startswith("| 0 | 2 |")][0]
-    assert float(row0.split("|")[3]) == pytest.approx(best, abs=1e-6)  # the table prints 6 significant digits
+    assert rows[0]["position"] == 0 and rows[0]["k"] == 2
+    assert rows[0]["optimal_acceptance"] == pytest.approx(best, abs=1e-12)  # CSV floats are lossless
+    # no silent blanks: truncated IS is for K = 2 only; the K = 4 rows say so, and so does stderr
+    k4 = [r for r in rows if r["k"] == 4]
+    assert all(r.get("truncated_is.sd_acc") is None and "truncated_is" in r["notes"] for r in k4)
+    assert "lpspec: note: not computed: truncated_is" in captured.err

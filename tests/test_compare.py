@@ -122,8 +122,15 @@ def test_large_instances_need_an_explicit_selection():
     n = 2000
     q = np.full(n, 1 / n)
     p = np.arange(1, n + 1) / (n * (n + 1) / 2)
-    with pytest.raises(ValueError, match="pass schemes="):
-        compare_schemes(target=q, drafts=p, k=3)
+    # by default the enumerating schemes are left out, each with its reason (the CLI decides the same way)
+    default = compare_schemes(target=q, drafts=p, k=3)
+    assert set(default) == {"optimal", "single_draft", "specinfer", "spectr", "naive", "upper_bound"}
+    for name in ("canonical", "sir", "tournament"):
+        assert "draft tuples" in default.not_computed[name], name
+    assert "does not apply" in default.not_computed["pairwise_is"]  # K = 3
+    # a requested scheme that cannot be computed raises
+    with pytest.raises(ValueError, match="sir need an enumeration of 8,000,000,000 draft tuples"):
+        compare_schemes(target=q, drafts=p, k=3, schemes=["optimal", "sir"])
     r = compare_schemes(target=q, drafts=p, k=3,
                         schemes=["optimal", "single_draft", "specinfer", "spectr", "naive", "upper_bound"])
     assert r["single_draft"] <= r["specinfer"] <= r["optimal"] + 1e-12 <= r["upper_bound"] + 2e-12

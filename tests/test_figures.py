@@ -21,6 +21,8 @@ from lpspec.figures import (
     save_figure,
 )
 
+OPT, SPECTR, SPECINFER = "optimal_acceptance", "spectr.membership_acc", "specinfer.membership_acc"
+
 
 @pytest.fixture(scope="module")
 def fig2():
@@ -41,13 +43,13 @@ def _row(table, panel, q1):
 def test_figure2_published_points(fig2):
     _, table = fig2
     r = _row(table, "left", 0.0)  # docs/theory.md §7
-    assert r["optimal"] == pytest.approx(8 / 9, abs=1e-12)
-    assert r["spectr"] == pytest.approx((11 + math.sqrt(13)) / 18, abs=1e-12)
-    assert r["specinfer"] == pytest.approx(7 / 9, abs=1e-12)
+    assert r[OPT] == pytest.approx(8 / 9, abs=1e-12)
+    assert r[SPECTR] == pytest.approx((11 + math.sqrt(13)) / 18, abs=1e-12)
+    assert r[SPECINFER] == pytest.approx(7 / 9, abs=1e-12)
     r = _row(table, "left", 1 / 9)
-    assert r["optimal"] == 1.0
-    assert r["spectr"] == pytest.approx(8 / 9, abs=1e-12)
-    assert r["specinfer"] == pytest.approx(23 / 27, abs=1e-12)
+    assert r[OPT] == 1.0
+    assert r[SPECTR] == pytest.approx(8 / 9, abs=1e-12)
+    assert r[SPECINFER] == pytest.approx(23 / 27, abs=1e-12)
 
 
 def test_figure2_optimum_is_the_closed_form_everywhere(fig2):
@@ -56,8 +58,8 @@ def test_figure2_optimum_is_the_closed_form_everywhere(fig2):
     for r in table.rows:
         q = (r["q0"], r["q1"], r["q2"])
         closed = min(1.0, 8 / 9 + min(q), 14 / 9 - max(q))  # docs/theory.md §7 for uniform p on 3 tokens
-        assert r["optimal"] == pytest.approx(closed, abs=1e-12)
-        assert r["optimal"] >= r["spectr"] - 1e-12 and r["optimal"] >= r["specinfer"] - 1e-12
+        assert r[OPT] == pytest.approx(closed, abs=1e-12)
+        assert r[OPT] >= r[SPECTR] - 1e-12 and r[OPT] >= r[SPECINFER] - 1e-12
 
 
 def test_figure2_acceptance_one_intervals(fig2):
@@ -65,9 +67,9 @@ def test_figure2_acceptance_one_intervals(fig2):
     for panel, lo, hi in (("left", 1 / 9, 5 / 9), ("right", 5 / 18, 5 / 9)):
         for r in table.where(panel=panel).rows:
             inside = lo - 1e-12 <= r["q1"] <= hi + 1e-12
-            assert (r["optimal"] == 1.0) == inside, (panel, r["q1"])
+            assert (r[OPT] == 1.0) == inside, (panel, r["q1"])
             at_p = all(abs(v - 1 / 3) < 1e-12 for v in (r["q0"], r["q1"], r["q2"]))
-            assert (r["spectr"] > 1 - 1e-12) == at_p and (r["specinfer"] > 1 - 1e-12) == at_p
+            assert (r[SPECTR] > 1 - 1e-12) == at_p and (r[SPECINFER] > 1 - 1e-12) == at_p
 
 
 def test_figure2_plots_exactly_the_table(fig2):
@@ -76,10 +78,12 @@ def test_figure2_plots_exactly_the_table(fig2):
     assert len(axes) == 2
     for ax, panel in zip(axes, ("left", "right")):
         sub = table.where(panel=panel)
-        for scheme in ("optimal", "spectr", "specinfer"):
+        for scheme, column in (("optimal", OPT), ("spectr", SPECTR), ("specinfer", SPECINFER)):
             x, y = _line(ax, scheme).get_data()
             assert np.array_equal(x, np.array(sub.column("q1")))
-            assert np.array_equal(y, np.array(sub.column(scheme)))
+            assert np.array_equal(y, np.array(sub.column(column)))
+        # 0-based token indices: the swept coordinate is q_1 on the axis, in the title and in the CSV
+        assert ax.get_xlabel() == "$q_1$" and "q_1" in ax.get_title() and "q_2" not in ax.get_title()
 
 
 def test_saved_figure2_regenerates_from_its_csv(fig2, tmp_path):
@@ -151,13 +155,34 @@ def test_acceptance_vs_k_plots_the_table():
 
     sweep = run_sweep(sweep_spec, progress_bar=False)
     ax = fig.get_axes()[0]
-    for scheme, column in (("optimal", "optimal_acceptance"), ("specinfer", "specinfer.membership_acc"),
-                           ("sir", "sir.membership_acc")):
-        means = [np.mean([r[column] for r in sweep.rows if r["k"] == k]) for k in (1, 2, 3)]
-        sub = table.where(scheme=scheme)
-        assert sub.column("mean_membership_acc") == pytest.approx(means, abs=1e-15)
+    for scheme, column in (("optimal", OPT), ("specinfer", "specinfer.membership_acc"), ("sir", "sir.membership_acc")):
+        per_k = [[r[column] for r in sweep.rows if r["k"] == k] for k in (1, 2, 3)]
+        assert table.column(column) == pytest.approx([np.mean(v) for v in per_k], abs=1e-15)
+        # standard error of the mean from numpy's sample standard deviation
+        assert table.column(column + ".sem") == pytest.approx([np.std(v, ddof=1) / math.sqrt(3) for v in per_k],
+                                                              abs=1e-15)
+        assert table.column(column + ".count") == [3, 3, 3]
         x, y = _line(ax, scheme).get_data()
-        assert list(x) == [1, 2, 3] and list(y) == sub.column("mean_membership_acc")
+        assert list(x) == [1, 2, 3] and list(y) == table.column(column)
     # with one draft every scheme is single-draft speculative sampling: sum_y min(p, q)
-    assert table.where(k=1, scheme="specinfer").rows[0]["mean_membership_acc"] == pytest.approx(
-        table.where(k=1, scheme="optimal").rows[0]["mean_membership_acc"], abs=1e-12)
+    row = table.where(k=1).rows[0]
+    assert row["specinfer.membership_acc"] == pytest.approx(row[OPT], abs=1e-12)
+    # the title says what is averaged, in words (not a raw dict), with the replicate count
+    title = ax.get_title()
+    assert "{" not in title and "n = 4" in title and "3 instances" in title and "s.e.m." in title
+    assert len(ax.collections) == 3  # one error-bar collection per line
+
+
+def test_acceptance_vs_k_says_where_a_curve_stops():
+    # n = 8: SIR enumerates 8^K tuples, beyond MAX_SCHEME_TUPLES = 200 000 from K = 6 (8^6 = 262 144)
+    from lpspec.figures import acceptance_vs_k_table, plot_acceptance_vs_k
+
+    assert 8**5 <= 200_000 < 8**6
+    table = acceptance_vs_k_table("dirichlet", {"n": 8}, ks=(5, 6), schemes=("sir",), replicates=1, seed=2)
+    assert table.column("sir.membership_acc.count") == [1, 0]
+    assert table.rows[1]["sir.membership_acc"] is None
+    assert any("sir" in line and "K = 6" in line for line in table.metadata["not_computed"])
+    ax = plot_acceptance_vs_k(table).get_axes()[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(lbl.startswith("SIR") and "K = 6" in lbl for lbl in labels), labels
+    assert list(_line(ax, "sir").get_xdata()) == [5]

@@ -147,3 +147,33 @@ def test_text_windows_cover_the_ids_in_order():
     assert all(len(w) == 5 for w in windows[:-1]) and len(windows[-1]) == 3
     with pytest.raises(ValueError, match="context"):
         hf_distributions.text_windows(ids, 0)
+
+
+def _one_error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lpspec: error: "), err
+    return err[0]
+
+
+def test_missing_empty_and_unreachable_models_say_so(tiny, tmp_path, monkeypatch, capsys):
+    from lpspec.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    base = ["--text", str(tiny["text"]), "-o", str(tmp_path / "x.pt"), "--device", "cpu"]
+    # the module alias and the subcommand are one command
+    assert hf_distributions.main(["--target", str(tmp_path / "missing"), "--draft", str(tiny["draft"]), *base]) == 2
+    assert "no such directory" in _one_error_line(capsys)
+    (tmp_path / "empty").mkdir()
+    assert main(["distributions", "--target", str(tmp_path / "empty"), "--draft", str(tiny["draft"]), *base]) == 2
+    assert "the directory is empty" in _one_error_line(capsys)
+    assert main(["distributions", "--target", str(tiny["target"]), "--draft", "no-org-xyz/no-model",
+                 "--local-files-only", *base]) == 2
+    assert "--local-files-only forbids the hub" in _one_error_line(capsys)
+    # a hub name without a network: advice to use a local directory and --local-files-only
+    assert main(["distributions", "--target", "no-org-xyz/no-model", "--draft", str(tiny["draft"]), *base]) == 2
+    line = _one_error_line(capsys)
+    assert "Hugging Face hub" in line and "local directory" in line and "--local-files-only" in line
+    (tmp_path / "empty.txt").write_text("  \n")
+    assert main(["distributions", "--target", str(tiny["target"]), "--draft", str(tiny["draft"]), "--text",
+                 str(tmp_path / "empty.txt"), "-o", str(tmp_path / "x.pt"), "--local-files-only"]) == 2
+    assert "the file is empty" in _one_error_line(capsys)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import numbers
 
+from ..registry import BATCHED, DEFAULT_TRUNCATION, MAX_TRUNCATION, NOT_BATCHED, RHO_BISECTION_STEPS
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch
@@ -49,16 +50,12 @@ __all__ = [
     "upper_bound",
 ]
 
-#: Names computed by :func:`compare_schemes`, in the order of :func:`lpspec.compare_schemes`.
-BATCHED_SCHEMES = ("optimal", "single_draft", "specinfer", "spectr", "naive", "truncated_is", "upper_bound")
-#: The truncated LP's default ``s`` (the paper uses 5 to 15).
-DEFAULT_TRUNCATION = 5
-#: Largest ``s``: the ``s(s-1)``-weight LP is solved exactly through its ``2^s`` cuts.
-MAX_TRUNCATION = 16
-#: Bisection steps for SpecTr's ``ρ*`` (the loop stops earlier, once no bracket can shrink).
-RHO_BISECTION_STEPS = 200
+#: Names computed by :func:`compare_schemes`, in the order of :func:`lpspec.compare_schemes`
+#: (:data:`lpspec.registry.BATCHED`; ``DEFAULT_TRUNCATION``, ``MAX_TRUNCATION`` and ``RHO_BISECTION_STEPS``
+#: also come from :mod:`lpspec.registry`).
+BATCHED_SCHEMES = BATCHED
 
-_NOT_BATCHED = ("canonical", "specinfer_wor", "sir", "pairwise_is", "tournament")
+_NOT_BATCHED = NOT_BATCHED
 
 
 def _rowdot(a, b):
@@ -362,13 +359,15 @@ def compare_schemes(*, target, drafts, k: int | None = None, s: int = DEFAULT_TR
     s : int, default 5
         ``truncated_is``'s parameter (``<= 16``).
     schemes : sequence of str, optional
-        Only these names; each must apply (otherwise ``ValueError`` with the reason).
+        Only these names; each must apply (otherwise ``ValueError`` with the reason). By default every name
+        that applies is computed and the others are listed with the reason in ``.not_computed`` — the same
+        decision as :func:`lpspec.compare_schemes`.
 
     Returns
     -------
-    dict
-        ``{name: torch.Tensor of shape (B,)}``; ``details`` is not included. SpecTr's ``ρ*`` is available
-        from :func:`spectr_acceptance`.
+    lpspec.compare.Comparison
+        A dict ``{name: torch.Tensor of shape (B,)}`` with ``.not_computed``: ``{name: reason}``; ``details``
+        is not included. SpecTr's ``ρ*`` is available from :func:`spectr_acceptance`.
 
     Examples
     --------
@@ -392,7 +391,11 @@ def compare_schemes(*, target, drafts, k: int | None = None, s: int = DEFAULT_TR
             if why[name] is not None:
                 raise ValueError(f"schemes: {name!r} does not apply: {why[name]}")
         names = [name for name in BATCHED_SCHEMES if name in names]
-    return _evaluate(batch, names, s)
+    from ..compare import Comparison  # the result type of lpspec.compare_schemes (imported when called)
+
+    left_out = {name: ("not requested" if why[name] is None else f"does not apply: {why[name]}")
+                for name in BATCHED_SCHEMES if name not in names}
+    return Comparison(_evaluate(batch, names, s), left_out)
 
 
 def _evaluate(batch: BatchInput, names, s: int) -> dict:

@@ -8,16 +8,21 @@ Table 3 (average token acceptance per K for the optimum, the truncated IS, SpecT
 
 On the command line, for a file written by :mod:`lpspec.hf_distributions` (or :func:`save_distributions`)::
 
-    lpspec batch distributions.safetensors -k 2 4 8 --summary --output table.md
-    python -m lpspec.batched distributions.safetensors -k 2 4 8 --summary      # the same
+    lpspec batch distributions.safetensors -k 2 4 8 --summary -o table.md
+    python -m lpspec.batched distributions.safetensors -k 2 4 8 --summary -o table.md    # the same
+
+Columns are those of ``lpspec table`` (:func:`lpspec.registry.acceptance_column`): ``optimal_acceptance``,
+``<scheme>.membership_acc``, ``truncated_is.sd_acc`` (the batched truncated IS is scored by ``Σ min(q, p_I)``)
+and ``upper_bound``; a scheme that cannot be computed for a row (e.g. ``truncated_is`` at ``K != 2``, the
+optimum for different drafts) leaves an empty cell and says why in the row's ``notes`` column.
 """
 
 from __future__ import annotations
 
-import argparse
 import numbers
 import sys
 
+from ..registry import SCHEME_FACTS, acceptance_column
 from ._torch import require_torch, resolve_device
 from .inputs import BatchInput, Logits, as_batch
 from .schemes import BATCHED_SCHEMES, DEFAULT_TRUNCATION, _applicability, _evaluate
@@ -68,8 +73,8 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
         The numbers of drafts, e.g. ``[2, 4, 8]``. Required for (B, n) drafts; for (K, B, n) drafts the first
         ``k`` drafts are used (default: all ``K``).
     schemes : sequence of str, optional
-        Names from :data:`~lpspec.batched.schemes.BATCHED_SCHEMES` (default: every one that applies; a
-        requested one that does not apply at some K is left empty in those rows).
+        Names from :data:`~lpspec.batched.schemes.BATCHED_SCHEMES` (default: all of them). One that does not
+        apply at some K is an empty cell (None) in those rows, with the reason in the row's ``notes``.
     s : int
         ``truncated_is``'s parameter.
     summary : bool
@@ -82,14 +87,17 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
     Returns
     -------
     list of dict
-        Per-position rows ``{"position", "k", <scheme>: float, ...}``, or summary rows
-        ``{"k", "positions", <scheme>: mean, ...}``. Pass them to :func:`lpspec.export.write_table`.
+        Per-position rows ``{"position", "k", <column>: float or None, ..., "notes"}``, or summary rows
+        ``{"k", "positions", <column>: mean, ...}``, with the columns of :func:`lpspec.registry.acceptance_column`
+        (``optimal_acceptance``, ``spectr.membership_acc``, ``truncated_is.sd_acc``, ``upper_bound``, ...).
+        Pass them to :func:`lpspec.export.write_table`.
 
     Examples
     --------
     >>> rows = acceptance_table(target=[[1/3, 1/9, 5/9]], drafts=[[1/3, 1/3, 1/3]], k=[2], summary=True,
     ...                         schemes=["optimal", "spectr"], device="cpu")
-    >>> [(r["k"], r["positions"], round(r["optimal"], 9), round(r["spectr"], 9)) for r in rows]
+    >>> [(r["k"], r["positions"], round(r["optimal_acceptance"], 9), round(r["spectr.membership_acc"], 9))
+    ...  for r in rows]
     [(2, 1, 1.0, 0.888888889)]
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
@@ -121,13 +129,13 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
             names = [n for n in (schemes or BATCHED_SCHEMES) if why[n] is None]
             values = _evaluate(chunk, names, s)
             cols = {name: v.detach().cpu().tolist() for name, v in values.items()}
+            notes = "; ".join(f"{n}: {why[n]}" for n in (schemes or BATCHED_SCHEMES) if why[n] is not None)
             for i in range(b - a):
                 row = {"position": a + i, "k": K}
                 for name in (schemes or BATCHED_SCHEMES):
-                    if name in cols:
-                        row[name] = float(cols[name][i])
-                    elif schemes is not None:
-                        row[name] = None
+                    row[_column(name)] = float(cols[name][i]) if name in cols else None
+                if notes:
+                    row["notes"] = notes
                 per_k[K].append(row)
     if not summary:
         return [row for K in ks for row in per_k[K]]
@@ -135,12 +143,19 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
     for K in ks:
         rows = per_k[K]
         srow = {"k": K, "positions": len(rows)}
-        names = [name for name in BATCHED_SCHEMES if any(r.get(name) is not None for r in rows)]
-        for name in names:
-            vals = [r[name] for r in rows if r.get(name) is not None]
-            srow[name] = float(sum(vals) / len(vals))
+        for name in (schemes or BATCHED_SCHEMES):
+            vals = [r[_column(name)] for r in rows if r.get(_column(name)) is not None]
+            srow[_column(name)] = float(sum(vals) / len(vals)) if vals else None
+        notes = sorted({r["notes"] for r in rows if r.get("notes")})
+        if notes:
+            srow["notes"] = "; ".join(notes)
         out.append(srow)
     return out
+
+
+def _column(name: str) -> str:
+    """The column of a batched scheme: ``lpspec.registry.acceptance_column`` with the batched value's kind."""
+    return acceptance_column(name, SCHEME_FACTS[name].batched_kind)
 
 
 def _with_k(batch: BatchInput, K: int) -> BatchInput:
@@ -162,43 +177,11 @@ def _first(drafts, K: int):
     return drafts[:K]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lpspec batch",
-        description="Acceptance table (optimal, SpecInfer, SpecTr, truncated IS, ...) for distributions in a file.",
-    )
-    parser.add_argument("path", help=".safetensors, .pt, .npz, or NAME.npy (NAME.target.npy + NAME.drafts.npy)")
-    parser.add_argument("-k", type=int, nargs="+", default=None, help="numbers of drafts, e.g. -k 2 4 8")
-    parser.add_argument("--schemes", nargs="+", default=None, help=f"subset of {', '.join(BATCHED_SCHEMES)}")
-    parser.add_argument("-s", type=int, default=DEFAULT_TRUNCATION, help="truncated IS parameter (default 5)")
-    parser.add_argument("--summary", action="store_true", help="one row per K with the means over positions")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--output", default=None, help="file to write (.csv, .md, .tex, .json); default: stdout")
-    parser.add_argument("--format", default=None, help="csv, markdown, latex or json (default: from --output, "
-                                                        "else markdown)")
-    return parser
-
-
 def main(argv=None) -> int:
-    """Command line entry point (module docstring)."""
-    from ..export import format_table, write_table
-    from .io import load_distributions
+    """``python -m lpspec.batched ARGS`` = ``lpspec batch ARGS`` (:mod:`lpspec.cli.batch`)."""
+    from ..cli import main as cli_main
 
-    args = build_parser().parse_args(argv)
-    try:
-        require_torch()
-        data = load_distributions(args.path)
-        rows = acceptance_table(target=data.target, drafts=data.drafts, k=args.k, schemes=args.schemes, s=args.s,
-                                summary=args.summary, batch_size=args.batch_size, device=args.device)
-    except (ValueError, ImportError) as exc:
-        print(f"lpspec batch: error: {exc}", file=sys.stderr)
-        return 2
-    if args.output:
-        write_table(rows, args.output, fmt=args.format)
-    else:
-        print(format_table(rows, args.format or "markdown"))
-    return 0
+    return cli_main(["batch", *(sys.argv[1:] if argv is None else list(argv))])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 #: Largest number of draft tuples a scheme enumerates (one Python call of ``conditional`` per tuple).
-MAX_SCHEME_TUPLES = 200_000
+from ..registry import MAX_SCHEME_TUPLES  # noqa: E402  (facts about schemes live in lpspec.registry)
 
 
 # ---------------------------------------------------------------------------------------------- helpers

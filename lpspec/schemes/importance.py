@@ -40,7 +40,7 @@ __all__ = [
 #: Largest accepted difference between the LP's objective and ``Σ min(q, p_I)`` of the rounded weights.
 PAIRWISE_LP_TOLERANCE = 1e-7
 #: The truncated LP's default ``s`` (the paper uses s = 5 ... 15).
-DEFAULT_TRUNCATION = 5
+from ..registry import DEFAULT_TRUNCATION  # noqa: E402  (shared with lpspec.batched)
 
 
 class SIR(ImportanceScheme):

@@ -83,13 +83,14 @@ class CanonicalScheme(ImportanceScheme):
     name = "canonical"
     title = "Theorem 1: optimal IS selection + speculative sampling (Khisti et al. 2025)"
 
-    def __init__(self, instance: Instance | None = None, /, *, method: str = "is_lp", **kw):
+    def __init__(self, instance: Instance | None = None, /, *, method: str = "is_lp", optimum=None, **kw):
         super().__init__(instance, **kw)
         from ..decomposition import decomposition_for
 
         self.instance = float_instance(self.instance)
         self.check_enumerable("the canonical decomposition")
-        self._decomposition = decomposition_for(self.instance, method)
+        # optimum: the instance's P* when the caller already has it (not computed again)
+        self._decomposition = decomposition_for(self.instance, method, optimum=optimum)
 
     @property
     def decomposition(self):

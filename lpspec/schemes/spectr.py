@@ -7,12 +7,13 @@ from fractions import Fraction
 import numpy as np
 
 from ..instance import Instance
+from ..registry import EXACT_RHO_BISECTION_STEPS
 from .base import Scheme, _draw, _zeros, acceptance_ratio, exact_sum
 
 __all__ = ["RHO_BISECTION_STEPS", "SpecTr", "spectr_rho"]
 
-#: Bisection steps for ``ρ*`` (floats stop earlier, when the bracket can no longer shrink).
-RHO_BISECTION_STEPS = 200
+#: Bisection steps for ``ρ*`` (floats stop earlier, when the bracket can no longer shrink); see lpspec.registry.
+from ..registry import RHO_BISECTION_STEPS  # noqa: E402
 
 
 def _b(target, draft, rho):
@@ -57,7 +58,7 @@ def spectr_rho(target, draft, k: int):
     lo, hi = (Fraction(1), Fraction(k)) if exact else (1.0, float(k))
     if _f(target, draft, k, lo) <= 0:
         return lo
-    steps = 64 if exact else RHO_BISECTION_STEPS
+    steps = EXACT_RHO_BISECTION_STEPS if exact else RHO_BISECTION_STEPS
     for _ in range(steps):
         mid = (lo + hi) / 2
         if not (lo < mid < hi):

@@ -1,0 +1,342 @@
+"""What every subcommand shares: the parser class, list and output options, instance options, the error handler.
+
+The grammar (docs/guide/cli.md):
+
+* **lists** are space-separated after one flag: ``--schemes spectr sir``, ``-k 2 4 8``, ``--formats png pdf``,
+  ``--columns k optimal_acceptance``; a comma list in one word (``--schemes spectr,sir``) is read the same way;
+* **distributions** are one word each: a comma list of numbers (``0.2,0.3,0.5``; fractions ``1/3`` make the
+  instance exact) or a file holding one vector;
+* ``-o/--output PATH`` is always a file that receives what would go to stdout (its suffix may choose the
+  format); figures, which write several files, take ``--output-dir DIR`` only;
+* every error is one line ``lpspec: error: ...`` on stderr, exit code 2; notes (a row or scheme not computed)
+  are ``lpspec: note: ...`` lines on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "PROG",
+    "CLIError",
+    "KNOWN_ERRORS",
+    "ListAction",
+    "Parser",
+    "add_format_option",
+    "add_instance_options",
+    "add_list_option",
+    "add_output_option",
+    "emit_table",
+    "emit_text",
+    "exact_str",
+    "instance_from_args",
+    "json_default",
+    "note",
+    "one_line",
+    "parse_distribution",
+]
+
+PROG = "lpspec"
+
+
+class CLIError(ValueError):
+    """A user error detected by the command line itself (printed as one line, exit code 2)."""
+
+
+def _known_errors() -> tuple:
+    """Exception types turned into one ``lpspec: error:`` line (extend with :func:`register_error_type`)."""
+    import pickle
+    import zipfile
+
+    from ..results import LPSolveError
+
+    return (ValueError, OSError, ImportError, LPSolveError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError)
+
+
+#: Extra exception types (e.g. a loader's own error class) that :func:`lpspec.cli.main` reports in one line.
+KNOWN_ERRORS: list[type] = []
+
+
+def register_error_type(exc_type: type) -> type:
+    """Report ``exc_type`` as one ``lpspec: error:`` line (for loaders with their own error classes)."""
+    if exc_type not in KNOWN_ERRORS:
+        KNOWN_ERRORS.append(exc_type)
+    return exc_type
+
+
+_ADVICE = [
+    (re.compile(r"\blaw='(\w+)'"), r"--law \1"),
+    (re.compile(r"\bpass k\b"), "give -k K"),
+    (re.compile(r"\bpass drafts=p with k=K\b"), "give one --draft P with -k K"),
+    (re.compile(r"\bLower k\b"), "Lower -k"),
+    (re.compile(r"\bk=K\b"), "-k K"),
+    (re.compile(r"\bk=(\d+)"), r"-k \1"),
+    (re.compile(r"\bpass schemes=|\bschemes=(?=\s|$)"), "--schemes"),
+]
+
+
+def cli_words(text: str) -> str:
+    """Advice written for the Python API, reworded with the CLI's options (``law='greedy'`` → ``--law greedy``).
+
+    Examples
+    --------
+    >>> cli_words("needs law='without_replacement', not law='independent'; pass k (the number of drafts)")
+    'needs --law without_replacement, not --law independent; give -k K (the number of drafts)'
+    >>> cli_words("needs identical drafts: pass drafts=p with k=K (the law is defined by one p).")
+    'needs identical drafts: give one --draft P with -k K (the law is defined by one p).'
+    """
+    for pattern, repl in _ADVICE:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line in the CLI's words (its type name when it has none)."""
+    return cli_words(" ".join(str(exc).split())) or type(exc).__name__
+
+
+def note(message: str) -> None:
+    """A one-line note on stderr: ``lpspec: note: ...``."""
+    print(f"{PROG}: note: {cli_words(' '.join(message.split()))}", file=sys.stderr)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the project's error style: a parse error raises :class:`CLIError` (one line, exit 2)."""
+
+    def error(self, message):
+        raise CLIError(message)
+
+
+# ---------------------------------------------------------------------- list options
+def split_list(values) -> list[str]:
+    """Flatten ``["a", "b,c"]`` to ``["a", "b", "c"]`` (space- and comma-separated lists read the same)."""
+    out = []
+    for v in values:
+        out += [x.strip() for x in str(v).split(",") if x.strip()]
+    return out
+
+
+class ListAction(argparse.Action):
+    """``nargs="+"`` that also splits commas and converts with the option's ``item_type``."""
+
+    def __init__(self, option_strings, dest, item_type=str, **kw):
+        self.item_type = item_type
+        super().__init__(option_strings, dest, nargs="+", **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = split_list(values)
+        if not items:
+            raise CLIError(f"{option_string} needs at least one value.")
+        try:
+            converted = [self.item_type(x) for x in items]
+        except ValueError:
+            kind = getattr(self.item_type, "__name__", "value")
+            raise CLIError(f"{option_string}: {' '.join(items)} are not all {kind} values.") from None
+        setattr(namespace, self.dest, converted)
+
+
+def add_list_option(parser, *flags, item_type=str, metavar="NAME", **kw):
+    """A list option (``--schemes a b``, ``-k 2 4``): space-separated values, commas accepted too."""
+    return parser.add_argument(*flags, action=ListAction, item_type=item_type, metavar=metavar, **kw)
+
+
+# ---------------------------------------------------------------------- output options
+def add_output_option(parser, what: str = "the result"):
+    """``-o/--output PATH``: write ``what`` to the file PATH instead of stdout."""
+    return parser.add_argument("-o", "--output", metavar="PATH", default=None,
+                               help=f"write {what} to the file PATH instead of stdout")
+
+
+def add_format_option(parser, default: str = "csv"):
+    """``--format``: csv, markdown, latex or json (default: from ``--output``'s suffix, else ``default``)."""
+    return parser.add_argument("--format", choices=("csv", "markdown", "md", "latex", "tex", "json"), default=None,
+                               help=f"table format (default: from --output's suffix, else {default})")
+
+
+def emit_text(text: str, args, what: str = "output") -> None:
+    """Print ``text``, or write it to ``args.output`` (and say so on stderr)."""
+    text = text if text.endswith("\n") else text + "\n"
+    if getattr(args, "output", None):
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {what} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def emit_table(table, args, default: str = "csv") -> None:
+    """Print or write a table in ``--format`` (default: ``--output``'s suffix, else ``default``)."""
+    from ..export import format_from_path, format_table, write_table
+
+    output = getattr(args, "output", None)
+    fmt = args.format or (format_from_path(output) if output else default)
+    if output:
+        write_table(table, output, fmt)
+        print(f"wrote {len(table)} rows to {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(format_table(table, fmt).rstrip("\n") + "\n")
+
+
+def wants_json(args) -> bool:
+    """``--json``, or ``-o`` with a ``.json`` suffix."""
+    return bool(getattr(args, "json", False)) or str(getattr(args, "output", "") or "").lower().endswith(".json")
+
+
+# ---------------------------------------------------------------------- JSON
+def exact_str(value):
+    """``"8/9"`` for a Fraction (exact), None otherwise."""
+    return str(value) if isinstance(value, Fraction) else None
+
+
+def json_default(obj):
+    if isinstance(obj, Fraction):
+        return str(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, indent=1, default=json_default)
+
+
+# ---------------------------------------------------------------------- distributions and instances
+def _parse_number(text: str):
+    text = text.strip()
+    if not text:
+        raise CLIError("an empty entry in a comma list; write e.g. 0.2,0.3,0.5.")
+    if "/" in text:
+        try:
+            return Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            raise CLIError(f"{text!r} is not a fraction like 1/3.") from None
+    try:
+        return float(text)
+    except ValueError:
+        raise CLIError(f"{text!r} is not a number.") from None
+
+
+def parse_distribution(text: str, name: str = "distribution"):
+    """A vector from a comma list (``"0.2,0.3,0.5"``, ``"1/3,2/3"``) or a file holding one vector.
+
+    Files: ``.npy`` (1-D array), ``.json`` (a list), ``.csv``/``.txt`` (numbers separated by commas or
+    newlines). Returns a list of floats, or of Fractions when any entry is written as a fraction.
+
+    Examples
+    --------
+    >>> parse_distribution("0.25,0.75")
+    [0.25, 0.75]
+    >>> parse_distribution("1/3, 2/3")
+    [Fraction(1, 3), Fraction(2, 3)]
+    """
+    path = Path(text)
+    if "," not in text and path.suffix.lower() in (".npy", ".json", ".csv", ".txt"):
+        if not path.is_file():
+            raise CLIError(f"{name}: file {text!r} does not exist.")
+        suffix = path.suffix.lower()
+        if suffix == ".npy":
+            try:
+                arr = np.load(path, allow_pickle=False)
+            except (OSError, ValueError, EOFError):
+                raise CLIError(f"{name}: {text} is not a readable .npy file (damaged, truncated, or not "
+                               "written by numpy.save).") from None
+            if arr.ndim != 1:
+                raise CLIError(f"{name}: {text} holds an array of shape {arr.shape}; expected one 1-D vector "
+                               "(use --file for a whole instance).")
+            return [float(v) for v in arr]
+        if suffix == ".json":
+            try:
+                obj = json.loads(path.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise CLIError(f"{name}: {text} is not valid JSON ({exc}).") from None
+            if not isinstance(obj, list):
+                raise CLIError(f"{name}: {text} must hold a JSON list of probabilities (use --file for an "
+                               "instance object).")
+            return parse_distribution(",".join(str(v) for v in obj), name)
+        body = path.read_text(encoding="utf-8").replace("\n", ",").replace(";", ",")
+        return parse_distribution(",".join(c for c in body.split(",") if c.strip()), name)
+    values = [_parse_number(c) for c in text.split(",")]
+    if any(isinstance(v, Fraction) for v in values):
+        values = [v if isinstance(v, Fraction) else Fraction(str(v)) for v in values]
+    return values
+
+
+def _exactify(vectors):
+    return [[v if isinstance(v, Fraction) else Fraction(str(v)) for v in vec] for vec in vectors]
+
+
+def add_instance_options(parser):
+    """``--example`` / ``--file`` / ``--target`` + ``--draft``, ``-k``, ``--law``, ``--exact``."""
+    g = parser.add_argument_group("instance (one of --example, --file, --target)")
+    g.add_argument("--example", metavar="NAME", help="a built-in example (see `lpspec examples`)")
+    g.add_argument("--file", metavar="PATH",
+                   help="an instance file: .json (keys target, drafts, k, law), .npy, .npz (arrays target, drafts) "
+                        "or .csv")
+    g.add_argument("--target", metavar="Q", help="target q: comma list (0.2,0.3,0.5 or 1/3,2/3) or a vector file")
+    g.add_argument("--draft", "--drafts", dest="draft", metavar="P", action="append", default=[],
+                   help="draft p: once with -k K (K identical drafts) or K times (K different drafts)")
+    g.add_argument("-k", type=int, default=None, help="number of drafts K (with one --draft, or to check a file)")
+    g.add_argument("--law", choices=("independent", "without_replacement", "greedy"), default=None,
+                   help="draft law (default: independent, or the example's)")
+    g.add_argument("--exact", action="store_true", help="read every probability as an exact fraction")
+
+
+def instance_from_args(args):
+    """``(make_instance kwargs, label, description)`` from --example / --file / --target + --draft."""
+    from ..families import load_example, load_instance_file
+
+    sources = sum(x is not None for x in (args.example, args.file, args.target))
+    if sources != 1:
+        raise CLIError("give exactly one instance: --example NAME, --file PATH, or --target ... --draft ...")
+    if args.example is not None or args.file is not None:
+        if args.draft:
+            raise CLIError("--draft goes with --target, not with --example or --file.")
+        spec = load_example(args.example) if args.example is not None else load_instance_file(args.file)
+        if len(spec.drafts) == 1 and spec.k is None and args.k is None:
+            raise CLIError(f"{spec.name} holds one draft: give -k K (the number of identical drafts).")
+        if len(spec.drafts) > 1 and args.k is not None and args.k != len(spec.drafts):
+            raise CLIError(f"-k {args.k} disagrees with the {len(spec.drafts)} different drafts of {spec.name}; "
+                           "drop -k.")
+        kw = spec.kwargs(k=args.k if args.k is not None else spec.k, law=args.law or spec.law)
+        label, description = spec.name, spec.description
+    else:
+        if not args.draft:
+            raise CLIError("--target needs --draft (once with -k K for identical drafts, or K times).")
+        target = parse_distribution(args.target, "--target")
+        drafts = [parse_distribution(d, "--draft") for d in args.draft]
+        vectors = [target, *drafts]
+        if args.exact or any(isinstance(v, Fraction) for vec in vectors for v in vec):
+            vectors = _exactify(vectors)
+        target, drafts = vectors[0], vectors[1:]
+        law = args.law or "independent"
+        if len(drafts) == 1:
+            if args.k is None:
+                raise CLIError("one --draft needs -k K (the number of identical drafts); or give --draft K times.")
+            kw = {"target": target, "drafts": drafts[0], "k": args.k, "law": law}
+        else:
+            if args.k is not None and args.k != len(drafts):
+                raise CLIError(f"-k {args.k} disagrees with the {len(drafts)} --draft values given; drop -k.")
+            kw = {"target": target, "drafts": drafts, "k": None, "law": law}
+        label, description = "command line", ""
+    if getattr(args, "exact", False) and args.target is None:
+        kw["target"] = _exactify([kw["target"]])[0]
+        if isinstance(kw["drafts"], list) and kw["drafts"] and isinstance(kw["drafts"][0], (list, np.ndarray)):
+            kw["drafts"] = _exactify(kw["drafts"])
+        else:
+            kw["drafts"] = _exactify([kw["drafts"]])[0]
+    return kw, label, description
+
+
+def known_errors() -> tuple:
+    """Every exception type reported as one line."""
+    return (*_known_errors(), *KNOWN_ERRORS)

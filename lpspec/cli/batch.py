@@ -1,0 +1,61 @@
+"""``lpspec batch FILE``: the acceptance table of stored (B, n) distributions (torch backend, GPU when present).
+
+``python -m lpspec.batched FILE ...`` is the same command. The file holds ``target`` of shape (B, n) and
+``drafts`` of shape (B, n) (one draft model, drawn K times: give ``-k``) or (K, B, n) (K draft models) — the
+same rule as an instance file of ``lpspec solve --file``: ``drafts`` of the target's shape is one draft, one
+more leading axis lists K drafts.
+"""
+
+from __future__ import annotations
+
+from ._common import CLIError, add_format_option, add_list_option, add_output_option, emit_table, note
+
+NAME = "batch"
+HELP = "acceptance table of stored (B, n) distributions (.safetensors/.pt/.npz/.npy), torch backend"
+
+
+def register(sub):
+    from ..registry import BATCHED, DEFAULT_TRUNCATION
+
+    p = sub.add_parser(NAME, help=HELP, description=HELP)
+    p.add_argument("path", help=".safetensors, .pt, .npz, or NAME.npy (NAME.target.npy + NAME.drafts.npy)")
+    add_list_option(p, "-k", item_type=int, metavar="K", default=None,
+                    help="numbers of drafts, e.g. -k 2 4 8 (default for (K, B, n) drafts: K)")
+    add_list_option(p, "--schemes", default=None, help=f"subset of {' '.join(BATCHED)} (default: all that apply)")
+    p.add_argument("-s", type=int, default=DEFAULT_TRUNCATION,
+                   help=f"truncated IS parameter s (default {DEFAULT_TRUNCATION})")
+    p.add_argument("--summary", action="store_true", help="one row per K with the means over positions")
+    p.add_argument("--batch-size", type=int, default=None, help="positions per chunk (default 256)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    add_format_option(p, "csv")
+    add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json)")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    from ..batched import require_torch
+    from ..batched.io import load_distributions
+    from ..batched.table import DEFAULT_BATCH_SIZE, acceptance_table
+
+    require_torch()
+    data = load_distributions(args.path)
+    if not data.different_drafts and args.k is None:
+        raise CLIError(f"{args.path} holds one (B, n) draft per position: give -k K (the number of drafts), "
+                       "e.g. -k 2 4 8.")
+    if data.different_drafts and args.k is not None and max(args.k) > data.drafts.shape[0]:
+        raise CLIError(f"-k {max(args.k)}: {args.path} holds only K = {data.drafts.shape[0]} different drafts.")
+    for flag, value in (("-s", args.s), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            raise CLIError(f"{flag} {value} must be a positive integer.")
+    try:
+        rows = acceptance_table(target=data.target, drafts=data.drafts, k=args.k, schemes=args.schemes, s=args.s,
+                                summary=args.summary, batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
+                                device=args.device)
+    except ValueError as exc:
+        raise CLIError(str(exc).replace("schemes: ", "--schemes: ", 1)) from None
+    emit_table(rows, args, "csv")
+    left_out = sorted({n for r in rows for n in (r.get("notes") or "").split("; ") if n})
+    for line in left_out:
+        note(f"not computed: {line}")
+    return 0

@@ -1,0 +1,27 @@
+"""``lpspec examples``: the built-in example instances and sample sweep specs."""
+
+from __future__ import annotations
+
+from ._common import add_output_option, emit_text
+
+NAME = "examples"
+HELP = "list the built-in example instances and sweep specs"
+
+
+def register(sub):
+    p = sub.add_parser(NAME, help=HELP, description=HELP)
+    add_output_option(p, "the list")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    from ..families import example_names, load_example
+    from ..sweep import builtin_spec_names, load_spec
+
+    lines = ["Example instances (lpspec solve --example NAME; token indices are 0-based):"]
+    lines += [f"  {name:<22} {load_example(name).description}" for name in example_names()]
+    lines.append("Sample sweep specs (lpspec table NAME; lpspec table --show NAME prints one):")
+    lines += [f"  {name:<22} {load_spec(name).description}" for name in builtin_spec_names()]
+    emit_text("\n".join(lines), args, "the list")
+    return 0

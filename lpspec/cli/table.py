@@ -1,0 +1,75 @@
+"""``lpspec table SPEC``: run a sweep spec (a JSON/TOML file or a built-in name) and print or write its table.
+
+``lpspec table --show NAME`` prints a built-in spec (a starting point for your own); the spec format is in
+:mod:`lpspec.sweep` and docs/guide/cli.md.
+"""
+
+from __future__ import annotations
+
+from ._common import (
+    CLIError,
+    add_format_option,
+    add_list_option,
+    add_output_option,
+    emit_table,
+    emit_text,
+    note,
+)
+
+NAME = "table"
+HELP = "run a sweep spec (JSON/TOML file or built-in name) and print its table"
+
+
+def register(sub):
+    p = sub.add_parser(NAME, help=HELP, description=HELP)
+    p.add_argument("spec", nargs="?", help="sweep spec file, or a built-in spec name such as sweep-small")
+    p.add_argument("--show", metavar="NAME", help="print the built-in spec NAME (or a spec file) and stop")
+    add_format_option(p, "csv")
+    add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json)")
+    add_list_option(p, "--columns", help="only these columns, in this order, e.g. --columns k optimal_acceptance")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def show_spec(name: str) -> str:
+    """The text of a built-in spec (or of a spec file)."""
+    from pathlib import Path
+
+    from ..families import example_path
+    from ..sweep import builtin_spec_names
+
+    path = Path(name)
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    if name not in builtin_spec_names():
+        raise CLIError(f"--show {name}: no built-in spec of that name; built-in specs: "
+                       f"{', '.join(builtin_spec_names())}.")
+    return example_path(name).read_text(encoding="utf-8")
+
+
+def run(args) -> int:
+    from ..sweep import run_sweep
+
+    if args.show is not None:
+        if args.spec is not None:
+            raise CLIError("--show prints a spec; give either --show NAME or SPEC, not both.")
+        emit_text(show_spec(args.show), args, "the spec")
+        return 0
+    if args.spec is None:
+        raise CLIError("give a sweep spec (a file or a built-in name such as sweep-small), or --show NAME.")
+    table = run_sweep(args.spec, progress_bar=False if args.quiet else None)
+    if args.columns:
+        missing = [c for c in args.columns if c not in table.columns]
+        if missing:
+            raise CLIError(f"--columns: no column {', '.join(missing)}; the table has {', '.join(table.columns)}.")
+        table.columns = list(args.columns)
+    emit_table(table, args, "csv")
+    skipped = [r for r in table.rows if r.get("status") != "ok"]
+    if skipped:
+        note(f"{len(skipped)} of {len(table)} rows not computed (see their status column).")
+    partial = [r for r in table.rows if r.get("status") == "ok" and r.get("notes")]
+    if partial:
+        note(f"{len(partial)} of {len(table)} rows leave some scheme out (see their notes column), e.g. "
+             f"{partial[0]['notes']}")
+    return 0

@@ -39,6 +39,8 @@ __all__ = ["CLOSED_FORM_SCHEMES", "MAX_ENUMERATED_TUPLES", "multiplicity_table",
 
 #: Schemes whose ``a(y, m)`` table has a closed form here (``optimal`` comes from ``lpspec.optimal_verifier``).
 CLOSED_FORM_SCHEMES = ("single_draft", "specinfer", "spectr", "optimal")
+#: Rows are processed in chunks of about this many entries (bounds the temporaries of the closed forms).
+_CHUNK_ELEMENTS = 1 << 18
 #: Largest ``C · n^j`` for the enumeration fallback of other schemes.
 MAX_ENUMERATED_TUPLES = 200_000
 
@@ -48,6 +50,23 @@ def _binom(i: int, N: int, p: np.ndarray) -> np.ndarray:
     if i < 0 or i > N:
         return np.zeros_like(p)
     return math.comb(N, i) * p**i * (1.0 - p) ** (N - i)
+
+
+class _Powers:
+    """``p^i`` and ``(1 - p)^i`` for ``i = 0..j``, built by repeated products, and ``Bin(i; N, p)`` from them."""
+
+    def __init__(self, p: np.ndarray, j: int):
+        self.up = [np.ones_like(p)]
+        self.down = [np.ones_like(p)]
+        comp = 1.0 - p
+        for _ in range(j):
+            self.up.append(self.up[-1] * p)
+            self.down.append(self.down[-1] * comp)
+
+    def binom(self, i: int, N: int) -> np.ndarray | float:
+        if i < 0 or i > N:
+            return 0.0
+        return math.comb(N, i) * (self.up[i] * self.down[N - i])
 
 
 def _residual_rows(r: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -61,32 +80,40 @@ def _residual_rows(r: np.ndarray, p: np.ndarray) -> np.ndarray:
 def _single_draft(q, p, j):
     acc = np.minimum(q, p)
     rej = np.where(p > q, p - q, 0.0).sum(axis=-1, keepdims=True)
-    res = _residual_rows(q, p)
-    out = np.empty(q.shape + (j,))
-    for m in range(1, j + 1):
-        out[..., m - 1] = acc * _binom(m - 1, j - 1, p) + rej * res * _binom(m, j - 1, p)
-    return out
+    res = rej * _residual_rows(q, p)
+    pw = _Powers(p, j)
+    return np.stack([acc * pw.binom(m - 1, j - 1) + res * pw.binom(m, j - 1) for m in range(1, j + 1)], axis=-1)
 
 
 def _specinfer(q, p, j):
-    out = np.zeros(q.shape + (j,))
+    out = [np.zeros_like(q) for _ in range(j)]
+    pw = _Powers(p, j)
     r = q
     reach = np.ones(q.shape[:-1] + (1,))
     for k in range(1, j + 1):
         acc = np.minimum(r, p)
         first = reach * acc
         for m in range(1, j - k + 2):
-            out[..., m - 1] += first * _binom(m - 1, j - k, p)
-        reach = reach * (1.0 - acc.sum(axis=-1, keepdims=True))
-        r = _residual_rows(r, p)
-    return out
+            out[m - 1] += first * pw.binom(m - 1, j - k)
+        if k < j:
+            reach = reach * (1.0 - acc.sum(axis=-1, keepdims=True))
+            r = _residual_rows(r, p)
+    return np.stack(out, axis=-1)
 
 
 def spectr_rho_rows(q: np.ndarray, p: np.ndarray, j: int) -> np.ndarray:
     """SpecTr's ``ρ*`` for ``j`` drafts, one per row of ``(C, n)`` arrays, shape (C,).
 
-    The same bisection as :func:`lpspec.schemes.spectr_rho` (smallest ``ρ ∈ [1, j]`` with
-    ``f(ρ) = 1 - (1 - b(ρ))^j - ρ b(ρ) <= 0``, the upper end of the final bracket), run on all rows at once.
+    The smallest ``ρ ∈ [1, j]`` with ``f(ρ) = 1 - (1 - b(ρ))^j - ρ b(ρ) <= 0``, ``b(ρ) = Σ_y min(p(y), q(y)/ρ)``
+    (docs/theory.md §5), as :func:`lpspec.schemes.spectr_rho` defines it, found without evaluating ``b`` over
+    the vocabulary at every step: ``f`` is non-increasing, and between consecutive sorted ratios ``q/p`` it is
+    ``1 - b = D = Σ_{q/p < ρ} (p - q/ρ)`` with constant sums, so ``f = (1 - ρ) + ρ D - D^j`` is evaluated from the
+    rejected mass ``D`` directly (no cancellation when ``b ≈ 1``: ``ρ* = 1`` exactly when ``p <= q``
+    everywhere, i.e. ``p = q``). One sort per row locates the segment of the root from ``f`` at the
+    breakpoints; a bisection inside it (``O(1)`` per step) returns the upper end of its final bracket, so
+    ``f(ρ*) <= 0`` and K-SEQ's residual stays non-negative. Cost ``O(n log n)`` per row. (The scalar
+    :func:`~lpspec.schemes.spectr_rho` sums ``b`` instead; where ``f`` is flat at its root, e.g. ``p = q``,
+    rounding can make the two pick different valid roots.)
 
     Examples
     --------
@@ -94,61 +121,81 @@ def spectr_rho_rows(q: np.ndarray, p: np.ndarray, j: int) -> np.ndarray:
     >>> round(float(spectr_rho_rows(q, p, 2)[0]), 12)  # 4/3 up to bisection
     1.333333333333
     """
-    def f(rho):
-        b = np.minimum(p, q / rho[:, None]).sum(axis=-1)
-        return 1.0 - (1.0 - b) ** j - rho * b
+    q = np.atleast_2d(np.asarray(q, dtype=np.float64))
+    p = np.atleast_2d(np.asarray(p, dtype=np.float64))
+    rows, n = q.shape
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(p > 0, q / np.where(p > 0, p, 1.0), np.inf)
+    order = np.argsort(ratio, axis=1, kind="stable")
+    rs = np.take_along_axis(ratio, order, axis=1)
+    qcum = np.zeros((rows, n + 1))
+    pcum = np.zeros((rows, n + 1))
+    np.cumsum(np.take_along_axis(q, order, axis=1), axis=1, out=qcum[:, 1:])
+    np.cumsum(np.take_along_axis(p, order, axis=1), axis=1, out=pcum[:, 1:])
+    # segment i (i ratios strictly below ρ) covers ρ in [rs[i-1], rs[i]] (rs[-1] = 0, rs[n] = inf); there
+    # 1 - b(ρ) = D = pcum[i] - qcum[i]/ρ (the rejected mass, summed directly: no cancellation near b = 1) and
+    # f(ρ) = (1 - ρ) + ρ D - D^j.
+    rs_end = np.concatenate([rs, np.full((rows, 1), np.inf)], axis=1)
+    rs_start = np.concatenate([np.zeros((rows, 1)), rs], axis=1)
+    valid = (rs_end >= 1.0) & (rs_start <= j)
+    ends = np.clip(rs_end, 1.0, float(j))
+    starts = np.clip(rs_start, 1.0, float(j))
+    d_end = np.maximum(pcum - qcum / ends, 0.0)
+    fe = np.where(valid, (1.0 - ends) + ends * d_end - d_end**j, np.inf)
+    hit = fe <= 0
+    found = hit.any(axis=1)  # f(j) <= 0 in exact arithmetic; else ρ* = j, as the plain bisection gives
+    i = np.argmax(hit, axis=1)[:, None]
+    hi = np.where(found, np.take_along_axis(ends, i, axis=1)[:, 0], float(j))
+    lo = np.where(found, np.take_along_axis(starts, i, axis=1)[:, 0], float(j))
+    pl = np.take_along_axis(pcum, i, axis=1)[:, 0]
+    ql = np.take_along_axis(qcum, i, axis=1)[:, 0]
 
-    rows = q.shape[0]
-    lo = np.ones(rows)
-    hi = np.full(rows, float(j))
-    active = ~(f(lo) <= 0)
-    hi[~active] = 1.0
+    def g(rho):
+        d = np.maximum(pl - ql / rho, 0.0)
+        return (1.0 - rho) + rho * d - d**j
+
+    done = ~found | (g(lo) <= 0)  # the left end is already a root (f(1) <= 0, or a segment boundary)
+    hi = np.where(done, lo, hi)
     for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        active = ~done & (lo < mid) & (mid < hi)
         if not active.any():
             break
-        mid = (lo + hi) / 2
-        active &= (lo < mid) & (mid < hi)
-        neg = f(np.where(active, mid, hi)) <= 0
+        neg = g(mid) <= 0
         hi = np.where(active & neg, mid, hi)
         lo = np.where(active & ~neg, mid, lo)
     return hi
 
 
 def _spectr(q, p, j):
-    shape = q.shape
-    q2, p2 = q.reshape(-1, shape[-1]), p.reshape(-1, shape[-1])
-    rho = spectr_rho_rows(q2, p2, j)[:, None]
-    mu = np.minimum(p2, q2 / rho)
+    rho = spectr_rho_rows(q, p, j)[:, None]
+    mu = np.minimum(p, q / rho)
     b = mu.sum(axis=-1, keepdims=True)
-    u = p2 - mu
+    u = p - mu
     w = np.maximum(1.0 - b - u, 0.0)
-    # H_k(z) = Σ_{i=1..k} A^{i-1} B^{k-i}, A = u z + w, B = p z + (1 - p); H_k = B H_{k-1} + A^{k-1}.
-    h = np.zeros(q2.shape + (j,))
-    apow = np.zeros(q2.shape + (j,))
-    h[..., 0] = 1.0
-    apow[..., 0] = 1.0
+    comp = 1.0 - p
+    # coefficient lists in z of H_k(z) = Σ_{i=1..k} A^{i-1} B^{k-i}, A = u z + w, B = p z + (1 - p):
+    # H_1 = 1, A^0 = 1, then A^{k-1} = A · A^{k-2} and H_k = B H_{k-1} + A^{k-1}.
+    h = [np.ones_like(p)]
+    apow = [np.ones_like(p)]
     for k in range(2, j + 1):
-        nxt = np.zeros_like(apow)  # A^{k-1} = A · A^{k-2}
-        nxt[..., 1:k] += u[..., None] * apow[..., : k - 1]
-        nxt[..., : k - 1] += w[..., None] * apow[..., : k - 1]
-        apow = nxt
-        hb = np.zeros_like(h)
-        hb[..., 1:k] += p2[..., None] * h[..., : k - 1]
-        hb[..., : k - 1] += (1.0 - p2)[..., None] * h[..., : k - 1]
-        h = hb + apow
-    out = mu[..., None] * h
+        apow = [w * apow[0]] + [u * apow[i - 1] + w * apow[i] for i in range(1, k - 1)] + [u * apow[k - 2]]
+        hb = [comp * h[0]] + [p * h[i - 1] + comp * h[i] for i in range(1, k - 1)] + [p * h[k - 2]]
+        h = [x + y for x, y in zip(hb, apow)]
+    out = [mu * h[m] for m in range(j)]
     miss = 1.0 - b
     gamma = np.where(b > 0, (1.0 - miss**j) / np.where(b > 0, b, 1.0), float(j))
-    excess = np.where(q2 > gamma * mu, q2 - gamma * mu, 0.0)
+    excess = np.where(q > gamma * mu, q - gamma * mu, 0.0)
     total = excess.sum(axis=-1, keepdims=True)
-    res = np.where(total > 0, excess / np.where(total > 0, total, 1.0), q2)
+    res = np.where(total > 0, excess / np.where(total > 0, total, 1.0), q)
     ok = (miss > 0)[..., 0]
     if ok.any():
         share = np.where(ok[:, None], u / np.where(miss > 0, miss, 1.0), 0.0)
         weight = np.where(ok[:, None], miss**j * res, 0.0)
+        pw = _Powers(share, j)
         for m in range(1, j + 1):
-            out[..., m - 1] += weight * _binom(m, j, share)
-    return out.reshape(shape + (j,))
+            out[m - 1] += weight * pw.binom(m, j)
+    return np.stack(out, axis=-1)
 
 
 def _optimal(q, p, j):
@@ -232,4 +279,12 @@ def multiplicity_table(scheme: str, *, target, draft, j: int) -> np.ndarray:
     func = _CLOSED.get(scheme)
     if func is None:
         return _enumerated(scheme, q, p, j)
-    return func(q, p, j)
+    if q.ndim == 1:
+        return func(q[None, :], p[None, :], j)[0]
+    if scheme == "optimal":
+        return func(q, p, j)
+    out = np.empty(q.shape + (j,))
+    step = max(1, _CHUNK_ELEMENTS // max(q.shape[1], 1))
+    for lo in range(0, q.shape[0], step):
+        out[lo : lo + step] = func(q[lo : lo + step], p[lo : lo + step], j)
+    return out

@@ -36,6 +36,12 @@ from .schemes import (
 from .sweep import SweepSpec, load_spec, run_sweep
 from .theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
 from .verify import VerificationReport, verify_scheme
+from .blocks import BlockEfficiency, MonteCarloBlockEfficiency, block_efficiency, block_efficiency_mc, block_efficiency_table
+from .corpus import load_pair as load_markov_example
+from .decode import DecodeResult, decode
+from .markov import MarkovPair, load_markov_pair
+from .models import NextTokenModels
+from .multiplicity import multiplicity_table
 
 __all__ = [
     "SUM_TOLERANCE",
@@ -97,6 +103,18 @@ __all__ = [
     "acceptance_one_region",
     "acceptance_vs_k",
     "save_figure",
+    "MarkovPair",
+    "load_markov_pair",
+    "load_markov_example",
+    "multiplicity_table",
+    "block_efficiency",
+    "block_efficiency_mc",
+    "block_efficiency_table",
+    "BlockEfficiency",
+    "MonteCarloBlockEfficiency",
+    "decode",
+    "DecodeResult",
+    "NextTokenModels",
 ]
 
 __version__ = "0.1.0"

@@ -583,6 +583,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("examples", help="list the built-in example instances")
     p.set_defaults(func=_cmd_examples)
+
+    from .blocks_cli import add_blocks_parser  # ``lpspec blocks``: sequence-level block efficiency
+
+    add_blocks_parser(sub)
     sub.add_parser("batch", add_help=False,
                    help="acceptance table of stored (B, n) distributions (.npy/.pt/.safetensors), torch backend; "
                         "`lpspec batch --help` for its options")

@@ -273,7 +273,8 @@ def _start_sampler(start, models, rng):
 
 
 def block_efficiency_mc(*, target, draft=None, start=None, k: int, length: int, scheme: str = "specinfer",
-                        blocks: int = 10_000, seed=0, confidence: float = 0.99) -> MonteCarloBlockEfficiency:
+                        blocks: int = 10_000, seed=0, confidence: float = 0.99,
+                        order: int | None = None) -> MonteCarloBlockEfficiency:
     """Monte Carlo block efficiency for any models, with a confidence interval (docs/theory.md §11).
 
     Each block starts from a context drawn from ``start``; at each depth, with context ``c`` and ``j``
@@ -294,6 +295,9 @@ def block_efficiency_mc(*, target, draft=None, start=None, k: int, length: int, 
     seed : int or numpy.random.Generator
     confidence : float
         Level of the normal interval (default 0.99).
+    order : int, optional
+        Callables only: their laws depend on the last ``order`` tokens (tables are then shared between
+        contexts with the same suffix).
 
     Returns
     -------
@@ -313,7 +317,7 @@ def block_efficiency_mc(*, target, draft=None, start=None, k: int, length: int, 
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
     blocks = _positive_int(blocks, "blocks")
-    models = as_models(target, draft)
+    models = as_models(target, draft, order=order)
     rng = np.random.default_rng(seed)
     draw_start = _start_sampler(start, models, rng)
     tables: dict = {}

@@ -93,7 +93,8 @@ def _draw(law: np.ndarray, rng: np.random.Generator) -> int:
 
 def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str = "specinfer",
            blocks: int = 1000, seed=0, restart: bool = False, confidence: float = 0.99,
-           temperature: float = 1.0, max_context: int | None = None, **scheme_kw) -> DecodeResult:
+           temperature: float = 1.0, max_context: int | None = None, order: int | None = None,
+           **scheme_kw) -> DecodeResult:
     """Run multi-draft speculative decoding for ``blocks`` blocks and measure it.
 
     Parameters
@@ -119,6 +120,8 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
         :func:`lpspec.block_efficiency` with the same ``start``).
     confidence : float
         Level of the normal interval of the measured block efficiency.
+    order : int, optional
+        Callables only: their laws depend on the last ``order`` tokens (laws and schemes are then cached).
 
     Returns
     -------
@@ -144,7 +147,7 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
     if _is_hf_model(target) or _is_hf_model(draft):
         models = NextTokenModels.from_hf(target, draft, temperature=temperature, max_context=max_context)
     else:
-        models = as_models(target, draft)
+        models = as_models(target, draft, order=order)
     rng = np.random.default_rng(seed)
     draw_start = _start_sampler(start, models, rng)
     schemes: dict = {}
@@ -155,7 +158,7 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
         if s is None:
             q, p = models.laws(ctx)
             s = make_scheme(scheme, target=q, drafts=p, k=j, **scheme_kw)
-            if models.markov:
+            if models.markov or models.order:
                 schemes[key] = s
         return s
 
@@ -196,7 +199,10 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
         emitted.extend(out)
         block_tokens[b] = len(out)
         counts[accepted] += 1
-        ctx = (ctx + tuple(out))[-1:] if models.markov else ctx + tuple(out)
+        ctx = ctx + tuple(out)
+        keep = 1 if models.markov else (models.order or max_context)
+        if keep:  # what the models can still see (the full text is in `emitted`)
+            ctx = ctx[-keep:]
     n = models.n
     pa = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     transitions = None

@@ -41,6 +41,9 @@ class NextTokenModels:
         Vocabulary size (needed for callables only when it cannot be read from a first call).
     cache : bool
         Keep the laws of contexts already seen (default True).
+    order : int, optional
+        For callables: the laws depend only on the last ``order`` tokens (a Markov model of that order), so
+        they are cached per such suffix; default: the whole context.
 
     Examples
     --------
@@ -49,8 +52,11 @@ class NextTokenModels:
     (True, [1.0, 0.0])
     """
 
-    def __init__(self, target, draft, *, n: int | None = None, cache: bool = True):
+    def __init__(self, target, draft, *, n: int | None = None, cache: bool = True, order: int | None = None):
         self.pair: MarkovPair | None = None
+        if order is not None and (isinstance(order, bool) or int(order) != order or order < 1):
+            raise ValueError(f"order={order!r} must be a positive integer (tokens the laws depend on) or None.")
+        self.order = order
         if isinstance(target, MarkovPair) or not (callable(target) or callable(draft)):
             self.pair = as_markov_pair(target, draft)
             self.n = self.pair.n
@@ -67,7 +73,9 @@ class NextTokenModels:
 
     def key(self, context: tuple) -> tuple | int:
         """What the laws depend on: the last token (Markov) or the whole context."""
-        return int(context[-1]) if self.markov else tuple(context)
+        if self.markov:
+            return int(context[-1])
+        return tuple(context[-self.order:]) if self.order else tuple(context)
 
     def laws(self, context) -> tuple[np.ndarray, np.ndarray]:
         """``(q, p)`` after ``context`` (a non-empty tuple of token ids), each shape (n,)."""
@@ -134,11 +142,11 @@ def hf_next_token(model, *, n: int, temperature: float = 1.0, max_context: int |
     return law
 
 
-def as_models(target, draft, n: int | None = None) -> NextTokenModels:
+def as_models(target, draft, n: int | None = None, order: int | None = None) -> NextTokenModels:
     """``target`` when it is already a :class:`NextTokenModels` (``draft`` must be None), else a new one."""
     if isinstance(target, NextTokenModels):
         if draft is not None:
             raise ValueError("draft: pass either a NextTokenModels as target= or two models, not both.")
         return target
-    return NextTokenModels(target, draft, n=n)
+    return NextTokenModels(target, draft, n=n, order=order)
 

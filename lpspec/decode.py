@@ -108,9 +108,13 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
         Optional for Markov pairs (their start law).
     k, length : int
         ``K`` draft sequences of ``L`` tokens per block.
-    scheme : str
+    scheme : str or callable
         Any name of :data:`lpspec.SCHEMES` that applies to ``j`` identical independent drafts (``specinfer``,
-        ``spectr``, ``single_draft``, ``optimal``, ``sir``, ...); extra keywords go to the scheme.
+        ``spectr``, ``single_draft``, ``sir``, ...; extra keywords go to the scheme), or a factory
+        ``(q, p, j) -> verifier`` whose result has ``sample(x, rng)``. By name, ``optimal`` is the LP plan of
+        :class:`lpspec.OptimalScheme` (small ``n``); optimal plans share ``P*`` but not ``τ``, so to measure the
+        plan that :func:`lpspec.block_efficiency` scores as ``optimal`` pass
+        ``scheme=lambda q, p, j: lpspec.optimal_verifier(target=q, drafts=p, k=j)``.
     blocks : int
         Number of blocks (target calls).
     seed : int or numpy.random.Generator
@@ -157,7 +161,10 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
         s = schemes.get(key)
         if s is None:
             q, p = models.laws(ctx)
-            s = make_scheme(scheme, target=q, drafts=p, k=j, **scheme_kw)
+            if callable(scheme):
+                s = scheme(q, p, j)
+            else:
+                s = make_scheme(scheme, target=q, drafts=p, k=j, **scheme_kw)
             if models.markov or models.order:
                 schemes[key] = s
         return s

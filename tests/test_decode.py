@@ -80,6 +80,23 @@ def test_restarted_blocks_measure_the_exact_block_efficiency(scheme):
     assert chi2.sf(stat, len(expected) - 1) > 1e-4
 
 
+def test_scheme_factory():
+    """A verifier given as a factory (q, p, j) -> object with sample(x, rng) drives the loop."""
+    from lpspec import SpecInfer
+
+    Q, P = pair(2, n=4)
+    start = np.array([0.25, 0.25, 0.25, 0.25])
+    built = []
+
+    def factory(q, p, j):
+        built.append(j)
+        return SpecInfer(target=q, drafts=p, k=j)
+
+    a = decode(target=Q, draft=P, start=start, k=2, length=2, scheme=factory, blocks=300, seed=5, restart=True)
+    b = decode(target=Q, draft=P, start=start, k=2, length=2, scheme="specinfer", blocks=300, seed=5, restart=True)
+    assert np.array_equal(a.tokens, b.tokens) and set(built) <= {1, 2} and len(built) <= 8
+
+
 def test_identical_models_accept_every_draft_and_seed_reproduces():
     Q, _ = pair(5)
     r = decode(target=Q, draft=Q, k=2, length=3, blocks=50, seed=1)

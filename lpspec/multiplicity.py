@@ -274,6 +274,13 @@ def multiplicity_table(scheme: str, *, target, draft, j: int) -> np.ndarray:
     p = np.asarray(draft, dtype=np.float64)
     if q.shape != p.shape or q.ndim not in (1, 2):
         raise ValueError(f"target and draft must have the same shape (n,) or (C, n); got {q.shape} and {p.shape}.")
+    for name, arr in (("target", q), ("draft", p)):
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(f"{name} must hold finite non-negative probabilities.")
+        sums = arr.sum(axis=-1)
+        if np.any(np.abs(sums - 1.0) > 1e-9):
+            raise ValueError(f"every row of {name} must sum to 1 (found a row summing to "
+                             f"{float(np.ravel(sums)[np.argmax(np.abs(np.ravel(sums) - 1.0))])!r}); normalise it.")
     if not isinstance(scheme, str):
         raise ValueError(f"scheme must be a scheme name such as 'specinfer'; got {type(scheme).__name__}.")
     func = _CLOSED.get(scheme)

@@ -135,6 +135,17 @@ def test_spectr_is_not_specinfer_shaped():
     assert np.abs(got - like).max() > 1e-3
 
 
+def test_table_input_errors():
+    with pytest.raises(ValueError, match="every row of draft must sum to 1"):
+        multiplicity_table("specinfer", target=[0.5, 0.5], draft=[0.5, 0.6], j=2)
+    with pytest.raises(ValueError, match="target must hold finite"):
+        multiplicity_table("specinfer", target=[1.5, -0.5], draft=[0.5, 0.5], j=2)
+    with pytest.raises(ValueError, match="j=0"):
+        multiplicity_table("specinfer", target=[0.5, 0.5], draft=[0.5, 0.5], j=0)
+    with pytest.raises(ValueError, match="same shape"):
+        multiplicity_table("specinfer", target=[0.5, 0.5], draft=[1.0], j=1)
+
+
 def test_other_schemes_by_enumeration():
     q, p = np.array([0.2, 0.5, 0.3]), np.array([0.4, 0.4, 0.2])
     np.testing.assert_allclose(multiplicity_table("sir", target=q, draft=p, j=2), enumerate_table("sir", q, p, 2),
@@ -259,19 +270,72 @@ def test_optimal_without_the_verifier_is_a_clear_error():
         block_efficiency(target=np.full((2, 2), 0.5), draft=np.full((2, 2), 0.5), k=2, length=2, scheme="optimal")
 
 
+def test_optimal_calls_the_verifier_multiplicity_table(monkeypatch):
+    """The plumbing of scheme='optimal', run now with a stand-in verifier: the LP optimal plan, tabulated by
+    enumeration here. block_efficiency must score exactly the tables the verifier returns."""
+
+    class StandIn:
+        def __init__(self, *, target, drafts, k):
+            self.args = (np.asarray(target), np.asarray(drafts), k)
+
+        def multiplicity_table(self):
+            q, p, k = self.args
+            return enumerate_table("optimal", q, p, k)
+
+    monkeypatch.setattr(lpspec, "optimal_verifier", StandIn, raising=False)
+    rng = np.random.default_rng(23)
+    n, K, L = 3, 2, 3
+    Q, P = random_pair(rng, n, zeros=False)
+    start = rng.dirichlet(np.ones(n))
+    tables = {j: [enumerate_table("optimal", Q[c], P[c], j) for c in range(n)] for j in range(1, K + 1)}
+    r = block_efficiency(target=Q, draft=P, start=start, k=K, length=L, scheme="optimal")
+    assert r.value == pytest.approx(backward_tau(tables, start, K, L), abs=1e-9)
+    acc = sum(start[c] * float(lpspec.optimal_acceptance(target=Q[c], drafts=P[c], k=K).value) for c in range(n))
+    assert r.token_acceptance == pytest.approx(acc, abs=1e-8)
+
+    class Wrong(StandIn):
+        def multiplicity_table(self):
+            return np.zeros((2, 2))
+
+    monkeypatch.setattr(lpspec, "optimal_verifier", Wrong)
+    with pytest.raises(ValueError, match="returned shape"):
+        block_efficiency(target=Q, draft=P, k=K, length=1, scheme="optimal")
+
+
+def _verifier(q, p, k):
+    v = lpspec.optimal_verifier(target=q, drafts=p, k=k)
+    if not hasattr(v, "conditional"):
+        pytest.skip("optimal_verifier(...) has no conditional(x): no tuple enumeration possible")
+    return v
+
+
 @pytest.mark.skipif(not HAS_OPTIMAL, reason="needs lpspec.optimal_verifier (rank-space verifier)")
-def test_optimal_tables_match_enumeration_and_reach_the_optimum():
+def test_optimal_tables_reach_the_optimum():
+    """Sum of a(y, m) is P* (the certified optimum); the accepted mass of y never exceeds q(y)."""
+    rng = np.random.default_rng(20)
+    for _ in range(6):
+        n = int(rng.integers(3, 7))
+        q, p = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
+        for j in (1, 2, 3, 5):
+            got = multiplicity_table("optimal", target=q, draft=p, j=j)
+            assert got.shape == (n, j) and np.all(got >= -1e-15)
+            best = float(lpspec.optimal_acceptance(target=q, drafts=p, k=j).value)
+            assert got.sum() == pytest.approx(best, abs=1e-10)
+            assert np.all(got.sum(axis=1) <= q + 1e-12)
+            if j == 1:  # K = 1: the rank-space verifier is single-draft speculative sampling
+                np.testing.assert_allclose(got[:, 0], np.minimum(q, p), atol=1e-12)
+
+
+@pytest.mark.skipif(not HAS_OPTIMAL, reason="needs lpspec.optimal_verifier (rank-space verifier)")
+def test_optimal_tables_match_enumeration():
     rng = np.random.default_rng(21)
     for _ in range(4):
         n = int(rng.integers(3, 5))
         q, p = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
         for j in (1, 2, 3):
             got = multiplicity_table("optimal", target=q, draft=p, j=j)
-            want = enumerate_table("optimal", q, p, j,
-                                   make=lambda a, b, k: lpspec.optimal_verifier(target=a, drafts=b, k=k))
+            want = enumerate_table("optimal", q, p, j, make=_verifier)
             np.testing.assert_allclose(got, want, atol=1e-10)
-            best = float(lpspec.optimal_acceptance(target=q, drafts=p, k=j).value)
-            assert got.sum() == pytest.approx(best, abs=1e-10)
 
 
 @pytest.mark.skipif(not HAS_OPTIMAL, reason="needs lpspec.optimal_verifier (rank-space verifier)")
@@ -280,9 +344,8 @@ def test_optimal_block_efficiency_against_enumeration():
     n, K, L = 3, 3, 3
     Q, P = random_pair(rng, n, zeros=False)
     start = rng.dirichlet(np.ones(n))
-    tables = {j: [enumerate_table("optimal", Q[c], P[c], j,
-                                  make=lambda a, b, k: lpspec.optimal_verifier(target=a, drafts=b, k=k))
-                  for c in range(n)] for j in range(1, K + 1)}
+    tables = {j: [enumerate_table("optimal", Q[c], P[c], j, make=_verifier) for c in range(n)]
+              for j in range(1, K + 1)}
     r = block_efficiency(target=Q, draft=P, start=start, k=K, length=L, scheme="optimal")
     assert r.value == pytest.approx(backward_tau(tables, start, K, L), abs=1e-9)
     one = block_efficiency(target=Q, draft=P, start=start, k=K, length=1, scheme="optimal")

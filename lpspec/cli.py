@@ -499,6 +499,11 @@ def _cmd_examples(args) -> int:
     print("Sample sweep specs (lpspec table NAME):")
     for name in builtin_spec_names():
         print(f"  {name:<22} {load_spec(name).description}")
+    from .corpus import CORPORA
+
+    print("Bigram target/draft pairs (lpspec blocks --example NAME):")
+    for name, (_, description) in CORPORA.items():
+        print(f"  {name:<22} {description}")
     return 0
 
 

@@ -423,3 +423,16 @@ def test_cli_blocks(capsys):
     assert main(["blocks", "--vocabulary", "40", "--ks", "x"]) == 2
     assert "--ks" in capsys.readouterr().err
     assert main(["blocks", "--example", "stdlib-docs", "--file", "a.npz"]) == 2
+    capsys.readouterr()
+    assert main(["examples"]) == 0 and "stdlib-docs" in capsys.readouterr().out
+
+
+def test_cli_blocks_file_and_formats(tmp_path, capsys):
+    Q = np.array([[0.5, 0.5], [0.5, 0.5]])
+    P = np.array([[0.9, 0.1], [0.9, 0.1]])
+    MarkovPair.from_arrays(target=Q, draft=P, start=[1, 0]).save(tmp_path / "pair.npz")
+    out = tmp_path / "t.csv"
+    assert main(["blocks", "--file", str(tmp_path / "pair.npz"), "--ks", "1", "--lengths", "2",
+                 "--schemes", "specinfer", "--format", "csv", "--output", str(out)]) == 0
+    text = out.read_text()
+    assert "specinfer,1,2,0.6" in text and "1.96" in text  # 1 + 0.6 + 0.36, by hand

@@ -164,3 +164,21 @@ def test_tiny_hf_models_end_to_end():
     # a model with fewer logits than the vocabulary is refused
     with pytest.raises(ValueError, match="share one tokenizer"):
         NextTokenModels.from_hf(models["draft"], models["target"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["specinfer", "spectr"])
+def test_builtin_pair_exact_mc_and_decode_agree(scheme):
+    """Long run on the built-in pair at n = 30: exact, Monte Carlo and the loop agree; the loop is lossless."""
+    from lpspec import block_efficiency_mc
+    from lpspec.corpus import load_pair
+
+    p = load_pair(n=30)
+    exact = block_efficiency(target=p, k=4, length=4, scheme=scheme).value
+    mc = block_efficiency_mc(target=p, k=4, length=4, scheme=scheme, blocks=20_000, seed=1, confidence=0.999)
+    run = decode(target=p, k=4, length=4, scheme=scheme, blocks=8000, seed=2, restart=True, confidence=0.999)
+    assert mc.low < exact < mc.high and run.low < exact < run.high
+    long = decode(target=p, k=4, length=4, scheme=scheme, blocks=20_000, seed=3)
+    counts = np.zeros((30, 30))  # consecutive emitted tokens (the unseen first context is left out)
+    np.add.at(counts, (long.tokens[:-1], long.tokens[1:]), 1)
+    assert pooled_chi_square(counts, p.target)[2] > 1e-4

@@ -385,6 +385,9 @@ def test_default_start_is_stationary():
     Q = np.array([[0.9, 0.1], [0.3, 0.7]])
     pair = MarkovPair.from_arrays(target=Q, draft=np.full((2, 2), 0.5))
     np.testing.assert_allclose(pair.start, [0.75, 0.25], atol=1e-12)  # pi Q = pi by hand
+    flip = np.array([[0.0, 0.2, 0.8], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])  # periodic (period 2)
+    pi = MarkovPair.from_arrays(target=flip, draft=np.full((3, 3), 1 / 3)).start
+    np.testing.assert_allclose(pi, [0.5, 0.1, 0.4], atol=1e-12)
 
 
 # ------------------------------------------------------------------------------------------- built-in pair

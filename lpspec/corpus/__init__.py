@@ -29,7 +29,7 @@ from importlib import resources
 
 import numpy as np
 
-from ..markov import MarkovPair
+from ..markov import MarkovPair, stationary_law
 
 __all__ = ["CORPORA", "DEFAULT_VOCABULARY", "corpus_text", "example_pair_names", "load_pair", "tokenize"]
 
@@ -71,18 +71,6 @@ def tokenize(text: str) -> list[str]:
     return re.findall(r"[a-z]+|\.", text.lower())
 
 
-def _stationary(matrix: np.ndarray, tol: float = 1e-14, max_iter: int = 100_000) -> np.ndarray:
-    """Stationary law by power iteration of the lazy chain ``(M + I)/2`` (the pair's chains mix fast)."""
-    pi = np.full(matrix.shape[0], 1.0 / matrix.shape[0])
-    for _ in range(max_iter):
-        nxt = 0.5 * (pi + pi @ matrix)
-        nxt /= nxt.sum()
-        if np.abs(nxt - pi).sum() < tol:
-            return nxt
-        pi = nxt
-    raise ValueError("the stationary law did not converge; pass start= explicitly.")  # pragma: no cover
-
-
 @lru_cache(maxsize=8)
 def _build(name: str, n: int, draft_temperature: float):
     tokens = tokenize(corpus_text(name))
@@ -104,7 +92,7 @@ def _build(name: str, n: int, draft_temperature: float):
     logits = np.log(mix) / draft_temperature
     draft = np.exp(logits - logits.max(axis=1, keepdims=True))
     draft /= draft.sum(axis=1, keepdims=True)
-    return target, draft, _stationary(target), tuple(vocab)
+    return target, draft, stationary_law(target), tuple(vocab)
 
 
 def load_pair(name: str = "stdlib-docs", *, n: int = DEFAULT_VOCABULARY, draft_temperature: float = 1.3,

@@ -284,7 +284,8 @@ def block_efficiency_mc(*, target, draft=None, start=None, k: int, length: int, 
 
     Parameters
     ----------
-    target, draft : (n, n) matrices, callables ``context tuple -> (n,) probabilities``, or a
+    target, draft : (n, n) matrices, callables ``context tuple -> (n,) probabilities``, one callable
+        ``context tuple -> (q, p)`` as ``target`` (``draft=None``), or a
         :class:`~lpspec.models.NextTokenModels` / :class:`~lpspec.markov.MarkovPair` as ``target``.
     start : (n,) law of the first token, or a list of context tuples (drawn uniformly); optional for Markov
         pairs (their start law).

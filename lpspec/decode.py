@@ -101,7 +101,8 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
     ----------
     target, draft
         Two row-stochastic ``(n, n)`` matrices (a bigram pair; or a :class:`~lpspec.markov.MarkovPair` as
-        ``target``), two callables ``context tuple -> (n,) probabilities``, or two local Hugging Face causal
+        ``target``), two callables ``context tuple -> (n,) probabilities`` (or one ``context -> (q, p)`` as
+        ``target``), or two local Hugging Face causal
         LMs sharing a tokenizer (``hf`` extra; softmax at ``temperature`` of the first ``vocab_size`` logits
         of the target, ``max_context`` last tokens).
     start : (n,) law of the first token, or a list of context tuples (a prompt is ``[prompt_ids]``).

@@ -36,7 +36,8 @@ class NextTokenModels:
     Parameters
     ----------
     target, draft : (n, n) array_like or callable
-        Row-stochastic matrices (row = previous token), or callables ``context tuple -> (n,) probabilities``.
+        Row-stochastic matrices (row = previous token), or callables ``context tuple -> (n,) probabilities``;
+        or one callable ``context tuple -> (q, p)`` as ``target`` with ``draft=None``.
     n : int, optional
         Vocabulary size (needed for callables only when it cannot be read from a first call).
     cache : bool
@@ -62,9 +63,14 @@ class NextTokenModels:
             self.n = self.pair.n
             self.markov = True
         else:
+            if callable(target) and draft is None:  # one model: context -> (q, p)
+                joint = target
+                target = lambda ctx: joint(ctx)[0]  # noqa: E731
+                draft = lambda ctx: joint(ctx)[1]  # noqa: E731
             if not (callable(target) and callable(draft)):
                 raise ValueError("target and draft must both be (n, n) matrices or both be callables "
-                                 "(context tuple -> next-token probabilities).")
+                                 "(context tuple -> next-token probabilities); or pass one callable "
+                                 "context -> (q, p) as target with draft=None.")
             self._target: Callable = target
             self._draft: Callable = draft
             self.n = n

@@ -246,6 +246,9 @@ def test_monte_carlo_with_callables_and_seed():
     a = block_efficiency_mc(seed=5, **kw)
     b = block_efficiency_mc(seed=5, **kw)
     assert a.value == b.value and a.low < exact < a.high
+    # one callable returning both laws
+    joint = block_efficiency_mc(**{**kw, "target": lambda c: (Q[c[-1]], P[c[-1]]), "draft": None}, seed=5)
+    assert joint.value == a.value
     # longer contexts: starting contexts as tuples
     c = block_efficiency_mc(**{**kw, "start": [(0, 1), (3,)]}, seed=6)
     assert 1 <= c.low < c.high <= 5

@@ -10,6 +10,8 @@ from .blocks import (
     block_efficiency,
     block_efficiency_mc,
     block_efficiency_table,
+    block_start_kernel,
+    long_run_block_efficiency,
 )
 from .certify import ExactCertificate, certify
 from .compare import compare_schemes, upper_bound
@@ -116,6 +118,8 @@ __all__ = [
     "block_efficiency",
     "block_efficiency_mc",
     "block_efficiency_table",
+    "block_start_kernel",
+    "long_run_block_efficiency",
     "BlockEfficiency",
     "MonteCarloBlockEfficiency",
     "decode",

@@ -29,8 +29,11 @@ from .markov import as_markov_pair
 from .models import as_models
 from .multiplicity import multiplicity_table
 
-__all__ = ["BlockEfficiency", "MonteCarloBlockEfficiency", "block_efficiency", "block_efficiency_mc",
-           "block_efficiency_table"]
+__all__ = ["MAX_KERNEL_ENTRIES", "BlockEfficiency", "MonteCarloBlockEfficiency", "block_efficiency",
+           "block_efficiency_mc", "block_efficiency_table", "block_start_kernel", "long_run_block_efficiency"]
+
+#: Largest ``n^2 K (K + 1) / 2`` (entries of all the tables kept at once) for :func:`block_start_kernel`.
+MAX_KERNEL_ENTRIES = 40_000_000
 
 
 def _positive_int(value, name: str) -> int:
@@ -62,6 +65,8 @@ class BlockEfficiency:
         counts actually visited): ``E[N] / E[number of verification steps]``.
     survivors : numpy.ndarray, shape (L + 1, K)
         ``Pr[N >= d and j drafts survive]`` at ``[d, j - 1]``.
+    start : numpy.ndarray, shape (n,)
+        The law of the starting context used.
     """
 
     value: float
@@ -73,6 +78,7 @@ class BlockEfficiency:
     token_acceptance: float
     visited_acceptance: float
     survivors: np.ndarray = field(repr=False)
+    start: np.ndarray | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
         """Plain-Python form (for JSON)."""
@@ -116,7 +122,7 @@ def _result(mu_k, alpha_k, start, scheme, k, length, visited_accept):
     return BlockEfficiency(
         value=float(1.0 + reach[1:].sum()), scheme=scheme, k=k, length=length, accepted_length=dist,
         depth_acceptance=depth, token_acceptance=float(start @ alpha_k),
-        visited_acceptance=float(visited_accept / steps), survivors=mu_k.sum(axis=1)[:, :k],
+        visited_acceptance=float(visited_accept / steps), survivors=mu_k.sum(axis=1)[:, :k], start=start,
     )
 
 
@@ -201,6 +207,94 @@ def block_efficiency_table(*, target, draft=None, start=None, ks=(1, 2, 4, 8), l
                              "block_efficiency": res.value})
     meta = {"pair": pair.name, "n": pair.n, "note": "single_draft is the K = 1 baseline"}
     return Table(["scheme", "k", "length", "token_acceptance", "block_efficiency"], rows, metadata=meta)
+
+
+# ------------------------------------------------------------------------------------------ continuous decoding
+def block_start_kernel(*, target, draft=None, k: int, length: int, scheme: str = "specinfer",
+                       chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """The chain of block-start contexts of continuous decoding, and tokens per block from each context.
+
+    When decoding one long text, each block starts from the last token the previous block emitted. From start
+    context ``s``, the forward recursion gives ``μ^s_d(c, j)``; the block ends at depth ``d < L`` with the
+    rejected output ``z`` with probability ``Σ_{c,j} μ^s_d(c, j) (q_c(z) - Σ_m a_{c,j}(z, m))`` (the output law
+    is ``q_c``), or after ``L`` accepted tokens with the bonus ``z ~ q_c``. So
+
+    .. math::
+
+        M(s, z) = \\sum_{d<L} \\sum_{c,j} \\mu^s_d(c, j)\\Big(q_c(z) - \\sum_m a_{c,j}(z, m)\\Big)
+        + \\sum_{c,j} \\mu^s_L(c, j)\\, q_c(z), \\qquad \\tau(s) = 1 + \\sum_{d=1}^{L} \\sum_{c,j} \\mu^s_d(c, j).
+
+    Returns
+    -------
+    kernel : numpy.ndarray, shape (n, n)
+        Row-stochastic ``M``.
+    tokens : numpy.ndarray, shape (n,)
+        ``τ(s)``, expected tokens of a block started at ``s``.
+
+    Notes
+    -----
+    Cost: the ``K`` tables once (kept in memory: ``n^2 K (K + 1)/2`` floats, refused beyond
+    :data:`MAX_KERNEL_ENTRIES`), then the forward recursion for all ``n`` start contexts, ``O(L n^3 K^2)``.
+
+    Examples
+    --------
+    >>> M, tau = block_start_kernel(target=[[0.5, 0.5], [0.5, 0.5]], draft=[[0.9, 0.1], [0.9, 0.1]], k=1,
+    ...                             length=2)
+    >>> M.sum(axis=1).round(12).tolist(), tau.round(12).tolist()
+    ([1.0, 1.0], [1.96, 1.96])
+    """
+    k = _positive_int(k, "k")
+    length = _positive_int(length, "length")
+    chunk = _positive_int(chunk, "chunk")
+    pair = as_markov_pair(target, draft, None)
+    n = pair.n
+    if n * n * k * (k + 1) // 2 > MAX_KERNEL_ENTRIES:
+        raise ValueError(f"the block-start kernel keeps n^2 K(K+1)/2 = {n * n * k * (k + 1) // 2} table entries, "
+                         f"above {MAX_KERNEL_ENTRIES}; use a smaller vocabulary or K, or measure with "
+                         "lpspec.decode / block_efficiency_mc.")
+    tables = {j: multiplicity_table(scheme, target=pair.target, draft=pair.draft, j=j) for j in range(1, k + 1)}
+    rejected = {j: np.maximum(pair.target - a.sum(axis=2), 0.0) for j, a in tables.items()}
+    kernel = np.zeros((n, n))
+    tokens = np.ones(n)
+    for lo in range(0, n, chunk):
+        idx = np.arange(lo, min(n, lo + chunk))
+        mu = np.zeros((idx.size, length + 1, n, k))
+        mu[np.arange(idx.size), 0, idx, k - 1] = 1.0
+        for j in range(k, 0, -1):
+            flat = tables[j].reshape(n, n * j)
+            for d in range(1, length + 1):
+                mu[:, d, :, :j] += (mu[:, d - 1, :, j - 1] @ flat).reshape(idx.size, n, j)
+            kernel[idx] += mu[:, :length, :, j - 1].sum(axis=1) @ rejected[j]
+        kernel[idx] += mu[:, length].sum(axis=2) @ pair.target
+        tokens[idx] += mu[:, 1:].sum(axis=(1, 2, 3))
+    kernel /= kernel.sum(axis=1, keepdims=True)
+    return kernel, tokens
+
+
+def long_run_block_efficiency(*, target, draft=None, k: int, length: int,
+                              scheme: str = "specinfer") -> BlockEfficiency:
+    """Block efficiency of continuous decoding: tokens per target call over one long generated text.
+
+    The block-start contexts form the Markov chain :func:`block_start_kernel`; by the renewal-reward theorem the
+    long-run tokens per target call is ``Σ_s π(s) τ(s)`` with ``π`` its stationary law. The result is
+    :func:`block_efficiency` with ``start = π`` (``.start`` holds ``π``); its ``.value`` is what
+    :func:`lpspec.decode` measures without ``restart``. Cost: :func:`block_start_kernel`.
+
+    Examples
+    --------
+    >>> q = [[0.9, 0.1], [0.1, 0.9]]; p = [[0.5, 0.5], [0.5, 0.5]]
+    >>> r = long_run_block_efficiency(target=q, draft=p, k=2, length=2)
+    >>> r.start.round(6).tolist()
+    [0.5, 0.5]
+    """
+    from .markov import stationary_law
+
+    kernel, tokens = block_start_kernel(target=target, draft=draft, k=k, length=length, scheme=scheme)
+    pi = stationary_law(kernel)
+    result = block_efficiency(target=target, draft=draft, start=pi, k=k, length=length, scheme=scheme)
+    if abs(result.value - float(pi @ tokens)) > 1e-9:  # two evaluations of the same sum
+        raise ValueError(f"internal check failed: {result.value!r} != {float(pi @ tokens)!r}")  # pragma: no cover
+    return result
 
 
 # ------------------------------------------------------------------------------------------ Monte Carlo

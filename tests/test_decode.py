@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from lpspec import block_efficiency, decode
+from lpspec import block_efficiency, block_start_kernel, decode, long_run_block_efficiency
 
 
 def pair(seed=0, n=5):
@@ -95,6 +95,36 @@ def test_scheme_factory():
     a = decode(target=Q, draft=P, start=start, k=2, length=2, scheme=factory, blocks=300, seed=5, restart=True)
     b = decode(target=Q, draft=P, start=start, k=2, length=2, scheme="specinfer", blocks=300, seed=5, restart=True)
     assert np.array_equal(a.tokens, b.tokens) and set(built) <= {1, 2} and len(built) <= 8
+
+
+def test_block_start_kernel_k1_l1_by_hand():
+    """K = L = 1: from s, draft x ~ p_s is kept with min(q, p)(s, x), then the bonus z ~ q_x; else the
+    residual: M(s, z) = sum_x min(q_s, p_s)(x) q_x(z) + q_s(z) - min(q_s, p_s)(z)."""
+    Q, P = pair(4, n=4)
+    m = np.minimum(Q, P)
+    want = m @ Q + Q - m
+    M, tau = block_start_kernel(target=Q, draft=P, k=1, length=1)
+    np.testing.assert_allclose(M, want, atol=1e-14)
+    np.testing.assert_allclose(tau, 1 + m.sum(axis=1), atol=1e-14)
+    with pytest.raises(ValueError, match="table entries"):
+        block_start_kernel(target=np.full((3000, 3000), 1 / 3000), draft=np.full((3000, 3000), 1 / 3000), k=4,
+                           length=1)
+
+
+@pytest.mark.parametrize("scheme", ["specinfer", "spectr"])
+def test_continuous_decoding_measures_the_long_run_value(scheme):
+    """One long text: block-start contexts follow the kernel's chain, so the measured tokens per call is the
+    long-run value, not the stationary-start one (for this pair the two differ by more than the interval)."""
+    rng = np.random.default_rng(3)
+    Q = rng.dirichlet(np.full(4, 0.5), size=4)
+    P = rng.dirichlet(np.full(4, 0.5), size=4)
+    long_run = long_run_block_efficiency(target=Q, draft=P, k=3, length=3, scheme=scheme)
+    M, _ = block_start_kernel(target=Q, draft=P, k=3, length=3, scheme=scheme)
+    np.testing.assert_allclose(long_run.start @ M, long_run.start, atol=1e-12)
+    stationary = block_efficiency(target=Q, draft=P, k=3, length=3, scheme=scheme)
+    r = decode(target=Q, draft=P, k=3, length=3, scheme=scheme, blocks=12_000, seed=2, confidence=0.999)
+    assert r.low < long_run.value < r.high
+    assert not r.low < stationary.value < r.high
 
 
 def test_identical_models_accept_every_draft_and_seed_reproduces():

@@ -82,6 +82,17 @@ class DecodeResult:
                 "accepted_length": self.accepted_length.tolist(), "tokens": int(self.tokens.size)}
 
 
+class _RankSpaceVerifier:
+    """Adapter: ``sample(x, rng)`` of one tuple for ``lpspec.optimal_verifier`` (which samples batches)."""
+
+    def __init__(self, verifier):
+        self.verifier = verifier
+
+    def sample(self, x, rng):
+        out, _ = self.verifier.sample(np.asarray([x], dtype=np.int64), rng)
+        return int(out[0])
+
+
 def _is_hf_model(obj) -> bool:
     return hasattr(obj, "config") and hasattr(obj, "forward") and not isinstance(obj, NextTokenModels)
 
@@ -112,10 +123,10 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
     scheme : str or callable
         Any name of :data:`lpspec.SCHEMES` that applies to ``j`` identical independent drafts (``specinfer``,
         ``spectr``, ``single_draft``, ``sir``, ...; extra keywords go to the scheme), or a factory
-        ``(q, p, j) -> verifier`` whose result has ``sample(x, rng)``. By name, ``optimal`` is the LP plan of
-        :class:`lpspec.OptimalScheme` (small ``n``); optimal plans share ``P*`` but not ``τ``, so to measure the
-        plan that :func:`lpspec.block_efficiency` scores as ``optimal`` pass
-        ``scheme=lambda q, p, j: lpspec.optimal_verifier(target=q, drafts=p, k=j)``.
+        ``(q, p, j) -> verifier`` whose result has ``sample(x, rng)``. ``optimal`` is the rank-space verifier
+        ``lpspec.optimal_verifier`` (the plan :func:`lpspec.block_efficiency` scores as ``optimal``) where this
+        installation has it, else the LP plan of :class:`lpspec.OptimalScheme` (small ``n``): optimal plans share
+        ``P*`` but not ``τ``.
     blocks : int
         Number of blocks (target calls).
     seed : int or numpy.random.Generator
@@ -144,6 +155,8 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
     >>> r.blocks, int(r.block_tokens.sum()) == r.tokens.size, 1 <= r.value <= 4
     (200, True, True)
     """
+    import lpspec
+
     from .schemes import make_scheme
 
     k = _positive_int(k, "k")
@@ -164,6 +177,8 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
             q, p = models.laws(ctx)
             if callable(scheme):
                 s = scheme(q, p, j)
+            elif scheme == "optimal" and hasattr(lpspec, "optimal_verifier") and not scheme_kw:
+                s = _RankSpaceVerifier(lpspec.optimal_verifier(target=q, drafts=p, k=j))
             else:
                 s = make_scheme(scheme, target=q, drafts=p, k=j, **scheme_kw)
             if models.markov or models.order:

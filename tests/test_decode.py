@@ -127,6 +127,21 @@ def test_continuous_decoding_measures_the_long_run_value(scheme):
     assert not r.low < stationary.value < r.high
 
 
+@pytest.mark.skipif(not hasattr(__import__("lpspec"), "optimal_verifier"),
+                    reason="needs lpspec.optimal_verifier (rank-space verifier)")
+def test_optimal_decoding_is_lossless_and_measures_the_exact_value():
+    Q, P = pair(3, n=4)
+    start = np.array([0.4, 0.3, 0.2, 0.1])
+    exact = block_efficiency(target=Q, draft=P, start=start, k=3, length=3, scheme="optimal")
+    r = decode(target=Q, draft=P, start=start, k=3, length=3, scheme="optimal", blocks=3000, seed=4, restart=True,
+               confidence=0.999)
+    assert r.low < exact.value < r.high
+    long = decode(target=Q, draft=P, start=start, k=3, length=3, scheme="optimal", blocks=3000, seed=5)
+    counts = np.zeros((4, 4))
+    np.add.at(counts, (long.tokens[:-1], long.tokens[1:]), 1)
+    assert pooled_chi_square(counts, Q)[2] > 1e-4
+
+
 def test_identical_models_accept_every_draft_and_seed_reproduces():
     Q, _ = pair(5)
     r = decode(target=Q, draft=Q, k=2, length=3, blocks=50, seed=1)

@@ -45,7 +45,8 @@ def add_blocks_parser(sub) -> None:
     p.add_argument("--ks", default="1,2,4,8", help="numbers of drafts K (default 1,2,4,8)")
     p.add_argument("--lengths", default="1,2,3,4,5", help="draft lengths L (default 1,2,3,4,5)")
     p.add_argument("--schemes", default=_DEFAULT_SCHEMES,
-                   help=f"comma list (default {_DEFAULT_SCHEMES}; 'optimal' = the rank-space verifier)")
+                   help=f"comma list (default {_DEFAULT_SCHEMES}; 'optimal' = the rank-space verifier, one build "
+                        "per context and K: use a small --vocabulary)")
     p.add_argument("--format", choices=("text", "csv", "markdown", "md", "latex", "tex", "json"), default="text",
                    help="text grid (default) or the long table as csv, markdown, latex, json")
     p.add_argument("--json", action="store_true", help="same as --format json")

@@ -4,8 +4,19 @@ Notation (docs/theory.md): ``q`` is the target, ``p`` a draft; public functions 
 by keyword. See README.md.
 """
 
+from .blocks import (
+    BlockEfficiency,
+    MonteCarloBlockEfficiency,
+    block_efficiency,
+    block_efficiency_mc,
+    block_efficiency_table,
+    block_start_kernel,
+    long_run_block_efficiency,
+)
 from .certify import ExactCertificate, certify
 from .compare import compare_schemes, upper_bound
+from .corpus import load_pair as load_markov_example
+from .decode import DecodeResult, decode
 from .decomposition import CanonicalDecomposition, canonical_decomposition, two_step_from_beta
 from .distributions import SUM_TOLERANCE, as_distribution
 from .export import Table, read_csv, to_csv, to_dataframe, to_json, to_latex, to_markdown, write_table
@@ -13,6 +24,9 @@ from .families import draw_instance, example_names, load_example, load_instance_
 from .figures import acceptance_one_region, acceptance_vs_k, figure2, save_figure
 from .instance import LAWS, Instance, make_instance
 from .lp import FORMS, LPResult, solve_lp
+from .markov import MarkovPair, load_markov_pair
+from .models import NextTokenModels
+from .multiplicity import multiplicity_table
 from .optimum import optimal_acceptance
 from .results import LPSolveError, OptimumResult
 from .schemes import (
@@ -97,6 +111,20 @@ __all__ = [
     "acceptance_one_region",
     "acceptance_vs_k",
     "save_figure",
+    "MarkovPair",
+    "load_markov_pair",
+    "load_markov_example",
+    "multiplicity_table",
+    "block_efficiency",
+    "block_efficiency_mc",
+    "block_efficiency_table",
+    "block_start_kernel",
+    "long_run_block_efficiency",
+    "BlockEfficiency",
+    "MonteCarloBlockEfficiency",
+    "decode",
+    "DecodeResult",
+    "NextTokenModels",
 ]
 
 __version__ = "0.1.0"

@@ -34,7 +34,7 @@ from ._common import PROG, CLIError, Parser, known_errors, one_line, parse_distr
 __all__ = ["COMMANDS", "build_parser", "main", "parse_distribution", "theorem_checks"]
 
 #: Subcommand modules of ``lpspec.cli``, in the order ``lpspec --help`` lists them.
-COMMANDS = ["solve", "check", "table", "figure", "batch", "distributions", "examples"]
+COMMANDS = ["solve", "check", "table", "figure", "batch", "blocks", "distributions", "examples"]
 
 
 def theorem_checks(inst, optimum=None):

@@ -16,6 +16,7 @@ def register(sub):
 
 
 def run(args) -> int:
+    from ..corpus import CORPORA
     from ..families import example_names, load_example
     from ..sweep import builtin_spec_names, load_spec
 
@@ -23,5 +24,7 @@ def run(args) -> int:
     lines += [f"  {name:<22} {load_example(name).description}" for name in example_names()]
     lines.append("Sample sweep specs (lpspec table NAME; lpspec table --show NAME prints one):")
     lines += [f"  {name:<22} {load_spec(name).description}" for name in builtin_spec_names()]
+    lines.append("Bigram target/draft pairs (lpspec blocks --example NAME):")
+    lines += [f"  {name:<22} {description}" for name, (_, description) in CORPORA.items()]
     emit_text("\n".join(lines), args, "the list")
     return 0

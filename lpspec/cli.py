@@ -7,6 +7,7 @@
     lpspec solve --target 1/10,1/5,1/10,3/5 --draft 4/5,0,1/5,0 --draft 1/10,3/10,0,3/5
     lpspec check --random 50 --n 4 -k 3 --seed 1
     lpspec table sweep-small --format latex --output table.tex
+    lpspec table sweep-small --engine dask --workers 4 --output table.csv     # on a Dask cluster (--resume)
     lpspec figure figure2 --output-dir figures/
 
 Distributions are comma lists (``0.2,0.3,0.5``; fractions such as ``1/3`` make every distribution of the
@@ -439,10 +440,12 @@ def _progress(items, args):
 
 
 def _cmd_table(args) -> int:
+    from .distributed import engine_options
     from .export import format_from_path, format_table, write_table
     from .sweep import run_sweep
 
-    table = run_sweep(args.spec, progress_bar=False if args.quiet else None)
+    engine = engine_options(args)
+    table = run_sweep(args.spec, progress_bar=False if args.quiet else None, **engine)
     if args.columns:
         cols = [c.strip() for c in args.columns.split(",") if c.strip()]
         missing = [c for c in cols if c not in table.columns]
@@ -459,6 +462,13 @@ def _cmd_table(args) -> int:
     if skipped:
         print(f"lpspec: note: {len(skipped)} of {len(table)} rows not computed (see their status column).",
               file=sys.stderr)
+    failed = [r for r in table.rows if r.get("error") is not None]
+    if failed:
+        where = f"; finished rows are kept in {engine['checkpoint']} for --resume" if engine["checkpoint"] else ""
+        print(f"lpspec: note: {len(failed)} row(s) raised an error (see the error column{where}).", file=sys.stderr)
+        return 1
+    if engine["checkpoint"]:
+        Path(engine["checkpoint"]).unlink(missing_ok=True)  # everything is in the output now
     return 0
 
 
@@ -531,6 +541,8 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.command, args.example, args.json
     ('solve', 'figure2-left', True)
     """
+    from .distributed import add_engine_arguments
+
     parser = _Parser(prog=_PROG, description="LP theory of multi-draft speculative sampling: optimum, "
                      "certificates, theorem checks, tables and figures.")
     from . import __version__
@@ -562,6 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="PATH", help="write to a file instead of stdout")
     p.add_argument("--columns", metavar="A,B,...", help="only these columns, in this order")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engine_arguments(p)
     p.set_defaults(func=_cmd_table)
 
     p = sub.add_parser("figure", help="regenerate figures (PNG/PDF) with their tables (CSV)")

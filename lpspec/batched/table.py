@@ -10,6 +10,11 @@ On the command line, for a file written by :mod:`lpspec.hf_distributions` (or :f
 
     lpspec batch distributions.safetensors -k 2 4 8 --summary --output table.md
     python -m lpspec.batched distributions.safetensors -k 2 4 8 --summary      # the same
+    lpspec batch distributions.safetensors -k 2 4 8 --engine dask --output table.csv   # on a Dask cluster
+
+The command runs the file in row chunks (:func:`lpspec.batched.chunks.file_table`, task ``"acceptance"``),
+serially or on Dask (``--engine``, ``--scheduler``, ``--workers``); with ``--output`` finished chunks are kept
+in ``OUTPUT.checkpoint.jsonl`` and ``--resume`` continues an interrupted run.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ from __future__ import annotations
 import argparse
 import numbers
 import sys
+from pathlib import Path
 
+from ..distributed import add_engine_arguments, engine_options
 from ._torch import require_torch, resolve_device
+from .chunks import ChunkTask, file_table, register_chunk_task
 from .inputs import BatchInput, Logits, as_batch
 from .schemes import BATCHED_SCHEMES, DEFAULT_TRUNCATION, _applicability, _evaluate
 
-__all__ = ["DEFAULT_BATCH_SIZE", "acceptance_table", "main"]
+__all__ = ["DEFAULT_BATCH_SIZE", "acceptance_table", "main", "summary_rows"]
 
 #: Rows per chunk (a (256, 128 000) float64 chunk is 262 MB per tensor).
 DEFAULT_BATCH_SIZE = 256
@@ -129,16 +137,33 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
                     elif schemes is not None:
                         row[name] = None
                 per_k[K].append(row)
-    if not summary:
-        return [row for K in ks for row in per_k[K]]
+    rows = [row for K in ks for row in per_k[K]]
+    return summary_rows(rows, ks) if summary else rows
+
+
+def summary_rows(rows: list[dict], ks) -> list[dict]:
+    """One row per K: ``{"k", "positions", <scheme>: mean over positions}``, from per-position rows.
+
+    Rows with an ``error`` cell (a position that could not be computed) are left out of the means and
+    counted in an ``errors`` column (present only when there are such rows).
+
+    Examples
+    --------
+    >>> summary_rows([{"position": 0, "k": 2, "optimal": 1.0}, {"position": 1, "k": 2, "optimal": 0.5},
+    ...               {"position": 2, "k": 2, "error": "ValueError: bad row"}], [2])
+    [{'k': 2, 'positions': 2, 'optimal': 0.75, 'errors': 1}]
+    """
     out = []
     for K in ks:
-        rows = per_k[K]
-        srow = {"k": K, "positions": len(rows)}
-        names = [name for name in BATCHED_SCHEMES if any(r.get(name) is not None for r in rows)]
+        good = [r for r in rows if r["k"] == K and r.get("error") is None]
+        errors = sum(1 for r in rows if r["k"] == K and r.get("error") is not None)
+        srow = {"k": K, "positions": len(good)}
+        names = [name for name in BATCHED_SCHEMES if any(r.get(name) is not None for r in good)]
         for name in names:
-            vals = [r[name] for r in rows if r.get(name) is not None]
+            vals = [r[name] for r in good if r.get(name) is not None]
             srow[name] = float(sum(vals) / len(vals))
+        if errors:
+            srow["errors"] = errors
         out.append(srow)
     return out
 
@@ -162,6 +187,47 @@ def _first(drafts, K: int):
     return drafts[:K]
 
 
+# ---------------------------------------------------------------------- the acceptance table as a chunk task
+def _prepare_acceptance(t_shape, d_shape, *, k=None, schemes=None, s: int = DEFAULT_TRUNCATION,
+                        batch_size: int = DEFAULT_BATCH_SIZE, device=None, dtype=None) -> dict:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
+    different = len(d_shape) == 3
+    ks = _ks(k, different, d_shape[0] if different else None)
+    if schemes is not None:
+        schemes = [schemes] if isinstance(schemes, str) else list(schemes)
+        for name in schemes:
+            if name not in BATCHED_SCHEMES:
+                raise ValueError(f"schemes: {name!r} is not a batched scheme; choose from {', '.join(BATCHED_SCHEMES)}.")
+    return {"ks": ks, "schemes": schemes, "s": s, "batch_size": int(batch_size), "device": device, "dtype": dtype}
+
+
+def _acceptance_chunk(data, *, start: int, ks, schemes, s, batch_size, device, dtype) -> list[dict]:
+    rows = acceptance_table(target=data.target, drafts=data.drafts, k=ks, schemes=schemes, s=s,
+                            batch_size=batch_size, device=device, dtype=dtype)
+    for row in rows:
+        row["position"] += start
+    return rows
+
+
+def _acceptance_errors(start: int, stop: int, message: str, *, ks, **_) -> list[dict]:
+    return [{"position": i, "k": K, "error": message} for K in ks for i in range(start, stop)]
+
+
+def _acceptance_order(row: dict, *, ks, **_) -> tuple:
+    return ks.index(row["k"]), row["position"]
+
+
+def _acceptance_summary(rows: list[dict], *, ks, **_) -> list[dict]:
+    return summary_rows(rows, ks)
+
+
+#: :func:`acceptance_table` over a file in row chunks (:func:`lpspec.batched.chunks.file_table`).
+ACCEPTANCE_TASK = register_chunk_task(ChunkTask("acceptance", _acceptance_chunk, prepare=_prepare_acceptance,
+                                                error_rows=_acceptance_errors, sort_key=_acceptance_order,
+                                                summarise=_acceptance_summary))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lpspec batch",
@@ -177,27 +243,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", default=None, help="file to write (.csv, .md, .tex, .json); default: stdout")
     parser.add_argument("--format", default=None, help="csv, markdown, latex or json (default: from --output, "
                                                         "else markdown)")
+    parser.add_argument("--chunk-size", type=int, default=None, metavar="ROWS",
+                        help="positions per task (default: --batch-size); the table does not depend on it")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engine_arguments(parser)
     return parser
 
 
 def main(argv=None) -> int:
-    """Command line entry point (module docstring)."""
+    """Command line entry point (module docstring); exit code 0, 1 when some positions failed (their rows hold
+    the error), 2 on a usage error."""
     from ..export import format_table, write_table
-    from .io import load_distributions
 
     args = build_parser().parse_args(argv)
     try:
+        engine = engine_options(args)
         require_torch()
-        data = load_distributions(args.path)
-        rows = acceptance_table(target=data.target, drafts=data.drafts, k=args.k, schemes=args.schemes, s=args.s,
-                                summary=args.summary, batch_size=args.batch_size, device=args.device)
-    except (ValueError, ImportError) as exc:
-        print(f"lpspec batch: error: {exc}", file=sys.stderr)
+        table = file_table(args.path, k=args.k, schemes=args.schemes, s=args.s, summary=args.summary,
+                           batch_size=args.batch_size, device=args.device, chunk_size=args.chunk_size,
+                           progress_bar=False if args.quiet else None, **engine)
+    except (ValueError, ImportError, OSError) as exc:
+        print(f"lpspec batch: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     if args.output:
-        write_table(rows, args.output, fmt=args.format)
+        write_table(table, args.output, fmt=args.format)
     else:
-        print(format_table(rows, args.format or "markdown"))
+        print(format_table(table, args.format or "markdown"))
+    failed = sum(1 for r in table.rows if r.get("error") is not None) + sum(r.get("errors", 0) for r in table.rows)
+    if failed:
+        where = f"; finished rows are kept in {engine['checkpoint']} for --resume" if engine["checkpoint"] else ""
+        print(f"lpspec batch: note: {failed} row(s) could not be computed (see the error column{where}).",
+              file=sys.stderr)
+        return 1
+    if engine["checkpoint"]:
+        Path(engine["checkpoint"]).unlink(missing_ok=True)  # everything is in the output now
     return 0
 
 

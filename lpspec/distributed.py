@@ -36,6 +36,7 @@ import logging
 import os
 import sys
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -170,7 +171,8 @@ def dask_client(scheduler=None, workers: int | None = None):
     import dask
 
     n = default_workers() if workers is None else workers
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Port .* is already in use")  # falls back to a free port
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                            dashboard_address=None, silence_logs=logging.ERROR)
     try:

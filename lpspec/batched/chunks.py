@@ -19,8 +19,9 @@ Computations plug in by name: :data:`CHUNK_TASKS` maps a name to a :class:`Chunk
     file_table("big.safetensors", task="mine", engine="dask")
 
 A chunk whose computation raises is computed again row by row on the worker, so a bad position costs only
-its own row, which holds the exception in an ``error`` column; a chunk that cannot be read at all (or whose
-workers keep dying) gives error rows for all its positions.
+its own row, which holds the exception in an ``error`` column (the other rows of that chunk, computed one by
+one, may then differ from a batched computation in the last bits); a chunk that cannot be read at all (or
+whose workers keep dying) gives error rows for all its positions, and is run again by ``resume``.
 """
 
 from __future__ import annotations
@@ -209,8 +210,9 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
     summary : bool
         The task's summary rows (acceptance: the means per K) instead of one row per position.
     chunk_size : int, optional
-        Positions per task (default: the ``batch_size`` option, else :data:`DEFAULT_CHUNK_SIZE`). The table
-        does not depend on it.
+        Positions per task (default: the ``batch_size`` option, else :data:`DEFAULT_CHUNK_SIZE`); a multiple
+        of ``batch_size``, so that the table does not depend on it: every chunk holds whole batches of the
+        serial computation (the last bits of some schemes depend on the batch a row is computed in).
     drafts_path, target_key, drafts_key
         As in :func:`lpspec.batched.load_distributions`.
     engine, scheduler, workers, checkpoint, resume, progress_bar
@@ -232,7 +234,7 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
     >>> from lpspec.batched import save_distributions
     >>> d = tempfile.mkdtemp()
     >>> _ = save_distributions(os.path.join(d, "x.npy"), target=[[1/3, 1/9, 5/9]] * 3, drafts=[[1/3] * 3] * 3)
-    >>> t = file_table(os.path.join(d, "x.npy"), k=2, schemes=["optimal", "spectr"], device="cpu", chunk_size=2)
+    >>> t = file_table(os.path.join(d, "x.npy"), k=2, schemes=["optimal", "spectr"], device="cpu", batch_size=2)
     >>> [(r["position"], round(r["optimal"], 9), round(r["spectr"], 9)) for r in t.rows]
     [(0, 1.0, 0.888888889), (1, 1.0, 0.888888889), (2, 1.0, 0.888888889)]
     """
@@ -253,8 +255,13 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
                                         drafts_key=drafts_key)
     if task.prepare is not None:
         options = task.prepare(t_shape, d_shape, **options)
+    batch = options.get("batch_size")
     if chunk_size is None:
-        chunk_size = options.get("batch_size") or DEFAULT_CHUNK_SIZE
+        chunk_size = batch or DEFAULT_CHUNK_SIZE
+    chunk_size = _positive(chunk_size, "chunk_size")
+    if batch and chunk_size % batch:
+        raise ValueError(f"chunk_size={chunk_size} must be a multiple of batch_size={batch}, so that every chunk "
+                         "holds whole batches of a serial run (and the table is the same bit for bit).")
     B = t_shape[0]
     chunks = plan_chunks(path, B, chunk_size, drafts_path=drafts_path, target_key=target_key,
                          drafts_key=drafts_key)

@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", default=None, help="csv, markdown, latex or json (default: from --output, "
                                                         "else markdown)")
     parser.add_argument("--chunk-size", type=int, default=None, metavar="ROWS",
-                        help="positions per task (default: --batch-size); the table does not depend on it")
+                        help="positions per task, a multiple of --batch-size (default: --batch-size)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_engine_arguments(parser)
     return parser

@@ -83,6 +83,9 @@ def require_dask():
         import distributed
     except ImportError:
         raise ImportError(INSTALL_HINT) from None
+    if not hasattr(distributed, "Client"):
+        raise ImportError(f"the module 'distributed' found first is {getattr(distributed, '__file__', '?')}, not "
+                          "dask.distributed; rename it or take its folder off sys.path.")
     return distributed
 
 

@@ -102,12 +102,19 @@ def main(argv=None) -> int:
     bopts = {"k": [2], "batch_size": 4 if args.quick else 8, "device": "cpu"}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
-    serial = {}
+    import torch
+
+    threads = torch.get_num_threads()
+    serial, serial1 = {}, {}
     serial["sweep"] = timed(lambda: run_sweep(spec, progress_bar=False), args.repeat)
     serial["batch"] = timed(lambda: file_table(path, **bopts), args.repeat)
+    torch.set_num_threads(1)  # like for like with a Dask worker (one thread)
+    serial1["sweep"] = timed(lambda: run_sweep(spec, progress_bar=False), args.repeat)
+    serial1["batch"] = timed(lambda: file_table(path, **bopts), args.repeat)
+    torch.set_num_threads(threads)
     tasks = {"sweep": len(serial["sweep"][1]), "batch": -(-int(serial["batch"][1].metadata["positions"])
-                                                         // bopts["batch_size"])}
-    serial_noop = timed(lambda: map_tasks(_noop, range(args.noop_tasks)), args.repeat)[0]
+                                                         // bopts["batch_size"]), "no-op": args.noop_tasks}
+    serial["no-op"] = serial1["no-op"] = timed(lambda: map_tasks(_noop, range(args.noop_tasks)), args.repeat)
 
     configs = [("cluster", None)] if args.scheduler else [("1 worker", 1), ("2 workers", 2)]
     results = []
@@ -117,34 +124,36 @@ def main(argv=None) -> int:
             client.run(_warm)  # the workers import lpspec and torch
             startup = time.perf_counter() - t0
             nworkers = len(client.scheduler_info()["workers"])
-            noop = timed(lambda: map_tasks(_noop, range(args.noop_tasks), scheduler=client), args.repeat)[0]
             for name, fn in (("sweep", lambda: run_sweep(spec, progress_bar=False, scheduler=client)),
-                             ("batch", lambda: file_table(path, scheduler=client, **bopts))):
+                             ("batch", lambda: file_table(path, scheduler=client, **bopts)),
+                             ("no-op", lambda: map_tasks(_noop, range(args.noop_tasks), scheduler=client))):
                 t, table = timed(fn, args.repeat)
-                same = to_json(table) == to_json(serial[name][1])
+                same = name == "no-op" or to_json(table) == to_json(serial[name][1])
                 results.append((name, label, nworkers, startup, t, same))
-            results.append(("no-op", label, nworkers, startup, noop, True))
-
-    import torch
 
     after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"### `distributed.py` — {platform.machine()}, {os.cpu_count()} cpus, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads in the serial engine), 1-minute load average {load:.1f} before, "
-          f"{after:.1f} after; best of {args.repeat}{' (quick)' if args.quick else ''}\n")
-    print(f"Serial baseline: sweep {tasks['sweep']} rows in {serial['sweep'][0]:.2f} s; batch file "
-          f"{serial['batch'][1].metadata['positions']} positions in {tasks['batch']} chunks in "
-          f"{serial['batch'][0]:.2f} s; {args.noop_tasks} no-op tasks in {serial_noop * 1e3:.1f} ms.\n")
-    print("| workload | engine | workers | start-up (s) | run (s) | speed-up (run) | speed-up (with start-up) "
-          "| overhead / task (ms) | same table |")
+    print(f"### `distributed.py` — {platform.machine()}, {os.cpu_count()} cpus, torch {torch.__version__}, "
+          f"1-minute load average {load:.1f} before, {after:.1f} after; best of {args.repeat}"
+          f"{' (quick)' if args.quick else ''}\n")
+    print(f"Tasks: sweep {tasks['sweep']} rows; batch file {serial['batch'][1].metadata['positions']} positions "
+          f"in {tasks['batch']} chunks; {tasks['no-op']} no-op tasks. *serial* runs torch with its default "
+          f"{threads} threads, *serial, 1 thread* with one (like a Dask worker); speed-ups are serial time / "
+          "Dask time; the overhead per task is (Dask time - serial 1-thread time) / tasks.\n")
+    print("| workload | engine | start-up (s) | run (s) | speed-up vs serial | vs serial, 1 thread "
+          "| vs serial, with start-up | overhead / task (ms) | same table |")
     print("|---|---|---:|---:|---:|---:|---:|---:|:-:|")
-    ntasks = {**tasks, "no-op": args.noop_tasks}
-    base = {"sweep": serial["sweep"][0], "batch": serial["batch"][0], "no-op": serial_noop}
-    for name, label, nworkers, startup, t, same in results:
-        over = ""
-        if nworkers == 1 or name == "no-op":
-            over = f"{(t - base[name]) / ntasks[name] * 1e3:.1f}"
-        print(f"| {name} | dask, {label} | {nworkers} | {startup:.2f} | {t:.2f} | {base[name] / t:.2f} | "
-              f"{base[name] / (t + startup):.2f} | {over} | {'yes' if same else 'NO'} |")
+    for name in ("sweep", "batch", "no-op"):
+        print(f"| {name} | serial | | {serial[name][0]:.3f} | 1.00 | | | | |")
+        if name != "no-op":
+            print(f"| {name} | serial, 1 thread | | {serial1[name][0]:.3f} | {serial[name][0] / serial1[name][0]:.2f} "
+                  "| 1.00 | | | |")
+        for rname, label, nworkers, startup, t, same in results:
+            if rname != name:
+                continue
+            over = f"{(t - serial1[name][0]) / tasks[name] * 1e3:.1f}" if nworkers == 1 else ""
+            print(f"| {name} | dask, {label} | {startup:.2f} | {t:.3f} | {serial[name][0] / t:.2f} | "
+                  f"{serial1[name][0] / t:.2f} | {serial[name][0] / (t + startup):.2f} | {over} | "
+                  f"{'yes' if same else 'NO'} |")
     return 0 if all(r[5] for r in results) else 1
 
 

@@ -358,3 +358,33 @@ def test_engine_errors_and_progress(monkeypatch, capsys):
         require_dask()
     with pytest.raises(ImportError, match=r"lpspec\[dask\]"):
         map_tasks(_square, range(3), engine="dask")
+
+
+@pytest.mark.slow
+def test_killed_command_resumes_to_the_same_file(tmp_path):
+    """`lpspec batch --engine dask` killed with SIGKILL mid-run, then `--resume`: the serial file, byte for byte."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path, _, _ = _file(tmp_path, "d.npy", B=48, n=20_000, K=2)
+    out, ref = tmp_path / "t.csv", tmp_path / "ref.csv"
+    cp = tmp_path / "t.csv.checkpoint.jsonl"
+    base = [sys.executable, "-m", "lpspec", "batch", str(path), "-k", "2", "--batch-size", "4", "--quiet"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([*base, "--workers", "2", "--output", str(out)], env=env, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if cp.exists() and len(cp.read_text().splitlines()) >= 3:  # header + 2 chunks
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.2)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and not out.exists()
+    done = len(cp.read_text().splitlines()) - 1
+    assert 2 <= done < 12
+    subprocess.run([*base, "--workers", "2", "--output", str(out), "--resume"], env=env, check=True,
+                   stderr=subprocess.DEVNULL)
+    subprocess.run([*base, "--output", str(ref)], env=env, check=True)
+    assert out.read_bytes() == ref.read_bytes() and not cp.exists()

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .io import LoadedDistributions, _resolve_npy_pair, read_rows, stored_shapes
+from .io import LoadedDistributions, _read_all_cached, _resolve_npy_pair, read_rows, stored_shapes
 
 __all__ = ["CHUNK_TASKS", "DEFAULT_CHUNK_SIZE", "Chunk", "ChunkTask", "file_table", "plan_chunks",
            "register_chunk_task", "run_chunk"]
@@ -274,9 +274,12 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
         _, chunk, opts = item
         return task.make_error_rows(chunk.start, chunk.stop, message, opts)
 
-    run = map_tasks(run_chunk, [(task, c, options) for c in chunks], engine=engine, scheduler=scheduler,
-                    workers=workers, checkpoint=checkpoint, resume=resume, run_id=run_id, on_error=on_error,
-                    progress_bar=progress_bar, desc=f"{task.name} {Path(path).name}")
+    try:
+        run = map_tasks(run_chunk, [(task, c, options) for c in chunks], engine=engine, scheduler=scheduler,
+                        workers=workers, checkpoint=checkpoint, resume=resume, run_id=run_id, on_error=on_error,
+                        progress_bar=progress_bar, desc=f"{task.name} {Path(path).name}")
+    finally:
+        _read_all_cached.cache_clear()  # a whole .pt / .npz file read by the serial engine is not kept
     rows = run.rows
     if task.sort_key is not None:
         rows.sort(key=lambda r: task.sort_key(r, **options))

@@ -18,7 +18,10 @@ Faults
 ------
 * A worker process that dies (killed, out of memory, a crash in native code) costs only the tasks it was
   running: the scheduler resubmits them to the other workers (the embedded cluster also restarts the dead
-  worker). A task that kills :data:`ALLOWED_FAILURES` + 1 workers in a row is given up as ``KilledWorker``.
+  worker). A task that was running on :data:`ALLOWED_FAILURES` + 1 workers that died is given up by the
+  scheduler (``KilledWorker``); since it may only have been queued next to the task that killed them, each
+  such task is submitted once more, alone, after the others, and only if it kills its worker again does it
+  end as an error row.
 * A task that raises (bad input, a bug) does not stop the run: the exception is caught on the worker and the
   task's rows become *error rows* (an ``error`` column holding ``"TypeError: ..."``), built by ``on_error``.
 * With ``checkpoint=PATH`` every finished task is appended to a JSON-lines file as it arrives (floats are
@@ -463,12 +466,28 @@ def _run_on_dask(func, items, todo, finish, bar, scheduler, workers, desc):
         for i in todo:
             fut = client.submit(_guarded, func, items[i], key=f"lpspec-{label}-{token}-{i}", pure=False)
             futures[fut.key] = (i, fut)
+        killed = []
         try:
             for fut in distributed.as_completed([f for _, f in futures.values()]):
                 i = futures[fut.key][0]
                 try:
                     ok, value = fut.result()
-                except Exception as exc:  # noqa: BLE001 - KilledWorker, CancelledError, ...
+                except distributed.KilledWorker:
+                    killed.append(i)  # it may only have been queued next to the task that killed its workers
+                    continue
+                except Exception as exc:  # noqa: BLE001 - CancelledError, ...
+                    ok, value = False, f"{type(exc).__name__}: {exc}"
+                finally:
+                    fut.release()
+                finish(i, ok, value)
+                if bar is not None:
+                    bar.update(1)
+            for i in sorted(killed):  # once more, alone on the cluster: only a task that kills its worker fails
+                fut = client.submit(_guarded, func, items[i], key=f"lpspec-{label}-{token}-{i}-alone", pure=False)
+                futures[fut.key] = (i, fut)
+                try:
+                    ok, value = fut.result()
+                except Exception as exc:  # noqa: BLE001 - KilledWorker again
                     ok, value = False, f"{type(exc).__name__}: {exc}"
                 finish(i, ok, value)
                 fut.release()

@@ -18,6 +18,7 @@ distributed = pytest.importorskip("distributed")
 torch = pytest.importorskip("torch")
 
 import dask
+from _dask_tasks import die_at_2
 from _reference import brute_optimum, inclusion, tuple_masses
 
 from lpspec import cli, run_sweep
@@ -195,12 +196,6 @@ def _die_once_compute(data, *, start, marker, log, **options):
     return _acceptance_chunk(data, start=start, **options)
 
 
-def _always_die_compute(data, *, start, marker, log, **options):
-    if start == 8:
-        os._exit(1)
-    return _acceptance_chunk(data, start=start, **options)
-
-
 def _task(compute):
     return ChunkTask("die", compute, prepare=_die_once_prepare, error_rows=ACCEPTANCE_TASK.error_rows,
                      sort_key=ACCEPTANCE_TASK.sort_key, summarise=ACCEPTANCE_TASK.summarise)
@@ -222,17 +217,10 @@ def test_a_killed_worker_costs_only_its_tasks(cluster, tmp_path):
     assert _worker_pids(cluster) != pids  # the dead worker was replaced
 
 
-def test_a_task_that_keeps_killing_workers_ends_as_error_rows(cluster, tmp_path):
-    path, _, _ = _file(tmp_path, "d.safetensors")
-    table = file_table(path, task=_task(_always_die_compute), k=[2], device="cpu", chunk_size=4, batch_size=4,
-                       marker="-", log="-", scheduler=cluster)
-    bad = [r for r in table.rows if r.get("error")]
-    assert [r["position"] for r in bad] == [8, 9, 10, 11]
-    assert all(r["error"].startswith("KilledWorker") for r in bad)
-    assert table.columns[-1] == "error"
-    serial = file_table(path, k=[2], device="cpu", batch_size=4)
-    assert [r for r in table.rows if not r.get("error")] == [r for r in serial.rows if r["position"] not in
-                                                              (8, 9, 10, 11)]
+def test_a_task_that_keeps_killing_workers_ends_as_error_rows(cluster):
+    run = map_tasks(die_at_2, range(5), scheduler=cluster)  # the fixture gives up after 2 deaths
+    assert list(run.errors) == [2] and run.errors[2].startswith("KilledWorker")
+    assert run.results == [[{"x": 0}], [{"x": 1}], [{"error": run.errors[2]}], [{"x": 3}], [{"x": 4}]]
     cluster.wait_for_workers(2, timeout=60)
 
 

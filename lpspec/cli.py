@@ -445,7 +445,7 @@ def _cmd_table(args) -> int:
     from .sweep import run_sweep
 
     engine = engine_options(args)
-    table = run_sweep(args.spec, progress_bar=False if args.quiet else None, **engine)
+    table = run_sweep(args.spec, progress_bar=False if args.quiet else None, chunk_size=args.chunk_size, **engine)
     if args.columns:
         cols = [c.strip() for c in args.columns.split(",") if c.strip()]
         missing = [c for c in cols if c not in table.columns]
@@ -574,6 +574,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="PATH", help="write to a file instead of stdout")
     p.add_argument("--columns", metavar="A,B,...", help="only these columns, in this order")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--chunk-size", type=int, default=1, metavar="ROWS",
+                   help="sweep rows per task (default 1; more spreads a cluster's per-task cost)")
     add_engine_arguments(p)
     p.set_defaults(func=_cmd_table)
 

@@ -37,7 +37,7 @@ from lpspec.batched.table import ACCEPTANCE_TASK, _acceptance_chunk, _prepare_ac
 from lpspec.distributed import Checkpoint, TaskRun, map_tasks, require_dask, resolve_engine
 from lpspec.export import read_csv, to_csv, to_json
 from lpspec.families import family_point
-from lpspec.sweep import _sweep_error_row, parse_spec, sweep_jobs, sweep_row
+from lpspec.sweep import _sweep_error_row, _sweep_rows, parse_spec, sweep_jobs, sweep_row
 
 SPEC = {
     "name": "dist-test",
@@ -89,6 +89,8 @@ def test_sweep_on_dask_is_the_serial_table_bit_for_bit(cluster, serial_sweep):
     table = run_sweep(SPEC, progress_bar=False, scheduler=cluster.scheduler.address)
     assert to_json(table) == to_json(serial_sweep)  # lossless floats (repr), columns, order and metadata
     assert to_csv(table) == to_csv(serial_sweep)
+    grouped = run_sweep(SPEC, progress_bar=False, scheduler=cluster, chunk_size=5)  # 5 rows per task
+    assert to_json(grouped) == to_json(serial_sweep)
     statuses = [r["status"] for r in table.rows]
     assert "ok" in statuses and any(s.startswith("not computed") for s in statuses)  # top_k = 1, K = 3 WOR
     # every row is the instance its recorded seed rebuilds: P* by brute force over all sets S
@@ -129,6 +131,10 @@ def test_a_raising_sweep_row_becomes_an_error_row(cluster, serial_sweep):
     assert {key: bad[key] for key in head} == head  # the row says which instance failed (its seed included)
     rows = run.rows
     assert rows[:3] + rows[4:] == serial_sweep.rows[:3] + serial_sweep.rows[4:]
+    # in a task of several rows, the raising row costs only itself
+    grouped = map_tasks(_sweep_rows, [jobs[0:3], jobs[3:6]], scheduler=cluster)
+    assert grouped.errors == {} and grouped.rows[3] == bad and grouped.rows[:3] + grouped.rows[4:] == \
+        serial_sweep.rows[:3] + serial_sweep.rows[4:6]
 
 
 # ---------------------------------------------------------------------- batch files

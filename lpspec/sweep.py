@@ -34,7 +34,11 @@ Columns (a scheme's columns are prefixed by its name):
 * ``<scheme>.exactness_error``: ``max_y |Σ_x P(x) π(y|x) - q(y)|`` of the scheme's output law;
 * ``upper_bound``: SpecTr's bound ``Σ_y min(q(y), Pr(y ∈ set(X)))`` when ``"upper_bound"`` is listed;
 * ``notes``: what could not be evaluated on an ``ok`` row, with the reason (a scheme that does not apply to the
-  row's law, ``K`` or drafts; a scheme beyond its enumeration limit).
+  row's law, ``K`` or drafts; a scheme beyond its enumeration limit);
+* ``error``: only on rows whose computation raised an unexpected exception (``status = "error"``).
+
+``run_sweep(spec, engine="dask")`` runs the rows on a Dask cluster (:mod:`lpspec.distributed`), with the same
+table bit for bit; ``checkpoint=`` / ``resume=`` keep finished rows across an interrupted run.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +68,8 @@ __all__ = [
     "progress",
     "run_sweep",
     "scheme_columns",
+    "sweep_jobs",
+    "sweep_row",
 ]
 
 #: Schemes swept when the spec names none.
@@ -378,8 +385,8 @@ def _param_columns(spec: SweepSpec) -> list[str]:
 
 
 def _resolve(params: dict, base_dir: str) -> dict:
-    if "path" in params and not Path(params["path"]).is_absolute():
-        return {**params, "path": str(Path(base_dir) / params["path"])}
+    if "path" in params and not Path(params["path"]).is_absolute():  # absolute: workers may run elsewhere
+        return {**params, "path": os.path.abspath(Path(base_dir) / params["path"])}
     return params
 
 
@@ -389,35 +396,47 @@ def _cell(value):
     return value
 
 
-def run_sweep(spec, progress_bar: bool | None = None) -> Table:
-    """Run a sweep and return its table (one row per instance × K × law).
+def sweep_row(job: tuple) -> list[dict]:
+    """One sweep row from its job ``(identifying cells, family point, k, law, schemes)``: the sweep's task.
 
-    Parameters
-    ----------
-    spec : SweepSpec, dict, or path
-        A parsed spec, a dict for :func:`parse_spec`, or a file / built-in name for :func:`load_spec`.
-    progress_bar : bool, optional
-        Show a tqdm bar; default: only when stderr is a terminal and tqdm is installed.
-
-    Returns
-    -------
-    Table
-        Columns as in the module docstring; ``metadata`` holds the spec (with its seed) and the lpspec
-        version, so the table can be regenerated.
-
-    Examples
-    --------
-    >>> t = run_sweep({"seed": 3, "families": [{"family": "dirichlet", "grid": {"n": [3]}}],
-    ...                "k": [2], "schemes": ["specinfer"]})
-    >>> len(t), t.rows[0]["status"]
-    (1, 'ok')
+    A module-level function of picklable data, so that :func:`lpspec.distributed.map_tasks` runs it in this
+    process or on a Dask worker with the same result (the point carries its seed). Returns ``[row]``.
     """
-    from . import __version__
+    head, point, k, law, schemes = job
+    row = dict(head)
+    try:
+        drawn = point.draw(k)
+        inst = make_instance(**drawn.kwargs(k=k, law=law))
+        row["n"] = inst.n
+        row.update(evaluate_instance(inst, schemes))
+        row["status"] = "ok"
+    except (ValueError, LPSolveError) as exc:
+        row["status"] = f"not computed: {exc}"
+    return [row]
 
-    if isinstance(spec, dict):
-        spec = parse_spec(spec)
-    elif not isinstance(spec, SweepSpec):
-        spec = load_spec(spec)
+
+def _sweep_error_row(job: tuple, message: str) -> list[dict]:
+    return [{**job[0], "status": "error", "error": message}]
+
+
+def _sweep_rows(jobs: list) -> list[dict]:
+    """The rows of several jobs (one task of ``chunk_size`` rows); a job that raises gets its error row."""
+    rows = []
+    for job in jobs:
+        try:
+            rows += sweep_row(job)
+        except Exception as exc:  # noqa: BLE001 - the other rows of the task go on
+            rows += _sweep_error_row(job, f"{type(exc).__name__}: {exc}")
+    return rows
+
+
+def _sweep_error_rows(jobs: list, message: str) -> list[dict]:
+    return [row for job in jobs for row in _sweep_error_row(job, message)]
+
+
+def sweep_jobs(spec: SweepSpec) -> list[tuple]:
+    """The jobs of a sweep, in table order: one :func:`sweep_row` argument per instance × K × law."""
+    param_cols = _param_columns(spec)
     jobs = []
     for gi, group in enumerate(spec.families):
         for params in group.points():
@@ -427,27 +446,75 @@ def run_sweep(spec, progress_bar: bool | None = None) -> Table:
                 point = family_point(group.family, _resolve(params, spec.base_dir), seed)
                 for k in spec.k:
                     for law in spec.laws:
-                        jobs.append((gi, group, params, rep, point, k, law))
+                        head = {"family": group.family,
+                                **{c: _cell(params.get(c)) for c in param_cols if c in params},
+                                "replicate": rep, "seed": point.seed, "k": k, "law": law}
+                        jobs.append((head, point, k, law, tuple(spec.schemes)))
+    return jobs
+
+
+def run_sweep(spec, progress_bar: bool | None = None, *, engine: str | None = None, scheduler=None,
+              workers: int | None = None, checkpoint=None, resume: bool = False, chunk_size: int = 1) -> Table:
+    """Run a sweep and return its table (one row per instance × K × law).
+
+    Parameters
+    ----------
+    spec : SweepSpec, dict, or path
+        A parsed spec, a dict for :func:`parse_spec`, or a file / built-in name for :func:`load_spec`.
+    progress_bar : bool, optional
+        Show a tqdm bar; default: only when stderr is a terminal and tqdm is installed.
+    engine : {"serial", "dask"}, optional
+        ``"serial"`` (default) runs the rows one after the other here; ``"dask"`` runs them on a Dask cluster
+        (:mod:`lpspec.distributed`). The table is the same, bit for bit, and in the same row order.
+    scheduler : str or distributed.Client, optional
+        Address of a running Dask scheduler (``"tcp://host:8786"``); default: an embedded LocalCluster
+        with one worker process per core, closed afterwards.
+    workers : int, optional
+        Worker processes of the embedded cluster.
+    checkpoint : path-like, optional
+        Append each finished row to this JSON-lines file as it arrives.
+    resume : bool
+        Continue from ``checkpoint``: rows already there are not computed again.
+    chunk_size : int
+        Rows per task (default 1). Larger tasks spread the per-task cost of a cluster (a few milliseconds)
+        over sweeps of many fast rows; the table does not depend on it.
+
+    Returns
+    -------
+    Table
+        Columns as in the module docstring; ``metadata`` holds the spec (with its seed) and the lpspec
+        version, so the table can be regenerated. A row whose computation raised an unexpected exception has
+        ``status = "error"`` and the exception in an ``error`` column; the other rows are unaffected.
+
+    Examples
+    --------
+    >>> t = run_sweep({"seed": 3, "families": [{"family": "dirichlet", "grid": {"n": [3]}}],
+    ...                "k": [2], "schemes": ["specinfer"]})
+    >>> len(t), t.rows[0]["status"]
+    (1, 'ok')
+    """
+    from . import __version__
+    from .distributed import fingerprint, map_tasks
+
+    if isinstance(spec, dict):
+        spec = parse_spec(spec)
+    elif not isinstance(spec, SweepSpec):
+        spec = load_spec(spec)
+    jobs = sweep_jobs(spec)
     param_cols = _param_columns(spec)
     columns = ["family", *param_cols, "replicate", "seed", "n", "k", "law", "status", "optimal_acceptance",
                "cut_set"]
     for name in spec.schemes:
         columns += scheme_columns(name)
-    columns.append("notes")
-    rows = []
-    for gi, group, params, rep, point, k, law in progress(jobs, total=len(jobs), desc=spec.name,
-                                                           enabled=progress_bar):
-        row = {"family": group.family, **{c: _cell(params.get(c)) for c in param_cols if c in params},
-               "replicate": rep, "seed": point.seed, "k": k, "law": law}
-        try:
-            drawn = point.draw(k)
-            inst = make_instance(**drawn.kwargs(k=k, law=law))
-            row["n"] = inst.n
-            row.update(evaluate_instance(inst, spec.schemes))
-            row["status"] = "ok"
-        except (ValueError, LPSolveError) as exc:
-            row["status"] = f"not computed: {exc}"
-        rows.append(row)
+    columns += ["notes", "error"]
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size={chunk_size!r} must be a positive integer (sweep rows per task).")
+    tasks = [jobs[a:a + chunk_size] for a in range(0, len(jobs), chunk_size)]
+    run = map_tasks(_sweep_rows, tasks, engine=engine, scheduler=scheduler, workers=workers, checkpoint=checkpoint,
+                    resume=resume, run_id=fingerprint("sweep", spec.to_dict(), os.path.abspath(spec.base_dir),
+                                                      chunk_size, __version__),
+                    on_error=_sweep_error_rows, progress_bar=progress_bar, desc=spec.name)
+    rows = run.rows
     used = [c for c in columns if c in ("family", "status") or any(r.get(c) is not None for r in rows)]
     meta = {"spec": spec.to_dict(), "lpspec_version": __version__,
             "acceptance": "membership: Pr[Y in {X_1..X_K}] (docs/theory.md §1); sd_acc: sum_y min(q, p_I)"}

@@ -10,7 +10,9 @@ whole batch of positions at once, the same quantities as the NumPy side under th
   ``specinfer``, ``spectr``, ``naive``, ``truncated_is`` (K = 2, scored by ``Σ min(q, p_I)``) and
   ``upper_bound`` (:mod:`lpspec.batched.schemes`);
 * :func:`acceptance_table` — rows (one per position, or means) ready for :func:`lpspec.export.write_table`;
-* :func:`load_distributions` — (B, n) / (K, B, n) arrays from ``.npy``, ``.pt`` or ``.safetensors``.
+* :func:`load_distributions` — (B, n) / (K, B, n) arrays from ``.npy``, ``.pt`` or ``.safetensors``;
+* :func:`file_table` — a file in row chunks that workers read themselves (:func:`read_rows`), serially or on
+  Dask (:mod:`lpspec.batched.chunks`, :mod:`lpspec.distributed`).
 
 Inputs are (B, n) tensors or arrays of probabilities (identical drafts with ``k``), (K, B, n) drafts for
 different drafts, or :class:`Logits` (temperature / top-k / top-p applied by lpspec). Computation is in
@@ -24,8 +26,9 @@ an :class:`ImportError` that says ``pip install 'lpspec[torch]'``.
 from __future__ import annotations
 
 from ._torch import INSTALL_HINT, agreement_tolerance, available_devices, require_torch, torch_available
+from .chunks import CHUNK_TASKS, ChunkTask, file_table, register_chunk_task
 from .inputs import BatchInput, Logits, as_batch, probabilities_from_logits, sum_tolerance, validate_rows
-from .io import LoadedDistributions, load_distributions, save_distributions
+from .io import LoadedDistributions, load_distributions, read_rows, save_distributions, stored_shapes
 from .optimum import BatchedAcceptanceOne, BatchedOptimum, acceptance_one, optimal_acceptance
 from .schemes import BATCHED_SCHEMES, DEFAULT_TRUNCATION, compare_schemes, spectr_acceptance
 from .table import acceptance_table
@@ -54,4 +57,10 @@ __all__ = [
     "sum_tolerance",
     "torch_available",
     "validate_rows",
+    "CHUNK_TASKS",
+    "ChunkTask",
+    "file_table",
+    "read_rows",
+    "register_chunk_task",
+    "stored_shapes",
 ]

@@ -18,7 +18,9 @@ Probabilities are stored as they are (float32 or float64); validation happens wh
 
 from __future__ import annotations
 
+import functools
 import json
+import numbers
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ import numpy as np
 
 from ._torch import require_torch
 
-__all__ = ["SUFFIXES", "LoadedDistributions", "load_distributions", "save_distributions"]
+__all__ = ["SUFFIXES", "LoadedDistributions", "load_distributions", "read_rows", "save_distributions", "stored_shapes"]
 
 #: File types understood by :func:`load_distributions` and :func:`save_distributions`.
 SUFFIXES = (".safetensors", ".pt", ".pth", ".npz", ".npy")
@@ -83,6 +85,21 @@ def _check_shapes(target, drafts, where: str):
 def _npy_pair(path: Path) -> tuple[Path, Path]:
     stem = path.with_suffix("")
     return stem.with_name(stem.name + ".target.npy"), stem.with_name(stem.name + ".drafts.npy")
+
+
+def _resolve_npy_pair(path: Path) -> tuple[Path, Path]:
+    """``NAME.npy`` (or either file of the pair) → ``(NAME.target.npy, NAME.drafts.npy)``."""
+    if not path.exists() or path.name.endswith((".target.npy", ".drafts.npy")):
+        base = path
+        if path.name.endswith((".target.npy", ".drafts.npy")):
+            base = path.with_name(path.name.rsplit(".", 2)[0] + ".npy")
+        tpath, dpath = _npy_pair(base)
+        if tpath.exists() and dpath.exists():
+            return tpath, dpath
+    raise ValueError(
+        f"{path}: a .npy file holds one array; write NAME.target.npy and NAME.drafts.npy and pass NAME.npy, "
+        "or pass drafts_path=, or use .safetensors / .pt / .npz for both arrays in one file."
+    )
 
 
 def _read_single(path: Path, key: str):
@@ -172,17 +189,8 @@ def load_distributions(path, *, drafts_path=None, target_key: str = "target",
         _check_shapes(target, drafts, f"{path} + {drafts_path}")
         return LoadedDistributions(target, drafts, {**meta2, **meta}, (path, Path(drafts_path)))
     if path.suffix.lower() == ".npy":
-        if not path.exists() or path.name.endswith((".target.npy", ".drafts.npy")):
-            base = path
-            if path.name.endswith((".target.npy", ".drafts.npy")):
-                base = path.with_name(path.name.rsplit(".", 2)[0] + ".npy")
-            tpath, dpath = _npy_pair(base)
-            if tpath.exists() and dpath.exists():
-                return load_distributions(tpath, drafts_path=dpath)
-        raise ValueError(
-            f"{path}: a .npy file holds one array; write NAME.target.npy and NAME.drafts.npy and pass NAME.npy, "
-            "or pass drafts_path=, or use .safetensors / .pt / .npz for both arrays in one file."
-        )
+        tpath, dpath = _resolve_npy_pair(path)
+        return load_distributions(tpath, drafts_path=dpath)
     if not path.exists():
         raise ValueError(f"{path}: no such file.")
     tensors, meta = _read_all(path)
@@ -251,3 +259,137 @@ def save_distributions(path, *, target, drafts, metadata: dict | None = None, ex
         np.save(dpath, d.numpy())
         return [tpath, dpath]
     raise ValueError(f"{path}: unknown file type {suffix!r}; use one of {', '.join(SUFFIXES)}.")
+
+
+# ---------------------------------------------------------------------- row ranges, read lazily
+def _sources(path, drafts_path, target_key: str, drafts_key: str) -> tuple[tuple, tuple]:
+    """``((file, key, only_entry_ok), (file, key, only_entry_ok))`` of the target and of the drafts."""
+    path = Path(path)
+    for one in (path, drafts_path):
+        if one is not None and Path(one).suffix.lower() not in SUFFIXES:
+            raise ValueError(f"{one}: unknown file type {Path(one).suffix!r}; use one of {', '.join(SUFFIXES)}.")
+    if drafts_path is not None:
+        return (path, target_key, True), (Path(drafts_path), drafts_key, True)
+    if path.suffix.lower() == ".npy":
+        tpath, dpath = _resolve_npy_pair(path)
+        return (tpath, target_key, True), (dpath, drafts_key, True)
+    return (path, target_key, False), (path, drafts_key, False)
+
+
+@functools.lru_cache(maxsize=2)
+def _read_all_cached(path: str, mtime_ns: int, size: int):
+    return _read_all(Path(path))
+
+
+class _Stored:
+    """One stored array, opened lazily: ``.shape`` and ``.rows(start, stop, axis)`` without reading the rest.
+
+    ``.npy`` files are memory-mapped and ``.safetensors`` tensors sliced in place, so only the requested rows
+    are read; ``.pt`` and ``.npz`` files cannot be read in part and are loaded whole (once per process).
+    """
+
+    def __init__(self, path: Path, key: str, only_entry_ok: bool):
+        if not path.exists():
+            raise ValueError(f"{path}: no such file.")
+        self.path, self.key = path, key
+        self.suffix = path.suffix.lower()
+        self.metadata: dict = {}
+        self._handle = None
+        if self.suffix == ".npy":
+            self._array = np.load(path, mmap_mode="r", allow_pickle=False)
+            self.shape = tuple(self._array.shape)
+        elif self.suffix == ".safetensors":
+            from safetensors import safe_open
+
+            require_torch()
+            self._handle = safe_open(str(path), framework="pt")
+            names = list(self._handle.keys())
+            self.metadata = dict(self._handle.metadata() or {})
+            name = self._pick(names, only_entry_ok)
+            self._array = self._handle.get_slice(name)
+            self.shape = tuple(self._array.get_shape())
+        else:
+            stat = path.stat()
+            tensors, self.metadata = _read_all_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+            self._array = tensors[self._pick(list(tensors), only_entry_ok)]
+            self.shape = tuple(self._array.shape)
+
+    def _pick(self, names: list, only_entry_ok: bool) -> str:
+        if self.key in names:
+            return self.key
+        if only_entry_ok and len(names) == 1:
+            return names[0]
+        raise ValueError(f"{self.path}: no array named {self.key!r}; it holds {', '.join(sorted(names)) or 'nothing'} "
+                         "(pass target_key= / drafts_key=).")
+
+    def rows(self, start: int, stop: int, axis: int):
+        index = (slice(start, stop),) if axis == 0 else (slice(None), slice(start, stop))
+        part = self._array[index]
+        if self.suffix == ".npy":
+            return np.array(part)  # a copy in memory; the map is not kept
+        if self.suffix == ".safetensors":
+            return part.contiguous()
+        return part
+
+
+class _Shape:
+    def __init__(self, shape):
+        self.shape = shape
+
+
+def _open_pair(path, drafts_path, target_key: str, drafts_key: str):
+    (tp, tk, t1), (dp, dk, d1) = _sources(path, drafts_path, target_key, drafts_key)
+    target, drafts = _Stored(tp, tk, t1), _Stored(dp, dk, d1)
+    where = str(path) if drafts_path is None else f"{path} + {drafts_path}"
+    _check_shapes(_Shape(target.shape), _Shape(drafts.shape), where)
+    return target, drafts
+
+
+def stored_shapes(path, *, drafts_path=None, target_key: str = "target", drafts_key: str = "drafts"
+                  ) -> tuple[tuple, tuple, dict]:
+    """The shapes of the target ``(B, n)`` and drafts ``(B, n)`` / ``(K, B, n)`` of a file, and its metadata,
+    without reading the arrays (``.npy``, ``.safetensors``; ``.pt`` / ``.npz`` are loaded whole).
+
+    Arguments as in :func:`load_distributions`.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> _ = save_distributions(os.path.join(d, "x.npy"), target=[[0.5, 0.5]] * 3, drafts=[[0.9, 0.1]] * 3)
+    >>> stored_shapes(os.path.join(d, "x.npy"))[:2]
+    ((3, 2), (3, 2))
+    """
+    target, drafts = _open_pair(path, drafts_path, target_key, drafts_key)
+    return target.shape, drafts.shape, {**drafts.metadata, **target.metadata}
+
+
+def read_rows(path, start: int, stop: int, *, drafts_path=None, target_key: str = "target",
+              drafts_key: str = "drafts") -> LoadedDistributions:
+    """Positions ``start:stop`` of a file: target rows ``(stop - start, n)`` and the matching draft rows.
+
+    Only those rows are read from ``.npy`` (memory map) and ``.safetensors`` (in-place slice) files, so a
+    worker handed a path and a row range reads its part of a multi-GB file itself; ``.pt`` / ``.npz`` files
+    are loaded whole once per process. The arrays are those :func:`load_distributions` gives, cut to the range
+    (same dtype, same values).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> _ = save_distributions(os.path.join(d, "x.npy"), target=[[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]],
+    ...                        drafts=[[0.9, 0.1]] * 3)
+    >>> read_rows(os.path.join(d, "x.npy"), 1, 3).target.tolist()
+    [[0.5, 0.5], [0.0, 1.0]]
+    """
+    target, drafts = _open_pair(path, drafts_path, target_key, drafts_key)
+    B = target.shape[0]
+    for name, v in (("start", start), ("stop", stop)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise ValueError(f"{name}={v!r} must be an integer row index.")
+    if not 0 <= start < stop <= B:
+        raise ValueError(f"rows {start}:{stop} are not a non-empty range of the {B} positions of {path}.")
+    t = target.rows(int(start), int(stop), 0)
+    d = drafts.rows(int(start), int(stop), 1 if len(drafts.shape) == 3 else 0)
+    paths = (target.path,) if target.path == drafts.path else (target.path, drafts.path)
+    return LoadedDistributions(t, d, {**drafts.metadata, **target.metadata}, paths)

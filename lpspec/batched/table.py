@@ -10,24 +10,31 @@ On the command line, for a file written by :mod:`lpspec.hf_distributions` (or :f
 
     lpspec batch distributions.safetensors -k 2 4 8 --summary -o table.md
     python -m lpspec.batched distributions.safetensors -k 2 4 8 --summary -o table.md    # the same
+    lpspec batch distributions.safetensors -k 2 4 8 --engine dask -o table.csv          # on a Dask cluster
 
 Columns are those of ``lpspec table`` (:func:`lpspec.registry.acceptance_column`): ``optimal_acceptance``,
 ``<scheme>.membership_acc``, ``truncated_is.sd_acc`` (the batched truncated IS is scored by ``Σ min(q, p_I)``)
 and ``upper_bound``; a scheme that cannot be computed for a row (e.g. ``truncated_is`` at ``K != 2``, the
 optimum for different drafts) leaves an empty cell and says why in the row's ``notes`` column.
+
+The command runs the file in row chunks (:func:`lpspec.batched.chunks.file_table`, task ``"acceptance"``),
+serially or on Dask (``--engine``, ``--scheduler``, ``--workers``); with ``--output`` finished chunks are kept
+in ``OUTPUT.checkpoint.jsonl`` and ``--resume`` continues an interrupted run.
 """
 
 from __future__ import annotations
 
 import numbers
 import sys
+from pathlib import Path
 
 from ..registry import SCHEME_FACTS, acceptance_column
 from ._torch import require_torch, resolve_device
+from .chunks import ChunkTask, file_table, register_chunk_task
 from .inputs import BatchInput, Logits, as_batch
 from .schemes import BATCHED_SCHEMES, DEFAULT_TRUNCATION, _applicability, _evaluate
 
-__all__ = ["DEFAULT_BATCH_SIZE", "acceptance_table", "main"]
+__all__ = ["DEFAULT_BATCH_SIZE", "acceptance_table", "main", "summary_rows"]
 
 #: Rows per chunk (a (256, 128 000) float64 chunk is 262 MB per tensor).
 DEFAULT_BATCH_SIZE = 256
@@ -137,18 +144,37 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
                 if notes:
                     row["notes"] = notes
                 per_k[K].append(row)
-    if not summary:
-        return [row for K in ks for row in per_k[K]]
+    rows = [row for K in ks for row in per_k[K]]
+    return summary_rows(rows, ks) if summary else rows
+
+
+def summary_rows(rows: list[dict], ks) -> list[dict]:
+    """One row per K: ``{"k", "positions", <scheme>: mean over positions}``, from per-position rows.
+
+    Rows with an ``error`` cell (a position that could not be computed) are left out of the means and
+    counted in an ``errors`` column (present only when there are such rows).
+
+    Examples
+    --------
+    >>> summary_rows([{"position": 0, "k": 2, "optimal_acceptance": 1.0},
+    ...               {"position": 1, "k": 2, "optimal_acceptance": 0.5},
+    ...               {"position": 2, "k": 2, "error": "ValueError: bad row"}], [2])
+    [{'k': 2, 'positions': 2, 'optimal_acceptance': 0.75, 'errors': 1}]
+    """
     out = []
     for K in ks:
-        rows = per_k[K]
-        srow = {"k": K, "positions": len(rows)}
-        for name in (schemes or BATCHED_SCHEMES):
-            vals = [r[_column(name)] for r in rows if r.get(_column(name)) is not None]
-            srow[_column(name)] = float(sum(vals) / len(vals)) if vals else None
-        notes = sorted({r["notes"] for r in rows if r.get("notes")})
+        good = [r for r in rows if r["k"] == K and r.get("error") is None]
+        errors = sum(1 for r in rows if r["k"] == K and r.get("error") is not None)
+        srow = {"k": K, "positions": len(good)}
+        for col in [_column(name) for name in BATCHED_SCHEMES]:
+            if any(col in r for r in good):
+                vals = [r[col] for r in good if r.get(col) is not None]
+                srow[col] = float(sum(vals) / len(vals)) if vals else None
+        notes = sorted({r["notes"] for r in good if r.get("notes")})
         if notes:
             srow["notes"] = "; ".join(notes)
+        if errors:
+            srow["errors"] = errors
         out.append(srow)
     return out
 
@@ -175,6 +201,47 @@ def _first(drafts, K: int):
     if isinstance(drafts, Logits):
         return Logits(drafts.values[:K], drafts.temperature, drafts.top_k, drafts.top_p)
     return drafts[:K]
+
+
+# ---------------------------------------------------------------------- the acceptance table as a chunk task
+def _prepare_acceptance(t_shape, d_shape, *, k=None, schemes=None, s: int = DEFAULT_TRUNCATION,
+                        batch_size: int = DEFAULT_BATCH_SIZE, device=None, dtype=None) -> dict:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
+    different = len(d_shape) == 3
+    ks = _ks(k, different, d_shape[0] if different else None)
+    if schemes is not None:
+        schemes = [schemes] if isinstance(schemes, str) else list(schemes)
+        for name in schemes:
+            if name not in BATCHED_SCHEMES:
+                raise ValueError(f"schemes: {name!r} is not a batched scheme; choose from {', '.join(BATCHED_SCHEMES)}.")
+    return {"ks": ks, "schemes": schemes, "s": s, "batch_size": int(batch_size), "device": device, "dtype": dtype}
+
+
+def _acceptance_chunk(data, *, start: int, ks, schemes, s, batch_size, device, dtype) -> list[dict]:
+    rows = acceptance_table(target=data.target, drafts=data.drafts, k=ks, schemes=schemes, s=s,
+                            batch_size=batch_size, device=device, dtype=dtype)
+    for row in rows:
+        row["position"] += start
+    return rows
+
+
+def _acceptance_errors(start: int, stop: int, message: str, *, ks, **_) -> list[dict]:
+    return [{"position": i, "k": K, "error": message} for K in ks for i in range(start, stop)]
+
+
+def _acceptance_order(row: dict, *, ks, **_) -> tuple:
+    return ks.index(row["k"]), row["position"]
+
+
+def _acceptance_summary(rows: list[dict], *, ks, **_) -> list[dict]:
+    return summary_rows(rows, ks)
+
+
+#: :func:`acceptance_table` over a file in row chunks (:func:`lpspec.batched.chunks.file_table`).
+ACCEPTANCE_TASK = register_chunk_task(ChunkTask("acceptance", _acceptance_chunk, prepare=_prepare_acceptance,
+                                                error_rows=_acceptance_errors, sort_key=_acceptance_order,
+                                                summarise=_acceptance_summary))
 
 
 def main(argv=None) -> int:

@@ -183,6 +183,19 @@ def emit_table(table, args, default: str = "csv") -> None:
         sys.stdout.write(format_table(table, fmt).rstrip("\n") + "\n")
 
 
+def finish_engine_run(table, engine: dict) -> int:
+    """Exit code of a run on :mod:`lpspec.distributed`'s engines: 1 (and a note) when rows hold an error,
+    else 0 after removing the checkpoint (everything is in the output now)."""
+    failed = sum(1 for r in table.rows if r.get("error") is not None) + sum(r.get("errors") or 0 for r in table.rows)
+    if failed:
+        where = f"; finished rows are kept in {engine['checkpoint']} for --resume" if engine["checkpoint"] else ""
+        note(f"{failed} row(s) could not be computed (see the error column{where}).")
+        return 1
+    if engine["checkpoint"]:
+        Path(engine["checkpoint"]).unlink(missing_ok=True)
+    return 0
+
+
 def wants_json(args) -> bool:
     """``--json``, or ``-o`` with a ``.json`` suffix."""
     return bool(getattr(args, "json", False)) or str(getattr(args, "output", "") or "").lower().endswith(".json")

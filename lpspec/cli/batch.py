@@ -8,7 +8,16 @@ more leading axis lists K drafts.
 
 from __future__ import annotations
 
-from ._common import CLIError, add_format_option, add_list_option, add_output_option, emit_table, note
+from ..distributed import add_engine_arguments, engine_options
+from ._common import (
+    CLIError,
+    add_format_option,
+    add_list_option,
+    add_output_option,
+    emit_table,
+    finish_engine_run,
+    note,
+)
 
 NAME = "batch"
 HELP = "acceptance table of stored (B, n) distributions (.safetensors/.pt/.npz/.npy), torch backend"
@@ -25,37 +34,44 @@ def register(sub):
     p.add_argument("-s", type=int, default=DEFAULT_TRUNCATION,
                    help=f"truncated IS parameter s (default {DEFAULT_TRUNCATION})")
     p.add_argument("--summary", action="store_true", help="one row per K with the means over positions")
-    p.add_argument("--batch-size", type=int, default=None, help="positions per chunk (default 256)")
+    p.add_argument("--batch-size", type=int, default=None, help="positions per torch batch (default 256)")
+    p.add_argument("--chunk-size", type=int, default=None, metavar="ROWS",
+                   help="positions per task, a multiple of --batch-size (default: --batch-size)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     add_format_option(p, "csv")
     add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json)")
+    add_engine_arguments(p)
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
     from ..batched import require_torch
-    from ..batched.io import load_distributions
-    from ..batched.table import DEFAULT_BATCH_SIZE, acceptance_table
+    from ..batched.chunks import file_table
+    from ..batched.io import stored_shapes
+    from ..batched.table import DEFAULT_BATCH_SIZE
 
     require_torch()
-    data = load_distributions(args.path)
-    if not data.different_drafts and args.k is None:
+    engine = engine_options(args)
+    t_shape, d_shape, _ = stored_shapes(args.path)
+    different = len(d_shape) == 3
+    if not different and args.k is None:
         raise CLIError(f"{args.path} holds one (B, n) draft per position: give -k K (the number of drafts), "
                        "e.g. -k 2 4 8.")
-    if data.different_drafts and args.k is not None and max(args.k) > data.drafts.shape[0]:
-        raise CLIError(f"-k {max(args.k)}: {args.path} holds only K = {data.drafts.shape[0]} different drafts.")
-    for flag, value in (("-s", args.s), ("--batch-size", args.batch_size)):
+    if different and args.k is not None and max(args.k) > d_shape[0]:
+        raise CLIError(f"-k {max(args.k)}: {args.path} holds only K = {d_shape[0]} different drafts.")
+    for flag, value in (("-s", args.s), ("--batch-size", args.batch_size), ("--chunk-size", args.chunk_size)):
         if value is not None and value < 1:
             raise CLIError(f"{flag} {value} must be a positive integer.")
     try:
-        rows = acceptance_table(target=data.target, drafts=data.drafts, k=args.k, schemes=args.schemes, s=args.s,
-                                summary=args.summary, batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
-                                device=args.device)
+        table = file_table(args.path, k=args.k, schemes=args.schemes, s=args.s, summary=args.summary,
+                           batch_size=args.batch_size or DEFAULT_BATCH_SIZE, device=args.device,
+                           chunk_size=args.chunk_size, progress_bar=False if args.quiet else None, **engine)
     except ValueError as exc:
         raise CLIError(str(exc).replace("schemes: ", "--schemes: ", 1)) from None
-    emit_table(rows, args, "csv")
-    left_out = sorted({n for r in rows for n in (r.get("notes") or "").split("; ") if n})
+    emit_table(table, args, "csv")
+    left_out = sorted({n for r in table.rows for n in (r.get("notes") or "").split("; ") if n})
     for line in left_out:
         note(f"not computed: {line}")
-    return 0
+    return finish_engine_run(table, engine)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from ..distributed import add_engine_arguments, engine_options
 from ._common import (
     CLIError,
     add_format_option,
@@ -13,6 +14,7 @@ from ._common import (
     add_output_option,
     emit_table,
     emit_text,
+    finish_engine_run,
     note,
 )
 
@@ -28,6 +30,9 @@ def register(sub):
     add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json)")
     add_list_option(p, "--columns", help="only these columns, in this order, e.g. --columns k optimal_acceptance")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--chunk-size", type=int, default=1, metavar="ROWS",
+                   help="sweep rows per task (default 1; more spreads a cluster's per-task cost)")
+    add_engine_arguments(p)
     p.set_defaults(func=run)
     return p
 
@@ -58,7 +63,10 @@ def run(args) -> int:
         return 0
     if args.spec is None:
         raise CLIError("give a sweep spec (a file or a built-in name such as sweep-small), or --show NAME.")
-    table = run_sweep(args.spec, progress_bar=False if args.quiet else None)
+    if args.chunk_size < 1:
+        raise CLIError(f"--chunk-size {args.chunk_size} must be a positive integer.")
+    engine = engine_options(args)
+    table = run_sweep(args.spec, progress_bar=False if args.quiet else None, chunk_size=args.chunk_size, **engine)
     if args.columns:
         missing = [c for c in args.columns if c not in table.columns]
         if missing:
@@ -72,4 +80,4 @@ def run(args) -> int:
     if partial:
         note(f"{len(partial)} of {len(table)} rows leave some scheme out (see their notes column), e.g. "
              f"{partial[0]['notes']}")
-    return 0
+    return finish_engine_run(table, engine)

@@ -227,12 +227,12 @@ class _Node:
 
 def _node_state(q, PT, b0, lo, hi, forced_in, forced_out):
     """A node from scratch: classify every token, add the forced ones, sum, propagate (no widening)."""
-    allidx = np.arange(q.size)
     fin = np.array(forced_in, dtype=np.int64)
-    fout = np.array(forced_out, dtype=np.int64)
-    free = np.setdiff1d(allidx, np.concatenate([fin, fout]))
-    sin, _, U = _classify(q, PT, free, lo, hi)
-    sin = np.union1d(sin, fin)
+    keep = np.ones(q.size, dtype=bool)
+    keep[fin] = False
+    keep[np.array(forced_out, dtype=np.int64)] = False
+    sin, _, U = _classify(q, PT, np.flatnonzero(keep), lo, hi)
+    sin = np.concatenate([sin, fin])
     b = b0 + PT[sin].sum(axis=0)  # pairwise sums over the whole set (the search adds increments)
     qin = float(q[sin].sum())
     return _propagate(q, PT, lo, hi, U, b, qin)

@@ -316,7 +316,7 @@ class CoverCertificate:
         return {"nodes": len(self.nodes), "leaves": leaves, "min_leaf_bound": min_leaf}
 
 
-def _search(red: _Reduced, tolerance: float, progress=None, max_nodes: int = MAX_NODES):
+def _search(red: _Reduced, tolerance: float, progress=None, max_nodes: int = MAX_NODES, progress_every: int = 1000):
     q, PT = red.q, np.ascontiguousarray(red.P.T)
     K = red.P.shape[0]
     m = q.size
@@ -358,7 +358,7 @@ def _search(red: _Reduced, tolerance: float, progress=None, max_nodes: int = MAX
             qin = qin + float(q[add].sum())
         lo, hi, U, b, qin, pU, empty = _propagate(q, PT, node.lo, node.hi, U, b, qin, PROPAGATION_SLACK)
         count += 1
-        if progress is not None and count % 1000 == 0:
+        if progress is not None and count % progress_every == 0:
             progress({"nodes": count, "open": len(heap), "best": 1.0 + best_val})
         if count > max_nodes:
             raise LPSolveError(
@@ -449,7 +449,7 @@ def local_move_gain(inst: Instance, cut_set) -> tuple:
     return best, arg
 
 
-def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress=None,
+def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress=None, progress_every: int = 1000,
                        check: bool = True) -> OptimumResult:
     """``P*`` for K independent drafts (different or not) at large n, with a cover certificate.
 
@@ -467,7 +467,9 @@ def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress
         Boxes whose lower bound is within ``tolerance`` of the best set are closed: the value is within
         ``tolerance`` (plus float64 rounding, ``~ n·1e-16``) of ``P*``.
     progress : callable, optional
-        Called every 1000 boxes with ``{"nodes", "open", "best"}``.
+        Called every ``progress_every`` boxes with ``{"nodes", "open", "best"}`` (hard instances, e.g.
+        ``P* = 1`` with many drafts, take 10⁴ boxes).
+    progress_every : int
     check : bool
         Run :meth:`CoverCertificate.check` and the local-move check before returning (default True).
 
@@ -495,7 +497,7 @@ def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress
     q = inst.target.astype(np.float64)
     P = inst.drafts.astype(np.float64)
     red = _reduce(q, P)
-    best_val, best_set, nodes, count = _search(red, tolerance, progress)
+    best_val, best_set, nodes, count = _search(red, tolerance, progress, progress_every=progress_every)
     mask = np.zeros(inst.n, dtype=bool)
     mask[red.forced] = True
     for j in best_set.tolist():

@@ -438,12 +438,12 @@ def solve_instance(inst: Instance, form: str = "edge") -> LPResult:
     """:func:`solve_lp` on an already built :class:`~lpspec.instance.Instance`."""
     if form not in FORMS:
         raise ValueError(f"form={form!r} is not an LP form; choose one of {', '.join(FORMS)}.")
-    check_lp_cost(inst, form)
-    if form == "full":
+    if form == "full":  # its variable cap (MAX_FULL_VARIABLES) keeps it under a minute
         inst.check_enumerable("form='full'")
         parts = _solve_full_form(inst)
     else:
         inst.check_enumerable(f"form={form!r}")
+        check_lp_cost(inst, form)
         parts = _solve_flow_form(inst, form)
     src, tok, flow, src_mass, duals, solver_value, method, tuple_source = parts
     if flow is None:

@@ -78,7 +78,7 @@ ENUMERATE_AT = 10
 #: Last resort for a box that cannot shrink any more (degenerate ties): enumerate up to this many tokens.
 ENUMERATE_MAX = 18
 #: The search gives up (with an error, never a silent answer) after this many nodes.
-MAX_NODES = 2_000_000
+MAX_NODES = 200_000
 #: Extra allowance of :meth:`CoverCertificate.check`, whose sums (``math.fsum``) differ from the search's
 #: running sums by rounding.
 ROUNDING = 1e-14

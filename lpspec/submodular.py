@@ -127,8 +127,10 @@ def _reduce(q: np.ndarray, P: np.ndarray) -> _Reduced:
     b0 = np.array([math.fsum(P[k, forced].tolist()) for k in range(K)])
     if free.size == 0:
         return _Reduced(np.zeros(0), np.zeros((K, 0)), [], forced, b0, 0.0)
-    # merge tokens with proportional vectors (exactly equal keys after scaling by q)
-    keys = np.concatenate([P[:, free] / q[free]], axis=0).T
+    # merge tokens with proportional vectors: equal keys after scaling by s = q + Σ p (keys in [0, 1], no
+    # overflow; vectors whose keys round to the same float64 are proportional to ~1e-16)
+    s = q[free] + psum[free]
+    keys = np.concatenate([P[:, free] / s, (q[free] / s)[None, :]], axis=0).T
     _, inverse = np.unique(keys, axis=0, return_inverse=True)
     inverse = inverse.ravel()
     m = int(inverse.max()) + 1

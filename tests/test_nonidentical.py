@@ -296,3 +296,41 @@ def test_batched_different_drafts_match_numpy_per_row():
         assert abs(r.value[b].item() - ref.value) <= lb.agreement_tolerance(n, K) + 1e-13
         S = np.flatnonzero(r.cut_mask[b].numpy())
         assert abs(_cut(q[b], P[:, b], S) - r.value[b].item()) <= 1e-12
+
+
+def test_subnormal_and_huge_ratio_tokens_are_not_merged_wrongly():
+    # q tiny enough that p/q overflows: the merge key must not send different vectors to one group
+    q = np.array([5e-324, 5e-324, 0.5, 0.5 - 1e-323])
+    drafts = [[0.4, 0.1, 0.25, 0.25], [0.1, 0.4, 0.25, 0.25]]
+    kw = {"target": q, "drafts": drafts, "k": None, "law": "independent"}
+    ref, _ = _brute(kw)
+    r = optimal_acceptance(target=q, drafts=drafts, method="submodular")
+    assert abs(r.value - ref) <= 1e-12
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None)
+@given(different(max_n=13))
+def test_matches_brute_force_floats_long(kw):
+    R.note_kw(kw)
+    ref, _ = _brute(kw)
+    r = optimal_acceptance(target=kw["target"], drafts=kw["drafts"], method="submodular")
+    assert abs(r.value - ref) <= 1e-12
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n, K", [(10_000, 2), (2_000, 3), (2_000, 4), (10_000, 4)])
+def test_vocabulary_scale_lm_drafts_long(n, K):
+    rng = np.random.default_rng(n + K)
+    z = 3 * rng.standard_normal(n)
+
+    def softmax(x):
+        e = np.exp(x - x.max())
+        return e / e.sum()
+
+    q = softmax(z)
+    for drafts in ([softmax(z / t) for t in (0.7, 1.3, 1.0, 1.6)[:K]],
+                   [softmax(z + rng.standard_normal(n)) for _ in range(K)]):
+        r = optimal_acceptance(target=q, drafts=drafts)
+        assert r.method == "submodular" and r.details["local_gain"] <= 4e-13
+        assert abs(r.value - _cut(q, drafts, r.cut_set)) <= 1e-12

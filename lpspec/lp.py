@@ -416,7 +416,7 @@ def estimated_lp_seconds(inst: Instance, form: str) -> float:
     return _SECONDS_PER_TUPLE["merged"] * tuples
 
 
-def check_lp_cost(inst: Instance, form: str) -> None:
+def check_lp_cost(inst: Instance, form: str, what: str | None = None) -> None:
     """Raise ``ValueError`` (size, estimated time, the method that scales) before an LP that would take minutes."""
     est = estimated_lp_seconds(inst, form)
     if est <= MAX_ESTIMATED_SECONDS:
@@ -429,7 +429,7 @@ def check_lp_cost(inst: Instance, form: str) -> None:
     else:
         alt = "optimal_acceptance(method='auto') picks the closed form of this law when there is one"
     raise ValueError(
-        f"form={form!r} would solve an LP over {inst.num_tuples():,} draft tuples (n={inst.n}, K={inst.k}): "
+        f"{what or f'form={form!r}'} would solve an LP over {inst.num_tuples():,} draft tuples (n={inst.n}, K={inst.k}): "
         f"estimated {est:,.0f} s, above lpspec.lp.MAX_ESTIMATED_SECONDS = {MAX_ESTIMATED_SECONDS:g} s. {alt}; "
         "or lower n.")
 

@@ -245,6 +245,8 @@ def test_lp_guard_fires_before_any_work(monkeypatch):
         optimal_acceptance(target=q, drafts=[p1, p2], method="lp")
     with pytest.raises(ValueError, match=r"estimated .*sorted_prefix"):
         solve_lp(target=q, drafts=p1, k=2, form="edge")
+    with pytest.raises(ValueError, match=r"canonical_decomposition would solve an LP .*estimated"):
+        lpspec.canonical_decomposition(target=q, drafts=[p1, p2])
 
 
 def test_certify_guard_fires_before_enumerating(monkeypatch):

@@ -206,22 +206,28 @@ def _orders(K: int):
     return rots + [tuple(reversed(o)) for o in rots]
 
 
-def _bounds(q, PT, U, b, qin, pU):
+def _bounds(q, PT, U, b, qin, pU, lo):
     """The lower bounds of the module docstring (their maximum) and the per-token slacks of the best one.
 
     Besides ``q(S_in) - h(b + P(U))``, each bound is ``f(S_in) - Σ_{i∈U} (g·p_i - q_i)^+`` for a vector ``g``
     with ``h(b + P(T)) - h(b) <= g·P(T)`` for every ``T ⊆ U``: the marginals at the top ``b + P(U)``
     (supermodularity), or, for an order of the coordinates, the telescoped
-    ``g_k = Π_{j before k} (b + P(U))_j · Π_{j after k} b_j`` (multilinearity).
+    ``g_k = Π_{j before k} (b + P(U))_j · Π_{j after k} b_j`` (multilinearity). And, since every undecided
+    token has ``q_i >= lo·p_i``: ``f(S) >= q(S_in) + min_a [lo·(a - b) - h(a)]`` over ``a ∈ [b, b + P(U)]``, a
+    multilinear function whose minimum is at one of the ``2^K`` vertices (strong when many tokens are tied
+    at one multiplier, e.g. a target that mixes the drafts).
     """
     top = b + pU
     lb1 = qin - _prod(top)
     if U.size == 0:
         return lb1, np.zeros(0)
+    K = b.size
+    vert = min(float(lo @ (np.array(v) * pU)) - _prod(b + np.array(v) * pU)
+               for v in itertools.product((0.0, 1.0), repeat=K))
+    lb1 = max(lb1, qin + vert)
     base = qin - _prod(b)
     best_slack = _slacks(q, PT, U, b, pU)
     best = base - float(best_slack.sum())
-    K = b.size
     PU, qU = PT[U], q[U]
     for order in _orders(K):
         g = np.empty(K)
@@ -340,7 +346,7 @@ class CoverCertificate:
             if nd.status == "enumerated" and U.size <= ENUMERATE_MAX:
                 lb, _ = _enumerate(q, PT, U, b, qin)
             else:
-                lb, _ = _bounds(q, PT, U, b, qin, pU)
+                lb, _ = _bounds(q, PT, U, b, qin, pU, plo)
             assert lb >= self.value - self.tolerance - ROUNDING, (
                 f"node {i}: lower bound {lb!r} below value {self.value!r} - tolerance")
             min_leaf = min(min_leaf, lb)
@@ -417,7 +423,7 @@ def _search(red: _Reduced, tolerance: float, progress=None, max_nodes: int = MAX
                 if v < best_val:
                     best_val, best_set = v, full
             continue
-        lb, slack = _bounds(q, PT, U, b, qin, pU)
+        lb, slack = _bounds(q, PT, U, b, qin, pU, lo)
         if lb >= best_val - tolerance:
             node.status, node.bound = "bound", lb
             continue

@@ -119,6 +119,21 @@ def test_ties_zero_masses_and_tiny_masses():
         assert abs(r.value - ref) <= 1e-12, (q, drafts)
 
 
+def test_targets_that_mix_the_drafts_tie_every_token_at_one_multiplier():
+    # q = a p1 + (1 - a) p2: every hyperplane q_i = c·p_i passes through c = (a, 1 - a), and P* = 1 because
+    # a x + (1 - a) y >= min(x, y) >= x y on [0, 1]^2 (so q(S) >= p1(S) p2(S) for every S; Theorem 2 holds)
+    rng = np.random.default_rng(12)
+    for n, a in ((40, 0.5), (300, 0.3), (2000, 0.5)):
+        p1, p2 = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
+        q = a * p1 + (1 - a) * p2
+        r = optimal_acceptance(target=q / q.sum(), drafts=[p1, p2])
+        assert r.method == "submodular" and abs(r.value - 1) <= 1e-12
+    fr = [F(1, 10), F(0), F(3, 10), F(1, 5), F(2, 5)]
+    fr2 = [F(1, 5), F(1, 5), F(1, 10), F(1, 2), F(0)]
+    mix = [(x + y) / 2 for x, y in zip(fr, fr2)]
+    assert optimal_acceptance(target=mix, drafts=[fr, fr2], method="submodular").value == 1
+
+
 def test_agrees_with_the_lp_at_moderate_n_and_beats_every_halfspace_set():
     rng = np.random.default_rng(5)
     n = 60

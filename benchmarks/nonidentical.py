@@ -10,7 +10,9 @@ Families (one target ``q = softmax(z)`` with ``z = 3·N(0, 1)`` logits, LM-like)
 
 * ``temperatures`` — the drafts are the same model at temperatures 0.7, 1.3, 1.0, 1.6 (the first K);
 * ``models`` — K different models: ``softmax(z + ε_k)``, ``ε_k ~ N(0, 1)``;
-* ``dirichlet`` — ``q`` and every draft Dirichlet(0.5).
+* ``dirichlet`` — ``q`` and every draft Dirichlet(0.5);
+* ``close`` (only with ``--hard``) — drafts within 1–3 % of the target's temperature plus 1 % logit noise:
+  ``P* = 1`` and nearly every token tied along one multiplier plane, the search's hardest case measured.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def family(name: str, n: int, K: int, rng: np.random.Generator):
     q = softmax(z)
     if name == "temperatures":
         return q, [softmax(z / t) for t in TEMPS[:K]]
+    if name == "close":
+        return q, [softmax(z * (1 + 0.01 * k) + 0.01 * rng.standard_normal(n)) for k in range(K)]
     return q, [softmax(z + rng.standard_normal(n)) for _ in range(K)]
 
 
@@ -54,14 +58,19 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n in {300, 1000} only")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hard", action="store_true", help="only the 'close' family, n in {1000, 2000}, no LP")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     sizes = [(300, (2, 3, 4)), (1000, (2, 3, 4))]
     if not args.quick:
         sizes += [(2000, (3, 4)), (10000, (2, 3, 4))]
     lp_sizes = {2: 300, 3: 25, 4: 12}  # where the LP (edge form for K = 2, merged for K >= 3) runs in seconds
+    families = ("temperatures", "models", "dirichlet")
+    if args.hard:
+        sizes, lp_sizes, families = [(1000, (2, 3, 4)), (2000, (2, 3, 4))], {}, ("close",)
     load = os.getloadavg()[0]
-    print(f"`python benchmarks/nonidentical.py{' --quick' if args.quick else ''}` — {platform.machine()}, "
+    flags = "".join(f" --{f}" for f in ("quick", "hard") if getattr(args, f))
+    print(f"`python benchmarks/nonidentical.py{flags}` — {platform.machine()}, "
           f"{os.cpu_count()} cpus, 1-minute load average {load:.1f} before (other jobs shared the cores).\n")
     print("| n | K | family | submodular (s) | boxes | P* | LP form | LP (s) | LP / submodular | abs diff |")
     print("|---:|---:|---|---:|---:|---:|---|---:|---:|---:|")
@@ -72,7 +81,7 @@ def main(argv=None) -> None:
         for K in ks:
             rows.append((n, K, False))
     for n, K, with_lp in rows:
-        for fam in ("temperatures", "models", "dirichlet"):
+        for fam in families:
             q, drafts = family(fam, n, K, rng)
             t_sub, res = timed(lambda: lpspec.optimal_acceptance(target=q, drafts=drafts, method="submodular"))
             lp_cells = "| — | — | — | — |"

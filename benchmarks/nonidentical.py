@@ -25,8 +25,8 @@ import time
 import numpy as np
 
 import lpspec
-from lpspec.lp import estimated_lp_seconds
 from lpspec.instance import make_instance
+from lpspec.lp import estimated_lp_seconds
 
 TEMPS = (0.7, 1.3, 1.0, 1.6)
 

@@ -55,7 +55,6 @@ import heapq
 import itertools
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from fractions import Fraction as F
 
+import _reference as R
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import _reference as R
 import lpspec
 from lpspec import make_instance, optimal_acceptance, solve_lp
 from lpspec.instance import Instance
@@ -102,9 +102,9 @@ def test_ties_zero_masses_and_tiny_masses():
     cases.append(([0.1, 0.1, 0.1, 0.1, 0.3, 0.3], [[0.3, 0.3, 0.0, 0.0, 0.2, 0.2], [0.0, 0.0, 0.3, 0.3, 0.2, 0.2]]))
     # tokens with q = 0 < p (always in), p = 0 < q (always out), all-zero tokens, and tiny masses
     q = np.array([0.0, 0.3, 0.0, 1e-300, 0.2, 0.5 - 1e-300, 0.0, 1e-13])
-    p1 = np.array([0.2, 0.0, 0.0, 0.3, 1e-14, 0.5, 0.0, 0.0]); p1 /= p1.sum()
-    p2 = np.array([0.0, 0.0, 0.0, 1e-200, 0.4, 0.3, 0.3, 1e-12]); p2 /= p2.sum()
-    cases.append((q / q.sum(), [p1, p2]))
+    p1 = np.array([0.2, 0.0, 0.0, 0.3, 1e-14, 0.5, 0.0, 0.0])
+    p2 = np.array([0.0, 0.0, 0.0, 1e-200, 0.4, 0.3, 0.3, 1e-12])
+    cases.append((q / q.sum(), [p1 / p1.sum(), p2 / p2.sum()]))
     # a near tie: two sets whose values differ by ~1e-15
     cases.append(([0.5, 0.5], [[0.5 + 1e-15, 0.5 - 1e-15], [0.5, 0.5]]))
     for _ in range(20):  # many tied ratios: integer masses on a small grid

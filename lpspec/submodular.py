@@ -21,25 +21,31 @@ docs/theory.md §10: every local minimiser ``S`` (no single addition or removal 
 both sides). For a box ``C = [lo, hi]`` of multipliers, every local minimiser with ``c(S) ∈ C`` contains
 ``S_in = {q < lo·p}``, avoids ``{q > hi·p}`` and leaves the rest ``U`` undecided; and, with
 ``b = P(S_in)``, its multiplier lies in ``[∇h(b), ∇h(b + P(U))]`` (``∇h`` is monotone), which shrinks the
-box (*propagation*, repeated until nothing changes; the search widens it by
-:data:`PROPAGATION_SLACK` so that its boxes contain those the check recomputes with other rounding, which widens by half as much). Two lower bounds hold for every such ``S``:
+box (*propagation*, repeated until nothing changes; the search widens it by :data:`PROPAGATION_SLACK`
+so that its boxes contain those the check recomputes with other rounding, which widens by half as much).
+Lower bounds for every such ``S`` (:func:`_bounds` takes the largest):
 
 .. math::
 
-    f(S) \\ge q(S_{in}) - h(b + P(U)), \\qquad
-    f(S) \\ge f(S_{in}) - \\sum_{i \\in U} (\\hat c \\cdot p_i - q_i)^+, \\quad \\hat c = \\nabla h(b + P(U)).
+    f(S) \ge q(S_{in}) - h(b + P(U)), \qquad
+    f(S) \ge f(S_{in}) - \sum_{i \in U} (g \cdot p_i - q_i)^+, \qquad
+    f(S) \ge q(S_{in}) + \min_{a \in [b,\, b + P(U)]} \big[lo \cdot (a - b) - h(a)\big],
 
-A box is closed when its bound is within :data:`TOLERANCE` of the best set found, when it is empty, or when
-``U`` is small enough to enumerate (:data:`ENUMERATE_AT` tokens: the exact minimum over ``2^|U|`` sets);
-otherwise it is halved along its widest side. The global minimiser is a local one, so it lies in some box.
+with ``g`` any linear over-estimate of the increase of ``h`` above ``b`` on the box (the marginals at the top
+``b + P(U)``; telescoped products, one per order of the coordinates), and the last minimum taken over the
+``2^K`` vertices (undecided tokens have ``q_i >= lo·p_i``). A box is closed when its bound is within
+:data:`TOLERANCE` of the best set found, when it is empty, or when ``U`` is small enough to enumerate
+(:data:`ENUMERATE_AT` tokens: the exact minimum over ``2^|U|`` sets). Otherwise, when one token holds most of
+the bound's slack, it is branched on (in / out, same box); else the box is halved along its widest side.
+The global minimiser is a local one, so it lies in some leaf.
 
 Certificates
 ------------
 1. The minimising set ``S`` (``cut_set``): an upper bound ``q(S) + 1 - Π p_k(S)`` on every exact scheme.
 2. The closed search tree (:class:`CoverCertificate`): :meth:`CoverCertificate.check` re-derives every node
    from the raw data (its own classification of all ``n`` tokens, propagation and bounds, sums over
-   whole sets), checks that the children of each node are the two halves of its propagated box and
-   that every leaf is empty or bounded below by ``value - tolerance``. Together with the halfspace fact this
+   whole sets), checks that the children of each node cover its propagated box (or force one token in
+   and out) and that every leaf is empty or bounded below by ``value - tolerance``. Together with the halfspace fact this
    proves ``value ≤ P* + tolerance``; with (1), ``P* ≤ value``.
 3. Local optimality of ``S`` against every single addition and removal, exactly in Fractions for Fraction
    inputs.
@@ -115,7 +121,6 @@ class _Reduced:
     groups: list
     forced: np.ndarray
     b0: np.ndarray
-    q0: float
 
 
 def _reduce(q: np.ndarray, P: np.ndarray) -> _Reduced:
@@ -125,7 +130,7 @@ def _reduce(q: np.ndarray, P: np.ndarray) -> _Reduced:
     free = np.flatnonzero((q > 0) & (psum > 0))
     b0 = np.array([math.fsum(P[k, forced].tolist()) for k in range(K)])
     if free.size == 0:
-        return _Reduced(np.zeros(0), np.zeros((K, 0)), [], forced, b0, 0.0)
+        return _Reduced(np.zeros(0), np.zeros((K, 0)), [], forced, b0)
     # merge tokens with proportional vectors: equal keys after scaling by s = q + Σ p (keys in [0, 1], no
     # overflow; vectors whose keys round to the same float64 are proportional to ~1e-16)
     s = q[free] + psum[free]
@@ -134,13 +139,13 @@ def _reduce(q: np.ndarray, P: np.ndarray) -> _Reduced:
     inverse = inverse.ravel()
     m = int(inverse.max()) + 1
     if m == free.size:
-        return _Reduced(q[free].copy(), P[:, free].copy(), [np.array([t]) for t in free], forced, b0, 0.0)
+        return _Reduced(q[free].copy(), P[:, free].copy(), [np.array([t]) for t in free], forced, b0)
     order = np.argsort(inverse, kind="stable")
     bounds = np.flatnonzero(np.diff(inverse[order])) + 1
     groups = [free[g] for g in np.split(order, bounds)]
     qm = np.array([math.fsum(q[g].tolist()) for g in groups])
     Pm = np.array([[math.fsum(P[k, g].tolist()) for g in groups] for k in range(K)])
-    return _Reduced(qm, Pm, groups, forced, b0, 0.0)
+    return _Reduced(qm, Pm, groups, forced, b0)
 
 
 # ---------------------------------------------------------------------- one node of the search

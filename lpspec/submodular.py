@@ -27,9 +27,9 @@ Lower bounds for every such ``S`` (:func:`_bounds` takes the largest):
 
 .. math::
 
-    f(S) \ge q(S_{in}) - h(b + P(U)), \qquad
-    f(S) \ge f(S_{in}) - \sum_{i \in U} (g \cdot p_i - q_i)^+, \qquad
-    f(S) \ge q(S_{in}) + \min_{a \in [b,\, b + P(U)]} \big[lo \cdot (a - b) - h(a)\big],
+    f(S) \\ge q(S_{in}) - h(b + P(U)), \\qquad
+    f(S) \\ge f(S_{in}) - \\sum_{i \\in U} (g \\cdot p_i - q_i)^+, \\qquad
+    f(S) \\ge q(S_{in}) + \\min_{a \\in [b,\\, b + P(U)]} \\big[lo \\cdot (a - b) - h(a)\\big],
 
 with ``g`` any linear over-estimate of the increase of ``h`` above ``b`` on the box (the marginals at the top
 ``b + P(U)``; telescoped products, one per order of the coordinates), and the last minimum taken over the

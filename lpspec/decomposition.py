@@ -341,6 +341,9 @@ def decomposition_for(inst: Instance, method: str = "is_lp", optimum=None) -> Ca
     from .optimum import optimum_for
 
     inst.check_enumerable("canonical_decomposition")
+    from .lp import check_lp_cost
+
+    check_lp_cost(inst, "merged", "canonical_decomposition")  # both methods solve an LP of the merged size
     if method == "is_lp":
         sid, tok, w, _ = _beta_is_lp(inst)
     elif method == "from_lp":

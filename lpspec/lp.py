@@ -30,7 +30,7 @@ from .instance import Instance, canonical_set_keys, make_instance
 from .results import LPSolveError, OptimumResult
 
 __all__ = ["solve_lp", "solve_instance", "LPResult", "FORMS", "CUT_TOLERANCE", "SCHEME_TOLERANCE",
-           "MAX_FULL_VARIABLES", "HIGHS_OPTIONS", "highs_solve"]
+           "MAX_FULL_VARIABLES", "HIGHS_OPTIONS", "highs_solve", "estimated_lp_seconds", "MAX_ESTIMATED_SECONDS"]
 
 FORMS = ("full", "edge", "merged")
 #: Largest allowed gap between the repaired flow value and the cut value (floats).
@@ -39,6 +39,11 @@ CUT_TOLERANCE = 1e-9
 SCHEME_TOLERANCE = 1e-12
 #: Largest number of variables (tuples × n) of the full form.
 MAX_FULL_VARIABLES = 2_500_000
+#: An LP whose estimated solve time (:func:`estimated_lp_seconds`) exceeds this is refused before any work.
+MAX_ESTIMATED_SECONDS = 60.0
+#: Measured seconds per draft tuple (cvxpy build + HiGHS, 2 shared cores; benchmarks/nonidentical.py):
+#: merged form, and edge form by K (the edge LP grows much faster than the merged one for K >= 3).
+_SECONDS_PER_TUPLE = {"merged": 3e-5, "edge": {1: 1e-4, 2: 1e-4, 3: 1e-3}, "full": 2e-5}
 #: HiGHS options used for every solve (tightened feasibility tolerances, docs/theory.md §8).
 HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 
@@ -390,15 +395,55 @@ def _solve_full_form(inst: Instance):
     return src, tok, flow, mass, duals, float(problem.value), method, tuple_source
 
 
+def estimated_lp_seconds(inst: Instance, form: str) -> float:
+    """A rough solve-time estimate of the LP ``form`` on ``inst`` (seconds, on 2 shared CPU cores).
+
+    Linear in the number of draft tuples (``n^K · n`` variables for the full form), with the rates measured
+    by ``benchmarks/nonidentical.py``; it only decides whether to refuse a solve that would run for minutes.
+
+    Examples
+    --------
+    >>> inst = make_instance(target=[0.5] * 2, drafts=[[0.5] * 2, [0.9, 0.1]])
+    >>> estimated_lp_seconds(inst, "merged") < 1
+    True
+    """
+    tuples = inst.num_tuples()
+    if form == "full":
+        return _SECONDS_PER_TUPLE["full"] * inst.n ** (inst.k + 1)
+    if form == "edge":
+        rate = _SECONDS_PER_TUPLE["edge"].get(inst.k, 4e-3)
+        return rate * tuples
+    return _SECONDS_PER_TUPLE["merged"] * tuples
+
+
+def check_lp_cost(inst: Instance, form: str, what: str | None = None) -> None:
+    """Raise ``ValueError`` (size, estimated time, the method that scales) before an LP that would take minutes."""
+    est = estimated_lp_seconds(inst, form)
+    if est <= MAX_ESTIMATED_SECONDS:
+        return
+    if inst.law == "independent" and inst.identical:
+        alt = "optimal_acceptance(method='sorted_prefix') solves identical independent drafts at any n"
+    elif inst.law == "independent":
+        alt = ("optimal_acceptance(method='submodular') solves independent different drafts at any n, exactly "
+               "with a certificate")
+    else:
+        alt = "optimal_acceptance(method='auto') picks the closed form of this law when there is one"
+    raise ValueError(
+        f"{what or f'form={form!r}'} would solve an LP over {inst.num_tuples():,} draft tuples (n={inst.n}, K={inst.k}): "
+        f"estimated {est:,.0f} s, above lpspec.lp.MAX_ESTIMATED_SECONDS = {MAX_ESTIMATED_SECONDS:g} s. {alt}; "
+        "or lower n.")
+
+
 def solve_instance(inst: Instance, form: str = "edge") -> LPResult:
     """:func:`solve_lp` on an already built :class:`~lpspec.instance.Instance`."""
     if form not in FORMS:
         raise ValueError(f"form={form!r} is not an LP form; choose one of {', '.join(FORMS)}.")
-    if form == "full":
+    if form == "full":  # its variable cap (MAX_FULL_VARIABLES) keeps it under a minute
         inst.check_enumerable("form='full'")
         parts = _solve_full_form(inst)
     else:
         inst.check_enumerable(f"form={form!r}")
+        check_lp_cost(inst, form)
         parts = _solve_flow_form(inst, form)
     src, tok, flow, src_mass, duals, solver_value, method, tuple_source = parts
     if flow is None:

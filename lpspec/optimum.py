@@ -29,7 +29,7 @@ __all__ = [
     "METHODS",
 ]
 
-METHODS = ("auto", "sorted_prefix", "subsets", "greedy_formula", "lp")
+METHODS = ("auto", "sorted_prefix", "subsets", "greedy_formula", "submodular", "lp")
 
 
 def ratio_order(target: np.ndarray, draft: np.ndarray) -> np.ndarray:
@@ -126,7 +126,7 @@ def greedy_optimum(inst: Instance) -> OptimumResult:
 
 
 def optimal_acceptance(
-    *, target, drafts, k: int | None = None, law: str = "independent", method: str = "auto"
+    *, target, drafts, k: int | None = None, law: str = "independent", method: str = "auto", progress=None
 ) -> OptimumResult:
     """Optimal acceptance ``P*(acc)`` of any exact K-draft selection scheme, with its cut certificate.
 
@@ -147,9 +147,12 @@ def optimal_acceptance(
         Number of identical drafts (with a single distribution).
     law : {"independent", "without_replacement", "greedy"}
         Draft law (docs/theory.md §6).
-    method : {"auto", "sorted_prefix", "subsets", "greedy_formula", "lp"}
+    method : {"auto", "sorted_prefix", "subsets", "greedy_formula", "submodular", "lp"}
         ``auto``: the sorted prefix for identical independent drafts (any n), the greedy formula for the
-        greedy law, exhaustive subsets for ``n <= 20`` (exact: ``n <= 14``), else the merged LP.
+        greedy law, exhaustive subsets for ``n <= 20`` (exact: ``n <= 14``), the submodular branch and
+        bound (:mod:`lpspec.submodular`) for other independent drafts (any n), else the merged LP.
+    progress : callable, optional
+        ``method="submodular"`` only: called every 1000 search boxes with ``{"nodes", "open", "best"}``.
 
     Returns
     -------
@@ -166,10 +169,10 @@ def optimal_acceptance(
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not known; choose one of {', '.join(METHODS)}.")
     inst = make_instance(target=target, drafts=drafts, k=k, law=law)
-    return optimum_for(inst, method)
+    return optimum_for(inst, method, progress=progress)
 
 
-def optimum_for(inst: Instance, method: str = "auto") -> OptimumResult:
+def optimum_for(inst: Instance, method: str = "auto", progress=None) -> OptimumResult:
     """:func:`optimal_acceptance` on an already built :class:`~lpspec.instance.Instance`."""
     if method == "auto":
         if inst.identical and inst.law == "independent":
@@ -178,6 +181,8 @@ def optimum_for(inst: Instance, method: str = "auto") -> OptimumResult:
             method = "greedy_formula"
         elif inst.n <= (14 if inst.exact else 20):
             method = "subsets"
+        elif inst.law == "independent":
+            method = "submodular"
         else:
             method = "lp"
     if method == "sorted_prefix":
@@ -186,6 +191,10 @@ def optimum_for(inst: Instance, method: str = "auto") -> OptimumResult:
         result = subset_optimum(inst)
     elif method == "greedy_formula":
         result = greedy_optimum(inst)
+    elif method == "submodular":
+        from .submodular import submodular_optimum
+
+        result = submodular_optimum(inst, progress=progress)
     else:
         from .lp import solve_instance
 

@@ -29,7 +29,8 @@ def check_subset_size(inst: Instance, what: str) -> None:
         kind = "exact (Fraction)" if inst.exact else "float"
         raise ValueError(
             f"{what} enumerates all 2^n sets, but n={inst.n} exceeds the {kind} limit n <= {limit}; "
-            "use method='sorted_prefix' (identical independent drafts) or method='lp'."
+            "use method='sorted_prefix' (identical independent drafts), method='submodular' (independent "
+            "drafts, any n) or method='lp'."
         )
 
 

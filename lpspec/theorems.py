@@ -139,10 +139,12 @@ def acceptance_one(
     ----------
     target, drafts, k, law
         As in :func:`lpspec.optimal_acceptance`.
-    method : {"auto", "subsets", "sorted_prefix", "lp"}
+    method : {"auto", "subsets", "sorted_prefix", "submodular", "lp"}
         ``subsets``: all ``2^n`` sets (``n <= 20``); ``sorted_prefix``: identical independent drafts, any n;
-        ``lp``: decides ``holds`` from ``P*`` (margin then known only when negative). ``auto`` picks the
-        sorted form for identical independent drafts, subsets for small n, else the LP.
+        ``submodular`` (independent drafts, any n, :mod:`lpspec.submodular`) and ``lp`` decide ``holds``
+        from ``P*`` (margin then known only when negative). ``auto`` picks the sorted form for identical
+        independent drafts, subsets for small n, the submodular search for other independent drafts, else
+        the LP.
 
     Returns
     -------
@@ -169,6 +171,8 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
             method = "sorted_prefix"
         elif inst.n <= (14 if inst.exact else 20):
             method = "subsets"
+        elif inst.law == "independent":
+            method = "submodular"
         else:
             method = "lp"
     exact_margin = True
@@ -179,16 +183,16 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
         if not (inst.identical and inst.law == "independent"):
             raise ValueError("method='sorted_prefix' needs identical independent drafts; use method='subsets'.")
         margin, S, exact_margin = _margin_sorted(inst)
-    elif method == "lp":
+    elif method in ("lp", "submodular"):
         # Decide from the certificate, not the flow: the cut S is a real set, so cut_value < 1 exhibits a
         # violated inequality q(S) < Pr(set(X) ⊆ S), while the flow value is only accurate to 1e-9.
-        res = optimum_for(inst, "lp")
-        gap = float(res.cut_value) - 1
-        margin = gap if gap < -tol else 0.0
+        res = optimum_for(inst, method)
+        gap = res.cut_value - 1 if isinstance(res.cut_value, Fraction) else float(res.cut_value) - 1
+        margin = gap if gap < -tol else inst.zero()
         S = res.cut_set if gap < -tol else None
         exact_margin = gap < -tol
     else:
-        raise ValueError(f"method={method!r} is not known; choose auto, subsets, sorted_prefix or lp.")
+        raise ValueError(f"method={method!r} is not known; choose auto, subsets, sorted_prefix, submodular or lp.")
     if margin is None:  # n == 1: P* = 1 trivially
         return AcceptanceOneResult(True, None, inst.zero(), method, tol, True)
     if not inst.exact:

@@ -234,11 +234,12 @@ def test_figure2_points(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_different_drafts_are_refused_by_the_optimum_with_the_paper_counterexample(device):
+def test_different_drafts_get_the_exact_search_with_the_paper_counterexample(device):
     q = [[0.1, 0.2, 0.1, 0.6]]
     drafts = [[[0.8, 0.0, 0.2, 0.0]], [[0.1, 0.3, 0.0, 0.6]]]  # (K, B, n): docs/theory.md §4, P* = 49/50
-    with pytest.raises(ValueError, match="not exact"):
-        lb.optimal_acceptance(target=q, drafts=drafts, device=device)
+    diff = lb.optimal_acceptance(target=q, drafts=drafts, device=device)  # exact search, not the sorted prefix
+    assert abs(diff.value.item() - 49 / 50) <= 1e-15
+    assert diff.cut_mask.tolist() == [[True, True, False, False]]
     with pytest.raises(ValueError, match="lpspec.optimal_acceptance"):
         lb.acceptance_one(target=q, drafts=drafts, device=device)
     res = lb.compare_schemes(target=q, drafts=drafts, device=device)

@@ -31,7 +31,8 @@ Agreement with :func:`lpspec.optimal_acceptance`: within :func:`~lpspec.batched.
 (``2 (K + 2) n u + 64 u``, about ``1e-10`` at ``n = 128 000``); the tests check it on random instances.
 
 **Different drafts** (``(K, B, n)``): the sorted prefix is not exact there (docs/theory.md §4 gives an instance
-where it returns 1 while ``P* = 49/50``), so :func:`optimal_acceptance` refuses them.
+where it returns 1 while ``P* = 49/50``), so :func:`optimal_acceptance` hands them to
+:mod:`lpspec.batched.nonidentical` (the exact per-row search of :mod:`lpspec.submodular`).
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ __all__ = [
 ]
 
 DIFFERENT_DRAFTS_MESSAGE = (
-    "the batched optimum needs identical drafts (drafts of shape (B, n) with k=K): for different drafts the "
-    "sorted prefix is not exact (docs/theory.md §4 shows an instance where it gives 1 while P* = 49/50). Use the "
-    "NumPy LP per position, lpspec.optimal_acceptance(target=q, drafts=[p_1, ..., p_K]) (small n), or "
+    "this batched computation needs identical drafts (drafts of shape (B, n) with k=K): for different drafts the "
+    "sorted prefix is not exact (docs/theory.md §4 shows an instance where it gives 1 while P* = 49/50). Use "
+    "lpspec.batched.optimal_acceptance with (K, B, n) drafts (an exact per-row search), "
+    "lpspec.optimal_acceptance(target=q, drafts=[p_1, ..., p_K]) per position, or "
     "lpspec.batched.compare_schemes for the baselines that do apply."
 )
 
@@ -252,7 +254,7 @@ def _identical_batch(target, drafts, k, device, dtype) -> BatchInput:
     return batch
 
 
-def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dtype=None) -> BatchedOptimum:
+def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dtype=None):
     """Optimal acceptance ``P*(acc)`` of K identical drafts for a whole batch of positions.
 
     .. math::
@@ -279,12 +281,14 @@ def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dty
     Returns
     -------
     BatchedOptimum
-        ``.value`` (B,), ``.cut_size`` (B,), ``.threshold`` (B,).
+        ``.value`` (B,), ``.cut_size`` (B,), ``.threshold`` (B,). For (K, B, n) drafts that differ: a
+        :class:`~lpspec.batched.nonidentical.BatchedDifferentOptimum` (``.value`` (B,), ``.cut_mask`` (B, n)),
+        computed row by row by the exact search of :mod:`lpspec.submodular` (CPU).
 
     Raises
     ------
     ValueError
-        Invalid input (see :func:`~lpspec.batched.inputs.validate_rows`), or drafts that differ.
+        Invalid input (see :func:`~lpspec.batched.inputs.validate_rows`).
 
     Examples
     --------
@@ -293,7 +297,11 @@ def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dty
     >>> [round(v, 12) for v in r.value.tolist()], r.cut_size.tolist()
     ([0.888888888889, 1.0], [1, 0])
     """
-    batch = _identical_batch(target, drafts, k, device, dtype)
+    batch = as_batch(target=target, drafts=drafts, k=k, device=device, dtype=dtype)
+    if not batch.identical:
+        from .nonidentical import different_drafts_optimum
+
+        return different_drafts_optimum(batch)
     rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
     value, cut_size, threshold, info = optimum_from_buckets(rb, batch.k)
     return BatchedOptimum(value, cut_size, threshold, batch.k, details={**info, "buckets": rb.top + 1})

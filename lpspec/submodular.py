@@ -1,0 +1,560 @@
+"""Exact ``P*`` for K *different* independent drafts at vocabulary scale, with two certificates.
+
+The optimum is the minimum of a submodular function (docs/theory.md §3, §10),
+
+.. math::
+
+    P^* = 1 + \\min_{S \\subseteq \\Omega} f(S), \\qquad f(S) = q(S) - h(P(S)), \\quad
+    h(a) = \\prod_k a_k, \\quad P(S) = (p_1(S), \\dots, p_K(S)).
+
+No sort solves it (docs/theory.md §4 gives an instance where every prefix misses it). This module solves it
+exactly by a branch and bound over the *multiplier space* ``c ∈ [0, 2]^K`` that uses one fact of
+docs/theory.md §10: every local minimiser ``S`` (no single addition or removal lowers ``f``) is a
+**halfspace set**
+
+.. math::
+
+    \\{i : q_i < c \\cdot p_i\\} \\subseteq S \\subseteq \\{i : q_i \\le c \\cdot p_i\\}, \\qquad
+    c = \\nabla h(P(S)) = \\Big(\\prod_{j \\ne k} p_j(S)\\Big)_k \\in [0, 1]^K
+
+(``t ↦ h(a + t p_i)`` is convex for ``p_i ≥ 0``, so the marginal of a token is bounded by the gradient from
+both sides). For a box ``C = [lo, hi]`` of multipliers, every local minimiser with ``c(S) ∈ C`` contains
+``S_in = {q < lo·p}``, avoids ``{q > hi·p}`` and leaves the rest ``U`` undecided; and, with
+``b = P(S_in)``, its multiplier lies in ``[∇h(b), ∇h(b + P(U))]`` (``∇h`` is monotone), which shrinks the
+box (*propagation*, repeated until nothing changes; the search widens it by :data:`PROPAGATION_SLACK`
+so that its boxes contain those the check recomputes with other rounding, which widens by half as much).
+Lower bounds for every such ``S`` (:func:`_bounds` takes the largest):
+
+.. math::
+
+    f(S) \\ge q(S_{in}) - h(b + P(U)), \\qquad
+    f(S) \\ge f(S_{in}) - \\sum_{i \\in U} (g \\cdot p_i - q_i)^+, \\qquad
+    f(S) \\ge q(S_{in}) + \\min_{a \\in [b,\\, b + P(U)]} \\big[lo \\cdot (a - b) - h(a)\\big],
+
+with ``g`` any linear over-estimate of the increase of ``h`` above ``b`` on the box (the marginals at the top
+``b + P(U)``; telescoped products, one per order of the coordinates), and the last minimum taken over the
+``2^K`` vertices (undecided tokens have ``q_i >= lo·p_i``). A box is closed when its bound is within
+:data:`TOLERANCE` of the best set found, when it is empty, or when ``U`` is small enough to enumerate
+(:data:`ENUMERATE_AT` tokens: the exact minimum over ``2^|U|`` sets). Otherwise, when one token holds most of
+the bound's slack, it is branched on (in / out, same box); else the box is halved along its widest side.
+The global minimiser is a local one, so it lies in some leaf.
+
+Certificates
+------------
+1. The minimising set ``S`` (``cut_set``): an upper bound ``q(S) + 1 - Π p_k(S)`` on every exact scheme.
+2. The closed search tree (:class:`CoverCertificate`): :meth:`CoverCertificate.check` re-derives every node
+   from the raw data (its own classification of all ``n`` tokens, propagation and bounds, sums over
+   whole sets), checks that the children of each node cover its propagated box (or force one token in
+   and out) and that every leaf is empty or bounded below by ``value - tolerance``. Together with the halfspace fact this
+   proves ``value ≤ P* + tolerance``; with (1), ``P* ≤ value``.
+3. Local optimality of ``S`` against every single addition and removal, exactly in Fractions for Fraction
+   inputs.
+
+Ties: tokens whose vectors ``(q_i, p_{1,i}, …, p_{K,i})`` are equal after scaling are merged first (all or
+none of such a group is optimal: ``f`` is concave along the group), tokens with ``q = 0 < Σ p`` are always
+in, tokens with ``Σ p = 0`` always out.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .instance import Instance
+from .results import LPSolveError, OptimumResult
+
+__all__ = [
+    "submodular_optimum",
+    "CoverCertificate",
+    "local_move_gain",
+    "TOLERANCE",
+    "ENUMERATE_AT",
+    "MAX_NODES",
+]
+
+#: A box is closed when its lower bound is at least ``best - TOLERANCE`` (absolute, on ``P*``).
+TOLERANCE = 1e-13
+#: A box whose undecided set has at most this many (merged) tokens is solved by enumerating its subsets.
+ENUMERATE_AT = 10
+#: Last resort for a box that cannot shrink any more (degenerate ties): enumerate up to this many tokens.
+ENUMERATE_MAX = 18
+#: The search gives up (with an error, never a silent answer) after this many nodes.
+MAX_NODES = 200_000
+#: Extra allowance of :meth:`CoverCertificate.check`, whose sums (``math.fsum``) differ from the search's
+#: running sums by rounding.
+ROUNDING = 1e-14
+#: Relative widening of the search's propagated boxes (covers the rounding of ``∇h(b)``).
+PROPAGATION_SLACK = 1e-10
+_ROOT = 2.0  # c* ∈ [0, 1]^K; [0, 2]^K keeps every midpoint a dyadic number (exact in float64)
+
+
+def _grad(a: np.ndarray) -> np.ndarray:
+    """``∇h(a)_k = Π_{j≠k} a_j`` for ``h(a) = Π_k a_k`` (shape (K,)), without division."""
+    K = a.size
+    out = np.ones(K)
+    for k in range(K):
+        for j in range(K):
+            if j != k:
+                out[k] *= a[j]
+    return out
+
+
+def _prod(a) -> float:
+    out = 1.0
+    for v in a:
+        out *= float(v)
+    return out
+
+
+# ---------------------------------------------------------------------- reduced problem
+@dataclass
+class _Reduced:
+    """Merged tokens: ``q`` (m,), ``P`` (K, m); ``groups[j]`` the original tokens of merged token ``j``;
+    ``forced`` the original tokens always in (``q = 0 < Σ p``), ``b0 = P(forced)``."""
+
+    q: np.ndarray
+    P: np.ndarray
+    groups: list
+    forced: np.ndarray
+    b0: np.ndarray
+
+
+def _reduce(q: np.ndarray, P: np.ndarray) -> _Reduced:
+    K, n = P.shape
+    psum = P.sum(axis=0)
+    forced = np.flatnonzero((q == 0) & (psum > 0))
+    free = np.flatnonzero((q > 0) & (psum > 0))
+    b0 = np.array([math.fsum(P[k, forced].tolist()) for k in range(K)])
+    if free.size == 0:
+        return _Reduced(np.zeros(0), np.zeros((K, 0)), [], forced, b0)
+    # merge tokens with proportional vectors: equal keys after scaling by s = q + Σ p (keys in [0, 1], no
+    # overflow; vectors whose keys round to the same float64 are proportional to ~1e-16)
+    s = q[free] + psum[free]
+    keys = np.concatenate([P[:, free] / s, (q[free] / s)[None, :]], axis=0).T
+    _, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    m = int(inverse.max()) + 1
+    if m == free.size:
+        return _Reduced(q[free].copy(), P[:, free].copy(), [np.array([t]) for t in free], forced, b0)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.flatnonzero(np.diff(inverse[order])) + 1
+    groups = [free[g] for g in np.split(order, bounds)]
+    qm = np.array([math.fsum(q[g].tolist()) for g in groups])
+    Pm = np.array([[math.fsum(P[k, g].tolist()) for g in groups] for k in range(K)])
+    return _Reduced(qm, Pm, groups, forced, b0)
+
+
+# ---------------------------------------------------------------------- one node of the search
+def _classify(q, PT, idx, lo, hi):
+    """Split the tokens ``idx`` by the box: (in: ``q < lo·p``, out: ``q > hi·p``, undecided)."""
+    s_lo = PT[idx] @ lo
+    s_hi = PT[idx] @ hi
+    qi = q[idx]
+    return idx[qi < s_lo], idx[qi > s_hi], idx[(qi >= s_lo) & (qi <= s_hi)]
+
+
+def _propagate(q, PT, lo, hi, U, b, qin, slack=0.0):
+    """Shrink ``[lo, hi]`` to ``[∇h(b), ∇h(b + P(U))]`` and reclassify until nothing changes.
+
+    Returns ``(lo, hi, U, b, qin, pU, empty)``; ``b``/``qin`` are the sums over ``S_in`` (incremental,
+    each a sum of non-negative terms).
+    """
+    while True:
+        pU = PT[U].sum(axis=0) if U.size else np.zeros(lo.size)
+        new_lo = np.maximum(lo, _grad(b) * (1 - slack))
+        new_hi = np.minimum(hi, _grad(b + pU) * (1 + slack) + slack)
+        if np.any(new_lo > new_hi):
+            return lo, hi, U, b, qin, pU, True
+        changed = np.any(new_lo != lo) or np.any(new_hi != hi)
+        lo, hi = new_lo, new_hi
+        if not changed or U.size == 0:
+            return lo, hi, U, b, qin, pU, False
+        add, _, keep = _classify(q, PT, U, lo, hi)
+        if keep.size == U.size:
+            return lo, hi, U, b, qin, pU, False
+        if add.size:
+            b = b + PT[add].sum(axis=0)
+            qin = qin + float(q[add].sum())
+        U = keep
+
+
+def _marginals(PT_U: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``M_i = h(B) - h(B - p_i)`` per row of ``PT_U`` (shape (u,)), as the telescoping sum
+    ``Σ_k [Π_{j<k} (B_j - p_j)] p_k [Π_{j>k} B_j]`` of non-negative terms (no cancellation)."""
+    u, K = PT_U.shape
+    out = np.zeros(u)
+    left = np.ones(u)
+    for k in range(K):
+        right = _prod(B[k + 1:])
+        out += left * PT_U[:, k] * right
+        left = left * np.maximum(B[k] - PT_U[:, k], 0.0)
+    return out
+
+
+def _slacks(q, PT, U, b, pU):
+    """``(M_i - q_i)^+`` over ``U`` with ``M_i`` the marginal of ``i`` at the top ``b + P(U)``."""
+    return np.maximum(_marginals(PT[U], b + pU) - q[U], 0.0)
+
+
+def _orders(K: int):
+    """Coordinate orders for the telescoped linear bounds: all of them for K <= 3, else the rotations of the
+    identity and of its reverse."""
+    if K <= 3:
+        return list(itertools.permutations(range(K)))
+    base = list(range(K))
+    rots = [tuple(base[r:] + base[:r]) for r in range(K)]
+    return rots + [tuple(reversed(o)) for o in rots]
+
+
+def _bounds(q, PT, U, b, qin, pU, lo):
+    """The lower bounds of the module docstring (their maximum) and the per-token slacks of the best one.
+
+    Besides ``q(S_in) - h(b + P(U))``, each bound is ``f(S_in) - Σ_{i∈U} (g·p_i - q_i)^+`` for a vector ``g``
+    with ``h(b + P(T)) - h(b) <= g·P(T)`` for every ``T ⊆ U``: the marginals at the top ``b + P(U)``
+    (supermodularity), or, for an order of the coordinates, the telescoped
+    ``g_k = Π_{j before k} (b + P(U))_j · Π_{j after k} b_j`` (multilinearity). And, since every undecided
+    token has ``q_i >= lo·p_i``: ``f(S) >= q(S_in) + min_a [lo·(a - b) - h(a)]`` over ``a ∈ [b, b + P(U)]``, a
+    multilinear function whose minimum is at one of the ``2^K`` vertices (strong when many tokens are tied
+    at one multiplier, e.g. a target that mixes the drafts).
+    """
+    top = b + pU
+    lb1 = qin - _prod(top)
+    if U.size == 0:
+        return lb1, np.zeros(0)
+    K = b.size
+    vert = min(float(lo @ (np.array(v) * pU)) - _prod(b + np.array(v) * pU)
+               for v in itertools.product((0.0, 1.0), repeat=K))
+    lb1 = max(lb1, qin + vert)
+    base = qin - _prod(b)
+    best_slack = _slacks(q, PT, U, b, pU)
+    best = base - float(best_slack.sum())
+    PU, qU = PT[U], q[U]
+    for order in _orders(K):
+        g = np.empty(K)
+        for r, k in enumerate(order):
+            g[k] = _prod(top[list(order[:r])]) * _prod(b[list(order[r + 1:])])
+        slack = np.maximum(PU @ g - qU, 0.0)
+        lb = base - float(slack.sum())
+        if lb > best:
+            best, best_slack = lb, slack
+    return max(lb1, best), best_slack
+
+
+def _enumerate(q, PT, U, b, qin):
+    """Exact ``min_{T ⊆ U} qin + q(T) - h(b + P(T))`` and its minimiser (``|U| <= ENUMERATE_MAX``)."""
+    m = U.size
+    masks = ((np.arange(1 << m)[:, None] >> np.arange(m)[None, :]) & 1).astype(np.float64)
+    vals = qin + masks @ q[U] - np.prod(b[None, :] + masks @ PT[U], axis=1)
+    j = int(np.argmin(vals))
+    return float(vals[j]), U[masks[j] > 0]
+
+
+@dataclass
+class _Node:
+    lo: np.ndarray
+    hi: np.ndarray
+    parent: int
+    forced_in: tuple = ()
+    forced_out: tuple = ()
+    status: str = "open"  # open, split, branch, empty, bound, enumerated
+    bound: float = math.nan
+    children: tuple = ()
+
+
+def _node_state(q, PT, b0, lo, hi, forced_in, forced_out):
+    """A node from scratch: classify every token, add the forced ones, sum, propagate (widened by half the
+    search's slack: wider than the exact box by far more than rounding, narrower than the search's box)."""
+    fin = np.array(forced_in, dtype=np.int64)
+    keep = np.ones(q.size, dtype=bool)
+    keep[fin] = False
+    keep[np.array(forced_out, dtype=np.int64)] = False
+    sin, _, U = _classify(q, PT, np.flatnonzero(keep), lo, hi)
+    sin = np.concatenate([sin, fin])
+    b = b0 + PT[sin].sum(axis=0)  # pairwise sums over the whole set (the search adds increments)
+    qin = float(q[sin].sum())
+    return _propagate(q, PT, lo, hi, U, b, qin, PROPAGATION_SLACK / 2)
+
+
+@dataclass
+class CoverCertificate:
+    """The closed search tree of :func:`submodular_optimum`: a proof that no set beats the value by more
+    than ``tolerance``.
+
+    Attributes
+    ----------
+    nodes : list of _Node
+        Node 0 is the root box ``[0, 2]^K``. A node stands for the local minimisers ``S`` with multiplier
+        ``∇h(P(S))`` in its box, containing its ``forced_in`` tokens and none of its ``forced_out`` tokens
+        (merged-token indices). ``split`` nodes have two children covering their propagated box;
+        ``branch`` nodes two children that put one token in and out.
+    value : float
+        ``min f`` found (``P* - 1``), in float64.
+    tolerance : float
+    """
+
+    nodes: list
+    value: float
+    tolerance: float
+    reduced: _Reduced = field(repr=False)
+
+    def check(self) -> dict:
+        """Re-derive every node from the raw (merged) data and check that the tree closes.
+
+        For each node: classify all tokens against its box afresh, propagate, and recompute the bounds from sums
+        over the whole sets (not the search's running sums); the children of a ``split`` node must cover its propagated box (two boxes that
+        meet along one side); the children of a ``branch`` node must force one token in and out; a leaf
+        must be empty or have a bound ``>= value - tolerance - ROUNDING`` (enumerated leaves are
+        re-enumerated). Raises ``AssertionError`` on any failure.
+
+        Returns
+        -------
+        dict
+            ``nodes``, ``leaves``, ``min_leaf_bound``.
+        """
+        red = self.reduced
+        q, PT = red.q, np.ascontiguousarray(red.P.T)
+        root = self.nodes[0]
+        assert np.all(root.lo == 0.0) and np.all(root.hi == _ROOT) and not root.forced_in and not root.forced_out
+        min_leaf, leaves = math.inf, 0
+        for i, nd in enumerate(self.nodes):
+            assert nd.status != "open", f"node {i} was left open"
+            plo, phi, U, b, qin, pU, empty = _node_state(q, PT, red.b0, nd.lo, nd.hi, nd.forced_in, nd.forced_out)
+            if nd.status in ("split", "branch"):
+                c0, c1 = (self.nodes[c] for c in nd.children)
+                assert c0.parent == i and c1.parent == i, f"node {i}: children point elsewhere"
+                if nd.status == "branch":
+                    t = (set(c0.forced_in) - set(nd.forced_in)) | (set(c1.forced_out) - set(nd.forced_out))
+                    assert len(t) == 1 and not (t & set(nd.forced_in + nd.forced_out)), f"node {i}: bad branch"
+                    assert set(c0.forced_in) == set(nd.forced_in) | t and set(c0.forced_out) == set(nd.forced_out)
+                    assert set(c1.forced_out) == set(nd.forced_out) | t and set(c1.forced_in) == set(nd.forced_in)
+                    for c in (c0, c1):
+                        assert empty or (np.all(c.lo <= plo) and np.all(c.hi >= phi)), f"node {i}: box shrank"
+                    continue
+                assert set(c0.forced_in) == set(c1.forced_in) == set(nd.forced_in), f"node {i}"
+                assert set(c0.forced_out) == set(c1.forced_out) == set(nd.forced_out), f"node {i}"
+                cut = np.flatnonzero(c0.hi != c1.hi)
+                assert cut.size == 1 and np.array_equal(np.delete(c0.lo, cut), np.delete(c1.lo, cut)), f"node {i}"
+                d = int(cut[0])
+                assert c0.hi[d] == c1.lo[d] and c0.lo[d] <= c0.hi[d] <= c1.hi[d], f"node {i}: halves do not meet"
+                if not empty:
+                    assert np.all(c0.lo <= plo) and np.all(c1.hi >= phi), f"node {i}: children miss part of the box"
+                continue
+            leaves += 1
+            if empty:
+                continue
+            assert nd.status != "empty", f"node {i} is not empty"
+            if nd.status == "enumerated" and U.size <= ENUMERATE_MAX:
+                lb, _ = _enumerate(q, PT, U, b, qin)
+            else:
+                lb, _ = _bounds(q, PT, U, b, qin, pU, plo)
+            assert lb >= self.value - self.tolerance - ROUNDING, (
+                f"node {i}: lower bound {lb!r} below value {self.value!r} - tolerance")
+            min_leaf = min(min_leaf, lb)
+        return {"nodes": len(self.nodes), "leaves": leaves, "min_leaf_bound": min_leaf}
+
+
+def _search(red: _Reduced, tolerance: float, progress=None, max_nodes: int = MAX_NODES, progress_every: int = 1000):
+    q, PT = red.q, np.ascontiguousarray(red.P.T)
+    K = red.P.shape[0]
+    m = q.size
+    allidx = np.arange(m)
+    # incumbent: the empty set (f = -h(b0)) and fixed-point iterations S <- {q < ∇h(P(S))·p}
+    best_val = -_prod(red.b0)
+    best_set = np.zeros(0, dtype=np.int64)
+
+    def value_of(T):
+        a = red.b0 + np.array([math.fsum(PT[T, k].tolist()) for k in range(K)])
+        return math.fsum(q[T].tolist()) - _prod(a)
+
+    def full_set(node, lo, hi, T):
+        free = np.setdiff1d(allidx, np.array(node.forced_in + node.forced_out, dtype=np.int64))
+        sin = _classify(q, PT, free, lo, hi)[0]
+        return np.union1d(np.union1d(sin, np.array(node.forced_in, dtype=np.int64)), T)
+
+    for start in (allidx, np.zeros(0, dtype=np.int64)):
+        T = start
+        for _ in range(50):
+            a = red.b0 + (PT[T].sum(axis=0) if T.size else 0.0)
+            T2 = np.flatnonzero(q < PT @ _grad(a))
+            if np.array_equal(T2, T):
+                break
+            T = T2
+        v = value_of(T)
+        if v < best_val:
+            best_val, best_set = v, T
+
+    nodes = [_Node(np.zeros(K), np.full(K, _ROOT), -1)]
+    heap = [(-math.inf, 0, allidx, red.b0.copy(), 0.0)]
+    count = 0
+    while heap:
+        _, i, U, b, qin = heapq.heappop(heap)
+        node = nodes[i]
+        add, _, U = _classify(q, PT, U, node.lo, node.hi)
+        if add.size:
+            b = b + PT[add].sum(axis=0)
+            qin = qin + float(q[add].sum())
+        lo, hi, U, b, qin, pU, empty = _propagate(q, PT, node.lo, node.hi, U, b, qin, PROPAGATION_SLACK)
+        count += 1
+        if progress is not None and count % progress_every == 0:
+            progress({"nodes": count, "open": len(heap), "best": 1.0 + best_val})
+        if count > max_nodes:
+            raise LPSolveError(
+                f"the submodular search did not close within {max_nodes:,} boxes (n={m} merged tokens, K={K}); "
+                "no value is reported. Use method='lp' (small n).")
+        if empty:
+            node.status = "empty"
+            continue
+        # an upper bound: the halfspace set of the box's centre
+        mid = lo + (hi - lo) / 2
+        T = U[q[U] < PT[U] @ mid]
+        cand = qin + float(q[T].sum()) - _prod(b + (PT[T].sum(axis=0) if T.size else 0.0))
+        if cand < best_val:
+            full = full_set(node, lo, hi, T)
+            v = value_of(full)
+            if v < best_val:
+                best_val, best_set = v, full
+        width = float(np.max(hi - lo))
+        if U.size <= ENUMERATE_AT or (U.size <= ENUMERATE_MAX and width <= 1e-12):
+            lb, T = _enumerate(q, PT, U, b, qin)
+            node.status, node.bound = "enumerated", lb
+            if lb < best_val:
+                full = full_set(node, lo, hi, T)
+                v = value_of(full)
+                if v < best_val:
+                    best_val, best_set = v, full
+            continue
+        lb, slack = _bounds(q, PT, U, b, qin, pU, lo)
+        if lb >= best_val - tolerance:
+            node.status, node.bound = "bound", lb
+            continue
+        j = int(np.argmax(slack))
+        d = int(np.argmax(hi - lo))
+        midd = lo[d] + (hi[d] - lo[d]) / 2
+        if slack[j] > 0.5 * float(slack.sum()) or not (lo[d] < midd < hi[d]):
+            # one token holds most of the slack: branch on it (in / out), same box
+            t = int(U[j])
+            rest = np.delete(U, j)
+            node.status = "branch"
+            node.children = (len(nodes), len(nodes) + 1)
+            nodes.append(_Node(lo, hi, i, node.forced_in + (t,), node.forced_out))
+            heapq.heappush(heap, (lb, len(nodes) - 1, rest, b + PT[t], qin + float(q[t])))
+            nodes.append(_Node(lo, hi, i, node.forced_in, node.forced_out + (t,)))
+            heapq.heappush(heap, (lb, len(nodes) - 1, rest, b, qin))
+            continue
+        h0, l1 = hi.copy(), lo.copy()
+        h0[d], l1[d] = midd, midd
+        node.status = "split"
+        node.children = (len(nodes), len(nodes) + 1)
+        for clo, chi in ((lo, h0), (l1, hi)):
+            nodes.append(_Node(clo, chi, i, node.forced_in, node.forced_out))
+            heapq.heappush(heap, (lb, len(nodes) - 1, U, b, qin))
+    return best_val, best_set, nodes, count
+
+
+def local_move_gain(inst: Instance, cut_set) -> tuple:
+    """The largest decrease of ``f`` by adding or removing one token: ``(gain, token)`` (``gain <= 0`` means
+    ``S`` is a local minimum). Exact in Fractions for exact instances; ``O(nK)``.
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> from lpspec.instance import make_instance
+    >>> inst = make_instance(target=[F(1, 10), F(1, 5), F(1, 10), F(3, 5)],
+    ...                      drafts=[[F(4, 5), 0, F(1, 5), 0], [F(1, 10), F(3, 10), 0, F(3, 5)]])
+    >>> local_move_gain(inst, (0, 1))[0] <= 0
+    True
+    """
+    n, K = inst.n, inst.k
+    mask = np.zeros(n, dtype=bool)
+    mask[list(cut_set)] = True
+    a = [inst.subset_mass(inst.drafts[k], mask) for k in range(K)]
+    base = inst.cut_value(mask)
+    best, arg = None, None
+    for i in range(n):
+        sign = -1 if mask[i] else 1
+        prod = inst.one()
+        for k in range(K):
+            prod = prod * (a[k] + sign * inst.drafts[k][i])
+        qS = base - inst.one() + math.prod(a) if inst.exact else None
+        if inst.exact:
+            new = qS + sign * inst.target[i] + 1 - prod
+        else:
+            new = float(base) + sign * float(inst.target[i]) + _prod(a) - prod
+        gain = base - new
+        if best is None or gain > best:
+            best, arg = gain, i
+    return best, arg
+
+
+def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress=None, progress_every: int = 1000,
+                       check: bool = True) -> OptimumResult:
+    """``P*`` for K independent drafts (different or not) at large n, with a cover certificate.
+
+    .. math::
+
+        P^* = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - \\prod_k p_k(S)
+
+    (docs/theory.md §3, §10), minimised by the multiplier-space branch and bound of the module docstring.
+
+    Parameters
+    ----------
+    inst : Instance
+        ``law="independent"``.
+    tolerance : float
+        Boxes whose lower bound is within ``tolerance`` of the best set are closed: the value is within
+        ``tolerance`` (plus float64 rounding, ``~ n·1e-16``) of ``P*``.
+    progress : callable, optional
+        Called every ``progress_every`` boxes with ``{"nodes", "open", "best"}`` (hard instances, e.g.
+        ``P* = 1`` with many drafts, take 10⁴ boxes).
+    progress_every : int
+    check : bool
+        Run :meth:`CoverCertificate.check` and the local-move check before returning (default True).
+
+    Returns
+    -------
+    OptimumResult
+        ``.value`` (Fraction for exact input: the exact value of the certified set), ``.cut_set``,
+        ``.method == "submodular"``; ``.details``: ``certificate`` (:class:`CoverCertificate`), ``nodes``,
+        ``tolerance``, ``local_gain`` (``<= 0``), ``check`` (the certificate check's report).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> from lpspec.instance import make_instance
+    >>> inst = make_instance(target=[F(1, 10), F(1, 5), F(1, 10), F(3, 5)],
+    ...                      drafts=[[F(4, 5), 0, F(1, 5), 0], [F(1, 10), F(3, 10), 0, F(3, 5)]])
+    >>> r = submodular_optimum(inst)
+    >>> r.value, r.cut_set
+    (Fraction(49, 50), (0, 1))
+    """
+    if inst.law != "independent":
+        raise ValueError(
+            f"method='submodular' needs law='independent' (got {inst.law!r}): Pr(set(X) ⊆ S) must be the product "
+            "of the drafts' masses. Use method='auto'.")
+    q = inst.target.astype(np.float64)
+    P = inst.drafts.astype(np.float64)
+    red = _reduce(q, P)
+    best_val, best_set, nodes, count = _search(red, tolerance, progress, progress_every=progress_every)
+    mask = np.zeros(inst.n, dtype=bool)
+    mask[red.forced] = True
+    for j in best_set.tolist():
+        mask[red.groups[j]] = True
+    cut = tuple(int(i) for i in np.flatnonzero(mask))
+    value = inst.cut_value(mask)
+    cert = CoverCertificate(nodes, best_val, tolerance, red)
+    details = {"certificate": cert, "nodes": count, "tolerance": tolerance, "merged_tokens": red.q.size}
+    if check:
+        details["check"] = cert.check()
+        gain, token = local_move_gain(inst, cut)
+        limit = 0 if inst.exact else 4 * tolerance
+        if gain > limit:
+            raise LPSolveError(f"the certified set can be improved by moving token {token} (by {float(gain):.3g}); "
+                               "no value is reported.")
+        details["local_gain"] = gain
+        if abs(float(value) - (1.0 + best_val)) > 1e-9:
+            raise LPSolveError(f"the set's cut value {float(value)!r} differs from the search's {1 + best_val!r}.")
+    return OptimumResult(value, cut, "submodular", value, details)

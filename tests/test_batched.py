@@ -558,11 +558,18 @@ def test_acceptance_table_rows_summary_chunks_and_export(tmp_path):
 
 
 def test_benchmark_script_smoke_run(capsys):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    # loaded from its file, without putting benchmarks/ on sys.path (its distributed.py would shadow Dask's
+    # package in the worker processes that tests/test_distributed.py spawns later)
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "batched.py"
+    spec = importlib.util.spec_from_file_location("lpspec_benchmark_batched", path)
+    bench = importlib.util.module_from_spec(spec)
+    saved = list(sys.path)
     try:
-        import batched as bench
+        spec.loader.exec_module(bench)
     finally:
-        sys.path.pop(0)
+        sys.path[:] = saved
     assert bench.main(["--batch", "3", "--n", "500", "--reps", "1", "-k", "2", "--no-write", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "median / bare sort" in out and "optimal_acceptance, K=2" in out

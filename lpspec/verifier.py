@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
+from scipy.optimize import brentq
 
 from .instance import Instance, make_instance
 
@@ -105,6 +106,43 @@ def _power_difference(hi, lo, m):
 
 
 # ---------------------------------------------------------------------------------------------- placement
+def equality_start(lengths, targets, k: int) -> np.ndarray:
+    """The start ``u`` of the window ``[u, u + L]`` with ``M([u, u + L]) >= q``, as large as float64 allows.
+
+    Solves ``A^K - (A - L)^K = q`` for ``A = 1 - u`` (increasing in ``A``) by Newton's method on
+    ``log h(A)`` from ``A_0 = (q / (K L))^{1/(K-1)} + L/2``, then steps ``u`` down one ulp at a time until
+    ``M >= q`` holds in floating point (the safe side of the ``S*`` inequality). ``K >= 2``; vectorised.
+    Where no ``u >= 0`` exists the result is below the caller's interval and is rejected there.
+    """
+    L = np.asarray(lengths, dtype=np.float64)
+    q = np.asarray(targets, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        A = np.clip((q / (k * L)) ** (1.0 / (k - 1)) + 0.5 * L, L, 1.0)
+        logq = np.log(q)
+        for _ in range(40):
+            r = np.minimum(L / A, 1.0)
+            h = A**k * -np.expm1(k * np.log1p(-r))
+            dh = k * A ** (k - 1) * -np.expm1((k - 1) * np.log1p(-r))
+            step = (np.log(h) - logq) * h / dh
+            step = np.where(np.isfinite(step), step, 0.0)
+            A_new = np.clip(A - step, L, 1.0)
+            done = np.all(np.abs(A_new - A) <= 4 * _U * A)
+            A = A_new
+            if done:
+                break
+        u = 1.0 - A
+        u = np.where(np.isfinite(u), u, -1.0)
+        for _ in range(4):
+            low = rank_mass(u, u + L, k) < q
+            if not low.any():
+                break
+            u = np.where(low, np.nextafter(u, -np.inf), u)
+        else:
+            u = np.where(rank_mass(u, u + L, k) < q, -np.inf, u)  # not reached: the caller rejects these
+    return u
+
+
+
 class _Side:
     """Greedy placement of one side (docs/theory.md §9) into the free set ``F = [lo, hi]``.
 
@@ -134,9 +172,8 @@ class _Side:
         return mass <= q if self.home_low else mass >= q
 
     # -- general windows (slow path): walk the intervals of F
-    def _window(self, t0: float, length: float, cum: list):
-        """Pieces ``[(start, end, i)]`` of the window at collapsed ``[t0, t0 + length)`` (``i``: interval)."""
-        F = self.F
+    def _window(self, F, t0: float, length: float, cum: list):
+        """Pieces ``[(start, end, i)]`` of the window at collapsed ``[t0, t0 + length)`` of ``F`` (``i``: interval)."""
         t1 = t0 + length
         i = max(bisect.bisect_right(cum, t0) - 1, 0)
         out = []
@@ -163,40 +200,77 @@ class _Side:
             i += 1
         return out
 
-    def _window_mass(self, pieces) -> float:
-        return math.fsum(_mass1(s, e, self.k) for s, e, _ in pieces)
-
     def _place_general(self, y: int, length: float, qy: float):
-        F = self.F
-        cum = [0.0]
-        for a, b in F:
-            cum.append(cum[-1] + (b - a))
-        total = cum.pop()
-        tmax = max(total - length, 0.0)
+        """One window by its 1-D root (docs/theory.md §9): the smallest offset from the home end at which the side's
+        inequality holds. Only the part of ``F`` where the root can lie is searched: the head of ``F`` on the
+        ``T`` side, its tail on the ``S*`` side (grown geometrically until it brackets the root)."""
+        k = self.k
+        r = 4
+        while True:
+            full = r >= len(self.F)
+            if full:
+                sub, base = self.F, 0
+            elif self.home_low:
+                sub, base = self.F[:r], 0
+            else:
+                sub, base = self.F[-r:], len(self.F) - r
+            cum = [0.0]
+            for a, b in sub:
+                cum.append(cum[-1] + (b - a))
+            total = cum.pop()
+            tmax = max(total - length, 0.0)
 
-        def bad(t):  # True where the window at offset t breaks the side's inequality
-            return not self._good(self._window_mass(self._window(t, length, cum)), qy)
+            def g(t, sub=sub, cum=cum):  # > 0 where the window at offset t breaks the side's inequality
+                mass = math.fsum(_mass1(s, e, k) for s, e, _ in self._window(sub, t, length, cum))
+                return mass - qy if self.home_low else qy - mass
 
-        if not bad(0.0):
+            if not full:
+                if total < length:
+                    r *= 4
+                    continue
+                if self.home_low and g(tmax) > 0:
+                    r *= 4
+                    continue
+                if not self.home_low and g(0.0) <= 0:
+                    r *= 4
+                    continue
+            break
+        if g(0.0) <= 0:
             t0 = 0.0
-        elif bad(tmax):
+        elif g(tmax) > 0:
             t0 = tmax  # no root inside F (rounding, or an inexact cut): the far end, the closest the side gets
             self.forced += 1
         else:
+            try:
+                t0 = brentq(g, 0.0, tmax, xtol=1e-18, rtol=4 * 2.0**-52, maxiter=200)
+            except (RuntimeError, ValueError):
+                t0 = 0.5 * tmax
             lo, hi = 0.0, tmax
-            while True:
-                mid = 0.5 * (lo + hi)
-                if mid <= lo or mid >= hi or hi - lo <= 1e-18:
-                    break
-                if bad(mid):
-                    lo = mid
+            if g(t0) > 0:
+                lo = t0
+                for _ in range(8):  # step to the safe side of the root, one ulp at a time
+                    t0 = min(math.nextafter(t0, math.inf), tmax)
+                    if g(t0) <= 0:
+                        break
                 else:
-                    hi = mid
-            t0 = hi  # the safe side of the root
+                    t0 = None
+            else:
+                hi = t0
+                t0 = hi
+            if t0 is None:  # fall back to bisection on the bracket [lo, hi]
+                while True:
+                    mid = 0.5 * (lo + hi)
+                    if mid <= lo or mid >= hi or hi - lo <= 1e-18:
+                        break
+                    if g(mid) > 0:
+                        lo = mid
+                    else:
+                        hi = mid
+                t0 = hi
         if t0 > 0.0:
             self.slides += 1
-        pieces = self._window(t0, length, cum)
-        self._remove(pieces, y)
+        pieces = self._window(sub, t0, length, cum)
+        self._remove([(s, e, i + base) for s, e, i in pieces], y)
 
     def _remove(self, pieces, y):
         F = self.F
@@ -216,7 +290,35 @@ class _Side:
                 keep.append((pieces[0][1], b0))
             if pieces[-1][0] > a1:
                 keep.append((a1, pieces[-1][0]))
-        self.F = F[:i0] + keep + F[i1 + 1:]
+        F[i0:i1 + 1] = keep  # in place: only the intervals after i1 move
+
+    def _chain(self, tokens, lengths, targets) -> int:
+        """``S*`` side: place a run of tokens at their *equality positions* inside the front interval of ``F``.
+
+        For a window inside one free interval, ``M([u, u + L]) = q`` has a unique root ``u`` (its equality
+        position, :func:`equality_start`). When the window just in front of the current front end ``x``,
+        ``[x - L, x]``, has ``M < q``, the greedy's root lies beyond every other free interval, inside
+        ``[lo, x]``: the token takes ``[u, u + L]``, ``[u + L, x]`` becomes a free gap, and ``x = u``. A run of
+        consecutive such tokens is vectorised; returns how many were placed.
+        """
+        lo, x = self.F[-1]
+        u = equality_start(lengths, targets, self.k)
+        e = u + lengths
+        prev = np.empty_like(u)
+        prev[0] = x
+        prev[1:] = u[:-1]
+        ok = (rank_mass(prev - lengths, prev, self.k) < targets) & (u >= lo) & (e <= prev)
+        nc = int(np.argmin(ok)) if not ok.all() else ok.size
+        if nc == 0:
+            return 0
+        u, e, prev = u[:nc], e[:nc], prev[:nc]
+        self._emit(u, e, tokens[:nc])
+        gap = e < prev
+        gaps = list(zip(e[gap].tolist(), prev[gap].tolist()))
+        front = [(lo, float(u[-1]))] if u[-1] > lo else []
+        self.F[-1:] = gaps + front
+        self.slides += nc
+        return nc
 
     def _take_rest(self, y: int):
         if not self.F:  # nothing left (rounding): a degenerate piece at the boundary keeps y sampleable
@@ -234,6 +336,7 @@ class _Side:
         self._edge = self.F[0][0] if (self.F and self.home_low) else (self.F[0][1] if self.F else 0.0)
         j = 0
         block = self.BLOCK
+        chain = 4
         while j < m:
             if j == m - 1:
                 self._take_rest(int(tokens[j]))
@@ -274,6 +377,12 @@ class _Side:
             if nk == L.size:
                 block = min(block * 2, 1 << 16)
                 continue
+            if not self.home_low and self.k > 1 and j < m - 1:
+                nc = self._chain(tokens[j:m - 1][:chain], lengths[j:m - 1][:chain], targets[j:m - 1][:chain])
+                chain = min(chain * 2, 1 << 16) if nc == min(chain, m - 1 - j) else 4
+                if nc:
+                    j += nc
+                    continue
             self._place_general(int(tokens[j]), float(lengths[j]), float(targets[j]))
             j += 1
             block = self.BLOCK

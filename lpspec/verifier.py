@@ -77,8 +77,8 @@ def rank_mass(start, end, k: int):
     start = np.asarray(start, dtype=np.float64)
     end = np.asarray(end, dtype=np.float64)
     a = 1.0 - start
-    length = np.maximum(end - start, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
+        length = np.maximum(end - start, 0.0)
         ratio = np.where(a > 0, length / np.where(a > 0, a, 1.0), 0.0)
         out = a**k * -np.expm1(k * np.log1p(-np.minimum(ratio, 1.0)))
     return np.where(a > 0, out, 0.0)
@@ -680,7 +680,7 @@ class OptimalVerifier:
                    float(np.max(np.maximum(q - pI, 0.0)[self.cut_mask], initial=0.0)))
         qS = math.fsum(q[self.cut_mask].tolist())
         tail = math.fsum(p[T].tolist())
-        cut_value = qS + -math.expm1(self.k * math.log1p(-min(tail, 1.0)))
+        cut_value = qS + (1.0 if tail >= 1.0 else -math.expm1(self.k * math.log1p(-tail)))
         value_err = max(abs(self.acceptance - float(self.value)), abs(self.acceptance - cut_value))
         resid_err = abs(self.rejection_mass - (1.0 - float(self.value)))
         sum_err = abs(math.fsum(pI.tolist()) - 1.0)

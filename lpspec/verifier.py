@@ -71,8 +71,8 @@ def rank_mass(start, end, k: int):
 
     Examples
     --------
-    >>> float(rank_mass(0.0, 0.5, 2)), float(rank_mass(0.5, 0.5 + 1e-20, 2))
-    (0.75, 1e-20)
+    >>> float(rank_mass(0.0, 0.5, 2)), float(rank_mass(0.0, 1e-20, 2))
+    (0.75, 2e-20)
     """
     start = np.asarray(start, dtype=np.float64)
     end = np.asarray(end, dtype=np.float64)

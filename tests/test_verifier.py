@@ -353,3 +353,40 @@ def test_selection_law_matches_the_sampled_winner(seed):
     for x in itertools.product(range(6), repeat=3):
         pI += math.prod(p[list(x)]) * v.selection(x)
     assert np.max(np.abs(pI - v.selection_law)) <= 1e-13
+
+
+# ---------------------------------------------------------------------------------------------- integration
+def test_rank_decomposition_has_the_fields_of_the_lp_one():
+    from lpspec import OptimalScheme, canonical_decomposition
+
+    kw = {"target": [0.1, 0.6, 0.2, 0.1], "drafts": [0.4, 0.3, 0.2, 0.1], "k": 3}
+    lp = canonical_decomposition(**kw, method="is_lp")
+    rank = canonical_decomposition(**kw, method="rank")
+    assert rank.method == "rank"
+    assert abs(rank.acceptance - lp.acceptance) <= 1e-9 and abs(rank.membership_acceptance - lp.optimum) <= 1e-9
+    assert np.max(np.abs(rank.output_distribution() - np.array(kw["target"]))) <= 1e-15
+    report = rank.check()
+    assert report["acceptance_gap"] <= 1e-15
+    # β(x) sums to one and lives on set(x); conditional is a distribution
+    b = rank.beta((0, 0, 3))
+    assert abs(b.sum() - 1) <= 1e-15 and b[1] == 0 and b[2] == 0
+    # OptimalScheme samples through the verifier: its enumerated acceptance is P* and its samples follow q
+    s = OptimalScheme(**kw)
+    assert s.plan == "rank" and abs(float(s.enumerated_acceptance()) - lp.optimum) <= 1e-12
+    rng = np.random.default_rng(1)
+    x = (0, 1, 1)
+    counts = np.bincount([s.sample(x, rng) for _ in range(3000)], minlength=4)
+    assert pooled_chisquare(counts, 3000 * s.conditional(x)) > 1e-5
+    with pytest.raises(ValueError, match="OptimalScheme"):
+        canonical_decomposition(target=[0.5, 0.5], drafts=[[0.5, 0.5], [0.9, 0.1]], method="rank")
+
+
+def test_cli_solve_reports_the_verifier_check(capsys):
+    import json
+
+    from lpspec.cli import main
+
+    assert main(["solve", "--target", "0.2,0.3,0.5", "--draft", "0.5,0.3,0.2", "-k", "2", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    c = obj["checks"]["verifier"]
+    assert c["applies"] and c["passed"] and c["error"] <= c["bound"]

@@ -59,7 +59,7 @@ def wilson(successes: int, trials: int, z: float = 5.0):
     den = 1 + z * z / trials
     centre = (ph + z * z / (2 * trials)) / den
     half = z * math.sqrt(ph * (1 - ph) / trials + z * z / (4 * trials * trials)) / den
-    return centre - half, centre + half
+    return centre - half - 1e-12, centre + half + 1e-12  # (1e-12: rounding of the bounds at p̂ = 0 or 1)
 
 
 def pooled_chisquare(observed, expected, min_expected: float = 5.0):

@@ -113,3 +113,16 @@ def test_batched_errors():
     with pytest.raises(ValueError, match="p = 0"):
         z.sample(torch.tensor([[[0, 1]]]))
     assert math.isclose(float(z.value[0]), 0.5, abs_tol=1e-15)
+
+
+def test_lpspec_batch_reports_the_verifier_check(tmp_path, capsys):
+    from lpspec.batched.io import save_distributions
+    from lpspec.cli import main
+
+    Q, P = _batch([lm_pair(100, 21), packed_pair(100, 22)])
+    path = tmp_path / "pair.npz"
+    save_distributions(path, target=Q, drafts=P)
+    assert main(["batch", str(path), "-k", "2", "3", "--summary", "--check-verifier", "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "optimal verifier (rank space), K=2: pass on 2/2 rows" in err
+    assert "K=3: pass on 2/2 rows" in err

@@ -177,7 +177,46 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", default=None, help="file to write (.csv, .md, .tex, .json); default: stdout")
     parser.add_argument("--format", default=None, help="csv, markdown, latex or json (default: from --output, "
                                                         "else markdown)")
+    parser.add_argument("--check-verifier", action="store_true",
+                        help="also build the rank-space optimal verifier of every row (identical drafts) and report "
+                             "its check (docs/theory.md §9) on stderr")
     return parser
+
+
+def verifier_check(*, target, drafts, k, batch_size: int = DEFAULT_BATCH_SIZE, device=None) -> dict:
+    """Build :func:`lpspec.batched.optimal_verifier` for every row and K and summarise its check.
+
+    Returns ``{K: {"rows", "passed", "worst_error", "bound", "slid"}}`` (largest mass error over the rows, its
+    smallest bound, rows where a window slid).
+    """
+    from .verifier import optimal_verifier
+
+    torch = require_torch()
+    ks = [k] if isinstance(k, numbers.Integral) else list(k)
+    out = {}
+    B = _shape(target)[0]
+    for K in ks:
+        s = {"rows": 0, "passed": 0, "worst_error": 0.0, "bound": float("inf"), "slid": 0}
+        for a in range(0, B, int(batch_size)):
+            b = min(B, a + int(batch_size))
+            v = optimal_verifier(target=_rows_of(target, a, b, 0), drafts=_rows_of(drafts, a, b, 0), k=K,
+                                 device=device)
+            try:
+                rep = v.check()
+            except AssertionError:
+                rep = None
+            if rep is None:
+                continue
+            worst = torch.stack([rep[key] for key in ("side_error", "value_error", "residual_error", "sum_error",
+                                                      "output_error")]).amax(dim=0)
+            s["rows"] += b - a
+            s["passed"] += int(rep["passed"].sum())
+            s["worst_error"] = max(s["worst_error"], float(worst.max()))
+            s["bound"] = min(s["bound"], float(rep["mass_bound"].min()))
+            s["slid"] += int(v.slid.sum())
+        s["rows"] = B
+        out[K] = s
+    return out
 
 
 def main(argv=None) -> int:
@@ -191,9 +230,19 @@ def main(argv=None) -> int:
         data = load_distributions(args.path)
         rows = acceptance_table(target=data.target, drafts=data.drafts, k=args.k, schemes=args.schemes, s=args.s,
                                 summary=args.summary, batch_size=args.batch_size, device=args.device)
+        checks = None
+        if args.check_verifier:
+            if data.different_drafts:
+                raise ValueError("--check-verifier needs identical drafts (a (B, n) drafts array with -k).")
+            checks = verifier_check(target=data.target, drafts=data.drafts, k=args.k, batch_size=args.batch_size,
+                                    device=args.device)
     except (ValueError, ImportError) as exc:
         print(f"lpspec batch: error: {exc}", file=sys.stderr)
         return 2
+    for K, s in (checks or {}).items():
+        verdict = "pass" if s["passed"] == s["rows"] else "FAIL"
+        print(f"optimal verifier (rank space), K={K}: {verdict} on {s['passed']}/{s['rows']} rows, largest error "
+              f"{s['worst_error']:.2g} (bound >= {s['bound']:.2g}); windows slid in {s['slid']} rows", file=sys.stderr)
     if args.output:
         write_table(rows, args.output, fmt=args.format)
     else:

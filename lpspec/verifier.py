@@ -119,14 +119,14 @@ def equality_start(lengths, targets, k: int) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         A = np.clip((q / (k * L)) ** (1.0 / (k - 1)) + 0.5 * L, L, 1.0)
         logq = np.log(q)
-        for _ in range(40):
+        for _ in range(12):
             r = np.minimum(L / A, 1.0)
             h = A**k * -np.expm1(k * np.log1p(-r))
             dh = k * A ** (k - 1) * -np.expm1((k - 1) * np.log1p(-r))
             step = (np.log(h) - logq) * h / dh
             step = np.where(np.isfinite(step), step, 0.0)
             A_new = np.clip(A - step, L, 1.0)
-            done = np.all(np.abs(A_new - A) <= 4 * _U * A)
+            done = np.all(np.abs(A_new - A) <= 16 * _U * A)
             A = A_new
             if done:
                 break
@@ -320,6 +320,70 @@ class _Side:
         self.slides += nc
         return nc
 
+    def _straddle(self, y: int, length: float, qy: float) -> bool:
+        """``S*`` side, the common slide: the root window straddles the last placed token, taking the low end of
+        the nearest gap ``[g, h]`` and the top of the front interval ``[lo, x]``:
+        ``f(d) = M([g, g + d]) + M([x - (L - d), x])``, decreasing in ``d``; the greedy's root is the largest
+        ``d`` with ``f(d) >= q`` (safe side). Newton's method inside the bracket, then ulp steps to the safe
+        side. Returns False (nothing placed) when the root is not inside this two-interval bracket."""
+        F = self.F
+        if len(F) < 2:
+            return False
+        k = self.k
+        lo, x = F[-1]
+        g, h = F[-2]
+        dmin = max(0.0, length - (x - lo))
+        dmax = min(length, h - g)
+        if dmin >= dmax:
+            return False
+
+        def f(d):
+            return _mass1(g, g + d, k) + _mass1(x - (length - d), x, k) - qy
+
+        if f(dmin) < 0 or f(dmax) >= 0:
+            return False
+        a, b = dmin, dmax  # f(a) >= 0 > f(b): the bracket, kept to the end
+        d = 0.5 * (a + b)
+        for _ in range(200):
+            fd = f(d)
+            if fd >= 0:
+                a = d
+            else:
+                b = d
+            if b - a <= 4 * _U * b:
+                break
+            slope = k * ((1.0 - g - d) ** (k - 1) - (1.0 - x + length - d) ** (k - 1))
+            nd = d - fd / slope if slope < 0 else 0.5 * (a + b)
+            if not (a < nd < b):
+                nd = 0.5 * (a + b)
+            else:  # probe just past the Newton point, so that the bracket closes from both sides
+                over = nd + 2.0 * (nd - d)
+                if a < over < b:
+                    if f(over) >= 0:
+                        a = over
+                    else:
+                        b = over
+                    if not (a < nd < b):
+                        nd = 0.5 * (a + b)
+            d = nd
+        d = a  # the safe side: f(a) >= 0
+        d = max(d, dmin)
+        e1 = g + d
+        s2 = x - (length - d)
+        if s2 < lo:
+            s2 = lo
+        if e1 > h:
+            e1 = h
+        if e1 > g:
+            self._emit(g, e1, y)
+        if x > s2:
+            self._emit(s2, x, y)
+        keep = [(e1, h)] if h > e1 else []
+        keep += [(lo, s2)] if s2 > lo else []
+        F[-2:] = keep
+        self.slides += 1
+        return True
+
     def _take_rest(self, y: int):
         if not self.F:  # nothing left (rounding): a degenerate piece at the boundary keeps y sampleable
             edge = self._edge
@@ -337,6 +401,7 @@ class _Side:
         j = 0
         block = self.BLOCK
         chain = 4
+        pause = skip = 0
         while j < m:
             if j == m - 1:
                 self._take_rest(int(tokens[j]))
@@ -377,13 +442,19 @@ class _Side:
             if nk == L.size:
                 block = min(block * 2, 1 << 16)
                 continue
-            if not self.home_low and self.k > 1 and j < m - 1:
+            if not self.home_low and self.k > 1 and j < m - 1 and skip == 0:
                 nc = self._chain(tokens[j:m - 1][:chain], lengths[j:m - 1][:chain], targets[j:m - 1][:chain])
                 chain = min(chain * 2, 1 << 16) if nc == min(chain, m - 1 - j) else 4
+                # after a failed run, the next few tokens go straight to the 1-D root (which handles every case)
+                pause = 0 if nc else min(2 * pause + 1, 32)
+                skip = pause
                 if nc:
                     j += nc
                     continue
-            self._place_general(int(tokens[j]), float(lengths[j]), float(targets[j]))
+            elif skip:
+                skip -= 1
+            if self.home_low or not self._straddle(int(tokens[j]), float(lengths[j]), float(targets[j])):
+                self._place_general(int(tokens[j]), float(lengths[j]), float(targets[j]))
             j += 1
             block = self.BLOCK
 

@@ -75,7 +75,7 @@ def test_rows_without_slides_are_built_on_the_batch():
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_batched_sampler_gives_q_and_pstar_per_row(device):
-    n, N, k = 300, 200_000, 3
+    n, N, k = 300, 100_000, 3
     rows = [lm_pair(n, 11), dirichlet_pair(n, 12), packed_pair(n, 13)]
     Q, P = _batch(rows)
     v = lb.optimal_verifier(target=Q, drafts=P, k=k, device=device)

@@ -110,7 +110,7 @@ def packed_pair(n, seed):
 
 
 # ---------------------------------------------------------------------------------------------- small n, exhaustive
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(R.instance_kwargs(laws=("independent",), identical=True, max_n=6, max_k=4, max_tuples=1300))
 @example({"target": [4 / 18, 5 / 18, 1 / 18, 8 / 18], "drafts": [8 / 24, 4 / 24, 5 / 24, 7 / 24], "k": 2,
           "law": "independent"})

@@ -19,10 +19,15 @@ docs/theory.md §9):
   coordinates along ``F``) whose window ``W(m)`` of length ``p(y)`` has ``M(W(m)) <= q(y)``;
 * ``S*`` part, ``F = [c, 1]``, tokens by ``q/p`` ascending: the *largest* ``m`` with ``M(W(m)) >= q(y)``.
 
-Usually ``m`` is at the home end (``0`` on ``T``, the end of ``F`` on ``S*``): then the placement is a prefix
-sum, done in vectorised blocks. When a window must move away from its home end (a *slide*), ``m`` is the root
-of the monotone function ``M(W(m)) - q(y)``, found by bisection that ends on the safe side in floating point
-(``M <= q`` on ``T``, ``M >= q`` on ``S*``). The last token of each side takes the rest of ``F``, so that the
+While ``m`` is at the home end (``0`` on ``T``, the end of ``F`` on ``S*``) the placement is a prefix sum, done
+in vectorised blocks. When a window must move away from its home end (a *slide*), ``m`` is the root of the
+monotone function ``M(W(m)) - q(y)``, and every root ends on the safe side in floating point (``M <= q`` on
+``T``, ``M >= q`` on ``S*``). On the ``S*`` side slides are the rule on LM-like pairs (its home end is rank 1,
+where the winning density ``K (1 - s)^{K-1}`` vanishes), so two common cases have their own solvers, both
+computing the same greedy root: runs of tokens that land at their *equality position* inside the front free
+interval (vectorised Newton, :func:`equality_start`), and a window straddling the last placed token (two
+intervals, scalar Newton in a closing bracket). Everything else uses Brent's method on the part of ``F`` that
+brackets the root, with a bisection fallback. The last token of each side takes the rest of ``F``, so that the
 pieces partition ``[0, 1]`` exactly (``end[i] == start[i + 1]`` as floats). ``M`` is evaluated as
 ``(1 - u)^K (-expm1(K log1p(-(v - u)/(1 - u))))`` (no cancellation for tiny windows). Step 2's acceptance
 ``α_y = min(1, q(y)/M(R_y))`` and the residual ``(q - M)^+`` are computed from the masses actually realised

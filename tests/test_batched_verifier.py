@@ -14,9 +14,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from test_verifier import dirichlet_pair, lm_pair, packed_pair, pooled_chisquare, wilson  # noqa: E402
+
 import lpspec.batched as lb  # noqa: E402
 from lpspec import optimal_verifier  # noqa: E402
-from test_verifier import dirichlet_pair, lm_pair, packed_pair, pooled_chisquare, wilson  # noqa: E402
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

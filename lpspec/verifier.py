@@ -345,14 +345,20 @@ class _Side:
         def f(d):
             return _mass1(g, g + d, k) + _mass1(x - (length - d), x, k) - qy
 
-        if f(dmin) < 0 or f(dmax) >= 0:
+        fa, fb = f(dmin), f(dmax)
+        if fa < 0 or fb >= 0:
             return False
         a, b = dmin, dmax  # f(a) >= 0 > f(b): the bracket, kept to the end
-        d = 0.5 * (a + b)
+        d = a + (b - a) * fa / (fa - fb)  # secant start
+        if not (a < d < b):
+            d = 0.5 * (a + b)
+        small = 8 * _U * qy  # a mass error at rounding level: the root is found
         for _ in range(200):
             fd = f(d)
             if fd >= 0:
                 a = d
+                if fd <= small:
+                    break
             else:
                 b = d
             if b - a <= 4 * _U * b:

@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .instance import Instance, make_instance
 
@@ -148,6 +147,37 @@ def equality_start(lengths, targets, k: int) -> np.ndarray:
 
 
 
+def _safe_root(g, lo: float, hi: float, small: float) -> float:
+    """The smallest ``t`` in ``[lo, hi]`` with ``g(t) <= 0`` for a continuous non-increasing ``g`` with ``g(lo) > 0 >=
+    g(hi)``, returned on the safe side (``g(t) <= 0``).
+
+    Illinois false position inside a bracket that is kept to the end; stops when ``-small <= g <= 0`` (a mass error
+    at rounding level) or when the bracket is a few ulps wide, then returns its safe end.
+    """
+    glo, ghi = g(lo), g(hi)
+    side = 0
+    for _ in range(200):
+        if hi - lo <= 4 * _U * hi:
+            break
+        t = hi - ghi * (hi - lo) / (ghi - glo) if glo != ghi else 0.5 * (lo + hi)
+        if not (lo < t < hi):
+            t = 0.5 * (lo + hi)
+        gt = g(t)
+        if gt > 0:
+            lo, glo = t, gt
+            if side == -1:
+                ghi *= 0.5
+            side = -1
+        else:
+            hi, ghi = t, gt
+            if gt >= -small:
+                break
+            if side == 1:
+                glo *= 0.5
+            side = 1
+    return hi
+
+
 class _Side:
     """Greedy placement of one side (docs/theory.md §9) into the free set ``F = [lo, hi]``.
 
@@ -246,32 +276,7 @@ class _Side:
             t0 = tmax  # no root inside F (rounding, or an inexact cut): the far end, the closest the side gets
             self.forced += 1
         else:
-            try:
-                t0 = brentq(g, 0.0, tmax, xtol=1e-18, rtol=4 * 2.0**-52, maxiter=200)
-            except (RuntimeError, ValueError):
-                t0 = 0.5 * tmax
-            lo, hi = 0.0, tmax
-            if g(t0) > 0:
-                lo = t0
-                for _ in range(8):  # step to the safe side of the root, one ulp at a time
-                    t0 = min(math.nextafter(t0, math.inf), tmax)
-                    if g(t0) <= 0:
-                        break
-                else:
-                    t0 = None
-            else:
-                hi = t0
-                t0 = hi
-            if t0 is None:  # fall back to bisection on the bracket [lo, hi]
-                while True:
-                    mid = 0.5 * (lo + hi)
-                    if mid <= lo or mid >= hi or hi - lo <= 1e-18:
-                        break
-                    if g(mid) > 0:
-                        lo = mid
-                    else:
-                        hi = mid
-                t0 = hi
+            t0 = _safe_root(g, 0.0, tmax, 8 * _U * qy)
         if t0 > 0.0:
             self.slides += 1
         pieces = self._window(sub, t0, length, cum)

@@ -49,6 +49,7 @@ from .schemes import (
 )
 from .sweep import SweepSpec, load_spec, run_sweep
 from .theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
+from .verifier import OptimalVerifier, optimal_verifier
 from .verify import VerificationReport, verify_scheme
 
 __all__ = [
@@ -75,6 +76,8 @@ __all__ = [
     "compare_schemes",
     "upper_bound",
     "verify_scheme",
+    "optimal_verifier",
+    "OptimalVerifier",
     "VerificationReport",
     "Scheme",
     "ImportanceScheme",

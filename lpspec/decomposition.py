@@ -13,6 +13,10 @@ sampling scheme); :func:`canonical_decomposition` finds an optimal ``β``:
 
 * ``method="from_lp"``: the construction from an optimum of the selection LP: ``β_y(x) = w(x, y) / P(x)`` on
   ``set(x)``, the left-over ``1 - Σ_y β_y(x)`` added to the first draft ``x_1``.
+* ``method="rank"`` (identical independent drafts, any ``n``): the rank-space verifier of docs/theory.md §9
+  (:func:`lpspec.optimal_verifier`), with no enumeration of the draft tuples (:class:`RankDecomposition`).
+* ``method="auto"`` (default): ``rank`` for identical independent drafts whose ``n^K`` tuples exceed what the LPs
+  enumerate (:data:`~lpspec.instance.MAX_ENUMERATED_TUPLES`), ``is_lp`` otherwise.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import numpy as np
 from .instance import Instance, canonical_set_keys, make_instance
 from .results import LPSolveError
 
-__all__ = ["canonical_decomposition", "two_step_from_beta", "CanonicalDecomposition", "DECOMPOSITION_TOLERANCE"]
+__all__ = ["canonical_decomposition", "two_step_from_beta", "CanonicalDecomposition", "RankDecomposition",
+           "DECOMPOSITION_TOLERANCE"]
 
 #: Tolerance of :meth:`CanonicalDecomposition.check` for float instances.
 DECOMPOSITION_TOLERANCE = 1e-9
@@ -148,6 +153,50 @@ class CanonicalDecomposition:
             report.update(acceptance_gap=gap, membership_gap=mgap)
             assert gap <= DECOMPOSITION_TOLERANCE, f"Σ min(q, p_I) = {self.acceptance} but P* = {self.optimum}"
             assert mgap <= DECOMPOSITION_TOLERANCE, f"membership {self.membership_acceptance} != P* {self.optimum}"
+        return report
+
+
+class RankDecomposition(CanonicalDecomposition):
+    """Theorem 1's two-step scheme with the rank-space selection of docs/theory.md §9, at any ``n``.
+
+    The same fields as :class:`CanonicalDecomposition`, computed from :class:`lpspec.OptimalVerifier` without
+    enumerating the draft tuples: ``intermediate = p_I = M(R_y)``, ``acceptance = Σ min(q, p_I)``, and
+    ``membership_acceptance`` equal to it (a rejected tuple lies inside ``S*`` and the residual lives on ``T``,
+    so a residual sample is never a draft token). Float64 throughout (exact input: ``optimum`` stays the exact
+    ``P*``). :meth:`check` runs :meth:`lpspec.OptimalVerifier.check` (its stated bounds) and returns its report.
+
+    Attributes
+    ----------
+    verifier : OptimalVerifier
+    """
+
+    def __init__(self, instance: Instance, verifier):
+        self.instance = instance
+        self.verifier = verifier
+        self.method = "rank"
+        self._exact = False
+        self.intermediate = verifier.selection_law
+        self.acceptance = verifier.acceptance
+        self.membership_acceptance = verifier.acceptance
+        self.optimum = verifier.value
+
+    def beta(self, x) -> np.ndarray:
+        """``β(x)``: exact piecewise-polynomial integrals (:meth:`lpspec.OptimalVerifier.selection`), shape (n,)."""
+        return self.verifier.selection(x)
+
+    def conditional(self, x) -> np.ndarray:
+        return self.verifier.conditional(x)
+
+    def output_distribution(self) -> np.ndarray:
+        """``min(q, p_I) + (1 - Σ min(q, p_I)) r`` (analytic: Theorem 1's step 2 needs no enumeration), (n,)."""
+        return self.verifier.output_distribution()
+
+    def check(self) -> dict:
+        """The verifier's check (partition, optimality sides, ``Σ min(q, p_I) = P*``, residual mass, output ``= q``)
+        within its stated float64 bounds; also ``acceptance_gap`` / ``membership_gap`` / ``output_error``."""
+        report = self.verifier.check()
+        gap = abs(float(self.acceptance) - float(self.optimum))
+        report.update(acceptance_gap=gap, membership_gap=gap)
         return report
 
 
@@ -303,7 +352,7 @@ def _beta_from_selection_lp(inst: Instance):
 
 
 def canonical_decomposition(
-    *, target, drafts, k: int | None = None, law: str = "independent", method: str = "is_lp"
+    *, target, drafts, k: int | None = None, law: str = "independent", method: str = "auto"
 ) -> CanonicalDecomposition:
     """Theorem 1 (Khisti et al. 2025): an optimal scheme as IS selection + single-draft speculative sampling.
 
@@ -316,8 +365,10 @@ def canonical_decomposition(
     ----------
     target, drafts, k, law
         As in :func:`lpspec.optimal_acceptance`.
-    method : {"is_lp", "from_lp"}
-        ``is_lp`` solves the IS-form LP; ``from_lp`` builds ``β`` from the selection LP's optimum.
+    method : {"auto", "is_lp", "from_lp", "rank"}
+        ``is_lp`` solves the IS-form LP; ``from_lp`` builds ``β`` from the selection LP's optimum; ``rank`` is
+        the rank-space verifier (identical independent drafts, any ``n``, docs/theory.md §9). ``auto``: ``rank``
+        for identical independent drafts beyond the LPs' enumeration limit, else ``is_lp``.
 
     Returns
     -------
@@ -336,10 +387,18 @@ def canonical_decomposition(
     return decomposition_for(inst, method)
 
 
-def decomposition_for(inst: Instance, method: str = "is_lp", optimum=None) -> CanonicalDecomposition:
+def decomposition_for(inst: Instance, method: str = "auto", optimum=None) -> CanonicalDecomposition:
     """:func:`canonical_decomposition` on an already built instance (``optimum``: its P*, when already known)."""
+    from .instance import MAX_ENUMERATED_TUPLES
     from .optimum import optimum_for
 
+    rank_ok = inst.identical and inst.law == "independent"
+    if method == "auto":
+        method = "rank" if rank_ok and inst.num_tuples() > MAX_ENUMERATED_TUPLES else "is_lp"
+    if method == "rank":
+        from .verifier import verifier_for
+
+        return RankDecomposition(inst, verifier_for(inst))
     inst.check_enumerable("canonical_decomposition")
     from .lp import check_lp_cost
 
@@ -349,7 +408,7 @@ def decomposition_for(inst: Instance, method: str = "is_lp", optimum=None) -> Ca
     elif method == "from_lp":
         sid, tok, w, _ = _beta_from_selection_lp(inst)
     else:
-        raise ValueError(f"method={method!r} is not known; choose 'is_lp' or 'from_lp'.")
+        raise ValueError(f"method={method!r} is not known; choose 'auto', 'is_lp', 'from_lp' or 'rank'.")
     pos = _set_weights_to_tuples(inst, sid, tok, w)
     dec = two_step_from_beta(inst, position_weights=pos, method=method)
     dec.optimum = float((optimum_for(inst) if optimum is None else optimum).value)

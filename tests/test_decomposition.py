@@ -252,7 +252,10 @@ def test_decomposition_errors():
         canonical_decomposition(target=[0.5, 0.7], drafts=[0.5, 0.5], k=2)
     n = 100
     with pytest.raises(ValueError, match="draft tuples"):
-        canonical_decomposition(target=np.full(n, 1 / n), drafts=np.full(n, 1 / n), k=4)
+        canonical_decomposition(target=np.full(n, 1 / n), drafts=np.full(n, 1 / n), k=4, method="is_lp")
+    # beyond the LPs' size, identical independent drafts default to the rank-space verifier (docs/theory.md §9)
+    big = canonical_decomposition(target=np.full(n, 1 / n), drafts=np.full(n, 1 / n), k=4)
+    assert big.method == "rank" and big.acceptance == pytest.approx(1.0, abs=1e-12)
     dec = canonical_decomposition(target=[0.5, 0.25, 0.25], drafts=[0.5, 0.5, 0.0], k=2)
     with pytest.raises(ValueError, match="probability 0"):
         dec.beta((0, 2))

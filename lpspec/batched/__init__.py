@@ -6,6 +6,8 @@ whole batch of positions at once, the same quantities as the NumPy side under th
 * :func:`optimal_acceptance` — ``P*`` of K identical drafts per row (``.value`` (B,), the cut as a prefix size
   ``.cut_size`` and a ratio ``.threshold``), without a full sort (:mod:`lpspec.batched.optimum`);
 * :func:`acceptance_one` — Theorem 2 per row;
+* :func:`optimal_verifier` — the rank-space optimal verifier per row, with a batched sampler
+  (:mod:`lpspec.batched.verifier`);
 * :func:`compare_schemes` — ``{scheme name: (B,) tensor}`` for ``optimal``, ``single_draft``,
   ``specinfer``, ``spectr``, ``naive``, ``truncated_is`` (K = 2, scored by ``Σ min(q, p_I)``) and
   ``upper_bound`` (:mod:`lpspec.batched.schemes`);
@@ -32,6 +34,7 @@ from .io import LoadedDistributions, load_distributions, read_rows, save_distrib
 from .optimum import BatchedAcceptanceOne, BatchedOptimum, acceptance_one, optimal_acceptance
 from .schemes import BATCHED_SCHEMES, DEFAULT_TRUNCATION, compare_schemes, spectr_acceptance
 from .table import acceptance_table
+from .verifier import BatchedVerifier, optimal_verifier
 
 __all__ = [
     "BATCHED_SCHEMES",
@@ -40,6 +43,7 @@ __all__ = [
     "BatchInput",
     "BatchedAcceptanceOne",
     "BatchedOptimum",
+    "BatchedVerifier",
     "LoadedDistributions",
     "Logits",
     "acceptance_one",
@@ -50,6 +54,7 @@ __all__ = [
     "compare_schemes",
     "load_distributions",
     "optimal_acceptance",
+    "optimal_verifier",
     "probabilities_from_logits",
     "require_torch",
     "save_distributions",

@@ -244,6 +244,42 @@ ACCEPTANCE_TASK = register_chunk_task(ChunkTask("acceptance", _acceptance_chunk,
                                                 summarise=_acceptance_summary))
 
 
+def verifier_check(*, target, drafts, k, batch_size: int = DEFAULT_BATCH_SIZE, device=None) -> dict:
+    """Build :func:`lpspec.batched.optimal_verifier` for every row and K and summarise its check.
+
+    Returns ``{K: {"rows", "passed", "worst_error", "bound", "slid"}}`` (largest mass error over the rows, its
+    smallest bound, rows where a window slid).
+    """
+    from .verifier import optimal_verifier
+
+    torch = require_torch()
+    ks = [k] if isinstance(k, numbers.Integral) else list(k)
+    out = {}
+    B = _shape(target)[0]
+    for K in ks:
+        s = {"rows": 0, "passed": 0, "worst_error": 0.0, "bound": float("inf"), "slid": 0}
+        for a in range(0, B, int(batch_size)):
+            b = min(B, a + int(batch_size))
+            v = optimal_verifier(target=_rows_of(target, a, b, 0), drafts=_rows_of(drafts, a, b, 0), k=K,
+                                 device=device)
+            try:
+                rep = v.check()
+            except AssertionError:
+                rep = None
+            if rep is None:
+                continue
+            worst = torch.stack([rep[key] for key in ("side_error", "value_error", "residual_error", "sum_error",
+                                                      "output_error")]).amax(dim=0)
+            s["rows"] += b - a
+            s["passed"] += int(rep["passed"].sum())
+            s["worst_error"] = max(s["worst_error"], float(worst.max()))
+            s["bound"] = min(s["bound"], float(rep["mass_bound"].min()))
+            s["slid"] += int(v.slid.sum())
+        s["rows"] = B
+        out[K] = s
+    return out
+
+
 def main(argv=None) -> int:
     """``python -m lpspec.batched ARGS`` = ``lpspec batch ARGS`` (:mod:`lpspec.cli.batch`)."""
     from ..cli import main as cli_main

@@ -41,6 +41,9 @@ def register(sub):
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     add_format_option(p, "csv")
     add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json)")
+    p.add_argument("--check-verifier", action="store_true",
+                   help="also build the rank-space optimal verifier of every row (identical drafts) and report its "
+                        "check (docs/theory.md §9) on stderr")
     add_engine_arguments(p)
     p.set_defaults(func=run)
     return p
@@ -70,8 +73,26 @@ def run(args) -> int:
                            chunk_size=args.chunk_size, progress_bar=False if args.quiet else None, **engine)
     except ValueError as exc:
         raise CLIError(str(exc).replace("schemes: ", "--schemes: ", 1)) from None
+    if args.check_verifier:
+        report_verifier_check(args, different)
     emit_table(table, args, "csv")
     left_out = sorted({n for r in table.rows for n in (r.get("notes") or "").split("; ") if n})
     for line in left_out:
         note(f"not computed: {line}")
     return finish_engine_run(table, engine)
+
+
+def report_verifier_check(args, different: bool) -> None:
+    """``--check-verifier``: build :func:`lpspec.batched.optimal_verifier` for every row and K; one line per K."""
+    from ..batched.io import load_distributions
+    from ..batched.table import DEFAULT_BATCH_SIZE, verifier_check
+
+    if different:
+        raise CLIError("--check-verifier needs identical drafts (a (B, n) drafts array with -k).")
+    data = load_distributions(args.path)
+    checks = verifier_check(target=data.target, drafts=data.drafts, k=args.k,
+                            batch_size=args.batch_size or DEFAULT_BATCH_SIZE, device=args.device)
+    for K, s in checks.items():
+        verdict = "pass" if s["passed"] == s["rows"] else "FAIL"
+        note(f"optimal verifier (rank space), K={K}: {verdict} on {s['passed']}/{s['rows']} rows, largest error "
+             f"{s['worst_error']:.2g} (bound >= {s['bound']:.2g}); windows slid in {s['slid']} rows")

@@ -11,18 +11,24 @@ __all__ = ["CanonicalScheme", "OptimalScheme"]
 
 
 class OptimalScheme(Scheme):
-    """The completed optimal plan of the draft-selection LP (docs/theory.md §2–§3): ``P(acc) = P*``.
+    """An optimal scheme (``P(acc) = P*``): the rank-space verifier or the completed optimal LP plan.
 
-    Float instances: :func:`lpspec.lp.solve_instance` (HiGHS, repaired flow, cut certificate) and its
-    ``conditional``. Exact (Fraction) instances: the exact max-flow of :func:`lpspec.certify`, so that
-    ``π(· | x)`` and the acceptance are Fractions. The membership acceptance equals the flow value (the
-    completion only adds mass, and no exact scheme exceeds ``P*``); for exact instances
-    :meth:`closed_form_acceptance` returns it, for float instances :attr:`acceptance` is enumerated.
+    * ``plan="rank"`` (the default for float instances with identical independent drafts, any ``n``): the
+      rank-space optimal verifier of docs/theory.md §9 (:func:`lpspec.optimal_verifier`); :meth:`sample` runs
+      it (ranks, smallest wins, one speculative-sampling step) and :meth:`closed_form_acceptance` is its
+      ``Σ min(q, p_I) = P*``.
+    * ``plan="lp"`` (every other instance): float instances use :func:`lpspec.lp.solve_instance` (HiGHS,
+      repaired flow, cut certificate) and its ``conditional``; exact (Fraction) instances the exact max-flow of
+      :func:`lpspec.certify`, so that ``π(· | x)`` and the acceptance are Fractions. The membership acceptance
+      equals the flow value (the completion only adds mass, and no exact scheme exceeds ``P*``); for exact
+      instances :meth:`closed_form_acceptance` returns it, for float instances :attr:`acceptance` is enumerated.
 
     Parameters
     ----------
     form : {"edge", "merged", "full"}, optional
         LP form for float instances; default ``"edge"`` for ``K <= 2``, ``"merged"`` otherwise.
+    plan : {"rank", "lp"}, optional
+        Default: ``"rank"`` for float instances with identical independent drafts, else ``"lp"``.
 
     Examples
     --------
@@ -34,10 +40,20 @@ class OptimalScheme(Scheme):
     name = "optimal"
     title = "the LP optimum, completed to an exact scheme (docs/theory.md §2)"
 
-    def __init__(self, instance: Instance | None = None, /, *, form: str | None = None, **kw):
+    def __init__(self, instance: Instance | None = None, /, *, form: str | None = None, plan: str | None = None,
+                 **kw):
         super().__init__(instance, **kw)
         inst = self.instance
-        if inst.exact:
+        if plan is None:
+            plan = "rank" if (not inst.exact and inst.identical and inst.law == "independent") else "lp"
+        if plan not in ("rank", "lp"):
+            raise ValueError(f"plan={plan!r} is not known; choose 'rank' or 'lp'.")
+        self.plan = plan
+        if plan == "rank":
+            from ..verifier import verifier_for
+
+            self.result = verifier_for(inst)
+        elif inst.exact:
             from ..certify import certify_instance
 
             self.result = certify_instance(inst)
@@ -51,6 +67,18 @@ class OptimalScheme(Scheme):
         return np.array(row, dtype=object if self.exact else np.float64)
 
     @property
+    def exact(self) -> bool:
+        return bool(self.instance.exact) and self.plan == "lp"
+
+    def sample(self, x, rng: np.random.Generator) -> int:
+        """One output for ``x``: the rank-space verifier's own sampler (``plan="rank"``), else a draw from
+        :meth:`conditional`."""
+        if self.plan == "rank":
+            out, _ = self.result.sample(np.asarray([self._tuple(x)], dtype=np.int64), rng)
+            return int(out[0])
+        return super().sample(x, rng)
+
+    @property
     def value(self):
         """``P*``: the value of the optimal flow (:attr:`result`)."""
         return self.result.value
@@ -59,6 +87,8 @@ class OptimalScheme(Scheme):
         """Exact instances: ``P*`` (the certified flow value, which the completed scheme's membership equals
         exactly). Float instances: ``None`` — the completion of a flow that is optimal only to the solver's
         tolerance can land a little more mass on ``set(x)``, so the acceptance is enumerated."""
+        if self.plan == "rank":
+            return self.result.acceptance
         return self.result.value if self.exact else None
 
 

@@ -1,0 +1,348 @@
+"""The rank-space optimal verifier (docs/theory.md §9) for a batch of positions, on torch (GPU when present).
+
+Per row (one position: target ``q``, draft ``p``, ``K`` identical drafts) the construction is that of
+:func:`lpspec.optimal_verifier`:
+
+1. **One sort per row** of ``q/p`` (``torch.sort``, stable; tokens with ``p = 0`` last), the sorted-prefix optimum
+   ``P* = min_j Q_j + 1 - P_j^K`` (``1 - P^K`` as ``-expm1(K log1p(-tail))``) and its cut ``S*`` = the first ``j*``.
+2. **Home placement, vectorised over the batch.** ``T`` tokens by ``q/p`` descending from rank 0, ``S*`` tokens
+   by ``q/p`` ascending from rank 1 down: pure prefix sums (suffix sums over the sorted row), the boundary
+   between the sides pinned to ``c = p(T)`` (``1`` when ``S*`` is empty, ``0`` when ``T`` is), so that the
+   pieces partition ``[0, 1]`` exactly. A row is *non-sliding* when every home window already satisfies its
+   side's inequality (``M <= q`` on ``T``, ``M >= q`` on ``S*``, the last token of each side excepted: it
+   takes the rest); then the greedy of docs/theory.md §9 places every window at its home end and the row is
+   done.
+3. **Rows where a window must slide** are handled by the NumPy construction, row by row
+   (:func:`lpspec.verifier.verifier_for` on the row moved to the CPU: block prefix sums, vectorised
+   equality-position runs on the ``S*`` side and 1-D root searches), and their pieces are copied back into
+   the padded batch arrays. On LM-like pairs most rows slide on the ``S*`` side (measured in
+   ``benchmarks/verifier.py``), so the batched construction is then as fast as the NumPy one per row.
+
+Realised masses ``p_I = M(R_y)``, ``α = min(1, q/p_I)`` and the residual are computed on the batch from the
+pieces. Agreement with the NumPy construction, per row: every mass within the NumPy verifier's stated bound
+``(K + 2)(2n + 8P) u`` (:meth:`lpspec.OptimalVerifier.error_bounds`), checked by the tests.
+
+The sampler (:meth:`BatchedVerifier.sample`) takes ``(B, N, K)`` draft tuples and returns ``(B, N)`` outputs
+and acceptance flags: one uniform rank per draft inside its token's pieces, the smallest wins, one
+speculative-sampling step, the residual drawn by ``torch.searchsorted`` on its cumulative sums.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._torch import require_torch
+from .inputs import as_batch
+from .optimum import one_minus_power
+
+__all__ = ["BatchedVerifier", "optimal_verifier", "batched_rank_mass"]
+
+_U = 2.0**-53
+
+
+def batched_rank_mass(start, end, k: int):
+    """``M([u, v]) = (1 - u)^K - (1 - v)^K`` elementwise on tensors, without cancellation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> batched_rank_mass(torch.tensor([0.0]), torch.tensor([0.5]), 2).tolist()
+    [0.75]
+    """
+    torch = require_torch()
+    a = 1.0 - start
+    length = (end - start).clamp(min=0.0)
+    safe = torch.where(a > 0, a, torch.ones_like(a))
+    ratio = (length / safe).clamp(max=1.0)
+    out = a**k * -torch.expm1(k * torch.log1p(-ratio))
+    return torch.where(a > 0, out, torch.zeros_like(out))
+
+
+@dataclass(eq=False)
+class BatchedVerifier:
+    """The rank-space optimal verifier of every row of a batch (module docstring).
+
+    Attributes
+    ----------
+    value : torch.Tensor, shape (B,)
+        ``P*`` per row.
+    cut_size : torch.Tensor of int64, shape (B,)
+        ``|S*|`` (the first ``cut_size`` tokens of the row's ``q/p`` order).
+    slid : torch.Tensor of bool, shape (B,)
+        Rows where a window slid (built by the NumPy construction).
+    slides_t, slides_s : torch.Tensor of int64, shape (B,)
+        Windows slid on each side (0 on non-sliding rows).
+    selection_law, accept_prob, residual : torch.Tensor, shape (B, n)
+        ``p_I = M(R_y)``, ``min(1, q/p_I)``, ``(q - p_I)^+ / Σ (q - p_I)^+`` (``q`` where nothing is rejected).
+    rejection_mass, acceptance : torch.Tensor, shape (B,)
+        ``Σ (q - p_I)^+`` and ``Σ min(q, p_I)``.
+    piece_start, piece_end : torch.Tensor, shape (B, P)
+        The pieces sorted by start, padded at the end with ``1.0``; ``num_pieces`` (B,) holds the counts.
+    piece_owner : torch.Tensor of int64, shape (B, P)
+        Their tokens (``-1`` in the padding).
+    k : int
+    """
+
+    value: object
+    cut_size: object
+    slid: object
+    slides_t: object
+    slides_s: object
+    piece_start: object = field(repr=False)
+    piece_end: object = field(repr=False)
+    piece_owner: object = field(repr=False)
+    num_pieces: object = field(repr=False)
+    target: object = field(repr=False)
+    draft: object = field(repr=False)
+    k: int = 1
+
+    def __post_init__(self):
+        torch = require_torch()
+        B, n = self.target.shape
+        P = self.piece_start.shape[1]
+        valid = self.piece_owner >= 0
+        owner = torch.where(valid, self.piece_owner, torch.zeros_like(self.piece_owner))
+        mass = torch.where(valid, batched_rank_mass(self.piece_start, self.piece_end, self.k),
+                           torch.zeros_like(self.piece_start))
+        self.selection_law = torch.zeros_like(self.target).scatter_add_(1, owner, mass)
+        q, pI = self.target, self.selection_law
+        self.accept_prob = torch.where(pI > 0, torch.minimum(torch.ones_like(q), q / torch.where(pI > 0, pI, 1.0)),
+                                       torch.ones_like(q))
+        excess = (q - pI).clamp(min=0.0)
+        self.rejection_mass = excess.sum(dim=1)
+        tot = self.rejection_mass.unsqueeze(1)
+        self.residual = torch.where(tot > 0, excess / torch.where(tot > 0, tot, 1.0), q)
+        self.acceptance = torch.minimum(q, pI).sum(dim=1)
+        # pieces grouped by owner (stable sort of the owner key), for sampling
+        key = torch.where(valid, owner, torch.full_like(owner, n))
+        by = torch.sort(key, dim=1, stable=True).indices
+        self._own_start = torch.gather(self.piece_start, 1, by)
+        self._own_len = torch.gather((self.piece_end - self.piece_start).clamp(min=0.0), 1, by)
+        self._count = torch.zeros((B, n + 1), dtype=torch.int64, device=q.device).scatter_add_(
+            1, key, torch.ones_like(key))[:, :n]
+        self._first = torch.cumsum(self._count, dim=1) - self._count
+        lengths = torch.where(valid, (self.piece_end - self.piece_start).clamp(min=0.0), torch.zeros_like(mass))
+        self.rank_length = torch.zeros_like(q).scatter_add_(1, owner, lengths)
+        self._P = P
+
+    def __repr__(self) -> str:
+        return (f"BatchedVerifier(B={self.target.shape[0]}, n={self.target.shape[1]}, K={self.k}, "
+                f"sliding rows={int(self.slid.sum())})")
+
+    def error_bounds(self):
+        """Per row: ``(length bound, mass bound) = ((2n + 8P) u, (K + 2)(2n + 8P) u)`` (as NumPy's)."""
+        n = self.target.shape[1]
+        base = (2 * n + 8 * self.num_pieces.to(self.target.dtype)) * _U
+        return base, (self.k + 2) * base
+
+    def check(self) -> dict:
+        """Per-row checks of :meth:`lpspec.OptimalVerifier.check` (partition, ``|R_y| = p``, optimality sides,
+        ``Σ min(q, p_I) = P*``, residual mass ``1 - P*``, output ``= q``) as (B,) tensors, with ``passed``;
+        ``AssertionError`` when a row fails."""
+        torch = require_torch()
+        s, e = self.piece_start, self.piece_end
+        ar = torch.arange(s.shape[1], device=s.device).unsqueeze(0)
+        inside = ar < self.num_pieces.unsqueeze(1)
+        adjacent = torch.where(inside[:, 1:], e[:, :-1] == s[:, 1:], torch.ones_like(inside[:, 1:]))
+        last = torch.gather(e, 1, (self.num_pieces - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+        partition = adjacent.all(dim=1) & (s[:, 0] == 0.0) & (last == 1.0)
+        length_bound, mass_bound = self.error_bounds()
+        q, p, pI = self.target, self.draft, self.selection_law
+        length_err = (self.rank_length - p).abs().amax(dim=1)
+        ratio = torch.where(p > 0, q / torch.where(p > 0, p, 1.0), torch.full_like(q, float("inf")))
+        rank = torch.argsort(torch.argsort(ratio, dim=1, stable=True), dim=1)
+        in_s = rank < self.cut_size.unsqueeze(1)
+        side = torch.where(in_s, (q - pI).clamp(min=0.0), (pI - q).clamp(min=0.0)).amax(dim=1)
+        value_err = (self.acceptance - self.value).abs()
+        resid_err = (self.rejection_mass - (1.0 - self.value)).abs()
+        sum_err = (pI.sum(dim=1) - 1.0).abs()
+        out = torch.minimum(q, pI) + self.rejection_mass.unsqueeze(1) * self.residual
+        out_err = (out - q).abs().amax(dim=1)
+        worst = torch.stack([side, value_err, resid_err, sum_err, out_err]).amax(dim=0)
+        passed = partition & (length_err <= length_bound) & (worst <= mass_bound)
+        report = {"partition": partition, "length_error": length_err, "side_error": side,
+                  "value_error": value_err, "residual_error": resid_err, "sum_error": sum_err,
+                  "output_error": out_err, "length_bound": length_bound, "mass_bound": mass_bound,
+                  "passed": passed}
+        assert bool(passed.all()), f"rows {torch.nonzero(~passed).flatten().tolist()[:10]} fail the verifier check"
+        return report
+
+    def sample(self, tuples, generator=None):
+        """Run the verifier on draft tuples of shape ``(B, N, K)`` (row ``b``'s tuples for position ``b``).
+
+        Returns
+        -------
+        output : torch.Tensor of int64, shape (B, N)
+        accepted : torch.Tensor of bool, shape (B, N)
+        """
+        torch = require_torch()
+        x = torch.as_tensor(tuples, device=self.target.device)
+        B, n = self.target.shape
+        if x.ndim != 3 or x.shape[0] != B or x.shape[2] != self.k or x.dtype.is_floating_point:
+            raise ValueError(f"tuples must be an integer tensor of shape (B={B}, N, K={self.k}); got {tuple(x.shape)}.")
+        x = x.to(torch.int64)
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= n):
+            raise ValueError(f"tuples hold tokens outside 0..{n - 1}.")
+        N = x.shape[1]
+        flat = x.reshape(B, N * self.k)
+        if x.numel() and bool((torch.gather(self.draft, 1, flat) <= 0).any()):
+            raise ValueError("tuples hold a token with p = 0 (a draft tuple of probability zero).")
+        dt = self.target.dtype
+        u = torch.rand(flat.shape, generator=generator, dtype=dt, device=x.device)
+        v = u * torch.gather(self.rank_length, 1, flat)
+        idx = torch.gather(self._first, 1, flat)
+        last = idx + torch.gather(self._count, 1, flat) - 1
+        while True:
+            plen = torch.gather(self._own_len, 1, idx)
+            move = (v > plen) & (idx < last)
+            if not bool(move.any()):
+                break
+            v = torch.where(move, v - plen, v)
+            idx = torch.where(move, idx + 1, idx)
+        plen = torch.gather(self._own_len, 1, idx)
+        rank = torch.gather(self._own_start, 1, idx) + torch.minimum(v.clamp(min=0.0), plen)
+        win_pos = rank.reshape(B, N, self.k).argmin(dim=2, keepdim=True)
+        win = torch.gather(x, 2, win_pos).squeeze(2)
+        accepted = torch.rand((B, N), generator=generator, dtype=dt, device=x.device) < torch.gather(
+            self.accept_prob, 1, win)
+        cdf = torch.cumsum(self.residual, dim=1)
+        r = torch.rand((B, N), generator=generator, dtype=dt, device=x.device) * cdf[:, -1:]
+        resid = torch.searchsorted(cdf, r, right=True).clamp(max=n - 1)
+        return torch.where(accepted, win, resid), accepted
+
+
+def _home_placement(q, p, k: int):
+    """Sort, cut and home placement for every row; returns the pieces and a (B,) mask of rows that slide."""
+    torch = require_torch()
+    B, n = q.shape
+    ratio = torch.where(p > 0, q / torch.where(p > 0, p, 1.0), torch.full_like(q, float("inf")))
+    order = torch.sort(ratio, dim=1, stable=True).indices
+    qs, ps = torch.gather(q, 1, order), torch.gather(p, 1, order)
+    support = p.gt(0).sum(dim=1)  # m per row
+    ar = torch.arange(n, device=q.device).unsqueeze(0)
+    in_support = ar < support.unsqueeze(1)
+    zero = torch.zeros((B, 1), dtype=q.dtype, device=q.device)
+    Q = torch.cat([zero, torch.cumsum(qs, dim=1)], dim=1)  # (B, n + 1)
+    suffix = torch.cat([torch.flip(torch.cumsum(torch.flip(ps, [1]), dim=1), [1]), zero], dim=1)  # Σ_{j>=i} p
+    values = Q + one_minus_power(suffix, k)
+    values = torch.where(torch.arange(n + 1, device=q.device).unsqueeze(0) <= support.unsqueeze(1), values,
+                         torch.full_like(values, float("inf")))
+    value, cut = values.min(dim=1)
+    prefix = torch.cumsum(ps, dim=1)
+    c = torch.gather(suffix, 1, cut.unsqueeze(1)).squeeze(1)
+    c = torch.where(cut == 0, torch.ones_like(c), torch.where(cut == support, torch.zeros_like(c), c))
+    c = c.clamp(0.0, 1.0)
+    in_t = (ar >= cut.unsqueeze(1)) & in_support
+    in_s = ar < cut.unsqueeze(1)
+    # T: descending ratio from 0: token at sorted position i occupies [Σ_{i<j<m} p, Σ_{i<=j<m} p]
+    t_start = suffix[:, 1:]
+    t_end = suffix[:, :-1]
+    t_end = torch.where(ar == cut.unsqueeze(1), c.unsqueeze(1).expand(B, n), t_end)  # the last T token: up to c
+    # S*: ascending ratio from 1 down: [1 - Σ_{j<=i} p, 1 - Σ_{j<i} p]; the last S* token starts at c
+    s_end = 1.0 - torch.cat([zero, prefix[:, :-1]], dim=1)  # the same floats as the neighbour's start
+    s_start = torch.where(ar == (cut - 1).unsqueeze(1), c.unsqueeze(1).expand(B, n), 1.0 - prefix)
+    start = torch.where(in_s, s_start, t_start)
+    end = torch.where(in_s, s_end, t_end)
+    mass = batched_rank_mass(start, end, k)
+    is_last = (ar == cut.unsqueeze(1)) | (ar == (cut - 1).unsqueeze(1))
+    bad_t = in_t & ~is_last & (mass > qs)
+    bad_s = in_s & ~is_last & (mass < qs)
+    slid = (bad_t | bad_s).any(dim=1) | (start > end).any(dim=1)
+    # pieces sorted by start: the sorted positions in reverse (T by descending ratio, then S* likewise)
+    rev = torch.flip(order, [1])
+    p_start = torch.flip(start, [1])
+    p_end = torch.flip(end, [1])
+    valid = torch.flip(in_support, [1])
+    # move the padding (p = 0 tokens, first after the flip) to the end, keeping the order of the rest
+    perm = torch.argsort((~valid).to(torch.int8), dim=1, stable=True)
+    p_start = torch.gather(p_start, 1, perm)
+    p_end = torch.gather(p_end, 1, perm)
+    owner = torch.gather(rev, 1, perm)
+    valid_sorted = ar < support.unsqueeze(1)
+    p_start = torch.where(valid_sorted, p_start, torch.ones_like(p_start))
+    p_end = torch.where(valid_sorted, p_end, torch.ones_like(p_end))
+    owner = torch.where(valid_sorted, owner, torch.full_like(owner, -1))
+    return value, cut, slid, p_start, p_end, owner, support
+
+
+def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype=None) -> BatchedVerifier:
+    """The exact optimal verifier of every row of a batch: K identical independent drafts, docs/theory.md §9.
+
+    .. math::
+
+        p_I(y) = M(R_y), \\quad M([u, v]) = (1 - u)^K - (1 - v)^K, \\qquad
+        \\sum_y \\min(q(y), p_I(y)) = P^* = \\min_S \\, q(S) + 1 - p(S)^K
+
+    Rows whose windows never slide are placed by prefix sums on the batch; rows where a window slides are
+    built by the NumPy construction (:func:`lpspec.verifier.verifier_for`) row by row (module docstring).
+
+    Parameters
+    ----------
+    target, drafts : tensor, array or Logits, shape (B, n)
+        ``q`` and the common draft ``p`` per row.
+    k : int
+    device, dtype
+        As in :func:`lpspec.batched.optimal_acceptance` (float64 by default).
+
+    Returns
+    -------
+    BatchedVerifier
+
+    Examples
+    --------
+    >>> v = optimal_verifier(target=[[1/3, 0.0, 2/3], [0.5, 0.5, 0.0]], drafts=[[1/3] * 3, [0.5, 0.5, 0.0]], k=2,
+    ...                      device="cpu")
+    >>> [round(x, 12) for x in v.value.tolist()], [round(x, 12) for x in v.acceptance.tolist()]
+    ([0.888888888889, 1.0], [0.888888888889, 1.0])
+    >>> bool(v.check()["passed"].all())
+    True
+    """
+    torch = require_torch()
+    batch = as_batch(target=target, drafts=drafts, k=k, device=device, dtype=dtype)
+    if not batch.identical:
+        raise ValueError("lpspec.batched.optimal_verifier needs identical drafts (drafts of shape (B, n) with k=K); "
+                         "for different drafts use lpspec.OptimalScheme per position (LP, small n).")
+    q, p, K = batch.target, batch.draft, batch.k
+    if q.dtype != torch.float64:
+        raise ValueError("lpspec.batched.optimal_verifier computes in float64 (its error bounds are stated for it); "
+                         "pass dtype=None or torch.float64.")
+    B, n = q.shape
+    value, cut, slid, ps, pe, owner, support = _home_placement(q, p, K)
+    slides_t = torch.zeros(B, dtype=torch.int64, device=q.device)
+    slides_s = torch.zeros_like(slides_t)
+    rows = torch.nonzero(slid).flatten().tolist()
+    if rows:
+        from ..verifier import _build, _float_cut
+
+        built = {}
+        qn, pn = q[rows].cpu().numpy(), p[rows].cpu().numpy()
+        for i, b in enumerate(rows):
+            order, best, val = _float_cut(qn[i], pn[i], K)
+            v = _build(qn[i], pn[i], K, val, tuple(np.sort(order[:best]).tolist()), order[:best],
+                       order[best:][::-1], False)
+            built[b] = v
+        P = max(n, max(v.num_pieces for v in built.values()))
+        if P > n:
+            pad = P - n
+            ps = torch.cat([ps, torch.ones((B, pad), dtype=q.dtype, device=q.device)], dim=1)
+            pe = torch.cat([pe, torch.ones((B, pad), dtype=q.dtype, device=q.device)], dim=1)
+            owner = torch.cat([owner, torch.full((B, pad), -1, dtype=torch.int64, device=q.device)], dim=1)
+        counts = support.clone()
+        for b, v in built.items():
+            m = v.num_pieces
+            row_s = torch.ones(P, dtype=q.dtype)
+            row_e = torch.ones(P, dtype=q.dtype)
+            row_o = torch.full((P,), -1, dtype=torch.int64)
+            row_s[:m] = torch.from_numpy(v.piece_start)
+            row_e[:m] = torch.from_numpy(v.piece_end)
+            row_o[:m] = torch.from_numpy(v.piece_owner)
+            ps[b], pe[b], owner[b] = row_s.to(q.device), row_e.to(q.device), row_o.to(q.device)
+            value[b] = float(v.value)
+            cut[b] = len(v.cut_set)
+            slides_t[b] = v.slides["T"]
+            slides_s[b] = v.slides["S"]
+            counts[b] = m
+        support = counts
+    return BatchedVerifier(value, cut, slid, slides_t, slides_s, ps, pe, owner, support, q, p, K)

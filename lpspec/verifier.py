@@ -1,0 +1,904 @@
+"""The rank-space optimal verifier for K identical independent drafts, exact at any vocabulary size.
+
+docs/theory.md §9. Let ``S*`` be an optimal cut set (the sorted prefix of docs/theory.md §4), ``T`` its
+complement and ``c = p(T)``. Every token ``y`` with ``p(y) > 0`` owns a *rank set* ``R_y ⊆ [0, 1]`` of length
+``p(y)`` (a finite union of intervals, the *pieces*); the ``R_y`` partition ``[0, 1]``, the sets of ``T`` inside
+``[0, c]`` and those of ``S*`` inside ``[c, 1]``. Given the draft tuple ``x``, each draft draws a rank uniform on
+``R_{x_k}``; the smallest rank wins (``Y_I``). The ranks are then i.i.d. uniform, so
+
+.. math::
+
+    p_I(y) = M(R_y), \\qquad M([u, v]) = (1 - u)^K - (1 - v)^K,
+
+and one step of single-draft speculative sampling (accept ``Y_I`` with ``min(1, q/p_I)``, else sample
+``(q - p_I)^+``) outputs exactly ``q`` (Theorem 1 of Khisti et al., ICLR 2025). The scheme is optimal iff
+``p_I <= q`` on ``T`` and ``p_I >= q`` on ``S*``; the greedy placement below guarantees both (proof in
+docs/theory.md §9):
+
+* ``T`` part, free set ``F = [0, c]``, tokens by ``q/p`` descending: take the *smallest* offset ``m`` (collapsed
+  coordinates along ``F``) whose window ``W(m)`` of length ``p(y)`` has ``M(W(m)) <= q(y)``;
+* ``S*`` part, ``F = [c, 1]``, tokens by ``q/p`` ascending: the *largest* ``m`` with ``M(W(m)) >= q(y)``.
+
+While ``m`` is at the home end (``0`` on ``T``, the end of ``F`` on ``S*``) the placement is a prefix sum, done
+in vectorised blocks. When a window must move away from its home end (a *slide*), ``m`` is the root of the
+monotone function ``M(W(m)) - q(y)``, and every root ends on the safe side in floating point (``M <= q`` on
+``T``, ``M >= q`` on ``S*``). On the ``S*`` side slides are the rule on LM-like pairs (its home end is rank 1,
+where the winning density ``K (1 - s)^{K-1}`` vanishes), so two common cases have their own solvers, both
+computing the same greedy root: runs of tokens that land at their *equality position* inside the front free
+interval (vectorised Newton, :func:`equality_start`), and a window straddling the last placed token (two
+intervals, scalar Newton in a closing bracket). Everything else uses Brent's method on the part of ``F`` that
+brackets the root, with a bisection fallback. The last token of each side takes the rest of ``F``, so that the
+pieces partition ``[0, 1]`` exactly (``end[i] == start[i + 1]`` as floats). ``M`` is evaluated as
+``(1 - u)^K (-expm1(K log1p(-(v - u)/(1 - u))))`` (no cancellation for tiny windows). Step 2's acceptance
+``α_y = min(1, q(y)/M(R_y))`` and the residual ``(q - M)^+`` are computed from the masses actually realised
+by the float pieces, over all tokens.
+
+Floating point. The rank sets are float64 objects (the roots are algebraic numbers): with ``u = 2^-53``,
+``n`` tokens and ``P`` pieces, every bound checked by :meth:`OptimalVerifier.check` is stated there
+(:data:`ERROR_BUDGET`). With Fraction input the value ``P*`` and the cut stay exact (the sorted prefix in
+rational arithmetic); the plan is float64 and says so (``plan_dtype``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .instance import Instance, make_instance
+
+__all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "ERROR_BUDGET", "rank_mass"]
+
+_U = 2.0**-53
+
+#: How :meth:`OptimalVerifier.check` sizes its tolerances (``u = 2^-53``, ``n`` tokens, ``P`` pieces, ``K``).
+ERROR_BUDGET = (
+    "length: max_y | |R_y| - p(y) | <= (2n + 8P) u;  "
+    "side, value, residual and sum errors: <= (K + 2)(2n + 8P) u"
+)
+
+_NOT_APPLICABLE = (
+    "the rank-space optimal verifier is for K identical independent drafts (drafts=p with k=K, "
+    "law='independent'); for {what} use lpspec.OptimalScheme (the LP optimum, small n) or "
+    "lpspec.canonical_decomposition(method='is_lp')."
+)
+
+
+def rank_mass(start, end, k: int):
+    """``M([u, v]) = (1 - u)^K - (1 - v)^K``: the chance that the smallest of ``K`` i.i.d. uniform ranks falls in
+    ``[u, v]`` (docs/theory.md §9), without cancellation for tiny windows.
+
+    Evaluated as ``A^K (-expm1(K log1p(-(v - u)/A)))`` with ``A = 1 - u``; vectorised over arrays.
+
+    Examples
+    --------
+    >>> float(rank_mass(0.0, 0.5, 2)), float(rank_mass(0.0, 1e-20, 2))
+    (0.75, 2e-20)
+    """
+    start = np.asarray(start, dtype=np.float64)
+    end = np.asarray(end, dtype=np.float64)
+    a = 1.0 - start
+    with np.errstate(divide="ignore", invalid="ignore"):
+        length = np.maximum(end - start, 0.0)
+        ratio = np.where(a > 0, length / np.where(a > 0, a, 1.0), 0.0)
+        out = a**k * -np.expm1(k * np.log1p(-np.minimum(ratio, 1.0)))
+    return np.where(a > 0, out, 0.0)
+
+
+def _mass1(s: float, e: float, k: int) -> float:
+    """Scalar :func:`rank_mass`."""
+    a = 1.0 - s
+    if a <= 0.0 or e <= s:
+        return 0.0
+    r = (e - s) / a
+    if r >= 1.0:
+        return a**k
+    return a**k * -math.expm1(k * math.log1p(-r))
+
+
+def _power_difference(hi, lo, m):
+    """``hi^m - lo^m`` for ``0 <= lo <= hi`` without cancellation (vectorised; ``m`` >= 1 broadcastable)."""
+    hi = np.asarray(hi, dtype=np.float64)
+    lo = np.asarray(lo, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(hi > 0, np.minimum(np.maximum(hi - lo, 0.0) / np.where(hi > 0, hi, 1.0), 1.0), 0.0)
+        out = hi**m * -np.expm1(m * np.log1p(-r))
+    return np.where(hi > 0, out, 0.0)
+
+
+# ---------------------------------------------------------------------------------------------- placement
+def equality_start(lengths, targets, k: int) -> np.ndarray:
+    """The start ``u`` of the window ``[u, u + L]`` with ``M([u, u + L]) >= q``, as large as float64 allows.
+
+    Solves ``A^K - (A - L)^K = q`` for ``A = 1 - u`` (increasing in ``A``) by Newton's method on
+    ``log h(A)`` from ``A_0 = (q / (K L))^{1/(K-1)} + L/2``, then steps ``u`` down one ulp at a time until
+    ``M >= q`` holds in floating point (the safe side of the ``S*`` inequality). ``K >= 2``; vectorised.
+    Where no ``u >= 0`` exists the result is below the caller's interval and is rejected there.
+    """
+    L = np.asarray(lengths, dtype=np.float64)
+    q = np.asarray(targets, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        A = np.clip((q / (k * L)) ** (1.0 / (k - 1)) + 0.5 * L, L, 1.0)
+        logq = np.log(q)
+        for _ in range(12):
+            r = np.minimum(L / A, 1.0)
+            h = A**k * -np.expm1(k * np.log1p(-r))
+            dh = k * A ** (k - 1) * -np.expm1((k - 1) * np.log1p(-r))
+            step = (np.log(h) - logq) * h / dh
+            step = np.where(np.isfinite(step), step, 0.0)
+            A_new = np.clip(A - step, L, 1.0)
+            done = np.all(np.abs(A_new - A) <= 16 * _U * A)
+            A = A_new
+            if done:
+                break
+        u = 1.0 - A
+        u = np.where(np.isfinite(u), u, -1.0)
+        for _ in range(4):
+            low = rank_mass(u, u + L, k) < q
+            if not low.any():
+                break
+            u = np.where(low, np.nextafter(u, -np.inf), u)
+        else:
+            u = np.where(rank_mass(u, u + L, k) < q, -np.inf, u)  # not reached: the caller rejects these
+    return u
+
+
+
+def _safe_root(g, lo: float, hi: float, small: float) -> float:
+    """The smallest ``t`` in ``[lo, hi]`` with ``g(t) <= 0`` for a continuous non-increasing ``g`` with ``g(lo) > 0 >=
+    g(hi)``, returned on the safe side (``g(t) <= 0``).
+
+    Illinois false position inside a bracket that is kept to the end; stops when ``-small <= g <= 0`` (a mass error
+    at rounding level) or when the bracket is a few ulps wide, then returns its safe end.
+    """
+    glo, ghi = g(lo), g(hi)
+    side = 0
+    for _ in range(200):
+        if hi - lo <= 4 * _U * hi:
+            break
+        t = hi - ghi * (hi - lo) / (ghi - glo) if glo != ghi else 0.5 * (lo + hi)
+        if not (lo < t < hi):
+            t = 0.5 * (lo + hi)
+        gt = g(t)
+        if gt > 0:
+            lo, glo = t, gt
+            if side == -1:
+                ghi *= 0.5
+            side = -1
+        else:
+            hi, ghi = t, gt
+            if gt >= -small:
+                break
+            if side == 1:
+                glo *= 0.5
+            side = 1
+    return hi
+
+
+class _Side:
+    """Greedy placement of one side (docs/theory.md §9) into the free set ``F = [lo, hi]``.
+
+    ``home_low``: the ``T`` side (windows start at the low end, condition ``M <= q``); otherwise the ``S*``
+    side (windows start at the high end, condition ``M >= q``). Offsets are collapsed coordinates measured from
+    the home end along ``F``.
+    """
+
+    BLOCK = 64
+
+    def __init__(self, lo: float, hi: float, k: int, home_low: bool):
+        self.F = [(lo, hi)] if hi > lo else []  # intervals in home order (nearest the home end first)
+        self.k = k
+        self.home_low = home_low
+        self.starts: list = []
+        self.ends: list = []
+        self.owners: list = []
+        self.slides = 0
+        self.forced = 0
+
+    def _emit(self, s, e, owner):
+        self.starts.append(np.atleast_1d(np.asarray(s, dtype=np.float64)))
+        self.ends.append(np.atleast_1d(np.asarray(e, dtype=np.float64)))
+        self.owners.append(np.atleast_1d(np.asarray(owner, dtype=np.int64)))
+
+    def _good(self, mass, q):
+        return mass <= q if self.home_low else mass >= q
+
+    # -- general windows (slow path): walk the intervals of F
+    def _window(self, F, t0: float, length: float, cum: list):
+        """Pieces ``[(start, end, i)]`` of the window at collapsed ``[t0, t0 + length)`` of ``F`` (``i``: interval)."""
+        t1 = t0 + length
+        i = max(bisect.bisect_right(cum, t0) - 1, 0)
+        out = []
+        while i < len(F):
+            a, b = F[i]
+            tc = cum[i]
+            size = b - a
+            if tc >= t1 and out:
+                break
+            lo_loc = t0 - tc if t0 > tc else 0.0
+            hi_loc = t1 - tc
+            last = hi_loc < size
+            if self.home_low:
+                s = a + lo_loc if lo_loc > 0 else a
+                e = min(a + hi_loc, b) if last else b
+            else:
+                e = b - lo_loc if lo_loc > 0 else b
+                s = max(b - hi_loc, a) if last else a
+            if e < s:
+                e = s
+            out.append((s, e, i))
+            if last:
+                break
+            i += 1
+        return out
+
+    def _place_general(self, y: int, length: float, qy: float):
+        """One window by its 1-D root (docs/theory.md §9): the smallest offset from the home end at which the side's
+        inequality holds. Only the part of ``F`` where the root can lie is searched: the head of ``F`` on the
+        ``T`` side, its tail on the ``S*`` side (grown geometrically until it brackets the root)."""
+        k = self.k
+        r = 4
+        while True:
+            full = r >= len(self.F)
+            if full:
+                sub, base = self.F, 0
+            elif self.home_low:
+                sub, base = self.F[:r], 0
+            else:
+                sub, base = self.F[-r:], len(self.F) - r
+            cum = [0.0]
+            for a, b in sub:
+                cum.append(cum[-1] + (b - a))
+            total = cum.pop()
+            tmax = max(total - length, 0.0)
+
+            def g(t, sub=sub, cum=cum):  # > 0 where the window at offset t breaks the side's inequality
+                mass = math.fsum(_mass1(s, e, k) for s, e, _ in self._window(sub, t, length, cum))
+                return mass - qy if self.home_low else qy - mass
+
+            if not full:
+                if total < length:
+                    r *= 4
+                    continue
+                if self.home_low and g(tmax) > 0:
+                    r *= 4
+                    continue
+                if not self.home_low and g(0.0) <= 0:
+                    r *= 4
+                    continue
+            break
+        if g(0.0) <= 0:
+            t0 = 0.0
+        elif g(tmax) > 0:
+            t0 = tmax  # no root inside F (rounding, or an inexact cut): the far end, the closest the side gets
+            self.forced += 1
+        else:
+            t0 = _safe_root(g, 0.0, tmax, 8 * _U * qy)
+        if t0 > 0.0:
+            self.slides += 1
+        pieces = self._window(sub, t0, length, cum)
+        self._remove([(s, e, i + base) for s, e, i in pieces], y)
+
+    def _remove(self, pieces, y):
+        F = self.F
+        i0, i1 = pieces[0][2], pieces[-1][2]
+        keep = []
+        a0, b0 = F[i0]
+        a1, b1 = F[i1]
+        for s, e, _ in pieces:
+            self._emit(s, e, y)
+        if self.home_low:
+            if pieces[0][0] > a0:
+                keep.append((a0, pieces[0][0]))
+            if pieces[-1][1] < b1:
+                keep.append((pieces[-1][1], b1))
+        else:
+            if pieces[0][1] < b0:
+                keep.append((pieces[0][1], b0))
+            if pieces[-1][0] > a1:
+                keep.append((a1, pieces[-1][0]))
+        F[i0:i1 + 1] = keep  # in place: only the intervals after i1 move
+
+    def _chain(self, tokens, lengths, targets) -> int:
+        """``S*`` side: place a run of tokens at their *equality positions* inside the front interval of ``F``.
+
+        For a window inside one free interval, ``M([u, u + L]) = q`` has a unique root ``u`` (its equality
+        position, :func:`equality_start`). When the window just in front of the current front end ``x``,
+        ``[x - L, x]``, has ``M < q``, the greedy's root lies beyond every other free interval, inside
+        ``[lo, x]``: the token takes ``[u, u + L]``, ``[u + L, x]`` becomes a free gap, and ``x = u``. A run of
+        consecutive such tokens is vectorised; returns how many were placed.
+        """
+        lo, x = self.F[-1]
+        u = equality_start(lengths, targets, self.k)
+        e = u + lengths
+        prev = np.empty_like(u)
+        prev[0] = x
+        prev[1:] = u[:-1]
+        ok = (rank_mass(prev - lengths, prev, self.k) < targets) & (u >= lo) & (e <= prev)
+        nc = int(np.argmin(ok)) if not ok.all() else ok.size
+        if nc == 0:
+            return 0
+        u, e, prev = u[:nc], e[:nc], prev[:nc]
+        self._emit(u, e, tokens[:nc])
+        gap = e < prev
+        gaps = list(zip(e[gap].tolist(), prev[gap].tolist()))
+        front = [(lo, float(u[-1]))] if u[-1] > lo else []
+        self.F[-1:] = gaps + front
+        self.slides += nc
+        return nc
+
+    def _straddle(self, y: int, length: float, qy: float) -> bool:
+        """``S*`` side, the common slide: the root window straddles the last placed token, taking the low end of
+        the nearest gap ``[g, h]`` and the top of the front interval ``[lo, x]``:
+        ``f(d) = M([g, g + d]) + M([x - (L - d), x])``, decreasing in ``d``; the greedy's root is the largest
+        ``d`` with ``f(d) >= q`` (safe side). Newton's method inside the bracket, then ulp steps to the safe
+        side. Returns False (nothing placed) when the root is not inside this two-interval bracket."""
+        F = self.F
+        if len(F) < 2:
+            return False
+        k = self.k
+        lo, x = F[-1]
+        g, h = F[-2]
+        dmin = max(0.0, length - (x - lo))
+        dmax = min(length, h - g)
+        if dmin >= dmax:
+            return False
+
+        def f(d):
+            return _mass1(g, g + d, k) + _mass1(x - (length - d), x, k) - qy
+
+        fa, fb = f(dmin), f(dmax)
+        if fa < 0 or fb >= 0:
+            return False
+        a, b = dmin, dmax  # f(a) >= 0 > f(b): the bracket, kept to the end
+        d = a + (b - a) * fa / (fa - fb)  # secant start
+        if not (a < d < b):
+            d = 0.5 * (a + b)
+        small = 8 * _U * qy  # a mass error at rounding level: the root is found
+        for _ in range(200):
+            fd = f(d)
+            if fd >= 0:
+                a = d
+                if fd <= small:
+                    break
+            else:
+                b = d
+            if b - a <= 4 * _U * b:
+                break
+            slope = k * ((1.0 - g - d) ** (k - 1) - (1.0 - x + length - d) ** (k - 1))
+            nd = d - fd / slope if slope < 0 else 0.5 * (a + b)
+            if not (a < nd < b):
+                nd = 0.5 * (a + b)
+            else:  # probe just past the Newton point, so that the bracket closes from both sides
+                over = nd + 2.0 * (nd - d)
+                if a < over < b:
+                    if f(over) >= 0:
+                        a = over
+                    else:
+                        b = over
+                    if not (a < nd < b):
+                        nd = 0.5 * (a + b)
+            d = nd
+        d = a  # the safe side: f(a) >= 0
+        d = max(d, dmin)
+        e1 = g + d
+        s2 = x - (length - d)
+        if s2 < lo:
+            s2 = lo
+        if e1 > h:
+            e1 = h
+        if e1 > g:
+            self._emit(g, e1, y)
+        if x > s2:
+            self._emit(s2, x, y)
+        keep = [(e1, h)] if h > e1 else []
+        keep += [(lo, s2)] if s2 > lo else []
+        F[-2:] = keep
+        self.slides += 1
+        return True
+
+    def _take_rest(self, y: int):
+        if not self.F:  # nothing left (rounding): a degenerate piece at the boundary keeps y sampleable
+            edge = self._edge
+            self._emit(edge, edge, y)
+            return
+        for a, b in self.F:
+            self._emit(a, b, y)
+        self.F = []
+
+    def place(self, tokens: np.ndarray, lengths: np.ndarray, targets: np.ndarray):
+        m = tokens.size
+        if m == 0:
+            return
+        self._edge = self.F[0][0] if (self.F and self.home_low) else (self.F[0][1] if self.F else 0.0)
+        j = 0
+        block = self.BLOCK
+        chain = 4
+        pause = skip = 0
+        while j < m:
+            if j == m - 1:
+                self._take_rest(int(tokens[j]))
+                break
+            if not self.F:
+                self._take_rest(int(tokens[j]))  # degenerate: F used up early by rounding
+                j += 1
+                continue
+            a, b = self.F[0]
+            stop = min(m - 1, j + block)
+            L = lengths[j:stop]
+            cum = np.cumsum(L)
+            if self.home_low:
+                e = a + cum
+                s = np.empty_like(e)
+                s[0] = a
+                s[1:] = e[:-1]
+                fits = e <= b
+            else:
+                s = b - cum
+                e = np.empty_like(s)
+                e[0] = b
+                e[1:] = s[:-1]
+                fits = s >= a
+            ok = fits & self._good(rank_mass(s, e, self.k), targets[j:stop])
+            nk = int(np.argmin(ok)) if not ok.all() else ok.size
+            if nk:
+                self._emit(s[:nk], e[:nk], tokens[j:j + nk])
+                if self.home_low:
+                    rest = (float(e[nk - 1]), b)
+                else:
+                    rest = (a, float(s[nk - 1]))
+                if rest[1] > rest[0]:
+                    self.F[0] = rest
+                else:
+                    self.F.pop(0)
+                j += nk
+            if nk == L.size:
+                block = min(block * 2, 1 << 16)
+                continue
+            if not self.home_low and self.k > 1 and j < m - 1 and skip == 0:
+                nc = self._chain(tokens[j:m - 1][:chain], lengths[j:m - 1][:chain], targets[j:m - 1][:chain])
+                chain = min(chain * 2, 1 << 16) if nc == min(chain, m - 1 - j) else 4
+                # after a failed run, the next few tokens go straight to the 1-D root (which handles every case)
+                pause = 0 if nc else min(2 * pause + 1, 32)
+                skip = pause
+                if nc:
+                    j += nc
+                    continue
+            elif skip:
+                skip -= 1
+            if self.home_low or not self._straddle(int(tokens[j]), float(lengths[j]), float(targets[j])):
+                self._place_general(int(tokens[j]), float(lengths[j]), float(targets[j]))
+            j += 1
+            block = self.BLOCK
+
+
+# ---------------------------------------------------------------------------------------------- the verifier
+@dataclass(eq=False)
+class OptimalVerifier:
+    """The rank-space optimal verifier of one instance (docs/theory.md §9). Build it with :func:`optimal_verifier`.
+
+    Attributes
+    ----------
+    value : float or Fraction
+        ``P*(acc)`` (the sorted-prefix min-cut value; a Fraction for exact input).
+    cut_set : tuple of int
+        The optimal cut ``S*`` used for the placement.
+    k : int
+    target, draft : ndarray, shape (n,)
+        ``q`` and ``p`` in float64 (the plan is always float64, see ``plan_dtype``).
+    selection_law : ndarray, shape (n,)
+        ``p_I(y) = M(R_y)``, realised by the float pieces.
+    accept_prob : ndarray, shape (n,)
+        ``α_y = min(1, q(y)/p_I(y))`` (1 where ``p_I = 0``).
+    residual : ndarray, shape (n,)
+        ``(q - p_I)^+ / Σ (q - p_I)^+`` (supported on ``T`` up to rounding; ``q`` itself when nothing is
+        rejected, i.e. ``P* = 1``, where it is never used).
+    rejection_mass : float
+        ``Σ (q - p_I)^+ = 1 - Σ min(q, p_I)``.
+    acceptance : float
+        ``Σ_y min(q(y), p_I(y))`` (equals ``P*`` and the membership acceptance).
+    piece_start, piece_end : ndarray of float64, shape (P,)
+        The pieces, sorted by start; they partition ``[0, 1]`` (``piece_end[i] == piece_start[i + 1]``).
+    piece_owner : ndarray of int64, shape (P,)
+        The token owning each piece.
+    slides : dict
+        ``{"T": windows slid on the T side, "S": on the S* side, "forced": root searches without a bracket}``.
+    plan_dtype : str
+        ``"float64"``.
+    exact_value : bool
+        True when :attr:`value` is an exact Fraction (exact input).
+    """
+
+    value: object
+    cut_set: tuple
+    k: int
+    target: np.ndarray = field(repr=False)
+    draft: np.ndarray = field(repr=False)
+    piece_start: np.ndarray = field(repr=False)
+    piece_end: np.ndarray = field(repr=False)
+    piece_owner: np.ndarray = field(repr=False)
+    slides: dict = field(default_factory=dict)
+    exact_value: bool = False
+    plan_dtype: str = "float64"
+
+    def __post_init__(self):
+        n, k = self.target.size, self.k
+        self.n = n
+        mass = rank_mass(self.piece_start, self.piece_end, k)
+        self.selection_law = np.bincount(self.piece_owner, weights=mass, minlength=n)
+        q, pI = self.target, self.selection_law
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.accept_prob = np.where(pI > 0, np.minimum(1.0, q / np.where(pI > 0, pI, 1.0)), 1.0)
+        excess = np.maximum(q - pI, 0.0)
+        self.rejection_mass = math.fsum(excess.tolist())
+        self.residual = excess / self.rejection_mass if self.rejection_mass > 0 else q.copy()
+        self.acceptance = math.fsum(np.minimum(q, pI).tolist())
+        self.cut_mask = np.zeros(n, dtype=bool)
+        self.cut_mask[list(self.cut_set)] = True
+        # pieces grouped by owner (then start): used by selection, sampling and the multiplicity table
+        by = np.lexsort((self.piece_start, self.piece_owner))
+        self._own_start = self.piece_start[by]
+        self._own_end = self.piece_end[by]
+        self._own_len = self._own_end - self._own_start
+        owners = self.piece_owner[by]
+        self.pieces_per_token = np.bincount(owners, minlength=n)
+        self._first = np.concatenate([[0], np.cumsum(self.pieces_per_token)[:-1]]).astype(np.int64)
+        self.rank_length = np.bincount(owners, weights=self._own_len, minlength=n)
+        # ℓ(start) of each piece within its owner: the owner's length at or above that piece (suffix sums)
+        # (a segmented suffix sum, by position inside the owner, so that no large sum is subtracted)
+        pos = np.arange(owners.size) - self._first[owners]
+        count = self.pieces_per_token[owners]
+        above = self._own_len.copy()
+        multi = np.flatnonzero(count > 1)
+        if multi.size:
+            depth = pos[multi]
+            for d in range(int(depth.max()) - 1, -1, -1):
+                idx = multi[(depth == d)]
+                has_next = count[idx] > d + 1
+                above[idx[has_next]] += above[idx[has_next] + 1]
+        self._own_above = above  # length of the owner's pieces from this one on
+        self._owners_sorted = owners
+
+    # ------------------------------------------------------------------ statistics
+    @property
+    def num_pieces(self) -> int:
+        return int(self.piece_start.size)
+
+    def piece_stats(self) -> dict:
+        """Pieces per token over the tokens with ``p > 0``: ``{"pieces", "tokens", "mean", "max"}``."""
+        owned = self.pieces_per_token[self.draft > 0]
+        return {"pieces": self.num_pieces, "tokens": int(owned.size),
+                "mean": float(owned.mean()) if owned.size else 0.0, "max": int(owned.max()) if owned.size else 0}
+
+    def __repr__(self) -> str:
+        v = self.value if isinstance(self.value, Fraction) else f"{float(self.value):.15g}"
+        return (f"OptimalVerifier(n={self.n}, K={self.k}, value={v}, |S*|={len(self.cut_set)}, "
+                f"pieces={self.num_pieces}, slides={self.slides})")
+
+    # ------------------------------------------------------------------ one tuple, exactly
+    def _tuple(self, x) -> np.ndarray:
+        try:
+            t = np.asarray(x, dtype=np.int64).ravel()
+        except (TypeError, ValueError):
+            raise ValueError(f"x={x!r} must be a tuple of K={self.k} token indices.") from None
+        if t.size != self.k or np.any((t < 0) | (t >= self.n)):
+            raise ValueError(f"x={x!r} must be a tuple of K={self.k} tokens in 0..{self.n - 1}.")
+        if np.any(self.draft[t] <= 0):
+            raise ValueError(f"the draft tuple x={tuple(t.tolist())} has probability 0 (a token with p = 0).")
+        return t
+
+    def _above(self, t: int, s: np.ndarray) -> np.ndarray:
+        """``G_t(s) = |R_t ∩ (s, 1]| / |R_t|`` (pieces of ``t`` are disjoint from the points ``s``)."""
+        f, c = self._first[t], self.pieces_per_token[t]
+        starts = self._own_start[f:f + c]
+        suffix = np.concatenate([self._own_above[f:f + c], [0.0]])
+        # pieces starting at or after s lie above s (a piece of another token may start exactly at s when that
+        # token's rank set is a point there); pieces starting before s end at or before it
+        idx = np.searchsorted(starts, s, side="left")
+        total = self.rank_length[t]
+        if total <= 0:  # a degenerate (zero-length) rank set: a point at its start
+            return (s < starts[0]).astype(np.float64)
+        return suffix[idx] / total
+
+    def selection(self, x) -> np.ndarray:
+        """``β(x)``: the exact step-1 selection law of Theorem 1 for the draft tuple ``x``, shape (n,).
+
+        .. math::
+
+            \\beta_y(x) = \\sum_{[a, b] \\subseteq R_y} \\prod_{t \\ne y} G_t(a)^{c_t}
+            \\big(G_y(a)^{c_y} - G_y(b)^{c_y}\\big), \\qquad G_t(s) = |R_t \\cap (s, 1]| / |R_t|,
+
+        ``c_t`` = how many drafts show ``t`` (the winning rank's density integrated piece by piece: on a
+        piece of ``R_y`` the other ``G_t`` are constant and ``G_y`` is linear). ``|R_t|`` is the realised length.
+        """
+        t = self._tuple(x)
+        toks, counts = np.unique(t, return_counts=True)
+        out = np.zeros(self.n)
+        for y, cy in zip(toks.tolist(), counts.tolist()):
+            f, c = self._first[y], self.pieces_per_token[y]
+            a = self._own_start[f:f + c]
+            total = self.rank_length[y]
+            if total > 0:
+                ga = self._own_above[f:f + c] / total
+                gb = np.maximum(ga - self._own_len[f:f + c] / total, 0.0)
+                term = _power_difference(ga, gb, cy)
+            else:
+                term = np.ones_like(a)
+            for z, cz in zip(toks.tolist(), counts.tolist()):
+                if z != y:
+                    term = term * self._above(z, a) ** cz
+            out[y] = math.fsum(term.tolist())
+        if not out.any():
+            # only tokens whose rank sets are points at one rank tie (probability ~ p^K, below 1e-300 in
+            # practice): the first of them in rank order wins, as in a stable argmin over the pieces
+            order = np.flatnonzero(np.isin(self.piece_owner, toks))
+            out[int(self.piece_owner[order[0]])] = 1.0
+        return out
+
+    def conditional(self, x) -> np.ndarray:
+        """``π(· | x) = β(x) α + (1 - Σ_y β_y(x) α_y) r``: the exact output law for the tuple ``x``, shape (n,)."""
+        b = self.selection(x)
+        kept = b * self.accept_prob
+        return kept + max(1.0 - math.fsum(kept.tolist()), 0.0) * self.residual
+
+    def output_distribution(self) -> np.ndarray:
+        """``Σ_x P(x) π(· | x) = min(q, p_I) + (1 - Σ min(q, p_I)) r`` (analytic; ``= q`` up to rounding), (n,)."""
+        return np.minimum(self.target, self.selection_law) + self.rejection_mass * self.residual
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, tuples, rng=None):
+        """Run the verifier on draft tuples: ranks, the smallest wins, one speculative-sampling step.
+
+        Parameters
+        ----------
+        tuples : array of int, shape (N, K)
+            Draft tuples (every token with ``p > 0``).
+        rng : numpy.random.Generator or int, optional
+
+        Returns
+        -------
+        output : ndarray of int64, shape (N,)
+        accepted : ndarray of bool, shape (N,)
+            Step 2 accepted the selected draft (then the output is a draft token; a rejection outputs a residual
+            token, which lies in ``T`` while every rejected tuple lies in ``S*``, so it is never a draft token).
+
+        Examples
+        --------
+        >>> v = optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2)
+        >>> out, acc = v.sample([[0, 1], [1, 1]], rng=0)
+        >>> acc.tolist()
+        [True, True]
+        """
+        rng = np.random.default_rng(rng)
+        x = np.asarray(tuples)
+        if x.ndim != 2 or x.shape[1] != self.k or not np.issubdtype(x.dtype, np.integer):
+            raise ValueError(f"tuples must be an integer array of shape (N, K={self.k}); got shape {x.shape}.")
+        x = x.astype(np.int64, copy=False)
+        if x.size and (x.min() < 0 or x.max() >= self.n):
+            raise ValueError(f"tuples hold tokens outside 0..{self.n - 1}.")
+        if x.size and np.any(self.draft[x] <= 0):
+            raise ValueError("tuples hold a token with p = 0 (a draft tuple of probability zero).")
+        N = x.shape[0]
+        v = rng.random(x.shape) * self.rank_length[x]
+        idx = self._first[x]
+        last = idx + self.pieces_per_token[x] - 1
+        move = (v > self._own_len[idx]) & (idx < last)
+        sel = np.flatnonzero(move.ravel())
+        vf, idf, lf = v.ravel(), idx.ravel(), last.ravel()
+        while sel.size:
+            vf[sel] -= self._own_len[idf[sel]]
+            idf[sel] += 1
+            sel = sel[(vf[sel] > self._own_len[idf[sel]]) & (idf[sel] < lf[sel])]
+        rank = self._own_start[idf] + np.minimum(np.maximum(vf, 0.0), self._own_len[idf])
+        rank = rank.reshape(x.shape)
+        win = x[np.arange(N), np.argmin(rank, axis=1)]
+        accepted = rng.random(N) < self.accept_prob[win]
+        out = win.copy()
+        rej = np.flatnonzero(~accepted)
+        if rej.size:
+            cdf = np.cumsum(self.residual)
+            draw = np.searchsorted(cdf, rng.random(rej.size) * cdf[-1], side="right")
+            out[rej] = np.minimum(draw, self.n - 1)
+        return out, accepted
+
+    # ------------------------------------------------------------------ block efficiency (docs/theory.md §11)
+    def multiplicity_table(self) -> np.ndarray:
+        """``a(y, m)`` = Pr(the output is ``y``, accepted, and exactly ``m`` of the ``K`` drafts show ``y``).
+
+        .. math::
+
+            a(y, m) = \\alpha_y \\binom{K}{m} m \\int_{R_y} \\ell(s)^{m-1} (1 - s - \\ell(s))^{K-m} ds
+                    = \\alpha_y \\binom{K}{m} \\sum_{[a, b] \\subseteq R_y} w^{K-m} (\\ell(a)^m - \\ell(b)^m),
+
+        with ``ℓ(s) = |R_y ∩ (s, 1]|`` and ``w = 1 - b - ℓ(b)`` the other tokens' rank measure above the piece
+        (constant on it): exact piecewise-polynomial integration (docs/theory.md §11). ``Σ_m a(y, m) =
+        α_y p_I(y) = min(q(y), p_I(y))``.
+
+        Returns
+        -------
+        ndarray, shape (n, K)
+            Entry ``[y, m - 1]`` is ``a(y, m)``.
+
+        Examples
+        --------
+        >>> v = optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2)
+        >>> v.multiplicity_table().round(12).tolist()
+        [[0.25, 0.25], [0.25, 0.25]]
+        """
+        K = self.k
+        owners = self._owners_sorted
+        la = self._own_above
+        lb = np.maximum(la - self._own_len, 0.0)
+        w = np.maximum((1.0 - self._own_end) - lb, 0.0)
+        m = np.arange(1, K + 1)
+        binom = np.array([math.comb(K, int(j)) for j in m], dtype=np.float64)
+        terms = binom[None, :] * w[:, None] ** (K - m)[None, :] * _power_difference(la[:, None], lb[:, None],
+                                                                                   m[None, :])
+        table = np.zeros((self.n, K))
+        for j in range(K):
+            table[:, j] = np.bincount(owners, weights=terms[:, j], minlength=self.n)
+        return table * self.accept_prob[:, None]
+
+    # ------------------------------------------------------------------ check
+    def error_bounds(self) -> dict:
+        """The tolerances of :meth:`check` (:data:`ERROR_BUDGET`)."""
+        base = (2 * self.n + 8 * self.num_pieces) * _U
+        return {"length": base, "mass": (self.k + 2) * base}
+
+    def check(self) -> dict:
+        """Check the plan and return the measured errors with their bounds; ``AssertionError`` when one fails.
+
+        * ``partition``: pieces sorted, ``start[0] = 0``, ``end[-1] = 1``, ``end[i] = start[i + 1]`` (exact);
+        * ``length_error``: ``max_y | |R_y| - p(y) |``;
+        * ``side_error``: ``max((p_I - q)^+ on T, (q - p_I)^+ on S*)`` (optimality, docs/theory.md §9);
+        * ``value_error``: ``|Σ min(q, p_I) - P*|`` and ``|Σ min(q, p_I) - cut value|`` (``q(S*) + 1 - p(S*)^K``
+          recomputed, the min-cut certificate);
+        * ``residual_error``: ``|Σ (q - p_I)^+ - (1 - P*)|``; ``sum_error``: ``|Σ p_I - 1|``;
+        * ``output_error``: ``max_y |min(q, p_I) + (1 - P*) r - q|``.
+
+        Bounds (:meth:`error_bounds`): ``(2n + 8P) u`` for lengths, ``(K + 2)(2n + 8P) u`` for masses,
+        ``u = 2^-53``.
+        """
+        s, e = self.piece_start, self.piece_end
+        part = bool(s.size == 0 or (s[0] == 0.0 and e[-1] == 1.0 and np.all(e[:-1] == s[1:]) and np.all(e >= s)))
+        assert part, "the rank pieces do not partition [0, 1]"
+        bounds = self.error_bounds()
+        q, p, pI = self.target, self.draft, self.selection_law
+        length_err = float(np.max(np.abs(self.rank_length - p))) if self.n else 0.0
+        T = ~self.cut_mask
+        side = max(float(np.max(np.maximum(pI - q, 0.0)[T], initial=0.0)),
+                   float(np.max(np.maximum(q - pI, 0.0)[self.cut_mask], initial=0.0)))
+        qS = math.fsum(q[self.cut_mask].tolist())
+        tail = math.fsum(p[T].tolist())
+        cut_value = qS + (1.0 if tail >= 1.0 else -math.expm1(self.k * math.log1p(-tail)))
+        value_err = max(abs(self.acceptance - float(self.value)), abs(self.acceptance - cut_value))
+        resid_err = abs(self.rejection_mass - (1.0 - float(self.value)))
+        sum_err = abs(math.fsum(pI.tolist()) - 1.0)
+        out_err = float(np.max(np.abs(self.output_distribution() - q))) if self.n else 0.0
+        report = {"partition": part, "length_error": length_err, "side_error": side, "value_error": value_err,
+                  "residual_error": resid_err, "sum_error": sum_err, "output_error": out_err,
+                  "length_bound": bounds["length"], "mass_bound": bounds["mass"]}
+        assert length_err <= bounds["length"], f"|R_y| differs from p(y) by {length_err:.3g}"
+        for key in ("side_error", "value_error", "residual_error", "sum_error", "output_error"):
+            assert report[key] <= bounds["mass"], f"{key} = {report[key]:.3g} > bound {bounds['mass']:.3g}"
+        return report
+
+
+# ---------------------------------------------------------------------------------------------- construction
+def _float_cut(q: np.ndarray, p: np.ndarray, k: int):
+    """One sort: the ratio order and the best prefix (the float branch of the sorted-prefix optimum)."""
+    support = np.flatnonzero(p > 0)
+    order = support[np.argsort(q[support] / p[support], kind="stable")]
+    Q = np.concatenate([[0.0], np.cumsum(q[order])])
+    tail = np.concatenate([np.cumsum(p[order][::-1])[::-1], [0.0]])
+    with np.errstate(divide="ignore"):
+        values = Q + -np.expm1(k * np.log1p(-np.minimum(tail, 1.0)))
+    best = int(np.argmin(values))
+    return order, best, float(values[best])
+
+
+def verifier_for(inst: Instance) -> OptimalVerifier:
+    """:func:`optimal_verifier` on an already built :class:`~lpspec.instance.Instance`."""
+    if inst.law != "independent":
+        raise ValueError(_NOT_APPLICABLE.format(what=f"law={inst.law!r}"))
+    if not inst.identical:
+        raise ValueError(_NOT_APPLICABLE.format(what="different drafts"))
+    K = inst.k
+    if inst.exact:
+        from .optimum import sorted_prefix_optimum
+
+        opt = sorted_prefix_optimum(inst)
+        q = inst.target.astype(np.float64)
+        p = inst.draft.astype(np.float64)
+        value, cut = opt.value, tuple(opt.cut_set)
+        mask = np.zeros(inst.n, dtype=bool)
+        mask[list(cut)] = True
+        support = np.flatnonzero(p > 0)
+        ratio_order = support[np.argsort(q[support] / p[support], kind="stable")]
+        s_order = ratio_order[mask[ratio_order]]
+        t_order = ratio_order[~mask[ratio_order]][::-1]
+    else:
+        q = np.asarray(inst.target, dtype=np.float64)
+        p = np.asarray(inst.draft, dtype=np.float64)
+        order, best, value = _float_cut(q, p, K)
+        s_order = order[:best]
+        t_order = order[best:][::-1]
+        cut = tuple(np.sort(s_order).tolist())
+    return _build(q, p, K, value, cut, s_order, t_order, inst.exact)
+
+
+def _build(q, p, K, value, cut, s_order, t_order, exact_value: bool) -> OptimalVerifier:
+    if t_order.size == 0:
+        c = 0.0
+    elif s_order.size == 0:
+        c = 1.0
+    else:
+        c = min(max(math.fsum(p[t_order].tolist()), 0.0), 1.0)
+    t_side = _Side(0.0, c, K, home_low=True)
+    t_side.place(t_order, p[t_order], q[t_order])
+    s_side = _Side(c, 1.0, K, home_low=False)
+    s_side.place(s_order, p[s_order], q[s_order])
+    parts = [t_side, s_side]
+    starts = np.concatenate([a for side in parts for a in side.starts] or [np.zeros(0)])
+    ends = np.concatenate([a for side in parts for a in side.ends] or [np.zeros(0)])
+    owners = np.concatenate([a for side in parts for a in side.owners] or [np.zeros(0, dtype=np.int64)])
+    order = np.lexsort((ends, starts))
+    slides = {"T": t_side.slides, "S": s_side.slides, "forced": t_side.forced + s_side.forced}
+    return OptimalVerifier(value, cut, K, q, p, starts[order], ends[order], owners[order], slides, exact_value)
+
+
+def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "independent") -> OptimalVerifier:
+    """The exact optimal verifier for ``K`` identical independent drafts, at any vocabulary size.
+
+    Rank-space selection (docs/theory.md §9): each token owns rank pieces of total length ``p(y)``; each draft
+    draws a rank in its token's set, the smallest rank wins (Theorem 1's IS selection, law
+    ``p_I(y) = M(R_y)``), then one single-draft speculative-sampling step against ``q``:
+
+    .. math::
+
+        \\Pr[\\text{accept}] = \\sum_y \\min\\big(q(y), p_I(y)\\big) = P^* = \\min_S \\, q(S) + 1 - p(S)^K,
+        \\qquad \\text{output} \\sim q.
+
+    Cost: one sort and a prefix sum (plus a 1-D root per window that must slide), ``O(K log pieces)`` per
+    sampled tuple.
+
+    Parameters
+    ----------
+    target : array-like, shape (n,)
+        ``q``.
+    drafts : array-like, shape (n,)
+        The common draft distribution ``p`` (a list of equal distributions is accepted too).
+    k : int
+        Number of drafts ``K``.
+    law : str
+        Must be ``"independent"``.
+
+    Returns
+    -------
+    OptimalVerifier
+        ``.value``, ``.cut_set``, ``.selection_law``, ``.accept_prob``, ``.residual``, the pieces,
+        ``.selection(x)``, ``.conditional(x)``, ``.sample(tuples, rng=)``, ``.multiplicity_table()``,
+        ``.check()``.
+
+    Raises
+    ------
+    ValueError
+        Invalid distributions, another draft law, or drafts that differ (use :class:`lpspec.OptimalScheme`).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> v = optimal_verifier(target=[F(4, 18), F(5, 18), F(1, 18), F(8, 18)],
+    ...                      drafts=[F(8, 24), F(4, 24), F(5, 24), F(7, 24)], k=2)
+    >>> v.value, v.cut_set, v.slides["T"], v.slides["S"]
+    (Fraction(63, 64), (0, 2), 1, 1)
+    >>> v.pieces_per_token.tolist()
+    [2, 1, 1, 2]
+    >>> round(v.acceptance, 12), v.check()["partition"]
+    (0.984375, True)
+    """
+    inst = make_instance(target=target, drafts=drafts, k=k, law=law)
+    return verifier_for(inst)

@@ -1,0 +1,391 @@
+"""The rank-space optimal verifier (``lpspec.verifier``, docs/theory.md §9).
+
+Expected values never come from the verifier: the output law is compared with ``q`` and the acceptance with the
+brute-force min-cut over all ``2^n`` sets and with an independent LP (POT's network simplex) — all by
+enumerating every draft tuple through ``.conditional``; the multiplicity table against the same enumeration;
+``.sample`` against ``.conditional`` by pooled chi-square, and against ``q`` / ``P*`` (Wilson interval) at
+``n = 1000`` and ``n = 128 000``. Instances are built to force windows to slide on both sides.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction as F
+
+import _reference as R
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from lpspec import OptimalVerifier, optimal_verifier
+
+TOL = 1e-12
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def enumerate_scheme(v, q, p, k):
+    """Output law, membership acceptance and the multiplicity table by enumerating all tuples."""
+    n = len(q)
+    support = [i for i in range(n) if p[i] > 0]
+    out = [[] for _ in range(n)]
+    acc = []
+    mult = np.zeros((n, k))
+    for x in itertools.product(support, repeat=k):
+        P = math.prod(float(p[t]) for t in x)
+        row = v.conditional(x)
+        beta = v.selection(x)
+        assert np.all(beta >= 0) and abs(beta.sum() - 1.0) <= 1e-12
+        assert np.all(beta[[y for y in range(n) if y not in x]] == 0.0)
+        assert np.all(row >= -1e-15) and abs(row.sum() - 1.0) <= 1e-12
+        for y in range(n):
+            out[y].append(P * row[y])
+        acc.append(P * sum(row[y] for y in set(x)))
+        for y in set(x):
+            mult[y, x.count(y) - 1] += P * row[y]
+    return np.array([math.fsum(o) for o in out]), math.fsum(acc), mult
+
+
+def lp_value(q, p, k):
+    """The full LP of docs/theory.md §2 by POT's network simplex (an independent solver)."""
+    masses = R.tuple_masses(drafts=list(p), k=k)
+    return R.full_lp_transport(list(q), masses, len(q))
+
+
+def wilson(successes: int, trials: int, z: float = 5.0):
+    ph = successes / trials
+    den = 1 + z * z / trials
+    centre = (ph + z * z / (2 * trials)) / den
+    half = z * math.sqrt(ph * (1 - ph) / trials + z * z / (4 * trials * trials)) / den
+    return centre - half - 1e-12, centre + half + 1e-12  # (1e-12: rounding of the bounds at p̂ = 0 or 1)
+
+
+def pooled_chisquare(observed, expected, min_expected: float = 5.0):
+    """Chi-square p-value after pooling the cells with small expectation into one."""
+    observed = np.asarray(observed, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    big = expected >= min_expected
+    obs = np.concatenate([observed[big], [observed[~big].sum()]])
+    exp = np.concatenate([expected[big], [expected[~big].sum()]])
+    keep = exp > 0
+    obs, exp = obs[keep], exp[keep]
+    exp = exp * obs.sum() / exp.sum()
+    if obs.size < 2:
+        return 1.0
+    return float(stats.chisquare(obs, exp).pvalue)
+
+
+def softmax(z):
+    z = z - z.max()
+    e = np.exp(z)
+    return e / e.sum()
+
+
+def lm_pair(n, seed, temperature=1.3):
+    """A softmax target and a perturbed, tempered draft (LM-like)."""
+    rng = np.random.default_rng(seed)
+    z = 3.0 * rng.standard_normal(n)
+    return softmax(z), softmax((z + rng.standard_normal(n)) / temperature)
+
+
+def dirichlet_pair(n, seed, alpha=0.05):
+    rng = np.random.default_rng(seed)
+    q = rng.dirichlet(np.full(n, alpha))
+    p = rng.dirichlet(np.full(n, alpha))
+    return q / q.sum(), p / p.sum()
+
+
+def packed_pair(n, seed):
+    """p uniform; q half on token 0, the rest with ratios packed within 0.1 % of each other."""
+    rng = np.random.default_rng(seed)
+    p = np.full(n, 1.0 / n)
+    q = 1 + 1e-3 * rng.random(n)
+    q[0] = 0.0
+    q = 0.5 * q / q.sum()
+    q[0] = 0.5
+    return q, p
+
+
+# ---------------------------------------------------------------------------------------------- small n, exhaustive
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(R.instance_kwargs(laws=("independent",), identical=True, max_n=6, max_k=4, max_tuples=1300))
+@example({"target": [4 / 18, 5 / 18, 1 / 18, 8 / 18], "drafts": [8 / 24, 4 / 24, 5 / 24, 7 / 24], "k": 2,
+          "law": "independent"})
+@example({"target": [0.5, 0.5], "drafts": [0.5, 0.5], "k": 3, "law": "independent"})  # q = p
+@example({"target": [1.0, 0.0, 0.0], "drafts": [0.0, 1.0, 0.0], "k": 2, "law": "independent"})  # one-hot
+@example({"target": [0.3, 0.0, 0.7], "drafts": [0.2, 0.5, 0.3], "k": 4, "law": "independent"})
+@example({"target": [1e-13, 0.5, 0.5 - 1e-13], "drafts": [0.5, 1e-12, 0.5 - 1e-12], "k": 3,
+          "law": "independent"})
+def test_exhaustive_output_is_q_and_acceptance_is_the_min_cut(kw):
+    R.note_kw(kw)
+    q = np.asarray(R.normalised(kw["target"]), dtype=float)
+    p = np.asarray(R.normalised(kw["drafts"]), dtype=float)
+    k = kw["k"]
+    v = optimal_verifier(target=kw["target"], drafts=kw["drafts"], k=k)
+    report = v.check()
+    assert report["partition"]
+    out, acc, mult = enumerate_scheme(v, q, p, k)
+    assert np.max(np.abs(out - q)) <= TOL
+    cut = R.identical_min_cut(list(q), list(p), k)
+    assert abs(acc - cut) <= TOL
+    assert abs(float(v.value) - cut) <= TOL
+    assert abs(v.acceptance - cut) <= TOL  # Σ min(q, p_I)
+    # the multiplicity table of docs/theory.md §11 against the enumeration
+    assert np.max(np.abs(v.multiplicity_table() - mult)) <= TOL
+
+
+@settings(max_examples=40, deadline=None)
+@given(R.instance_kwargs(laws=("independent",), identical=True, max_n=5, max_k=3, max_tuples=130))
+def test_acceptance_equals_the_lp(kw):
+    R.note_kw(kw)
+    q = np.asarray(R.normalised(kw["target"]), dtype=float)
+    p = np.asarray(R.normalised(kw["drafts"]), dtype=float)
+    v = optimal_verifier(target=kw["target"], drafts=kw["drafts"], k=kw["k"])
+    _, acc, _ = enumerate_scheme(v, q, p, kw["k"])
+    assert abs(acc - lp_value(q, p, kw["k"])) <= TOL
+
+
+@settings(max_examples=30, deadline=None)
+@given(R.instance_kwargs(laws=("independent",), identical=True, max_n=5, max_k=3, max_tuples=130, exact=True))
+def test_exact_input_keeps_the_value_exact(kw):
+    v = optimal_verifier(target=kw["target"], drafts=kw["drafts"], k=kw["k"])
+    assert isinstance(v.value, F) and v.exact_value and v.plan_dtype == "float64"
+    brute, _ = R.brute_optimum(kw["target"], R.tuple_masses(drafts=kw["drafts"], k=kw["k"]))
+    assert v.value == brute
+    q = np.array([float(t) for t in kw["target"]])
+    p = np.array([float(t) for t in kw["drafts"]])
+    out, acc, _ = enumerate_scheme(v, q, p, kw["k"])
+    assert np.max(np.abs(out - q)) <= 1e-12 and abs(acc - float(brute)) <= 1e-12
+    v.check()
+
+
+# ---------------------------------------------------------------------------------------------- forced slides
+def test_the_worked_example_slides_on_both_sides():
+    q = [F(4, 18), F(5, 18), F(1, 18), F(8, 18)]
+    p = [F(8, 24), F(4, 24), F(5, 24), F(7, 24)]
+    v = optimal_verifier(target=q, drafts=p, k=2)
+    assert v.value == F(63, 64) and v.cut_set == (0, 2)
+    assert v.slides["T"] == 1 and v.slides["S"] == 1
+    assert v.pieces_per_token.tolist() == [2, 1, 1, 2]  # token 0: an S* slide, token 3: a T slide
+    qf, pf = np.array([float(t) for t in q]), np.array([float(t) for t in p])
+    out, acc, _ = enumerate_scheme(v, qf, pf, 2)
+    assert np.max(np.abs(out - qf)) <= TOL and abs(acc - 63 / 64) <= TOL
+    # R_y inside [0, c] for T = {1, 3} and inside [c, 1] for S* = {0, 2}, c = p(T) = 11/24
+    c = 11 / 24
+    T = np.isin(v.piece_owner, [1, 3])
+    assert np.all(v.piece_end[T] <= c + 1e-15) and np.all(v.piece_start[~T] >= c - 1e-15)
+
+
+def _t_slide_instances(count, k):
+    """q ≈ p: T tokens whose home window is a little too heavy."""
+    found = []
+    for seed in range(400):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(3, 7))
+        p = rng.dirichlet(np.ones(n))
+        q = p * (1 + 0.05 * rng.standard_normal(n))
+        q = np.abs(q) / np.abs(q).sum()
+        if optimal_verifier(target=q, drafts=p, k=k).slides["T"] > 0:
+            found.append((q, p))
+        if len(found) == count:
+            break
+    return found
+
+
+def _s_slide_instances(count, k):
+    """Large-p tokens with q/p in (0.5, 0.95) inside S*."""
+    found = []
+    for seed in range(400):
+        rng = np.random.default_rng(1000 + seed)
+        n = int(rng.integers(3, 7))
+        p = rng.dirichlet(np.ones(n))
+        big = np.argsort(-p)[: max(1, n // 2)]
+        q = p * rng.uniform(1.0, 2.0, n)
+        q[big] = p[big] * rng.uniform(0.5, 0.95, big.size)
+        q = q / q.sum()
+        if optimal_verifier(target=q, drafts=p, k=k).slides["S"] > 0:
+            found.append((q, p))
+        if len(found) == count:
+            break
+    return found
+
+
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("side", ["T", "S"])
+def test_instances_that_force_slides_stay_exact_and_optimal(side, k):
+    pairs = (_t_slide_instances if side == "T" else _s_slide_instances)(6, k)
+    assert len(pairs) == 6, f"could not build instances with {side} slides"
+    for q, p in pairs:
+        v = optimal_verifier(target=q, drafts=p, k=k)
+        assert v.slides[side] > 0
+        v.check()
+        out, acc, mult = enumerate_scheme(v, q, p, k)
+        assert np.max(np.abs(out - q)) <= TOL
+        assert abs(acc - R.identical_min_cut(list(q), list(p), k)) <= TOL
+        assert np.max(np.abs(v.multiplicity_table() - mult)) <= TOL
+
+
+# ---------------------------------------------------------------------------------------------- special cases
+def test_k1_is_single_draft_speculative_sampling():
+    q = np.array([0.1, 0.2, 0.3, 0.4])
+    p = np.array([0.4, 0.3, 0.2, 0.1])
+    v = optimal_verifier(target=q, drafts=p, k=1)
+    assert v.slides == {"T": 0, "S": 0, "forced": 0}
+    res = np.maximum(q - p, 0) / np.maximum(q - p, 0).sum()
+    for x in range(4):
+        a = min(1.0, q[x] / p[x])
+        expected = (1 - a) * res
+        expected[x] += a
+        assert np.max(np.abs(v.conditional((x,)) - expected)) <= TOL
+
+
+def test_acceptance_one_has_no_residual():
+    v = optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2)
+    # P* = 1: the rejected mass is rounding only, and the residual is still a distribution (no 0/0)
+    assert float(v.value) == 1.0 and v.rejection_mass <= 1e-15 and np.all(np.isfinite(v.residual))
+    assert abs(v.residual.sum() - 1.0) <= 1e-15
+    out, acc = v.sample(np.random.default_rng(0).choice(2, size=(100_000, 2)), rng=0)
+    assert acc.mean() >= 1 - 1e-4
+    exact = optimal_verifier(target=[F(1, 2), F(1, 2)], drafts=[F(1, 2), F(1, 2)], k=2)
+    assert exact.value == 1
+
+
+def test_zero_mass_tokens_own_no_ranks_and_are_refused_in_tuples():
+    v = optimal_verifier(target=[0.2, 0.3, 0.5, 0.0], drafts=[0.5, 0.0, 0.5, 0.0], k=2)
+    assert v.pieces_per_token[1] == 0 and v.pieces_per_token[3] == 0
+    with pytest.raises(ValueError, match="probability 0"):
+        v.conditional((1, 0))
+    with pytest.raises(ValueError, match="p = 0"):
+        v.sample(np.array([[0, 1]]))
+
+
+def test_other_laws_and_different_drafts_point_to_the_lp():
+    with pytest.raises(ValueError, match="OptimalScheme"):
+        optimal_verifier(target=[0.5, 0.5], drafts=[[0.5, 0.5], [0.9, 0.1]])
+    with pytest.raises(ValueError, match="OptimalScheme"):
+        optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2, law="without_replacement")
+    with pytest.raises(ValueError, match="k"):
+        optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5])
+    v = optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2)
+    with pytest.raises(ValueError, match="shape"):
+        v.sample(np.array([0, 1]))
+
+
+def test_check_fails_on_a_broken_plan():
+    v = optimal_verifier(target=[0.1, 0.2, 0.7], drafts=[0.3, 0.3, 0.4], k=2)
+    broken = OptimalVerifier(v.value, v.cut_set, v.k, v.target, v.draft, v.piece_start.copy(),
+                             v.piece_end.copy(), v.piece_owner[::-1].copy(), v.slides)
+    with pytest.raises(AssertionError):
+        broken.check()
+
+
+# ---------------------------------------------------------------------------------------------- sampling
+@pytest.mark.parametrize("q,p,k", [
+    ([4 / 18, 5 / 18, 1 / 18, 8 / 18], [8 / 24, 4 / 24, 5 / 24, 7 / 24], 2),
+    ([0.05, 0.3, 0.15, 0.5], [0.4, 0.1, 0.3, 0.2], 3),
+])
+def test_sample_agrees_with_conditional_per_tuple(q, p, k):
+    v = optimal_verifier(target=q, drafts=p, k=k)
+    rng = np.random.default_rng(7)
+    n, reps = len(q), 20_000
+    for x in itertools.product(range(n), repeat=k):
+        if not all(np.asarray(p)[list(x)] > 0):
+            continue
+        out, acc = v.sample(np.tile(np.array(x), (reps, 1)), rng=rng)
+        cond = v.conditional(x)
+        assert pooled_chisquare(np.bincount(out, minlength=n), reps * cond) > 1e-5, x
+        accepted = sum(cond[y] for y in set(x))
+        lo, hi = wilson(int(acc.sum()), reps)
+        assert lo <= accepted <= hi, x
+
+
+def _mc_check(q, p, k, n_samples, seed=0):
+    v = optimal_verifier(target=q, drafts=p, k=k)
+    report = v.check()
+    rng = np.random.default_rng(seed)
+    tuples = rng.choice(len(p), size=(n_samples, k), p=p)
+    out, acc = v.sample(tuples, rng=rng)
+    lo, hi = wilson(int(acc.sum()), n_samples)
+    assert lo <= float(v.value) <= hi, (float(v.value), lo, hi)
+    # membership: accepted exactly when the output is one of the drafts (up to rounding-size residual mass)
+    member = (tuples == out[:, None]).any(axis=1)
+    assert np.count_nonzero(member != acc) <= 2
+    assert pooled_chisquare(np.bincount(out, minlength=len(q)), n_samples * q) > 1e-5
+    return v, report
+
+
+@pytest.mark.parametrize("family", ["lm", "dirichlet", "packed"])
+@pytest.mark.parametrize("k", [2, 8])
+def test_n1000_check_and_a_million_samples(family, k):
+    pair = {"lm": lm_pair, "dirichlet": dirichlet_pair, "packed": packed_pair}[family](1000, 3)
+    v, report = _mc_check(*pair, k, 1_000_000)
+    assert report["side_error"] <= report["mass_bound"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["lm", "dirichlet", "packed"])
+@pytest.mark.parametrize("k", [2, 4, 8])
+def test_n128000_check_and_a_million_samples(family, k):
+    pair = {"lm": lm_pair, "dirichlet": dirichlet_pair, "packed": packed_pair}[family](128_000, 5)
+    _mc_check(*pair, k, 1_000_000)
+
+
+def test_multiplicity_rows_sum_to_the_accepted_mass():
+    q, p = lm_pair(300, 1)
+    v = optimal_verifier(target=q, drafts=p, k=4)
+    table = v.multiplicity_table()
+    assert table.shape == (300, 4) and np.all(table >= 0)
+    assert np.max(np.abs(table.sum(axis=1) - np.minimum(q, v.selection_law))) <= 1e-15
+    assert abs(table.sum() - float(v.value)) <= 1e-12
+
+
+@given(st.integers(0, 2**32 - 1))
+@settings(max_examples=10, deadline=None)
+def test_selection_law_matches_the_sampled_winner(seed):
+    rng = np.random.default_rng(seed)
+    q, p = rng.dirichlet(np.ones(6)), rng.dirichlet(np.ones(6))
+    v = optimal_verifier(target=q, drafts=p, k=3)
+    # p_I(y) = Σ_x P(x) β_y(x) by enumeration equals M(R_y)
+    pI = np.zeros(6)
+    for x in itertools.product(range(6), repeat=3):
+        pI += math.prod(p[list(x)]) * v.selection(x)
+    assert np.max(np.abs(pI - v.selection_law)) <= 1e-13
+
+
+# ---------------------------------------------------------------------------------------------- integration
+def test_rank_decomposition_has_the_fields_of_the_lp_one():
+    from lpspec import OptimalScheme, canonical_decomposition
+
+    kw = {"target": [0.1, 0.6, 0.2, 0.1], "drafts": [0.4, 0.3, 0.2, 0.1], "k": 3}
+    lp = canonical_decomposition(**kw, method="is_lp")
+    rank = canonical_decomposition(**kw, method="rank")
+    assert rank.method == "rank"
+    assert abs(rank.acceptance - lp.acceptance) <= 1e-9 and abs(rank.membership_acceptance - lp.optimum) <= 1e-9
+    assert np.max(np.abs(rank.output_distribution() - np.array(kw["target"]))) <= 1e-15
+    report = rank.check()
+    assert report["acceptance_gap"] <= 1e-15
+    # β(x) sums to one and lives on set(x); conditional is a distribution
+    b = rank.beta((0, 0, 3))
+    assert abs(b.sum() - 1) <= 1e-15 and b[1] == 0 and b[2] == 0
+    # OptimalScheme samples through the verifier: its enumerated acceptance is P* and its samples follow q
+    s = OptimalScheme(**kw)
+    assert s.plan == "rank" and abs(float(s.enumerated_acceptance()) - lp.optimum) <= 1e-12
+    rng = np.random.default_rng(1)
+    x = (0, 1, 1)
+    counts = np.bincount([s.sample(x, rng) for _ in range(3000)], minlength=4)
+    assert pooled_chisquare(counts, 3000 * s.conditional(x)) > 1e-5
+    with pytest.raises(ValueError, match="OptimalScheme"):
+        canonical_decomposition(target=[0.5, 0.5], drafts=[[0.5, 0.5], [0.9, 0.1]], method="rank")
+
+
+def test_cli_solve_reports_the_verifier_check(capsys):
+    import json
+
+    from lpspec.cli import main
+
+    assert main(["solve", "--target", "0.2,0.3,0.5", "--draft", "0.5,0.3,0.2", "-k", "2", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    c = obj["checks"]["verifier"]
+    assert c["applies"] and c["passed"] and c["error"] <= c["bound"]

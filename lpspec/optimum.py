@@ -37,8 +37,13 @@ def ratio_order(target: np.ndarray, draft: np.ndarray) -> np.ndarray:
     support = np.flatnonzero(draft > 0)
     if target.dtype == object:
         return np.array(sorted(support.tolist(), key=lambda i: (target[i] / draft[i], i)), dtype=np.int64)
-    ratio = target[support] / draft[support]
-    return support[np.argsort(ratio, kind="stable")]
+    # the ratio as mantissa x 2^exponent: q/p can overflow (subnormal p) or lose bits (subnormal q/p), and
+    # ties among overflowed ratios would be broken by index instead of by value (docs/guide/numerics.md)
+    mq, eq = np.frexp(target[support].astype(np.float64))
+    mp, ep = np.frexp(draft[support].astype(np.float64))
+    m, e = np.frexp(mq / mp)
+    expo = np.where(m > 0, eq.astype(np.int64) - ep.astype(np.int64) + e.astype(np.int64), np.iinfo(np.int64).min)
+    return support[np.lexsort((support, m, expo))]
 
 
 def _one_minus_power(tail, k: int, exact: bool):

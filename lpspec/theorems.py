@@ -142,7 +142,10 @@ def acceptance_one(
     method : {"auto", "subsets", "sorted_prefix", "lp"}
         ``subsets``: all ``2^n`` sets (``n <= 20``); ``sorted_prefix``: identical independent drafts, any n;
         ``lp``: decides ``holds`` from ``P*`` (margin then known only when negative). ``auto`` picks the
-        sorted form for identical independent drafts, subsets for small n, else the LP.
+        sorted form for identical independent drafts, subsets for small n, else the LP. Exact (Fraction)
+        input is never decided by a float solve: ``lp`` (and ``auto`` beyond the subset limit) then runs the
+        exact max-flow of :func:`lpspec.certify` (``.method == "exact_max_flow"``), so a verdict at
+        ``tolerance == 0`` is always exact. ``.tolerance`` is the float tolerance of a float answer.
 
     Returns
     -------
@@ -171,6 +174,9 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
             method = "subsets"
         else:
             method = "lp"
+    if method == "lp" and inst.exact:
+        # exact input never gets a verdict from a float solve: the exact max-flow decides P* = 1 in rationals
+        method = "exact_max_flow"
     exact_margin = True
     if method == "subsets":
         check_subset_size(inst, "acceptance_one(method='subsets')")
@@ -187,6 +193,14 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
         margin = gap if gap < -tol else 0.0
         S = res.cut_set if gap < -tol else None
         exact_margin = gap < -tol
+    elif method == "exact_max_flow":
+        from .certify import certify_instance
+
+        cert = certify_instance(inst)
+        gap = cert.value - 1  # = min(0, min over proper S of q(S) - Pr(set(X) ⊆ S)), exactly
+        margin = gap if gap < 0 else Fraction(0)
+        S = cert.cut_set if gap < 0 else None
+        exact_margin = gap < 0
     else:
         raise ValueError(f"method={method!r} is not known; choose auto, subsets, sorted_prefix or lp.")
     if margin is None:  # n == 1: P* = 1 trivially

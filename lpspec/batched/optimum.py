@@ -245,6 +245,54 @@ def optimum_from_buckets(rb: RatioBuckets, k: int):
     return best, cut_size.to(torch.int64), threshold, {"candidates": candidates, "refinements": level.level}
 
 
+#: Rows of at most this many tokens are sorted directly (memory ``O(B n)``); longer rows use the ratio buckets,
+#: whose ``(B, M)`` tables (``M ≈ 128 (64 + log2 K)`` buckets) are then at most ``~33 B n``.
+DIRECT_SORT_N = 256
+
+
+def _direct_optimum(q, p, k: int):
+    """The sorted-prefix optimum by a full per-row sort (small n): the same prefixes and the same conventions
+    as :func:`optimum_from_buckets` (prefixes end at tie-group ends; the first minimum wins)."""
+    torch = require_torch()
+    B, n = q.shape
+    inf = torch.tensor(float("inf"), dtype=q.dtype, device=q.device)
+    # q/p overflows to inf for a subnormal p: such a ratio is >= K, and no prefix ending there can beat the
+    # shorter one (the prefix value does not decrease past ratio K), so inf is a safe stand-in.
+    ratio = torch.where(p > 0, torch.div(q, torch.where(p > 0, p, torch.ones_like(p))), inf)
+    ratio = torch.nan_to_num(ratio, nan=float("inf"))
+    r_sorted, order = torch.sort(ratio, dim=1, stable=True)
+    qs = torch.gather(q, 1, order)
+    ps = torch.gather(p, 1, order)
+    zero = torch.zeros((B, 1), dtype=q.dtype, device=q.device)
+    Q = torch.cat([zero, torch.cumsum(qs, dim=1)], dim=1)  # (B, n + 1)
+    tail = torch.cat([torch.flip(torch.cumsum(torch.flip(ps, [1]), dim=1), [1]), zero], dim=1)  # sums of p >= 0
+    values = Q + one_minus_power(tail, k)
+    valid = torch.ones((B, n + 1), dtype=torch.bool, device=q.device)
+    ends = torch.ones((B, n), dtype=torch.bool, device=q.device)
+    if n > 1:
+        ends[:, :-1] = r_sorted[:, 1:] != r_sorted[:, :-1]
+    valid[:, 1:] = ends & (ps > 0)
+    values = torch.where(valid, values, inf)
+    best = values.amin(dim=1)
+    j = (values == best.unsqueeze(1)).to(torch.int8).argmax(dim=1)  # the first minimum
+    prev = torch.gather(r_sorted, 1, (j - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    threshold = torch.where(j > 0, prev, -inf)
+    candidates = torch.full((B,), n, dtype=torch.int64, device=q.device)
+    return best, j.to(torch.int64), threshold, {"candidates": candidates, "refinements": 0}
+
+
+def _optimum(batch: BatchInput):
+    """``(value, cut_size, threshold, info)``: the direct sort for short rows, the ratio buckets otherwise."""
+    if batch.n <= DIRECT_SORT_N:
+        out = _direct_optimum(batch.target, batch.draft, batch.k)
+        out[3]["buckets"] = 0
+        return out
+    rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
+    value, cut_size, threshold, info = optimum_from_buckets(rb, batch.k)
+    info["buckets"] = rb.top + 1
+    return value, cut_size, threshold, info
+
+
 def _identical_batch(target, drafts, k, device, dtype) -> BatchInput:
     batch = as_batch(target=target, drafts=drafts, k=k, device=device, dtype=dtype)
     if not batch.identical:
@@ -294,9 +342,8 @@ def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dty
     ([0.888888888889, 1.0], [1, 0])
     """
     batch = _identical_batch(target, drafts, k, device, dtype)
-    rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
-    value, cut_size, threshold, info = optimum_from_buckets(rb, batch.k)
-    return BatchedOptimum(value, cut_size, threshold, batch.k, details={**info, "buckets": rb.top + 1})
+    value, cut_size, threshold, info = _optimum(batch)
+    return BatchedOptimum(value, cut_size, threshold, batch.k, details=info)
 
 
 def acceptance_one(*, target, drafts, k: int | None = None, device=None, dtype=None,
@@ -330,8 +377,7 @@ def acceptance_one(*, target, drafts, k: int | None = None, device=None, dtype=N
     """
     torch = require_torch()
     batch = _identical_batch(target, drafts, k, device, dtype)
-    rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
-    value, cut_size, threshold, _ = optimum_from_buckets(rb, batch.k)
+    value, cut_size, threshold, _ = _optimum(batch)
     tol = max(1e-12, agreement_tolerance(batch.n, batch.k, batch.dtype)) if tolerance is None else float(tolerance)
     margin = torch.clamp(value - 1.0, max=0.0)
     holds = margin >= -tol

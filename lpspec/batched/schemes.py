@@ -34,7 +34,7 @@ import numbers
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch
-from .optimum import DIFFERENT_DRAFTS_MESSAGE, optimum_from_buckets
+from .optimum import DIFFERENT_DRAFTS_MESSAGE, DIRECT_SORT_N, _optimum, optimum_from_buckets
 
 __all__ = [
     "BATCHED_SCHEMES",
@@ -399,12 +399,12 @@ def _evaluate(batch: BatchInput, names, s: int) -> dict:
     """The requested acceptances on a validated batch, in the order of ``names``."""
     out = {}
     rb = None
-    if "optimal" in names or "spectr" in names:
+    if "spectr" in names or ("optimal" in names and not batch.n <= DIRECT_SORT_N):
         rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
     inclusion = _inclusion(batch) if ("naive" in names or "upper_bound" in names) else None
     for name in names:
         if name == "optimal":
-            out[name] = optimum_from_buckets(rb, batch.k)[0]
+            out[name] = optimum_from_buckets(rb, batch.k)[0] if rb is not None else _optimum(batch)[0]
         elif name == "single_draft":
             out[name] = single_draft_acceptance(batch)
         elif name == "specinfer":

@@ -276,7 +276,11 @@ def _direct_optimum(q, p, k: int):
     best = values.amin(dim=1)
     j = (values == best.unsqueeze(1)).to(torch.int8).argmax(dim=1)  # the first minimum
     prev = torch.gather(r_sorted, 1, (j - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
-    threshold = torch.where(j > 0, prev, -inf)
+    nxt = torch.gather(r_sorted, 1, j.clamp(max=n - 1).unsqueeze(1)).squeeze(1)
+    # halfway to the next distinct ratio (when there is one): {r <= threshold} is the prefix, and stays so when
+    # the ratios are recomputed from inputs that differ by a renormalisation (an ulp)
+    mid = prev / 2 + nxt / 2
+    threshold = torch.where(j > 0, torch.where((j < n) & torch.isfinite(nxt), mid, prev), -inf)
     candidates = torch.full((B,), n, dtype=torch.int64, device=q.device)
     return best, j.to(torch.int64), threshold, {"candidates": candidates, "refinements": 0}
 

@@ -44,6 +44,17 @@ class _CLIError(ValueError):
     """A user error detected by the command line itself."""
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``-k 0`` is an error, not "the default")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be a positive integer (at least 1)")
+    return value
+
+
 # ---------------------------------------------------------------------- reading instances
 def _parse_number(text: str):
     text = text.strip()
@@ -81,8 +92,10 @@ def parse_distribution(text: str, name: str = "distribution"):
         if suffix == ".npy":
             try:
                 arr = np.load(path, allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise _CLIError(f"{name}: {text} is not a readable .npy file ({exc}).") from None
+            except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file, named here
+                raise _CLIError(f"{name}: {text} is not a readable .npy file ({type(exc).__name__}: {exc}).") from None
+            if arr.dtype.kind not in "fiu":
+                raise _CLIError(f"{name}: {text} holds {arr.dtype} values; probabilities must be real numbers.")
             if arr.ndim != 1:
                 raise _CLIError(f"{name}: {text} holds an array of shape {arr.shape}; expected one 1-D vector "
                                "(use --file for a whole instance).")
@@ -167,7 +180,7 @@ def _set_str(cut) -> str:
 
 
 def _too_large(inst) -> str:
-    return (f"{inst.num_tuples():,} draft tuples, more than the {MAX_CHECK_TUPLES:,} of the LP-based checks "
+    return (f"{inst.tuple_count_text()} draft tuples, more than the {MAX_CHECK_TUPLES:,} of the LP-based checks "
             "(the optimum itself is still exact: min-cut formula)")
 
 
@@ -292,7 +305,7 @@ def _schemes_for(kw, inst, requested=None) -> tuple[dict, list[str]]:
         heavy = [n for n in names if n in _ENUMERATING]
         names = [n for n in names if n not in _ENUMERATING]
         if heavy:
-            notes.append(f"left out {', '.join(heavy)}: they enumerate {inst.num_tuples():,} draft tuples "
+            notes.append(f"left out {', '.join(heavy)}: they enumerate {inst.tuple_count_text()} draft tuples "
                          f"(limit {MAX_SCHEME_TUPLES:,})")
     return compare_schemes(**kw, schemes=names), notes
 
@@ -474,12 +487,16 @@ def _cmd_figure(args) -> int:
             fig, table = figures.figure2(steps=args.steps)
         elif name == "region":
             draft = parse_distribution(args.draft, "--draft") if args.draft else [0.5, 0.3, 0.2]
-            fig, table = figures.acceptance_one_region(draft, k=args.k or 2, resolution=args.resolution)
+            fig, table = figures.acceptance_one_region(draft, k=2 if args.k is None else args.k,
+                                                       resolution=args.resolution)
         else:
-            params = json.loads(args.params) if args.params else {"n": 6}
+            try:
+                params = json.loads(args.params) if args.params else {"n": 6}
+            except json.JSONDecodeError as exc:
+                raise _CLIError(f"--params is not valid JSON ({exc}).") from None
             if not isinstance(params, dict):
                 raise _CLIError("--params must be a JSON object, e.g. '{\"n\": 6, \"alpha\": 0.5}'.")
-            ks = [int(v) for v in args.ks.split(",")]
+            ks = [int(v) if v.strip().isdigit() and int(v) >= 1 else _bad_ks(args.ks) for v in args.ks.split(",")]
             schemes = [s.strip() for s in args.schemes.split(",") if s.strip()]
             fig, table = figures.acceptance_vs_k(args.family, params, ks, schemes, args.law or "independent",
                                                  args.replicates, args.seed)
@@ -487,6 +504,10 @@ def _cmd_figure(args) -> int:
     for p in written:
         print(p)
     return 0
+
+
+def _bad_ks(text: str):
+    raise _CLIError(f"--ks {text!r} must be a comma list of positive integers such as 1,2,4.")
 
 
 def _cmd_examples(args) -> int:
@@ -510,7 +531,7 @@ def _add_instance_args(p):
     g.add_argument("--target", metavar="Q", help="target q: comma list (0.2,0.3,0.5 or 1/3,2/3) or a vector file")
     g.add_argument("--draft", metavar="P", action="append", default=[],
                    help="draft p: once with -k K (identical drafts) or K times (different drafts)")
-    g.add_argument("-k", type=int, default=None, help="number of identical drafts K")
+    g.add_argument("-k", type=_positive_int, default=None, help="number of identical drafts K")
     g.add_argument("--law", choices=("independent", "without_replacement", "greedy"), default=None,
                    help="draft law (default: independent, or the example's)")
     g.add_argument("--exact", action="store_true", help="read every probability as an exact fraction")
@@ -547,8 +568,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="theorem checks on one instance or a random batch: pass/fail, worst errors")
     _add_instance_args(p)
-    p.add_argument("--random", type=int, metavar="N", help="check N random Dirichlet instances instead")
-    p.add_argument("--n", type=int, default=4, help="vocabulary size of random instances (default 4)")
+    p.add_argument("--random", type=_positive_int, metavar="N", help="check N random Dirichlet instances instead")
+    p.add_argument("--n", type=_positive_int, default=4, help="vocabulary size of random instances (default 4)")
     p.add_argument("--alpha", type=float, default=1.0, help="Dirichlet concentration (default 1.0)")
     p.add_argument("--different-drafts", action="store_true", help="random instances with K different drafts")
     p.add_argument("--seed", type=int, default=0, help="seed of the random batch (default 0)")
@@ -568,16 +589,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("which", choices=("figure2", "region", "acceptance-vs-k", "all"), nargs="?", default="all")
     p.add_argument("--output-dir", "-o", default="figures", help="directory for the files (default figures/)")
     p.add_argument("--formats", default="png,pdf", help="comma list of png, pdf, svg (default png,pdf)")
-    p.add_argument("--steps", type=int, default=90, help="figure2: grid steps (default 90, q2 = i/steps)")
+    p.add_argument("--steps", type=_positive_int, default=90, help="figure2: grid steps (default 90, q2 = i/steps)")
     p.add_argument("--draft", help="region: draft p on 3 tokens (default 0.5,0.3,0.2)")
-    p.add_argument("-k", type=int, default=None, help="region: number of drafts (default 2)")
-    p.add_argument("--resolution", type=int, default=40, help="region: simplex grid resolution (default 40)")
+    p.add_argument("-k", type=_positive_int, default=None, help="region: number of drafts (default 2)")
+    p.add_argument("--resolution", type=_positive_int, default=40, help="region: simplex grid resolution (default 40)")
     p.add_argument("--family", default="dirichlet", help="acceptance-vs-k: instance family (default dirichlet)")
     p.add_argument("--params", help="acceptance-vs-k: family parameters as JSON (default {\"n\": 6})")
     p.add_argument("--ks", default="1,2,3,4", help="acceptance-vs-k: K values (default 1,2,3,4)")
     p.add_argument("--schemes", default="specinfer,spectr,sir", help="acceptance-vs-k: schemes")
     p.add_argument("--law", default=None, help="acceptance-vs-k: draft law (default independent)")
-    p.add_argument("--replicates", type=int, default=10, help="acceptance-vs-k: instances per K (default 10)")
+    p.add_argument("--replicates", type=_positive_int, default=10, help="acceptance-vs-k: instances per K (default 10)")
     p.add_argument("--seed", type=int, default=0, help="acceptance-vs-k: seed (default 0)")
     p.set_defaults(func=_cmd_figure)
 
@@ -598,7 +619,7 @@ def main(argv=None) -> int:
     {...
     0
     """
-    from .results import LPSolveError
+    from .errors import USER_ERRORS, user_error_message
 
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -620,9 +641,8 @@ def main(argv=None) -> int:
         return 0
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
-    except (ValueError, LPSolveError, OSError, ImportError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"{_PROG}: error: {message}", file=sys.stderr)
+    except USER_ERRORS as exc:  # one place: every error a user can cause is one line, exit code 2
+        print(f"{_PROG}: error: {user_error_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{_PROG}: interrupted", file=sys.stderr)

@@ -97,7 +97,7 @@ def compare_schemes(*, target, drafts, k: int | None = None, law: str = "indepen
     heavy = [name for name in names if name in _ENUMERATING]
     if heavy and inst.num_tuples() > MAX_SCHEME_TUPLES:
         raise ValueError(
-            f"{', '.join(heavy)} need an enumeration of {inst.num_tuples():,} draft tuples (limit "
+            f"{', '.join(heavy)} need an enumeration of {inst.tuple_count_text()} draft tuples (limit "
             f"{MAX_SCHEME_TUPLES:,}); pass schemes= without them (e.g. optimal, specinfer, spectr, naive, "
             "single_draft, upper_bound), or use a smaller instance."
         )

@@ -171,18 +171,28 @@ class Instance:
             m = int(np.count_nonzero(self.draft > 0))
             if self.law == "without_replacement":
                 return math.perm(m, self.k)
-            if m > 1 and self.k * math.log2(m) > 256:  # astronomically many: report a bound, not the number
-                return 2**256
+            if m > 1 and self.k * math.log2(m) > 4096:  # astronomically many: a bound, not the number
+                return 2**4096
             return m**self.k
         support = [int(np.count_nonzero(row > 0)) for row in self.drafts]
         return math.prod(support)
+
+    def tuple_count_text(self) -> str:
+        """:meth:`num_tuples` for a message: ``"1,024"``, or ``"about 10^301"`` when it is astronomical."""
+        count = self.num_tuples()
+        if count < 10**15:
+            return f"{count:,}"
+        if self.identical and self.law == "independent":
+            m = int(np.count_nonzero(self.draft > 0))
+            return f"about 10^{self.k * math.log10(m):.0f}"
+        return f"about 10^{math.log10(count):.0f}"
 
     def check_enumerable(self, what: str, limit: int = MAX_ENUMERATED_TUPLES) -> None:
         """Raise ``ValueError`` when ``what`` would need more than ``limit`` draft tuples."""
         count = self.num_tuples()
         if count > limit:
             raise ValueError(
-                f"{what} enumerates {count:,} draft tuples (n={self.n}, K={self.k}), more than the "
+                f"{what} enumerates {self.tuple_count_text()} draft tuples (n={self.n}, K={self.k}), more than the "
                 f"limit {limit:,}; lower n or K, or use what needs no enumeration: optimal_acceptance "
                 "(sorted prefix, identical independent drafts, any n) or the batched backend."
             )
@@ -350,6 +360,19 @@ def canonical_set_keys(tuples: np.ndarray, n: int) -> np.ndarray:
     return keys
 
 
+def _length(values) -> int | None:
+    """Number of entries of a 1-D vector (None when it is not 1-D: validation reports that)."""
+    if isinstance(values, Distribution):
+        return values.n
+    shape = getattr(values, "shape", None)
+    if shape is None:
+        try:
+            shape = np.shape(np.asarray(values, dtype=object))
+        except (TypeError, ValueError):
+            return None
+    return int(shape[0]) if len(shape) == 1 else None
+
+
 def _is_single_distribution(drafts) -> bool:
     if isinstance(drafts, Distribution):
         return True
@@ -392,6 +415,15 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
         raise ValueError(f"k={k!r} must be a positive integer (the number of drafts).")
     q = as_distribution(target, "target")
     single = _is_single_distribution(drafts)
+    # shapes before sums: a draft of the wrong length is a shape error, not "does not sum to 1"
+    for label, d in ([("drafts", drafts)] if single else
+                     [(f"drafts[{i}]", d) for i, d in enumerate(drafts)] if isinstance(drafts, (list, tuple))
+                     else []):
+        length = _length(d)
+        if length is not None and length != q.n:
+            raise ValueError(
+                f"target has length {q.n} but {label} has length {length}; every distribution must live on the "
+                "same vocabulary (a draft file with a missing column?).")
     if single:
         if k is None:
             raise ValueError(

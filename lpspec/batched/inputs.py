@@ -248,9 +248,11 @@ def validate_rows(values, name: str, *, device=None, dtype=None):
         )
     if x.is_complex() or x.dtype == torch.bool:
         raise ValueError(f"{name} must hold real numbers; got dtype {x.dtype}.")
-    if x.is_sparse or getattr(x, "is_quantized", False) or x.layout != torch.strided:
-        raise ValueError(f"{name} is a {'quantized' if x.is_quantized else 'sparse'} tensor (layout "
-                         f"{x.layout}); pass a dense float tensor (e.g. t.to_dense() or t.dequantize()).")
+    if getattr(x, "is_quantized", False):
+        raise ValueError(f"{name} is a quantized tensor ({x.dtype}); pass float32/float64 probabilities "
+                         "(t.dequantize()).")
+    if x.is_sparse or x.layout != torch.strided:
+        raise ValueError(f"{name} is a sparse tensor (layout {x.layout}); pass a dense tensor (t.to_dense()).")
     if x.device.type == "meta":
         raise ValueError(f"{name} is on the 'meta' device, which holds no values; pass a tensor with data.")
     float32 = x.dtype == torch.float32
@@ -420,6 +422,11 @@ def as_batch(*, target, drafts, k: int | None = None, device=None, dtype=None) -
         )
     dev = resolve_device(device)
     q, dq = validate_rows(target, "target", device=dev, dtype=dtype)
+    d_raw = drafts.values if isinstance(drafts, Logits) else drafts
+    d_len = d_raw.shape[-1] if hasattr(d_raw, "shape") else np.shape(d_raw)[-1] if np.ndim(d_raw) else None
+    if d_len is not None and int(d_len) != q.shape[-1]:  # shapes before sums (a missing column is a shape error)
+        raise ValueError(f"drafts have {int(d_len)} tokens but target has {q.shape[-1]}; they must share the "
+                         "vocabulary (a drafts file with a missing column?).")
     p, dp = validate_rows(drafts, "drafts", device=dev, dtype=dtype)
     if single:
         q = q.unsqueeze(0)

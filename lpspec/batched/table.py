@@ -98,6 +98,8 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
     t_shape, d_shape = _shape(target), _shape(drafts)
     if len(t_shape) != 2:
         raise ValueError(f"target must have shape (B, n); got {t_shape}.")
+    if t_shape[0] == 0:
+        raise ValueError("target has 0 rows (B = 0): there is no position to evaluate.")
     different = len(d_shape) == 3
     ks = _ks(k, different, d_shape[0] if different else None)
     if schemes is not None:
@@ -162,8 +164,13 @@ def _first(drafts, K: int):
     return drafts[:K]
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit code 2, like ``lpspec``
+        raise ValueError(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lpspec batch",
         description="Acceptance table (optimal, SpecInfer, SpecTr, truncated IS, ...) for distributions in a file.",
     )
@@ -182,22 +189,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Command line entry point (module docstring)."""
-    from ..export import format_table, write_table
+    from ..export import FORMATS, format_table, write_table
     from .io import load_distributions
 
-    args = build_parser().parse_args(argv)
+    from ..errors import USER_ERRORS, user_error_message
+
     try:
+        args = build_parser().parse_args(argv)
+        if args.format is not None and args.format not in (*FORMATS, "md", "tex"):
+            raise ValueError(f"--format {args.format!r} is not a table format; choose one of {', '.join(FORMATS)}.")
         require_torch()
         data = load_distributions(args.path)
         rows = acceptance_table(target=data.target, drafts=data.drafts, k=args.k, schemes=args.schemes, s=args.s,
                                 summary=args.summary, batch_size=args.batch_size, device=args.device)
-    except (ValueError, ImportError) as exc:
-        print(f"lpspec batch: error: {exc}", file=sys.stderr)
+        if args.output:
+            write_table(rows, args.output, fmt=args.format)
+        else:
+            print(format_table(rows, args.format or "markdown"))
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    except USER_ERRORS as exc:  # lpspec.errors: one line, exit code 2
+        print(f"lpspec batch: error: {user_error_message(exc)}", file=sys.stderr)
         return 2
-    if args.output:
-        write_table(rows, args.output, fmt=args.format)
-    else:
-        print(format_table(rows, args.format or "markdown"))
     return 0
 
 

@@ -380,7 +380,7 @@ def _is_single_distribution(drafts) -> bool:
         return drafts.ndim == 1
     if isinstance(drafts, (list, tuple)):
         return len(drafts) > 0 and all(
-            isinstance(v, (int, float, Fraction, np.integer, np.floating)) for v in drafts
+            isinstance(v, (int, float, complex, Fraction, np.integer, np.floating, np.complexfloating)) for v in drafts
         )
     return False
 
@@ -416,14 +416,17 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
     q = as_distribution(target, "target")
     single = _is_single_distribution(drafts)
     # shapes before sums: a draft of the wrong length is a shape error, not "does not sum to 1"
-    for label, d in ([("drafts", drafts)] if single else
-                     [(f"drafts[{i}]", d) for i, d in enumerate(drafts)] if isinstance(drafts, (list, tuple))
-                     else []):
-        length = _length(d)
-        if length is not None and length != q.n:
-            raise ValueError(
-                f"target has length {q.n} but {label} has length {length}; every distribution must live on the "
-                "same vocabulary (a draft file with a missing column?).")
+    if single:
+        lens = [_length(drafts)] * (min(int(k), 8) if isinstance(k, (int, np.integer)) and k >= 1 else 1)
+    elif isinstance(drafts, (list, tuple)) or getattr(drafts, "ndim", 0) == 2:
+        lens = [_length(d) for d in drafts]
+    else:
+        lens = []
+    if any(v is not None and v != q.n for v in lens):
+        raise ValueError(
+            f"target has length {q.n} but drafts have lengths {lens}; every distribution must live on the "
+            "same vocabulary (a draft file with a missing column?)."
+        )
     if single:
         if k is None:
             raise ValueError(

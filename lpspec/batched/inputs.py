@@ -162,7 +162,8 @@ def _as_tensor(values, name: str):
         raise ValueError(f"{name} has dtype {arr.dtype}; probabilities must be real numbers.")
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"{name} must hold numbers; got dtype {arr.dtype}.")
-    if not arr.flags.writeable:  # e.g. a read-only memory map: torch wants writeable memory
+    if not arr.flags.writeable or any(st < 0 for st in arr.strides):
+        # a read-only memory map, or a reversed view (a[::-1]): torch wants writeable, non-negative strides
         arr = np.array(arr)
     return torch.as_tensor(arr)
 

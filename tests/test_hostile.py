@@ -585,12 +585,19 @@ def test_batched_direct_sort_agrees_with_the_buckets(monkeypatch):
     q, p = q / q.sum(1, keepdims=True), p / p.sum(1, keepdims=True)
     for K in (1, 2, 5, 10**9):
         direct = lb.optimal_acceptance(target=q, drafts=p, k=K, device="cpu")
+        spectr = lb.compare_schemes(target=q, drafts=p, k=K, device="cpu", schemes=["spectr"])["spectr"]
         assert direct.details["buckets"] == 0
-        monkeypatch.setattr(bo, "DIRECT_SORT_N", 0)
+        monkeypatch.setattr(bo, "DIRECT_SORT_MAX_N", 0)
         buckets = lb.optimal_acceptance(target=q, drafts=p, k=K, device="cpu")
-        monkeypatch.setattr(bo, "DIRECT_SORT_N", 256)
+        spectr_b = lb.compare_schemes(target=q, drafts=p, k=K, device="cpu", schemes=["spectr"])["spectr"]
+        monkeypatch.setattr(bo, "DIRECT_SORT_MAX_N", None)
         assert buckets.details["buckets"] > 0
         assert torch.allclose(direct.value, buckets.value, rtol=0, atol=1e-14)
+        assert torch.allclose(spectr, spectr_b, rtol=0, atol=1e-13)
+        for b in range(0, B, 16):  # SpecTr against the NumPy scheme on the same floats
+            ref = lpspec.compare_schemes(target=q[b], drafts=p[b], k=min(K, 50), schemes=["spectr"])["spectr"]
+            if K <= 50:
+                assert abs(spectr[b].item() - ref) <= 1e-12
         masks = direct.cut_mask(target=q, drafts=p).numpy()
         assert (masks.sum(1) == direct.cut_size.numpy()).all()
 

@@ -36,6 +36,8 @@ where it returns 1 while ``P* = 49/50``), so :func:`optimal_acceptance` refuses 
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 from ._torch import agreement_tolerance, require_torch, unit_roundoff
@@ -245,9 +247,26 @@ def optimum_from_buckets(rb: RatioBuckets, k: int):
     return best, cut_size.to(torch.int64), threshold, {"candidates": candidates, "refinements": level.level}
 
 
-#: Rows of at most this many tokens are sorted directly (memory ``O(B n)``); longer rows use the ratio buckets,
-#: whose ``(B, M)`` tables (``M ≈ 128 (64 + log2 K)`` buckets) are then at most ``~33 B n``.
-DIRECT_SORT_N = 256
+#: Rows of at most this many tokens are sorted directly (memory ``O(B n)``) instead of bucketed. ``None``: the
+#: width of the ratio-bucket tables (``128 (64 + log2 K)`` buckets), so that the bucket path is taken only where
+#: its ``(B, M)`` tables are no wider than the ``(B, n)`` input: memory scales with ``B n`` either way.
+DIRECT_SORT_MAX_N: int | None = None
+
+
+def use_direct_sort(n: int, k: int) -> bool:
+    """True when rows of ``n`` tokens are sorted directly rather than bucketed (:data:`DIRECT_SORT_MAX_N`).
+
+    Examples
+    --------
+    >>> use_direct_sort(3, 2), use_direct_sort(100_000, 2)
+    (True, False)
+    """
+    from . import buckets as bk
+
+    if DIRECT_SORT_MAX_N is not None:
+        return n <= DIRECT_SORT_MAX_N
+    width = (bk.LOWEST_EXPONENT + math.ceil(math.log2(max(float(k), 2.0))) + 2) * 2**bk.SUB_BUCKET_BITS
+    return n <= width
 
 
 def _direct_optimum(q, p, k: int):
@@ -287,7 +306,7 @@ def _direct_optimum(q, p, k: int):
 
 def _optimum(batch: BatchInput):
     """``(value, cut_size, threshold, info)``: the direct sort for short rows, the ratio buckets otherwise."""
-    if batch.n <= DIRECT_SORT_N:
+    if use_direct_sort(batch.n, batch.k):
         out = _direct_optimum(batch.target, batch.draft, batch.k)
         out[3]["buckets"] = 0
         return out

@@ -34,7 +34,7 @@ import numbers
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch
-from .optimum import DIFFERENT_DRAFTS_MESSAGE, DIRECT_SORT_N, _optimum, optimum_from_buckets
+from .optimum import DIFFERENT_DRAFTS_MESSAGE, _optimum, optimum_from_buckets, use_direct_sort
 
 __all__ = [
     "BATCHED_SCHEMES",
@@ -180,6 +180,8 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
     one = torch.ones(B, dtype=q.dtype, device=q.device)
     if K == 1:  # f(1) = 0: ρ* = 1, acceptance Σ min(p, q)
         return torch.minimum(q, batch.draft).sum(dim=1), one
+    if buckets is None and use_direct_sort(batch.n, K):
+        return _spectr_direct(batch)
     m1 = int(rb.bucket_of(torch.tensor([1.0], dtype=q.dtype)).item())  # 1.0 is an edge
     top = rb.top
     ms = torch.arange(m1, top, device=q.device)
@@ -204,11 +206,40 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
     Bq = torch.gather(rb.below_q, 1, j.unsqueeze(1))
     Bp = torch.gather(rb.below_p, 1, j.unsqueeze(1))
     Ap = torch.gather(rb.above_p, 1, (j + 1).unsqueeze(1))
+    return _spectr_bracket(K, mem.ratio, mem.q, mem.p, mem.valid(), Bq, Bp, Ap, lo, hi, at_one, c_e[:, 0])
+
+
+def _spectr_direct(batch: BatchInput):
+    """:func:`spectr_acceptance` for short rows: every token of the row sorted by ``q/p`` (memory ``O(B n)``),
+    then the same bracketing and closed-form bisection as the bucket path (one bracket: ``[1, K]``)."""
+    torch = require_torch()
+    q, p, K = batch.target, batch.draft, batch.k
+    B = q.shape[0]
+    inf = torch.tensor(float("inf"), dtype=q.dtype, device=q.device)
+    ratio = torch.nan_to_num(torch.where(p > 0, q / torch.where(p > 0, p, torch.ones_like(p)), inf),
+                             nan=float("inf"))
+    r, order = torch.sort(ratio, dim=1, stable=True)
+    qs, ps = torch.gather(q, 1, order), torch.gather(p, 1, order)
+    b1 = torch.minimum(p, q).sum(dim=1)  # b(1)
+    c1 = (p - q).clamp(min=0.0).sum(dim=1)  # 1 - b(1), a sum of non-negative terms
+    at_one = (-torch.expm1(K * torch.log(c1)) - b1) <= 0
+    one = torch.ones(B, dtype=q.dtype, device=q.device)
+    zero = torch.zeros((B, 1), dtype=q.dtype, device=q.device)
+    valid = torch.ones_like(r, dtype=torch.bool)
+    return _spectr_bracket(K, r, qs, ps, valid, zero, zero, zero, one, torch.full_like(one, float(K)), at_one, c1)
+
+
+def _spectr_bracket(K, r, mq, mp, valid, Bq, Bp, Ap, lo, hi, at_one, c_one):
+    """The root of ``f`` inside one bracket of sorted member ratios ``r`` (B, C): ``Bq``/``Bp`` the sums of q/p
+    below the bracket, ``Ap`` the p-mass above it, ``[lo, hi]`` its ends; ``c_one = 1 - b(1)`` for the rows
+    with ``ρ* = 1`` (``at_one``). Returns ``(acceptance, rho)``."""
+    torch = require_torch()
+    one = torch.ones_like(lo)
     # inside the bracket, b is A/ρ + P_above between consecutive member ratios: with CQ, CP the sums over the
     # members before index i, the constants of the piece ending at member i are
     zero = torch.zeros_like(Bq)
-    CQ = torch.cat([zero, torch.cumsum(mem.q, dim=1)], dim=1)
-    CP = torch.cat([zero, torch.cumsum(mem.p, dim=1)], dim=1)
+    CQ = torch.cat([zero, torch.cumsum(mq, dim=1)], dim=1)
+    CP = torch.cat([zero, torch.cumsum(mp, dim=1)], dim=1)
     A = Bq + CQ  # q-mass with ratio below the piece (contributes q/ρ)
     P_below = Bp + CP
     P_above = Ap + (CP[:, -1:] - CP)  # p-mass with ratio at or above the piece (contributes p)
@@ -218,9 +249,8 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
         c = (pb - a / rho).clamp(min=0.0)
         return -torch.expm1(K * torch.log(c)) - rho * b, c
 
-    r = mem.ratio
     f_r, _ = f_of(r, A[:, :-1], P_above[:, :-1], P_below[:, :-1])  # f at each member ratio
-    inside = mem.valid() & (r < hi.unsqueeze(1))
+    inside = valid & (r < hi.unsqueeze(1))
     hit = inside & (f_r <= 0)
     found = hit.any(dim=1)
     idx = torch.where(found, torch.argmax(hit.to(torch.int8), dim=1), inside.sum(dim=1))
@@ -241,7 +271,7 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
         lo = torch.where(active & ~down, mid, lo)
     rho = hi
     _, c = f_of(rho, a, pa, pb)
-    c = torch.where(at_one, c_e[:, 0], c)  # rows with ρ* = 1: c(1) from the edge values
+    c = torch.where(at_one, c_one, c)  # rows with ρ* = 1: c(1)
     return -torch.expm1(K * torch.log(c)), rho
 
 
@@ -399,7 +429,7 @@ def _evaluate(batch: BatchInput, names, s: int) -> dict:
     """The requested acceptances on a validated batch, in the order of ``names``."""
     out = {}
     rb = None
-    if "spectr" in names or ("optimal" in names and not batch.n <= DIRECT_SORT_N):
+    if ("spectr" in names or "optimal" in names) and not use_direct_sort(batch.n, batch.k):
         rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
     inclusion = _inclusion(batch) if ("naive" in names or "upper_bound" in names) else None
     for name in names:

@@ -174,7 +174,6 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
     if not batch.identical:
         raise ValueError("SpecTr K-SEQ is defined for K identical drafts (drafts of shape (B, n) with k=K).")
     K = batch.k
-    rb = ratio_buckets(batch.target, batch.draft, upper=float(K)) if buckets is None else buckets
     q = batch.target
     B = q.shape[0]
     one = torch.ones(B, dtype=q.dtype, device=q.device)
@@ -182,6 +181,7 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
         return torch.minimum(q, batch.draft).sum(dim=1), one
     if buckets is None and use_direct_sort(batch.n, K):
         return _spectr_direct(batch)
+    rb = ratio_buckets(batch.target, batch.draft, upper=float(K)) if buckets is None else buckets
     m1 = int(rb.bucket_of(torch.tensor([1.0], dtype=q.dtype)).item())  # 1.0 is an edge
     top = rb.top
     ms = torch.arange(m1, top, device=q.device)

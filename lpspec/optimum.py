@@ -154,7 +154,10 @@ def optimal_acceptance(
         Draft law (docs/theory.md §6).
     method : {"auto", "sorted_prefix", "subsets", "greedy_formula", "lp"}
         ``auto``: the sorted prefix for identical independent drafts (any n), the greedy formula for the
-        greedy law, exhaustive subsets for ``n <= 20`` (exact: ``n <= 14``), else the merged LP.
+        greedy law, exhaustive subsets for ``n <= 20`` (exact: ``n <= 14``), else the merged LP (exact input:
+        the rational max-flow of :func:`lpspec.certify`, ``method="exact_max_flow"``, while it has at most
+        ``MAX_CERTIFY_SETS`` draft sets). An LP value is a float answer (``details["float_answer"]``, with
+        its ``details["tolerance"]``), also for exact input.
 
     Returns
     -------
@@ -183,8 +186,20 @@ def optimum_for(inst: Instance, method: str = "auto") -> OptimumResult:
             method = "greedy_formula"
         elif inst.n <= (14 if inst.exact else 20):
             method = "subsets"
+        elif inst.exact:
+            from .certify import MAX_CERTIFY_SETS
+
+            # exact input gets an exact answer (the rational max-flow) where it is feasible, not a float LP
+            method = "exact_max_flow" if inst.set_table.mass.size <= MAX_CERTIFY_SETS else "lp"
         else:
             method = "lp"
+    if method == "exact_max_flow":
+        from .certify import certify_instance
+
+        cert = certify_instance(inst)
+        result = OptimumResult(cert.value, cert.cut_set, "exact_max_flow", cert.cut_value, {"certificate": cert})
+        result.renormalised = inst.renormalised
+        return result
     if method == "sorted_prefix":
         result = sorted_prefix_optimum(inst)
     elif method == "subsets":
@@ -192,9 +207,11 @@ def optimum_for(inst: Instance, method: str = "auto") -> OptimumResult:
     elif method == "greedy_formula":
         result = greedy_optimum(inst)
     else:
-        from .lp import solve_instance
+        from .lp import CUT_TOLERANCE, solve_instance
 
         res = solve_instance(inst, form="merged")
-        result = OptimumResult(res.value, res.cut_set, res.method, res.cut_value, {"lp": res})
+        # a float answer, also for exact input: say so, with its tolerance
+        result = OptimumResult(res.value, res.cut_set, res.method, res.cut_value,
+                               {"lp": res, "float_answer": True, "tolerance": CUT_TOLERANCE})
     result.renormalised = inst.renormalised
     return result

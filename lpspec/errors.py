@@ -1,8 +1,7 @@
 """One place that turns the errors a user can cause into one line and exit code 2 (the command lines).
 
 Every loader and validator of lpspec raises :class:`ValueError` naming the argument or the file; numerical
-refusals raise :class:`ArithmeticError` subclasses (:class:`~lpspec.instance.MassInvariantError`,
-``OverflowError``); solver failures :class:`~lpspec.results.LPSolveError`. :func:`user_error_message` maps these,
+refusals raise :class:`~lpspec.instance.MassInvariantError` (or ``OverflowError``); solver failures :class:`~lpspec.results.LPSolveError`. :func:`user_error_message` maps these,
 and the reader errors of the file formats (truncated archives, unreadable files, out of memory), to one line.
 Anything else is a bug in lpspec and keeps its traceback.
 """
@@ -11,13 +10,14 @@ from __future__ import annotations
 
 import zipfile
 
+from .instance import MassInvariantError
 from .results import LPSolveError
 
 __all__ = ["USER_ERRORS", "one_line", "user_error_message"]
 
 #: Exception types reported as one line with exit code 2 by ``lpspec`` and ``lpspec batch``.
-USER_ERRORS = (ValueError, LPSolveError, OSError, ImportError, ArithmeticError, MemoryError, EOFError,
-               zipfile.BadZipFile)
+USER_ERRORS = (ValueError, LPSolveError, OSError, ImportError, OverflowError, MassInvariantError, MemoryError,
+               EOFError, zipfile.BadZipFile)
 
 
 def one_line(text: str) -> str:

@@ -33,7 +33,16 @@ METHODS = ("auto", "sorted_prefix", "subsets", "greedy_formula", "lp")
 
 
 def ratio_order(target: np.ndarray, draft: np.ndarray) -> np.ndarray:
-    """Tokens with ``p(i) > 0`` sorted by ``q(i) / p(i)`` ascending, ties to the lower index."""
+    """Tokens with ``p(i) > 0`` sorted by ``q(i) / p(i)`` ascending, ties to the lower index.
+
+    Floats: the exact order of the ratios of the given floats (rounded ratios with an unbounded exponent, ties
+    among them settled in rationals), so neither overflow (a subnormal ``p``) nor rounding reorders tokens.
+
+    Examples
+    --------
+    >>> ratio_order(np.array([0.125, 0.375, 0.5]), np.array([0.16666666666666666, 0.5, 5e-324])).tolist()
+    [1, 0, 2]
+    """
     support = np.flatnonzero(draft > 0)
     if target.dtype == object:
         return np.array(sorted(support.tolist(), key=lambda i: (target[i] / draft[i], i)), dtype=np.int64)
@@ -43,7 +52,22 @@ def ratio_order(target: np.ndarray, draft: np.ndarray) -> np.ndarray:
     mp, ep = np.frexp(draft[support].astype(np.float64))
     m, e = np.frexp(mq / mp)
     expo = np.where(m > 0, eq.astype(np.int64) - ep.astype(np.int64) + e.astype(np.int64), np.iinfo(np.int64).min)
-    return support[np.lexsort((support, m, expo))]
+    order = np.lexsort((support, m, expo))
+    # rounding is monotone, so only equal rounded ratios can be out of order: settle those in exact rationals
+    # of the same floats (0.125 / 0.16666666666666666 and 0.375 / 0.5 both round to 0.75)
+    ms, es = m[order], expo[order]
+    same = (ms[1:] == ms[:-1]) & (es[1:] == es[:-1])
+    if same.any():
+        order = order.copy()
+        starts = np.flatnonzero(np.concatenate([[True], ~same]))
+        ends = np.append(starts[1:], order.size)
+        tq, dp = target[support], draft[support]
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            if b - a > 1:
+                group = order[a:b].tolist()
+                order[a:b] = sorted(group, key=lambda i: (Fraction(float(tq[i])) / Fraction(float(dp[i])),
+                                                          int(support[i])))
+    return support[order]
 
 
 def _one_minus_power(tail, k: int, exact: bool):

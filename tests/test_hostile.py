@@ -21,7 +21,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import _reference as R
@@ -357,6 +357,8 @@ def order_case(draw):
 
 @FAST
 @given(order_case())
+@example(([0.125] * 5 + [0.375], [0.16666666666666666] * 3 + [5e-324] * 2 + [0.5], 1))  # equal rounded ratios
+@example(([0.5, 0.5], [1e-320, 1.0], 1))
 def test_ratio_order_and_prefix_optimum_with_overflowing_ratios(case):
     _check_order_and_optimum(*case)
 

@@ -120,6 +120,7 @@ def wr_case(draw):
 
 @FAST
 @given(wr_case())
+@example(([0.25, 0.25, 0.0, 0.25, 0.25], [1.0, 5e-324, 5e-324, 2.225073858507203e-309, 2.225073858507203e-309], 2))
 def test_without_replacement_masses_cannot_underflow(case):
     _check_without_replacement(*case)
 

@@ -72,7 +72,10 @@ class SIR(ImportanceScheme):
         for i, t in enumerate(x):
             p = inst.drafts[i][t]
             weights.append(inst.target[t] / p if p > 0 else inst.zero())
-        total = exact_sum(weights)
+        try:
+            total = exact_sum(weights)
+        except OverflowError:  # math.fsum of finite weights near 1e308
+            total = math.inf
         if not self.exact and not math.isfinite(total):
             # q/p overflowed (a subnormal p): take the weights in exact rationals of the same floats
             ratios = [Fraction(float(inst.target[t])) / Fraction(float(inst.drafts[i][t]))

@@ -407,6 +407,20 @@ def test_huge_or_invalid_k_is_refused_up_front(K, exact_input, match):
         lpspec.optimal_acceptance(target=p, drafts=p, k=K)
 
 
+def test_batched_large_k():
+    torch = pytest.importorskip("torch")
+    import lpspec.batched as lb
+
+    q, p = [[0.5, 0.3, 0.2]], [[0.2, 0.3, 0.5]]
+    out = lb.compare_schemes(target=q, drafts=p, k=10**9, device="cpu")
+    assert "specinfer" not in out and all(bool(torch.isfinite(v).all()) for v in out.values())
+    assert out["optimal"].item() == lpspec.optimal_acceptance(target=q[0], drafts=p[0], k=10**9).value
+    with pytest.raises(ValueError, match="specinfer"):
+        lb.compare_schemes(target=q, drafts=p, k=10**9, device="cpu", schemes=["specinfer"])
+    with pytest.raises(ValueError, match="2\\^53"):
+        lb.optimal_acceptance(target=q, drafts=p, k=2**53 + 1, device="cpu")
+
+
 def test_compare_schemes_at_large_k_says_what_it_leaves_out():
     with pytest.raises(ValueError, match="about 10\\^"):
         lpspec.compare_schemes(target=[0.5, 0.5], drafts=[0.2, 0.8], k=10**6)
@@ -661,6 +675,7 @@ CLI_CASES = [
     ("batch", "sparse.pt", "-k", "2"), ("batch", "pickle.pt", "-k", "2"),
     ("batch", "ok.npz", "-k", "2", "--device", "meta"), ("batch", "ok.npz", "-k", "2", "--format", "xml"),
     ("batch", "ok.npz", "-k", "2", "--output", "/nonexistent-dir/x.csv"), ("batch", "ok.npz", "-k", "0"),
+    ("batch", "ok.npz", "-k", "100000000000000000000000"),
     ("solve", "--file", "inst_trunc.npz"), ("solve", "--file", "ragged.csv"), ("solve", "--file", "complex.npy"),
     ("solve", "--file", "hugek.json"), ("solve", "--example", "figure2-left", "-k", "0"),
     ("solve", "--target", "0.5,0.5", "--draft", "0.5,0.5", "-k", "100000000000000000000"),

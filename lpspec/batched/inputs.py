@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..distributions import sum_tolerance as _shared_sum_tolerance
+from ..instance import MAX_K
 from ._torch import require_torch, resolve_device, resolve_dtype
 
 __all__ = [
@@ -370,6 +371,9 @@ def _check_k(k) -> int | None:
         return None
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise ValueError(f"k={k!r} must be a positive integer (the number of drafts).")
+    if k > MAX_K:
+        raise ValueError(f"k={k} is larger than {MAX_K} (2^53), the largest number of drafts lpspec evaluates "
+                         "(beyond it K is not exact in float64).")
     return int(k)
 
 

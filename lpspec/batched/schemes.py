@@ -57,6 +57,9 @@ DEFAULT_TRUNCATION = 5
 MAX_TRUNCATION = 16
 #: Bisection steps for SpecTr's ``ρ*`` (the loop stops earlier, once no bracket can shrink).
 RHO_BISECTION_STEPS = 200
+#: Largest K for which SpecInfer's rounds are run (one (B, n) pass per round; rows whose residual mass is 0
+#: stop early).
+MAX_SPECINFER_ROUNDS = 100_000
 
 _NOT_BATCHED = ("canonical", "specinfer_wor", "sir", "pairwise_is", "tournament")
 
@@ -107,10 +110,12 @@ def specinfer_acceptance(batch: BatchInput):
         buf = torch.empty_like(q)
         c = torch.zeros(B, dtype=q.dtype, device=q.device)
         excess = torch.ones_like(c)  # S(0) = Σ q = 1
-        for _ in range(batch.k):
+        for i in range(batch.k):
             c = c + excess
             torch.mul(p, c.unsqueeze(1), out=buf)
             excess = -buf.sub_(q).clamp_(max=0.0).sum(dim=1)  # Σ (q - c p)^+
+            if i % 64 == 63 and not bool((excess > 0).any()):  # S = 0 is a fixed point: every later round too
+                break
         return 1.0 - excess
     r = q
     miss = torch.ones(B, dtype=q.dtype, device=q.device)
@@ -366,6 +371,9 @@ def _applicability(batch: BatchInput) -> dict:
     if not batch.identical:
         why["optimal"] = DIFFERENT_DRAFTS_MESSAGE
         why["spectr"] = "SpecTr K-SEQ is defined for K identical drafts (drafts of shape (B, n) with k=K)."
+    if batch.k > MAX_SPECINFER_ROUNDS:
+        why["specinfer"] = (f"SpecInfer runs its K rounds one by one (one pass over the batch each); K={batch.k:,} "
+                            f"is more than {MAX_SPECINFER_ROUNDS:,}.")
     if batch.k != 2:
         why["truncated_is"] = (f"the truncated pairwise LP is for K = 2 drafts (got K = {batch.k}); the "
                                "tournament for K > 2 is only in lpspec.compare_schemes.")

@@ -51,6 +51,8 @@ def _ks(k, different: bool, K_file: int | None) -> list[int]:
     for v in ks:
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
             raise ValueError(f"k={k!r}: every K must be a positive integer.")
+        if v > 2**53:
+            raise ValueError(f"k={v} is larger than 2^53, the largest number of drafts lpspec evaluates.")
         if different and v > K_file:
             raise ValueError(f"k={v} but the drafts hold only K={K_file} different distributions.")
     return [int(v) for v in ks]

@@ -113,7 +113,7 @@ class SpecInfer(Scheme):
             return f"SpecInfer needs independent drafts (law='independent'), not law={inst.law!r}.{hint}"
         if inst.k > MAX_ROUNDS:
             return (f"SpecInfer evaluates its K rounds one by one; K={inst.k:,} is more than {MAX_ROUNDS:,} "
-                    "(lpspec.batched.compare_schemes evaluates identical drafts at any K).")
+                    "(lpspec.batched.compare_schemes runs up to 100,000 rounds).")
         return None
 
     def __init__(self, instance: Instance | None = None, /, **kw):

@@ -32,7 +32,7 @@ def _num(value):
 
 
 def _too_large(inst) -> str:
-    return (f"{inst.num_tuples():,} draft tuples, more than the {MAX_CHECK_TUPLES:,} of the LP-based checks "
+    return (f"{inst.tuple_count_text()} draft tuples, more than the {MAX_CHECK_TUPLES:,} of the LP-based checks "
             "(the optimum itself is still exact: min-cut formula)")
 
 

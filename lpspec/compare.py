@@ -53,7 +53,7 @@ def _why_left_out(inst: Instance, name: str) -> str | None:
     if reason is not None:
         return f"does not apply: {reason}"
     if name in ENUMERATING and inst.num_tuples() > MAX_SCHEME_TUPLES:
-        return (f"would enumerate {inst.num_tuples():,} draft tuples (limit MAX_SCHEME_TUPLES = "
+        return (f"would enumerate {inst.tuple_count_text()} draft tuples (limit MAX_SCHEME_TUPLES = "
                 f"{MAX_SCHEME_TUPLES:,})")
     return None
 
@@ -146,7 +146,7 @@ def compare_schemes_for(inst: Instance, schemes=None, *, s: int = DEFAULT_TRUNCA
         heavy = [name for name in names if name in ENUMERATING]
         if heavy and inst.num_tuples() > MAX_SCHEME_TUPLES:
             raise ValueError(
-                f"{', '.join(heavy)} need an enumeration of {inst.num_tuples():,} draft tuples (limit "
+                f"{', '.join(heavy)} need an enumeration of {inst.tuple_count_text()} draft tuples (limit "
                 f"{MAX_SCHEME_TUPLES:,}); leave them out of the selected schemes (e.g. optimal, specinfer, spectr, naive, "
                 "single_draft, upper_bound), or use a smaller instance."
             )

@@ -336,7 +336,8 @@ def _beta_from_selection_lp(inst: Instance):
     st = inst.set_table
     src, tok, flow = res._edges
     mass = st.mass.astype(np.float64)
-    beta = flow / mass[src]
+    # a set whose float mass underflowed to 0 carries no flow: its β is the left-over below (any β is exact)
+    beta = np.divide(flow, mass[src], out=np.zeros_like(flow, dtype=np.float64), where=mass[src] > 0)
     leftover = 1.0 - np.bincount(src, weights=beta, minlength=mass.size)
     first = st.sets[:, 0]  # put the left-over on one token of each set (the smallest)
     extra_sid = np.flatnonzero(np.maximum(leftover, 0.0) > 0)

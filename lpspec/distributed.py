@@ -255,7 +255,9 @@ class Checkpoint:
             self._load()
             self._file = open(self.path, "a", encoding="utf-8")
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.parent.is_dir():  # before any work: the output's folder must exist
+                raise ValueError(f"{self.path.parent}: no such directory for the checkpoint {self.path.name} "
+                                 "(create it, or write the output elsewhere).")
             self._file = open(self.path, "w", encoding="utf-8")
             self._write({"format": _FORMAT, "fingerprint": fingerprint, "tasks": self.tasks})
 

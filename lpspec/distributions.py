@@ -2,8 +2,9 @@
 
 A distribution is a 1-D array-like of finite, non-negative numbers that sums to one:
 
-* **floats** within :data:`SUM_TOLERANCE` (``1e-9``); an accepted float vector is divided by its sum
-  explicitly, and :class:`Distribution` records that it was (``renormalised``);
+* **floats** within :func:`sum_tolerance` (``1e-9`` for float64; ``sqrt(n) * eps`` for float32 input, the
+  one rule shared with the batched backend); an accepted float vector is divided by its sum explicitly, and
+  :class:`Distribution` records that it was (``renormalised``); half-precision input is refused;
 * **exact** (:class:`fractions.Fraction` or ``int`` entries) exactly; exact vectors stay exact.
 
 Nothing is clipped: a negative entry, a NaN, or a sum off by more than the tolerance raises a
@@ -19,10 +20,61 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["SUM_TOLERANCE", "Distribution", "as_distribution", "is_exact_array"]
+__all__ = ["SUM_TOLERANCE", "Distribution", "as_distribution", "is_exact_array", "sum_tolerance",
+           "check_real_dtype"]
 
-#: Largest ``|sum(x) - 1|`` accepted for a float distribution (before explicit renormalisation).
+#: Largest ``|sum(x) - 1|`` accepted for a float64 distribution (before explicit renormalisation).
 SUM_TOLERANCE = 1e-9
+
+
+def sum_tolerance(n: int, dtype=np.float64) -> float:
+    r"""Largest accepted ``|sum(x) - 1|`` of a probability vector of ``n`` entries stored in ``dtype``.
+
+    .. math::
+
+        \mathrm{tol}(n, \text{dtype}) = \max(10^{-9},\; \sqrt{n}\,\varepsilon_{\text{dtype}})
+
+    The second term is the usual (probabilistic) size of the rounding error of a sum of ``n`` numbers in
+    ``dtype`` (``ε`` = machine epsilon, ``2^-23`` for float32): float32 probabilities that were normalised
+    in float32 are accepted, an unnormalised vector is not. For float64 the first term wins for every
+    ``n < 2·10^13``. The one rule of both the NumPy side (:func:`as_distribution`) and the batched backend
+    (:func:`lpspec.batched.validate_rows`); docs/guide/numerics.md explains it.
+
+    Examples
+    --------
+    >>> sum_tolerance(10)
+    1e-09
+    >>> round(sum_tolerance(2, np.float32) / float(np.finfo(np.float32).eps), 6)
+    1.414214
+    """
+    n = max(int(n), 1)
+    eps = float(np.finfo(np.dtype(dtype) if not isinstance(dtype, np.dtype) else dtype).eps)
+    return max(SUM_TOLERANCE, math.sqrt(n) * eps)
+
+
+def check_real_dtype(kind: str, itemsize: int, dtype_name: str, name: str) -> None:
+    """Refuse complex, boolean and half-precision input (``kind`` and ``itemsize`` as in numpy's dtype).
+
+    Examples
+    --------
+    >>> check_real_dtype("f", 8, "float64", "target")
+    >>> check_real_dtype("c", 16, "complex128", "target")
+    Traceback (most recent call last):
+    ...
+    ValueError: target has dtype complex128; probabilities must be real numbers (drop the imaginary part yourself if it is zero).
+    """
+    if kind == "c":
+        raise ValueError(f"{name} has dtype {dtype_name}; probabilities must be real numbers (drop the "
+                         "imaginary part yourself if it is zero).")
+    if kind == "b":
+        raise ValueError(f"{name} has dtype {dtype_name}; pass probabilities as numbers, not booleans.")
+    if kind == "f" and itemsize < 4:
+        raise ValueError(
+            f"{name} holds {dtype_name} probabilities, whose rounding (2^-8 or 2^-11 per entry) cannot be told "
+            "apart from an unnormalised input; pass float32/float64 probabilities (or logits to the batched "
+            "backend).")
+    if kind not in "fiu":
+        raise ValueError(f"{name} must hold real numbers; got dtype {dtype_name}.")
 
 
 @dataclass(frozen=True)
@@ -92,7 +144,11 @@ def as_distribution(values, name: str = "distribution") -> Distribution:
     if isinstance(values, Distribution):
         return values
     if hasattr(values, "detach") and hasattr(values, "cpu"):  # a torch tensor, without importing torch
-        values = values.detach().cpu().numpy()
+        try:
+            values = values.detach().cpu().numpy()
+        except (RuntimeError, TypeError, NotImplementedError) as exc:  # sparse, quantized, meta tensors
+            raise ValueError(f"{name} is a tensor numpy cannot read ({str(exc).splitlines()[0]}); pass a dense "
+                             "float tensor with data (t.to_dense(), t.dequantize()).") from None
     if is_exact_array(values):
         arr = np.asarray(values, dtype=object)
         if arr.ndim != 1:
@@ -109,7 +165,21 @@ def as_distribution(values, name: str = "distribution") -> Distribution:
             )
         return Distribution(arr, True, False, total)
     try:
-        arr = np.asarray(values, dtype=np.float64)
+        raw = np.asarray(values)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers; could not convert it ({exc}).") from None
+    if raw.dtype == object:
+        if any(isinstance(v, (complex, np.complexfloating)) for v in raw.ravel().tolist()):
+            raise ValueError(f"{name} holds complex numbers; probabilities must be real numbers.")
+        if any(isinstance(v, (bool, np.bool_)) for v in raw.ravel().tolist()):
+            raise ValueError(f"{name} holds booleans; pass probabilities as numbers.")
+    elif raw.dtype.kind in "SUVMm":
+        raise ValueError(f"{name} must be an array of numbers; got dtype {raw.dtype}.")
+    else:
+        check_real_dtype(raw.dtype.kind, raw.dtype.itemsize, str(raw.dtype), name)
+    in_dtype = raw.dtype if raw.dtype.kind == "f" else np.dtype(np.float64)
+    try:
+        arr = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be an array of numbers; could not convert it ({exc}).") from None
     if arr.ndim != 1:
@@ -126,9 +196,11 @@ def as_distribution(values, name: str = "distribution") -> Distribution:
         bad = int(np.flatnonzero(arr < 0)[0])
         raise ValueError(f"{name}[{bad}] = {arr[bad]!r} is negative; probabilities must be >= 0.")
     total = math.fsum(arr.tolist())
-    if abs(total - 1.0) > SUM_TOLERANCE:
+    tol = sum_tolerance(arr.size, in_dtype)
+    if not abs(total - 1.0) <= tol:
+        kind = f" ({in_dtype} input)" if in_dtype != np.float64 else ""
         raise ValueError(
-            f"{name} sums to {total!r}, not 1 within {SUM_TOLERANCE:g}; normalise it (x / x.sum()) "
+            f"{name} sums to {total!r}, not 1 within {tol:g}{kind}; normalise it (x / x.sum()) "
             "before passing it."
         )
     if total != 1.0:

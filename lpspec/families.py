@@ -115,7 +115,8 @@ class InstanceSpec:
                 raise ValueError(f"instance {self.name or ''!s} has one draft: pass k (the number of drafts).")
             return {"target": self.target, "drafts": self.drafts[0], "k": int(k), "law": law}
         if len(self.drafts) == 1:
-            return {"target": self.target, "drafts": self.drafts[0], "k": int(k or self.k), "law": law}
+            return {"target": self.target, "drafts": self.drafts[0], "k": int(k if k is not None else self.k),
+                    "law": law}
         if k is not None and int(k) != len(self.drafts):
             raise ValueError(
                 f"instance {self.name or ''!s} has {len(self.drafts)} different drafts, so K={len(self.drafts)}; "
@@ -193,6 +194,38 @@ def _check_positive(name: str, value, integer: bool = False):
     if not value > 0:
         raise ValueError(f"{name}={value!r} must be positive.")
     return int(value) if integer else float(value)
+
+
+#: Largest vocabulary a random family draws (a guard against typos such as n = 10**12).
+MAX_FAMILY_N = 10_000_000
+
+
+def _check_values(family: str, params: dict) -> None:
+    """Validate parameter values up front (not when the first instance is drawn): positive numbers, ranges."""
+    if family in _RANDOM:
+        if "n" in params:
+            n = _check_positive("n", params["n"], integer=True)
+            if n > MAX_FAMILY_N:
+                raise ValueError(f"n={n} is larger than {MAX_FAMILY_N:,}, the largest vocabulary lpspec draws.")
+        for key in ("alpha", "alpha_draft", "a", "a_draft", "T_t", "T_d", "scale"):
+            if key in params:
+                value = _check_positive(key, params[key])
+                if not math.isfinite(value):
+                    raise ValueError(f"{key}={value!r} must be finite.")
+        for key in ("shuffle", "noise"):
+            if key in params:
+                value = params[key]
+                if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                        or not math.isfinite(value) or value < 0:
+                    raise ValueError(f"{key}={value!r} must be a finite number >= 0.")
+    if params.get("top_k") is not None:
+        _check_positive("top_k", params["top_k"], integer=True)
+    top_p = params.get("top_p")
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float))
+                              or not 0 < top_p <= 1):
+        raise ValueError(f"top_p={top_p!r} must be in (0, 1] (the nucleus mass kept).")
+    if not isinstance(params.get("different_drafts", False), bool):
+        raise ValueError(f"different_drafts={params['different_drafts']!r} must be true or false.")
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -291,6 +324,7 @@ def family_point(family: str, params: dict | None = None, seed: int | None = Non
         raise ValueError(f"truncate={params['truncate']!r} must be one of {', '.join(TRUNCATE_TARGETS)}.")
     if family in _RANDOM and seed is None:
         raise ValueError(f"family {family!r} is random: pass a seed so the instance can be regenerated.")
+    _check_values(family, params)
     return FamilyPoint(family, params, None if family not in _RANDOM else int(seed))
 
 
@@ -434,7 +468,7 @@ def _csv_instance(text: str, name: str) -> InstanceSpec:
         try:
             Fraction(c.strip())
             return True
-        except ValueError:
+        except (ValueError, ZeroDivisionError):
             return False
 
     def vec(cells, label):
@@ -448,6 +482,10 @@ def _csv_instance(text: str, name: str) -> InstanceSpec:
 
     if not all(is_number(c) for c in rows[0]):  # header: one column per distribution
         header = [c.strip() for c in rows[0]]
+        for j, r in enumerate(rows[1:], start=2):
+            if len(r) != len(header):
+                raise ValueError(f"{name}: line {j} has {len(r)} cells but the header has {len(header)} "
+                                 "columns (a ragged CSV); give every distribution a value in every row.")
         if "target" not in header:
             raise ValueError(f"{name}: the header names no 'target' column (columns: {', '.join(header)}).")
         cols = {h: [r[i] for r in rows[1:]] for i, h in enumerate(header)}
@@ -462,6 +500,18 @@ def _csv_instance(text: str, name: str) -> InstanceSpec:
         target = vec(rows[0], "row 1 (target)")
         drafts = [vec(r, f"row {i + 2}") for i, r in enumerate(rows[1:])]
     return InstanceSpec(target, drafts, len(drafts) if len(drafts) > 1 else None, None, name)
+
+
+def _first_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` of an exception (third-party readers write several lines)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _real_array(arr: np.ndarray, name: str) -> None:
+    """Refuse arrays that are not real numbers (complex, strings, ...), naming the file."""
+    if arr.dtype.kind not in "fiu":
+        raise ValueError(f"{name} holds {arr.dtype} values; probabilities must be real numbers.")
 
 
 def load_instance_file(path) -> InstanceSpec:
@@ -505,34 +555,40 @@ def load_instance_file(path) -> InstanceSpec:
             raise ValueError(f"{name} is not valid JSON ({exc}).") from None
         return parse_instance_object(obj, name)
     if suffix == ".csv":
-        return _csv_instance(path.read_text(encoding="utf-8"), name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{name} is not a UTF-8 text file ({exc.reason}).") from None
+        return _csv_instance(text, name)
     if suffix == ".npy":
         try:
             arr = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{name} is not a readable .npy array ({exc}).") from None
+        except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file, named here
+            raise ValueError(f"{name} is not a readable .npy array ({_first_line(exc)}).") from None
         if arr.ndim != 2 or arr.shape[0] < 2:
             raise ValueError(f"{name} must hold a 2-D array: row 0 the target, then the draft rows; got shape "
                              f"{arr.shape}.")
-        drafts = [np.asarray(r, dtype=np.float64) for r in arr[1:]]
-        return InstanceSpec(np.asarray(arr[0], dtype=np.float64), drafts,
-                            len(drafts) if len(drafts) > 1 else None, None, name)
+        _real_array(arr, name)
+        drafts = [np.asarray(r) for r in arr[1:]]
+        return InstanceSpec(np.asarray(arr[0]), drafts, len(drafts) if len(drafts) > 1 else None, None, name)
     if suffix == ".npz":
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{name} is not a readable .npz archive ({exc}).") from None
-        if "target" not in data or ("draft" in data) == ("drafts" in data):
+        try:  # read everything now: a truncated archive fails on access, not on open
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {key: np.asarray(data[key]) for key in data.files}
+        except Exception as exc:  # noqa: BLE001 - BadZipFile, EOFError, zlib.error, ValueError, OSError
+            raise ValueError(f"{name} is not a readable .npz archive ({_first_line(exc)}).") from None
+        if "target" not in arrays or ("draft" in arrays) == ("drafts" in arrays):
             raise ValueError(f"{name} must hold an array 'target' and one of 'draft' or 'drafts'.")
-        if np.ndim(data["target"]) != 1:
-            raise ValueError(f"{name} holds target of shape {np.shape(data['target'])}: a batch of positions, "
+        if np.ndim(arrays["target"]) != 1:
+            raise ValueError(f"{name} holds target of shape {np.shape(arrays['target'])}: a batch of positions, "
                              "not one instance; use `lpspec batch` (lpspec.batched.load_distributions) for it.")
-        if "draft" in data:
-            drafts = [np.asarray(data["draft"], dtype=np.float64)]
+        for key, arr in arrays.items():
+            _real_array(arr, f"{name}: {key!r}")
+        if "draft" in arrays:
+            drafts = [arrays["draft"]]
         else:
-            drafts = [np.asarray(r, dtype=np.float64) for r in np.atleast_2d(data["drafts"])]
-        return InstanceSpec(np.asarray(data["target"], dtype=np.float64), drafts,
-                            len(drafts) if len(drafts) > 1 else None, None, name)
+            drafts = list(np.atleast_2d(arrays["drafts"]))
+        return InstanceSpec(arrays["target"], drafts, len(drafts) if len(drafts) > 1 else None, None, name)
     raise ValueError(f"instance file {name!r}: unknown suffix {suffix!r}; use .json, .csv, .npy or .npz.")
 
 

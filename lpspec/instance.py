@@ -21,12 +21,46 @@ import numpy as np
 
 from .distributions import Distribution, as_distribution
 
-__all__ = ["LAWS", "Instance", "TupleTable", "SetTable", "make_instance", "MAX_ENUMERATED_TUPLES"]
+__all__ = ["LAWS", "Instance", "TupleTable", "SetTable", "make_instance", "MAX_ENUMERATED_TUPLES", "MAX_K",
+           "MAX_EXACT_K", "MASS_TOLERANCE", "MassInvariantError"]
 
 LAWS = ("independent", "without_replacement", "greedy")
 
 #: Largest number of draft tuples lpspec enumerates (a guard against n**K blowing up memory).
 MAX_ENUMERATED_TUPLES = 4_000_000
+#: Largest number of drafts K (float input): every integer up to 2^53 is exact in float64, so ``K log(1 - t)``
+#: is evaluated without rounding K. Identical drafts are stored as a broadcast view (no ``K x n`` copy).
+MAX_K = 2**53
+#: Largest K for exact (Fraction) input: ``(1 - t)^K`` in rationals has about ``K`` times the digits of ``t``.
+MAX_EXACT_K = 10_000
+#: Largest ``|Σ_x P(x) - 1|`` of a float tuple table; beyond it :class:`MassInvariantError` is raised.
+MASS_TOLERANCE = 1e-9
+
+
+class MassInvariantError(ArithmeticError):
+    """The tuple masses of a draft law do not sum to one: lpspec refuses to report a number from them."""
+
+
+def _check_total(mass: np.ndarray, exact: bool, law: str) -> None:
+    """Raise :class:`MassInvariantError` unless ``Σ mass = 1`` (exactly, or within :data:`MASS_TOLERANCE`)."""
+    total = _psum(mass) if mass.size else (Fraction(0) if exact else 0.0)
+    ok = total == 1 if exact else abs(total - 1.0) <= MASS_TOLERANCE
+    if not ok:
+        raise MassInvariantError(
+            f"the draft tuples of law={law!r} have total mass {total!r}, not 1; lpspec refuses to report a "
+            "number computed from them (please report this instance as a bug).")
+
+
+def _scaled_product(mant: np.ndarray, expo: np.ndarray, num: np.ndarray, den: np.ndarray):
+    """``(mant · 2^expo) · num / den`` kept as a mantissa in ``[0.5, 1)`` and an int64 exponent.
+
+    Products and quotients of probabilities cannot underflow this way (subnormal inputs included): only the
+    final :func:`numpy.ldexp` rounds, and only a mass below ``2^-1074`` becomes 0.
+    """
+    mn, en = np.frexp(num)
+    md, ed = np.frexp(den)
+    m, e = np.frexp(mant * mn / md)
+    return m, expo + en.astype(np.int64) - ed.astype(np.int64) + e.astype(np.int64)
 
 
 def _psum(values) -> float | Fraction:
@@ -133,18 +167,32 @@ class Instance:
         """Number of tuples of positive probability (before enumeration)."""
         if self.law == "greedy":
             return int(np.count_nonzero(self._greedy_rest_mask() & (self.draft > 0)))
+        if self.identical:
+            m = int(np.count_nonzero(self.draft > 0))
+            if self.law == "without_replacement":
+                return math.perm(m, self.k)
+            if m > 1 and self.k * math.log2(m) > 4096:  # astronomically many: a bound, not the number
+                return 2**4096
+            return m**self.k
         support = [int(np.count_nonzero(row > 0)) for row in self.drafts]
-        if self.law == "independent":
-            return math.prod(support)
-        m = support[0]
-        return math.perm(m, self.k)
+        return math.prod(support)
+
+    def tuple_count_text(self) -> str:
+        """:meth:`num_tuples` for a message: ``"1,024"``, or ``"about 10^301"`` when it is astronomical."""
+        count = self.num_tuples()
+        if count < 10**15:
+            return f"{count:,}"
+        if self.identical and self.law == "independent":
+            m = int(np.count_nonzero(self.draft > 0))
+            return f"about 10^{self.k * math.log10(m):.0f}"
+        return f"about 10^{math.log10(count):.0f}"
 
     def check_enumerable(self, what: str, limit: int = MAX_ENUMERATED_TUPLES) -> None:
         """Raise ``ValueError`` when ``what`` would need more than ``limit`` draft tuples."""
         count = self.num_tuples()
         if count > limit:
             raise ValueError(
-                f"{what} enumerates {count:,} draft tuples (n={self.n}, K={self.k}), more than the "
+                f"{what} enumerates {self.tuple_count_text()} draft tuples (n={self.n}, K={self.k}), more than the "
                 f"limit {limit:,}; lower n or K, or use what needs no enumeration: optimal_acceptance "
                 "(sorted prefix, identical independent drafts, any n) or the batched backend."
             )
@@ -171,7 +219,7 @@ class Instance:
             grids = np.meshgrid(*supports, indexing="ij")
             tuples = np.stack([g.ravel() for g in grids], axis=1).astype(np.int64)
             mass = self.drafts[0][tuples[:, 0]].copy()
-            for k in range(1, K):
+            for k in range(1, K):  # products of numbers <= 1: no intermediate underflow below the result
                 mass = mass * self.drafts[k][tuples[:, k]]
         elif self.law == "without_replacement":
             tuples, mass = self._without_replacement_tuples()
@@ -183,6 +231,7 @@ class Instance:
             tuples[:, : K - 1] = self.greedy_fixed
             tuples[:, K - 1] = rest
             mass = np.array([p[y] / denom for y in rest], dtype=object if self.exact else np.float64)
+        _check_total(mass, self.exact, self.law)
         keys = canonical_set_keys(tuples, self.n)
         uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
         return TupleTable(tuples, mass, inverse.ravel().astype(np.int64))
@@ -192,6 +241,9 @@ class Instance:
         support = np.flatnonzero(p > 0)
         prefixes = support[:, None]
         mass = p[support].copy()  # P(x_1) = p(x_1) / p(Omega), and p(Omega) = 1 after validation
+        if not self.exact:  # mantissa/exponent form: mass · p / rem cannot underflow (docs/theory.md §6)
+            mant, expo = np.frexp(mass)
+            expo = expo.astype(np.int64)
         for _ in range(1, self.k):
             # remaining mass after each prefix: a sum of the positive masses left, not 1 - sum(prefix)
             remaining = np.ones((prefixes.shape[0], self.n), dtype=bool)
@@ -202,13 +254,30 @@ class Instance:
                 rem = np.where(remaining, p[None, :], 0.0).sum(axis=1)
             nxt = []
             nmass = []
+            rows = []
             for j in range(prefixes.shape[0]):
                 cand = support[remaining[j, support]]
                 nxt.append(np.concatenate([np.repeat(prefixes[j][None, :], cand.size, 0), cand[:, None]], 1))
-                nmass.append(mass[j] * p[cand] / rem[j])
+                if self.exact:
+                    nmass.append(mass[j] * p[cand] / rem[j])
+                else:
+                    rows.append(np.full(cand.size, j))
+                    nmass.append(cand)
+            if not self.exact:
+                parent = np.concatenate(rows)
+                cand = np.concatenate(nmass)
+                mant, expo = _scaled_product(mant[parent], expo[parent], p[cand], rem[parent])
+            else:
+                mass = np.concatenate(nmass)
             prefixes = np.concatenate(nxt, axis=0)
-            mass = np.concatenate(nmass)
+        if not self.exact:
+            mass = np.ldexp(mant, expo)
         return prefixes.astype(np.int64), mass
+
+    @cached_property
+    def tuple_rows(self) -> dict:
+        """``{x: row of tuple_table}`` for every tuple of positive probability (even if its float mass is 0)."""
+        return {tuple(t): i for i, t in enumerate(self.tuple_table.tuples.tolist())}
 
     @cached_property
     def set_table(self) -> SetTable:
@@ -234,6 +303,8 @@ class Instance:
         """``Pr(set(X) ⊆ S)`` for the set ``S`` given as a boolean mask of shape (n,)."""
         mask = np.asarray(mask, dtype=bool)
         if self.law == "independent":
+            if self.identical:
+                return self.subset_mass(self.draft, mask) ** self.k
             out = self.one()
             for row in self.drafts:
                 out = out * self.subset_mass(row, mask)
@@ -255,6 +326,9 @@ class Instance:
     def inclusion_probability(self) -> np.ndarray:
         """``Pr(y ∈ set(X))`` for every token ``y``, shape (n,)."""
         if self.law == "independent":
+            if self.identical and not self.exact:  # 1 - (1 - p)^K without cancellation, any K
+                with np.errstate(divide="ignore"):
+                    return -np.expm1(self.k * np.log1p(-np.minimum(self.draft.astype(np.float64), 1.0)))
             miss = np.ones(self.n, dtype=object if self.exact else np.float64)
             if self.exact:
                 miss = np.array([Fraction(1)] * self.n, dtype=object)
@@ -286,6 +360,19 @@ def canonical_set_keys(tuples: np.ndarray, n: int) -> np.ndarray:
     return keys
 
 
+def _length(values) -> int | None:
+    """Number of entries of a 1-D vector (None when it is not 1-D: validation reports that)."""
+    if isinstance(values, Distribution):
+        return values.n
+    shape = getattr(values, "shape", None)
+    if shape is None:
+        try:
+            shape = np.shape(np.asarray(values, dtype=object))
+        except (TypeError, ValueError):
+            return None
+    return int(shape[0]) if len(shape) == 1 else None
+
+
 def _is_single_distribution(drafts) -> bool:
     if isinstance(drafts, Distribution):
         return True
@@ -293,7 +380,7 @@ def _is_single_distribution(drafts) -> bool:
         return drafts.ndim == 1
     if isinstance(drafts, (list, tuple)):
         return len(drafts) > 0 and all(
-            isinstance(v, (int, float, Fraction, np.integer, np.floating)) for v in drafts
+            isinstance(v, (int, float, complex, Fraction, np.integer, np.floating, np.complexfloating)) for v in drafts
         )
     return False
 
@@ -328,6 +415,18 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
         raise ValueError(f"k={k!r} must be a positive integer (the number of drafts).")
     q = as_distribution(target, "target")
     single = _is_single_distribution(drafts)
+    # shapes before sums: a draft of the wrong length is a shape error, not "does not sum to 1"
+    if single:
+        lens = [_length(drafts)] * (min(int(k), 8) if isinstance(k, (int, np.integer)) and k >= 1 else 1)
+    elif isinstance(drafts, (list, tuple)) or getattr(drafts, "ndim", 0) == 2:
+        lens = [_length(d) for d in drafts]
+    else:
+        lens = []
+    if any(v is not None and v != q.n for v in lens):
+        raise ValueError(
+            f"target has length {q.n} but drafts have lengths {lens}; every distribution must live on the "
+            "same vocabulary (a draft file with a missing column?)."
+        )
     if single:
         if k is None:
             raise ValueError(
@@ -336,8 +435,16 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
             )
         if k < 1:
             raise ValueError(f"k={k} must be at least 1 (the number of drafts).")
+        if k > MAX_K:
+            raise ValueError(
+                f"k={k} is larger than {MAX_K} (2^53), the largest number of drafts lpspec evaluates "
+                "(beyond it K is not exact in float64); pass k <= 2^53.")
         p = as_distribution(drafts, "drafts")
-        rows = [p] * int(k)
+        if p.exact and k > MAX_EXACT_K:
+            raise ValueError(
+                f"k={k} with exact (Fraction) input: (1 - t)^K in rational arithmetic needs about K times "
+                f"the digits of t; lpspec allows k <= {MAX_EXACT_K} for exact input. Pass floats for larger k.")
+        rows = [p]
         identical = True
     else:
         if k is not None:
@@ -361,14 +468,20 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
     lengths = {d.n for d in all_d}
     if len(lengths) > 1:
         raise ValueError(
-            f"target has length {q.n} but drafts have lengths {[r.n for r in rows]}; every distribution "
+            f"target has length {q.n} but drafts have lengths "
+            f"{[r.n for r in rows] if not single else [rows[0].n] * min(int(k), 8)}; every distribution "
             "must live on the same vocabulary."
         )
-    K = len(rows)
+    K = int(k) if single else len(rows)
+    if not single and is_exact and K > MAX_EXACT_K:
+        raise ValueError(f"{K} exact (Fraction) drafts: lpspec allows at most {MAX_EXACT_K} for exact input.")
     dtype = object if is_exact else np.float64
-    drafts_arr = np.empty((K, q.n), dtype=dtype)
-    for i, r in enumerate(rows):
-        drafts_arr[i] = r.values
+    if single:  # K identical rows: a read-only broadcast view, no K x n copy (any K <= 2^53)
+        drafts_arr = np.broadcast_to(rows[0].values, (K, q.n))
+    else:
+        drafts_arr = np.empty((K, q.n), dtype=dtype)
+        for i, r in enumerate(rows):
+            drafts_arr[i] = r.values
     named = [("drafts", rows[0])] if single else [(f"drafts[{i}]", r) for i, r in enumerate(rows)]
     renorm = tuple(name for name, d in [("target", q), *named] if d.renormalised)
     if law != "independent" and not identical:

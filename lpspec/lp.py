@@ -118,14 +118,21 @@ class LPResult(OptimumResult):
         sel = np.isin(src, sids)
         for e_src, e_tok, e_flow in zip(src[sel].tolist(), tok[sel].tolist(), flow[sel].tolist()):
             rows[lookup[e_src], e_tok] += e_flow
+        share_s = s / total_s if total_s > 0 else None
         for i, sid in enumerate(sids.tolist()):
-            if total_s > 0:
-                rows[i] += r[sid] * s / total_s
-            else:  # nothing left to couple: put the (rounding-level) left-over on the accepted tokens
-                if r[sid] > 0:
-                    toks = tok[src == sid]
-                    rows[i, toks] += r[sid] / max(toks.size, 1)
-            rows[i] /= self._sources[sid]
+            mass = self._sources[sid]
+            # divide before coupling: r · s / Σs could underflow for tiny masses (docs/guide/numerics.md)
+            if mass > 0:
+                rows[i] /= mass
+                share = min(r[sid] / mass, 1.0)
+            else:  # a tuple whose float mass underflowed to 0: the limit of a flow-free source
+                rows[i] = 0.0
+                share = 1.0
+            if share_s is not None:
+                rows[i] += share * share_s
+            elif share > 0:  # nothing left to couple: put the (rounding-level) left-over on the accepted tokens
+                toks = tok[src == sid]
+                rows[i, toks] += share / max(toks.size, 1)
         return rows
 
     def output_distribution(self) -> np.ndarray:
@@ -148,7 +155,7 @@ class LPResult(OptimumResult):
             The measured errors.
         """
         inst = self.instance
-        sids = np.flatnonzero(self._sources > 0)
+        sids = np.flatnonzero(self._sources >= 0)  # zero float mass too: those rows must be distributions
         rows = np.zeros((self._sources.size, inst.n))
         rows[sids] = self._conditional_rows(sids)
         row_err = float(np.max(np.abs(rows[sids].sum(axis=1) - 1.0)))
@@ -295,10 +302,9 @@ def _solve_flow_form(inst: Instance, form: str):
             if not tt_index:
                 for i, row in enumerate(canonical_set_keys(np.where(st.sets < 0, inst.n, st.sets), inst.n)):
                     tt_index[tuple(row)] = i
-            sid = tt_index.get(key)
-            if sid is None or src_mass[sid] <= 0:
+            if tuple(int(t) for t in x) not in inst.tuple_rows:  # probability 0 (not a float underflow)
                 return None
-            return sid
+            return tt_index.get(key)
     else:
         tt = inst.tuple_table
         src_mass = tt.mass.astype(np.float64)
@@ -390,7 +396,7 @@ def _solve_full_form(inst: Instance):
 
     def tuple_source(x):
         i = index.get(tuple(x))
-        return None if i is None or mass[i] <= 0 else i
+        return None if i is None or tuple(int(t) for t in x) not in inst.tuple_rows else i
 
     return src, tok, flow, mass, duals, float(problem.value), method, tuple_source
 
@@ -429,7 +435,7 @@ def check_lp_cost(inst: Instance, form: str, what: str | None = None) -> None:
     else:
         alt = "optimal_acceptance(method='auto') picks the closed form of this law when there is one"
     raise ValueError(
-        f"{what or f'form={form!r}'} would solve an LP over {inst.num_tuples():,} draft tuples (n={inst.n}, K={inst.k}): "
+        f"{what or f'form={form!r}'} would solve an LP over {inst.tuple_count_text()} draft tuples (n={inst.n}, K={inst.k}): "
         f"estimated {est:,.0f} s, above lpspec.lp.MAX_ESTIMATED_SECONDS = {MAX_ESTIMATED_SECONDS:g} s. {alt}; "
         "or lower n.")
 

@@ -33,12 +33,41 @@ METHODS = ("auto", "sorted_prefix", "subsets", "greedy_formula", "submodular", "
 
 
 def ratio_order(target: np.ndarray, draft: np.ndarray) -> np.ndarray:
-    """Tokens with ``p(i) > 0`` sorted by ``q(i) / p(i)`` ascending, ties to the lower index."""
+    """Tokens with ``p(i) > 0`` sorted by ``q(i) / p(i)`` ascending, ties to the lower index.
+
+    Floats: the exact order of the ratios of the given floats (rounded ratios with an unbounded exponent, ties
+    among them settled in rationals), so neither overflow (a subnormal ``p``) nor rounding reorders tokens.
+
+    Examples
+    --------
+    >>> ratio_order(np.array([0.125, 0.375, 0.5]), np.array([0.16666666666666666, 0.5, 5e-324])).tolist()
+    [1, 0, 2]
+    """
     support = np.flatnonzero(draft > 0)
     if target.dtype == object:
         return np.array(sorted(support.tolist(), key=lambda i: (target[i] / draft[i], i)), dtype=np.int64)
-    ratio = target[support] / draft[support]
-    return support[np.argsort(ratio, kind="stable")]
+    # the ratio as mantissa x 2^exponent: q/p can overflow (subnormal p) or lose bits (subnormal q/p), and
+    # ties among overflowed ratios would be broken by index instead of by value (docs/guide/numerics.md)
+    mq, eq = np.frexp(target[support].astype(np.float64))
+    mp, ep = np.frexp(draft[support].astype(np.float64))
+    m, e = np.frexp(mq / mp)
+    expo = np.where(m > 0, eq.astype(np.int64) - ep.astype(np.int64) + e.astype(np.int64), np.iinfo(np.int64).min)
+    order = np.lexsort((support, m, expo))
+    # rounding is monotone, so only equal rounded ratios can be out of order: settle those in exact rationals
+    # of the same floats (0.125 / 0.16666666666666666 and 0.375 / 0.5 both round to 0.75)
+    ms, es = m[order], expo[order]
+    same = (ms[1:] == ms[:-1]) & (es[1:] == es[:-1])
+    if same.any():
+        order = order.copy()
+        starts = np.flatnonzero(np.concatenate([[True], ~same]))
+        ends = np.append(starts[1:], order.size)
+        tq, dp = target[support], draft[support]
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            if b - a > 1:
+                group = order[a:b].tolist()
+                order[a:b] = sorted(group, key=lambda i: (Fraction(float(tq[i])) / Fraction(float(dp[i])),
+                                                          int(support[i])))
+    return support[order]
 
 
 def _one_minus_power(tail, k: int, exact: bool):
@@ -149,8 +178,12 @@ def optimal_acceptance(
         Draft law (docs/theory.md §6).
     method : {"auto", "sorted_prefix", "subsets", "greedy_formula", "submodular", "lp"}
         ``auto``: the sorted prefix for identical independent drafts (any n), the greedy formula for the
-        greedy law, exhaustive subsets for ``n <= 20`` (exact: ``n <= 14``), the submodular branch and
-        bound (:mod:`lpspec.submodular`) for other independent drafts (any n), else the merged LP.
+        greedy law, exhaustive subsets for ``n <= 20`` (exact: ``n <= 14``); beyond, exact input gets the
+        rational max-flow of :func:`lpspec.certify` (``method="exact_max_flow"``) while it has at most
+        ``MAX_CERTIFY_SETS`` draft sets; then the submodular branch and bound (:mod:`lpspec.submodular`) for
+        other independent drafts (any n), else the merged LP. An LP value is a float answer
+        (``details["float_answer"]``, with its ``details["tolerance"]``), also for exact input; so is the
+        optimality of a submodular answer on exact input (its value is the exact cut value of its set).
     progress : callable, optional
         ``method="submodular"`` only: called every 1000 search boxes with ``{"nodes", "open", "best"}``.
 
@@ -172,6 +205,20 @@ def optimal_acceptance(
     return optimum_for(inst, method, progress=progress)
 
 
+def few_draft_sets(inst: Instance) -> bool:
+    """Whether the draft sets (at most ``Σ_{j ≤ K} C(m, j)`` over the ``m`` tokens with ``p > 0``) are few
+    enough for the exact max-flow of :func:`lpspec.certify` (``MAX_CERTIFY_SETS``), without building them."""
+    from .certify import MAX_CERTIFY_SETS
+
+    support = int(np.count_nonzero(np.any(np.asarray(inst.drafts) != 0, axis=0))) if inst.n else 0
+    total = 0
+    for j in range(1, min(inst.k, support) + 1):
+        total += math.comb(support, j)
+        if total > MAX_CERTIFY_SETS:
+            return False
+    return True
+
+
 def optimum_for(inst: Instance, method: str = "auto", progress=None) -> OptimumResult:
     """:func:`optimal_acceptance` on an already built :class:`~lpspec.instance.Instance`."""
     if method == "auto":
@@ -181,10 +228,20 @@ def optimum_for(inst: Instance, method: str = "auto", progress=None) -> OptimumR
             method = "greedy_formula"
         elif inst.n <= (14 if inst.exact else 20):
             method = "subsets"
+        elif inst.exact and few_draft_sets(inst):
+            # exact input gets an exact answer (the rational max-flow) where it is feasible, not a float solve
+            method = "exact_max_flow"
         elif inst.law == "independent":
             method = "submodular"
         else:
             method = "lp"
+    if method == "exact_max_flow":
+        from .certify import certify_instance
+
+        cert = certify_instance(inst)
+        result = OptimumResult(cert.value, cert.cut_set, "exact_max_flow", cert.cut_value, {"certificate": cert})
+        result.renormalised = inst.renormalised
+        return result
     if method == "sorted_prefix":
         result = sorted_prefix_optimum(inst)
     elif method == "subsets":
@@ -195,10 +252,16 @@ def optimum_for(inst: Instance, method: str = "auto", progress=None) -> OptimumR
         from .submodular import submodular_optimum
 
         result = submodular_optimum(inst, progress=progress)
+        if inst.exact:  # the value is exact for its set; its optimality is certified in float64
+            from .submodular import TOLERANCE
+
+            result.details.update(float_answer=True, tolerance=TOLERANCE)
     else:
-        from .lp import solve_instance
+        from .lp import CUT_TOLERANCE, solve_instance
 
         res = solve_instance(inst, form="merged")
-        result = OptimumResult(res.value, res.cut_set, res.method, res.cut_value, {"lp": res})
+        # a float answer, also for exact input: say so, with its tolerance
+        result = OptimumResult(res.value, res.cut_set, res.method, res.cut_value,
+                               {"lp": res, "float_answer": True, "tolerance": CUT_TOLERANCE})
     result.renormalised = inst.renormalised
     return result

@@ -53,7 +53,7 @@ from pathlib import Path
 
 from .export import Table
 from .families import FAMILIES, derive_seed, family_point
-from .instance import LAWS, make_instance
+from .instance import MAX_K, LAWS, make_instance
 from .optimum import optimum_for
 from .results import LPSolveError
 
@@ -217,13 +217,19 @@ def parse_spec(obj: dict, base_dir: str | Path = ".") -> SweepSpec:
         if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
             raise ValueError(f"families[{i}].replicates={reps!r} must be a positive integer.")
         group = FamilyGrid(f["family"], params, grid, reps)
-        for point in group.points():  # validates the family name and parameter names
+        for point in group.points():  # validates the family name, parameter names and values
             family_point(group.family, point, seed=0)
+            if group.family == "file" and "path" in point:  # a bad file is an error now, not a row later
+                from .families import load_instance_file
+
+                load_instance_file(_resolve(point, str(base_dir))["path"])
         groups.append(group)
     ks = _as_list(obj.get("k", [2]), "k")
     for k in ks:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k={k!r} must be a positive integer (the number of drafts).")
+        if k > MAX_K:
+            raise ValueError(f"k={k} is larger than {MAX_K} (2^53), the largest number of drafts lpspec evaluates.")
     laws = _as_list(obj.get("laws", ["independent"]), "laws")
     for law in laws:
         if law not in LAWS:

@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from .instance import Instance, make_instance
-from .optimum import optimum_for, ratio_order
+from .optimum import few_draft_sets, optimum_for, ratio_order
 from .subsets import check_subset_size, mask_to_set, subset_table
 
 __all__ = ["acceptance_one", "theorem3", "AcceptanceOneResult", "Theorem3Result", "ACCEPTANCE_ONE_TOLERANCE",
@@ -143,8 +143,11 @@ def acceptance_one(
         ``subsets``: all ``2^n`` sets (``n <= 20``); ``sorted_prefix``: identical independent drafts, any n;
         ``submodular`` (independent drafts, any n, :mod:`lpspec.submodular`) and ``lp`` decide ``holds``
         from ``P*`` (margin then known only when negative). ``auto`` picks the sorted form for identical
-        independent drafts, subsets for small n, the submodular search for other independent drafts, else
-        the LP.
+        independent drafts, subsets for small n, then (exact input) the exact max-flow while the draft sets
+        are few, the submodular search for other independent drafts, else the LP. Exact (Fraction) input is
+        never decided by a float solve at tolerance 0: ``lp`` then runs the exact max-flow of
+        :func:`lpspec.certify` (``.method == "exact_max_flow"``); a ``submodular`` "holds" on exact input
+        reports the search's float tolerance. ``.tolerance`` is the float tolerance of a float answer.
 
     Returns
     -------
@@ -171,10 +174,15 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
             method = "sorted_prefix"
         elif inst.n <= (14 if inst.exact else 20):
             method = "subsets"
+        elif inst.exact and few_draft_sets(inst):
+            method = "exact_max_flow"
         elif inst.law == "independent":
             method = "submodular"
         else:
             method = "lp"
+    if method == "lp" and inst.exact:
+        # exact input never gets a verdict from a float solve: the exact max-flow decides P* = 1 in rationals
+        method = "exact_max_flow"
     exact_margin = True
     if method == "subsets":
         check_subset_size(inst, "acceptance_one(method='subsets')")
@@ -191,6 +199,14 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
         margin = gap if gap < -tol else inst.zero()
         S = res.cut_set if gap < -tol else None
         exact_margin = gap < -tol
+    elif method == "exact_max_flow":
+        from .certify import certify_instance
+
+        cert = certify_instance(inst)
+        gap = cert.value - 1  # = min(0, min over proper S of q(S) - Pr(set(X) ⊆ S)), exactly
+        margin = gap if gap < 0 else Fraction(0)
+        S = cert.cut_set if gap < 0 else None
+        exact_margin = gap < 0
     else:
         raise ValueError(f"method={method!r} is not known; choose auto, subsets, sorted_prefix, submodular or lp.")
     if margin is None:  # n == 1: P* = 1 trivially
@@ -198,6 +214,11 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
     if not inst.exact:
         margin = float(margin)
     holds = bool(margin >= -tol)
+    if holds and inst.exact and method == "submodular":
+        # no violated set was found by a search certified in float64: not an exact verdict; say so
+        from .submodular import TOLERANCE
+
+        tol, exact_margin = TOLERANCE, False
     return AcceptanceOneResult(holds, None if holds else S, margin, method, tol, exact_margin,
                                {"minimiser": S})
 

@@ -49,6 +49,7 @@ from fractions import Fraction
 import numpy as np
 
 from .instance import Instance, make_instance
+from .optimum import ratio_order
 
 __all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "ERROR_BUDGET", "rank_mass"]
 
@@ -530,7 +531,7 @@ class OptimalVerifier:
         mass = rank_mass(self.piece_start, self.piece_end, k)
         self.selection_law = np.bincount(self.piece_owner, weights=mass, minlength=n)
         q, pI = self.target, self.selection_law
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # overflow only where min(1, .) = 1
             self.accept_prob = np.where(pI > 0, np.minimum(1.0, q / np.where(pI > 0, pI, 1.0)), 1.0)
         excess = np.maximum(q - pI, 0.0)
         self.rejection_mass = math.fsum(excess.tolist())
@@ -790,8 +791,7 @@ class OptimalVerifier:
 # ---------------------------------------------------------------------------------------------- construction
 def _float_cut(q: np.ndarray, p: np.ndarray, k: int):
     """One sort: the ratio order and the best prefix (the float branch of the sorted-prefix optimum)."""
-    support = np.flatnonzero(p > 0)
-    order = support[np.argsort(q[support] / p[support], kind="stable")]
+    order = ratio_order(q, p)  # exact order of the float ratios (no overflow for subnormal p)
     Q = np.concatenate([[0.0], np.cumsum(q[order])])
     tail = np.concatenate([np.cumsum(p[order][::-1])[::-1], [0.0]])
     with np.errstate(divide="ignore"):
@@ -816,10 +816,9 @@ def verifier_for(inst: Instance) -> OptimalVerifier:
         value, cut = opt.value, tuple(opt.cut_set)
         mask = np.zeros(inst.n, dtype=bool)
         mask[list(cut)] = True
-        support = np.flatnonzero(p > 0)
-        ratio_order = support[np.argsort(q[support] / p[support], kind="stable")]
-        s_order = ratio_order[mask[ratio_order]]
-        t_order = ratio_order[~mask[ratio_order]][::-1]
+        order = ratio_order(q, p)
+        s_order = order[mask[order]]
+        t_order = order[~mask[order]][::-1]
     else:
         q = np.asarray(inst.target, dtype=np.float64)
         p = np.asarray(inst.draft, dtype=np.float64)

@@ -23,6 +23,7 @@ for that.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -174,6 +175,12 @@ def _checked_law(raw, x, inst: Instance, exact: bool) -> np.ndarray:
             f"the scheme returned shape {arr.shape} for x={x}; it must return the output law π(·|x) as an "
             f"array of shape (n,) = ({inst.n},)."
         )
+    if arr.dtype.kind == "c" or (arr.dtype == object and any(
+            isinstance(v, (complex, np.complexfloating)) for v in arr.ravel().tolist())):
+        raise _SchemeFailure(f"the scheme returned complex values for x={x}; π(·|x) must be real.")
+    if arr.dtype.kind in "bSUVMm" or (arr.dtype == object and any(
+            isinstance(v, (bool, np.bool_, str, bytes)) for v in arr.ravel().tolist())):
+        raise _SchemeFailure(f"the scheme returned non-numeric values for x={x} (dtype {arr.dtype}).")
     keep_exact = exact and arr.dtype == object and all(
         isinstance(v, (Fraction, int, np.integer)) and not isinstance(v, bool) for v in arr.tolist())
     if keep_exact:
@@ -257,7 +264,7 @@ def verify_scheme(
     drafts=None,
     k: int | None = None,
     law: str = "independent",
-    tolerance: float = VERIFY_TOLERANCE,
+    tolerance: float | None = None,
     samples: int = 20_000,
     seed: int = 0,
     alpha: float = 1e-3,
@@ -278,8 +285,10 @@ def verify_scheme(
         callable taking the draft tuple ``x`` (a tuple of ``K`` ints) and returning ``π(· | x)``, shape (n,).
     target, drafts, k, law
         The instance, as in :func:`lpspec.make_instance` (required for a callable).
-    tolerance : float
-        Largest ``max |output - q|`` accepted as exact.
+    tolerance : float, optional
+        Largest ``max |output - q|`` accepted as exact (a non-negative real number). Default: ``0`` when the
+        instance is exact and the scheme returns Fractions (compared in rational arithmetic), else
+        :data:`VERIFY_TOLERANCE` (``1e-9``).
     samples : int
         Monte Carlo draws (0 disables sampling).
     seed : int
@@ -331,8 +340,15 @@ def verify_scheme(
     else:
         raise ValueError(  # noqa: TRY004 - the project reports bad arguments as ValueError
             f"scheme must be an lpspec Scheme or a callable x -> output law; got {type(scheme).__name__}.")
+    if tolerance is not None and (isinstance(tolerance, (bool, np.bool_))
+                                  or not isinstance(tolerance, (numbers.Real, Fraction))
+                                  or not tolerance >= 0 or not math.isfinite(tolerance)):
+        raise ValueError(f"tolerance={tolerance!r} must be a non-negative finite real number (0: exact).")
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
         raise ValueError(f"samples={samples!r} must be a non-negative integer.")
+    user_tolerance = tolerance
+    if tolerance is None:
+        tolerance = 0 if exact_arith else VERIFY_TOLERANCE
     report = VerificationReport(scheme=name, instance=inst.describe(), tolerance=tolerance, seed=seed,
                                 alpha=alpha, confidence=confidence, num_tuples=inst.num_tuples())
     q = inst.target
@@ -375,8 +391,15 @@ def verify_scheme(
                 m * math.fsum(r[list(accepted(x))].tolist())
                 for x, m, r in zip(tt.tuples.tolist(), mass, table))
         report.output = output
-        report.max_error = float(max(abs(a - b) for a, b in zip(output.tolist(), q.tolist())))
-        report.exact = report.max_error <= tolerance
+        if not exact_rows and user_tolerance is None:  # float rows: a float answer, at the float tolerance
+            tolerance = report.tolerance = VERIFY_TOLERANCE
+        errors = [abs(a - b) for a, b in zip(output.tolist(), q.tolist())]
+        worst_error = max(errors)
+        report.max_error = float(worst_error)
+        if exact_rows:  # rational comparison: an error of 1e-400 is not rounded to 0.0 first
+            report.exact = bool(worst_error <= Fraction(tolerance))
+        else:
+            report.exact = report.max_error <= tolerance
         report.enumerated = True
         if report.optimum is not None:
             if isinstance(report.acceptance, Fraction) and isinstance(report.optimum, Fraction):

@@ -147,9 +147,9 @@ def test_parse_distribution():
     (["figure", "region", "-k", "2", "3", "--output-dir", "/tmp/lpspec-unused"], "one K"),
     (["table", "--show", "no-such-spec"], "built-in specs: sweep-small"),
     (["table"], "give a sweep spec"),
-    (["solve", "--example", "figure2-left", "-k", "two"], "invalid int"),
+    (["solve", "--example", "figure2-left", "-k", "two"], "'two' is not an integer"),
     (["batch", "/no/such/file.npz", "-k", "2"], "no such file"),
-    (["batch", "d.npz", "-k", "2", "x"], "-k: 2 x are not all int values"),
+    (["batch", "d.npz", "-k", "2", "x"], "-k: 2 x are not all positive_int values"),
 ])
 def test_errors_are_one_line_and_exit_2(capsys, argv, msg):
     code, out, err = run(capsys, *argv)

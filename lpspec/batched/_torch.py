@@ -88,6 +88,9 @@ def resolve_device(device=None):
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"device={device!r} is not a torch device ({exc}); use 'cpu', 'cuda' or 'cuda:0'.") from None
+    if dev.type not in ("cpu", "cuda", "mps", "xpu"):
+        raise ValueError(f"device={device!r} cannot compute ({dev.type!r} tensors hold no usable values); use "
+                         "'cpu' or 'cuda'.")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} asks for CUDA, which is not available here; use device='cpu'.")
     return dev

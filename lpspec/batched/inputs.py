@@ -4,12 +4,12 @@ One validation function, :func:`validate_rows`, applies the rules of :func:`lpsp
 row of a batch (the error messages name the argument and the row):
 
 * NaN or infinite entries, negative entries: :class:`ValueError`;
-* a row sum off by more than the tolerance: :class:`ValueError`. The tolerance is
-  :data:`~lpspec.SUM_TOLERANCE` (``1e-9``) for float64 (and integer) input, and for **float32** input
-  ``1e-9 + (n + 1) 2^-24`` (:func:`sum_tolerance`): the worst-case error of a float32 vector normalised
-  by a float32 sum, each of the ``n`` entries and the sum rounded once. (torch's float32 softmax measured
-  ``1.1e-5`` at ``n = 128 000``; the bound there is ``7.6e-3``.) Half-precision probabilities are refused
-  (their rounding alone is ``2^-8`` per entry): pass logits, or float32/float64 probabilities.
+* a row sum off by more than the tolerance: :class:`ValueError`. The tolerance is the one rule of the whole
+  package, :func:`lpspec.distributions.sum_tolerance`: ``max(1e-9, sqrt(n) eps)`` with ``eps`` the machine
+  epsilon of the input dtype (``1e-9`` for float64 and integer input; for float32 ``sqrt(n) 2^-23``, e.g.
+  ``2.7e-5`` at ``n = 50 000``; torch's float32 softmax measured ``1.1e-5`` at ``n = 128 000``, within its
+  ``4.3e-5``). Half-precision probabilities are refused (their rounding alone is ``2^-8`` per entry): pass
+  logits, or float32/float64 probabilities.
 * an accepted row is **renormalised explicitly in float64**: converted to float64, summed in float64, and
   divided by its sum (a row whose float64 sum is exactly one is left as it is), then cast to the compute
   dtype.
@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..distributions import SUM_TOLERANCE
+from ..distributions import sum_tolerance as _shared_sum_tolerance
+from ..instance import MAX_K
 from ._torch import require_torch, resolve_device, resolve_dtype
 
 __all__ = [
@@ -46,20 +47,18 @@ __all__ = [
 
 
 def sum_tolerance(n: int, float32: bool) -> float:
-    """Largest accepted ``|row sum - 1|`` before renormalisation.
+    """Largest accepted ``|row sum - 1|`` before renormalisation: :func:`lpspec.distributions.sum_tolerance`.
 
-    ``1e-9`` (:data:`lpspec.SUM_TOLERANCE`) for float64 input; ``1e-9 + (n + 1) 2^-24`` for float32 input.
+    ``max(1e-9, sqrt(n) eps)``, ``eps`` the machine epsilon of float32 (``float32=True``) or float64.
 
     Examples
     --------
     >>> sum_tolerance(10, False)
     1e-09
-    >>> sum_tolerance(2**24 - 1, True) > 1.0
+    >>> sum_tolerance(50_000, True) < 1e-4
     True
     """
-    if float32:
-        return SUM_TOLERANCE + (int(n) + 1) * 2.0**-24
-    return SUM_TOLERANCE
+    return _shared_sum_tolerance(n, np.float32 if float32 else np.float64)
 
 
 @dataclass(frozen=True)
@@ -160,9 +159,12 @@ def _as_tensor(values, name: str):
         raise ValueError(f"{name} must be an array of numbers; could not convert it ({exc}).") from None
     if arr.dtype == object:
         raise ValueError(f"{name} must be a rectangular array of numbers; got an object array of shape {arr.shape}.")
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} has dtype {arr.dtype}; probabilities must be real numbers.")
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"{name} must hold numbers; got dtype {arr.dtype}.")
-    if not arr.flags.writeable:  # e.g. a read-only memory map: torch wants writeable memory
+    if not arr.flags.writeable or any(st < 0 for st in arr.strides):
+        # a read-only memory map, or a reversed view (a[::-1]): torch wants writeable, non-negative strides
         arr = np.array(arr)
     return torch.as_tensor(arr)
 
@@ -248,8 +250,15 @@ def validate_rows(values, name: str, *, device=None, dtype=None):
         )
     if x.is_complex() or x.dtype == torch.bool:
         raise ValueError(f"{name} must hold real numbers; got dtype {x.dtype}.")
+    if getattr(x, "is_quantized", False):
+        raise ValueError(f"{name} is a quantized tensor ({x.dtype}); pass float32/float64 probabilities "
+                         "(t.dequantize()).")
+    if x.is_sparse or x.layout != torch.strided:
+        raise ValueError(f"{name} is a sparse tensor (layout {x.layout}); pass a dense tensor (t.to_dense()).")
+    if x.device.type == "meta":
+        raise ValueError(f"{name} is on the 'meta' device, which holds no values; pass a tensor with data.")
     float32 = x.dtype == torch.float32
-    x64 = x.to(device=dev, dtype=torch.float64)
+    x64 = x.to(device=dev, dtype=torch.float64).contiguous()  # transposed/sliced input: a contiguous copy
     owned = x64.data_ptr() != x.data_ptr()
     n = int(x64.shape[-1])
     sums = x64.sum(dim=-1)
@@ -362,6 +371,9 @@ def _check_k(k) -> int | None:
         return None
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise ValueError(f"k={k!r} must be a positive integer (the number of drafts).")
+    if k > MAX_K:
+        raise ValueError(f"k={k} is larger than {MAX_K} (2^53), the largest number of drafts lpspec evaluates "
+                         "(beyond it K is not exact in float64).")
     return int(k)
 
 
@@ -415,6 +427,11 @@ def as_batch(*, target, drafts, k: int | None = None, device=None, dtype=None) -
         )
     dev = resolve_device(device)
     q, dq = validate_rows(target, "target", device=dev, dtype=dtype)
+    d_raw = drafts.values if isinstance(drafts, Logits) else drafts
+    d_len = d_raw.shape[-1] if hasattr(d_raw, "shape") else np.shape(d_raw)[-1] if np.ndim(d_raw) else None
+    if d_len is not None and int(d_len) != q.shape[-1]:  # shapes before sums (a missing column is a shape error)
+        raise ValueError(f"drafts have {int(d_len)} tokens but target has {q.shape[-1]}; they must share the "
+                         "vocabulary (a drafts file with a missing column?).")
     p, dp = validate_rows(drafts, "drafts", device=dev, dtype=dtype)
     if single:
         q = q.unsqueeze(0)

@@ -22,6 +22,8 @@ import functools
 import json
 import numbers
 import pickle
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +84,18 @@ def _check_shapes(target, drafts, where: str):
         )
 
 
+def _check_dense(values, where: str) -> None:
+    """Refuse sparse and quantized tensors and non-real arrays (they are not probability tables as stored)."""
+    if getattr(values, "is_sparse", False) or str(getattr(values, "layout", "torch.strided")) != "torch.strided":
+        raise ValueError(f"{where} is a sparse tensor (layout {values.layout}); store dense tensors (t.to_dense()).")
+    if getattr(values, "is_quantized", False):
+        raise ValueError(f"{where} is a quantized tensor ({values.dtype}); store float32/float64 probabilities "
+                         "(t.dequantize()).")
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None and (getattr(dtype, "is_complex", False) or getattr(dtype, "kind", "") == "c"):
+        raise ValueError(f"{where} holds complex values ({dtype}); probabilities must be real numbers.")
+
+
 def _npy_pair(path: Path) -> tuple[Path, Path]:
     stem = path.with_suffix("")
     return stem.with_name(stem.name + ".target.npy"), stem.with_name(stem.name + ".drafts.npy")
@@ -106,7 +120,10 @@ def _read_single(path: Path, key: str):
     """One array from ``path``: the whole ``.npy`` file, or ``key`` (or the only entry) of the other types."""
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        return np.load(path, mmap_mode="r", allow_pickle=False), {}
+        try:
+            return np.load(path, mmap_mode="r", allow_pickle=False), {}
+        except Exception as exc:  # noqa: BLE001 - truncated header, pickled object arrays, OSError
+            raise ValueError(f"{path}: not a readable .npy file ({_first_line(exc)}).") from None
     tensors, meta = _read_all(path)
     if key in tensors:
         return tensors[key], meta
@@ -115,22 +132,41 @@ def _read_single(path: Path, key: str):
     raise ValueError(f"{path}: no array named {key!r}; it holds {', '.join(sorted(tensors)) or 'nothing'}.")
 
 
+def _first_line(exc: BaseException) -> str:
+    """``Type: first line`` of a reader's error (torch and safetensors write several lines)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
 def _read_all(path: Path) -> tuple[dict, dict]:
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
         from safetensors import safe_open
 
         require_torch()
-        with safe_open(str(path), framework="pt") as f:
-            meta = dict(f.metadata() or {})
-            return {name: f.get_tensor(name) for name in f.keys()}, meta  # noqa: SIM118 (not a dict)
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = dict(f.metadata() or {})
+                return {name: f.get_tensor(name) for name in f.keys()}, meta  # noqa: SIM118 (not a dict)
+        except Exception as exc:  # noqa: BLE001 - SafetensorError (truncated, garbage, lying header), OSError
+            raise ValueError(f"{path}: not a readable .safetensors file ({_first_line(exc)}).") from None
     if suffix in (".pt", ".pth"):
         torch = require_torch()
         try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, AttributeError) as exc:
+            with warnings.catch_warnings():  # e.g. torch's deprecation notes for quantized tensors
+                warnings.simplefilter("ignore")
+                obj = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+            what = f"the pickled object {found.group(1)}" if found else "pickled Python objects"
             raise ValueError(
-                f"{path}: could not be read with torch.load(weights_only=True) ({type(exc).__name__}: {exc}); "
+                f"{path}: refused: it holds {what}, and lpspec only reads plain tensors (torch.load with "
+                "weights_only=True never runs pickled code); save {'target': tensor, 'drafts': tensor, "
+                "'metadata': {str: str}}."
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - truncated or garbage files: RuntimeError, EOFError, ...
+            raise ValueError(
+                f"{path}: could not be read with torch.load(weights_only=True) ({_first_line(exc)}); "
                 "save plain tensors in a dict: {'target': ..., 'drafts': ..., 'metadata': {str: str}}."
             ) from None
         if isinstance(obj, torch.Tensor):
@@ -138,12 +174,19 @@ def _read_all(path: Path) -> tuple[dict, dict]:
         if not isinstance(obj, dict):
             raise ValueError(f"{path}: expected a dict of tensors, got {type(obj).__name__}.")
         meta = obj.get("metadata", {}) or {}
+        if not isinstance(meta, dict):
+            raise ValueError(f"{path}: 'metadata' must be a dict of str to str; got {type(meta).__name__}.")
         tensors = {name: v for name, v in obj.items() if isinstance(v, torch.Tensor)}
         return tensors, {str(a): str(b) for a, b in dict(meta).items()}
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files if name != "metadata"}
-            meta = json.loads(str(data["metadata"])) if "metadata" in data.files else {}
+        try:  # everything is read here: a truncated archive fails on access, not on open
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files if name != "metadata"}
+                meta = json.loads(str(data["metadata"])) if "metadata" in data.files else {}
+        except Exception as exc:  # noqa: BLE001 - BadZipFile, EOFError, zlib.error, ValueError, OSError
+            raise ValueError(f"{path}: not a readable .npz archive ({_first_line(exc)}).") from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{path}: 'metadata' must be a JSON object of str to str.")
         return arrays, meta
     raise ValueError(f"{path}: unknown file type {suffix!r}; use one of {', '.join(SUFFIXES)}.")
 
@@ -186,7 +229,11 @@ def load_distributions(path, *, drafts_path=None, target_key: str = "target",
     if drafts_path is not None:
         target, meta = _read_single(path, target_key)
         drafts, meta2 = _read_single(Path(drafts_path), drafts_key)
+        _check_dense(target, f"{path}: {target_key!r}")
+        _check_dense(drafts, f"{drafts_path}: {drafts_key!r}")
         _check_shapes(target, drafts, f"{path} + {drafts_path}")
+        if int(target.shape[0]) == 0:
+            raise ValueError(f"{path}: 'target' has 0 rows; the file holds no position to evaluate.")
         return LoadedDistributions(target, drafts, {**meta2, **meta}, (path, Path(drafts_path)))
     if path.suffix.lower() == ".npy":
         tpath, dpath = _resolve_npy_pair(path)
@@ -200,7 +247,11 @@ def load_distributions(path, *, drafts_path=None, target_key: str = "target",
             f"{path}: no array named {', '.join(map(repr, missing))}; it holds "
             f"{', '.join(sorted(tensors)) or 'nothing'} (pass target_key= / drafts_key=)."
         )
+    for key in (target_key, drafts_key):
+        _check_dense(tensors[key], f"{path}: {key!r}")
     _check_shapes(tensors[target_key], tensors[drafts_key], str(path))
+    if int(tensors[target_key].shape[0]) == 0:
+        raise ValueError(f"{path}: 'target' has 0 rows; the file holds no position to evaluate.")
     return LoadedDistributions(tensors[target_key], tensors[drafts_key], meta, (path,))
 
 
@@ -296,15 +347,21 @@ class _Stored:
         self.metadata: dict = {}
         self._handle = None
         if self.suffix == ".npy":
-            self._array = np.load(path, mmap_mode="r", allow_pickle=False)
+            try:
+                self._array = np.load(path, mmap_mode="r", allow_pickle=False)
+            except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file, named here
+                raise ValueError(f"{path}: not a readable .npy file ({_first_line(exc)}).") from None
             self.shape = tuple(self._array.shape)
         elif self.suffix == ".safetensors":
             from safetensors import safe_open
 
             require_torch()
-            self._handle = safe_open(str(path), framework="pt")
-            names = list(self._handle.keys())
-            self.metadata = dict(self._handle.metadata() or {})
+            try:
+                self._handle = safe_open(str(path), framework="pt")
+                names = list(self._handle.keys())
+                self.metadata = dict(self._handle.metadata() or {})
+            except Exception as exc:  # noqa: BLE001 - truncated, garbage or header-lying files
+                raise ValueError(f"{path}: not a readable .safetensors file ({_first_line(exc)}).") from None
             name = self._pick(names, only_entry_ok)
             self._array = self._handle.get_slice(name)
             self.shape = tuple(self._array.get_shape())
@@ -324,7 +381,10 @@ class _Stored:
 
     def rows(self, start: int, stop: int, axis: int):
         index = (slice(start, stop),) if axis == 0 else (slice(None), slice(start, stop))
-        part = self._array[index]
+        try:
+            part = self._array[index]
+        except Exception as exc:  # noqa: BLE001 - a header that lies about offsets fails here, not on open
+            raise ValueError(f"{self.path}: rows {start}:{stop} could not be read ({_first_line(exc)}).") from None
         if self.suffix == ".npy":
             return np.array(part)  # a copy in memory; the map is not kept
         if self.suffix == ".safetensors":

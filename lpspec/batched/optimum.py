@@ -37,6 +37,8 @@ where it returns 1 while ``P* = 49/50``), so :func:`optimal_acceptance` hands th
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 from ._torch import agreement_tolerance, require_torch, unit_roundoff
@@ -247,6 +249,75 @@ def optimum_from_buckets(rb: RatioBuckets, k: int):
     return best, cut_size.to(torch.int64), threshold, {"candidates": candidates, "refinements": level.level}
 
 
+#: Rows of at most this many tokens are sorted directly (memory ``O(B n)``) instead of bucketed. ``None``: the
+#: width of the ratio-bucket tables (``128 (64 + log2 K)`` buckets), so that the bucket path is taken only where
+#: its ``(B, M)`` tables are no wider than the ``(B, n)`` input: memory scales with ``B n`` either way.
+DIRECT_SORT_MAX_N: int | None = None
+
+
+def use_direct_sort(n: int, k: int) -> bool:
+    """True when rows of ``n`` tokens are sorted directly rather than bucketed (:data:`DIRECT_SORT_MAX_N`).
+
+    Examples
+    --------
+    >>> use_direct_sort(3, 2), use_direct_sort(100_000, 2)
+    (True, False)
+    """
+    from . import buckets as bk
+
+    if DIRECT_SORT_MAX_N is not None:
+        return n <= DIRECT_SORT_MAX_N
+    width = (bk.LOWEST_EXPONENT + math.ceil(math.log2(max(float(k), 2.0))) + 2) * 2**bk.SUB_BUCKET_BITS
+    return n <= width
+
+
+def _direct_optimum(q, p, k: int):
+    """The sorted-prefix optimum by a full per-row sort (small n): the same prefixes and the same conventions
+    as :func:`optimum_from_buckets` (prefixes end at tie-group ends; the first minimum wins)."""
+    torch = require_torch()
+    B, n = q.shape
+    inf = torch.tensor(float("inf"), dtype=q.dtype, device=q.device)
+    # q/p overflows to inf for a subnormal p: such a ratio is >= K, and no prefix ending there can beat the
+    # shorter one (the prefix value does not decrease past ratio K), so inf is a safe stand-in.
+    ratio = torch.where(p > 0, torch.div(q, torch.where(p > 0, p, torch.ones_like(p))), inf)
+    ratio = torch.nan_to_num(ratio, nan=float("inf"))
+    r_sorted, order = torch.sort(ratio, dim=1, stable=True)
+    qs = torch.gather(q, 1, order)
+    ps = torch.gather(p, 1, order)
+    zero = torch.zeros((B, 1), dtype=q.dtype, device=q.device)
+    Q = torch.cat([zero, torch.cumsum(qs, dim=1)], dim=1)  # (B, n + 1)
+    tail = torch.cat([torch.flip(torch.cumsum(torch.flip(ps, [1]), dim=1), [1]), zero], dim=1)  # sums of p >= 0
+    values = Q + one_minus_power(tail, k)
+    valid = torch.ones((B, n + 1), dtype=torch.bool, device=q.device)
+    ends = torch.ones((B, n), dtype=torch.bool, device=q.device)
+    if n > 1:
+        ends[:, :-1] = r_sorted[:, 1:] != r_sorted[:, :-1]
+    valid[:, 1:] = ends & (ps > 0)
+    values = torch.where(valid, values, inf)
+    best = values.amin(dim=1)
+    j = (values == best.unsqueeze(1)).to(torch.int8).argmax(dim=1)  # the first minimum
+    prev = torch.gather(r_sorted, 1, (j - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    nxt = torch.gather(r_sorted, 1, j.clamp(max=n - 1).unsqueeze(1)).squeeze(1)
+    # halfway to the next distinct ratio (when there is one): {r <= threshold} is the prefix, and stays so when
+    # the ratios are recomputed from inputs that differ by a renormalisation (an ulp)
+    mid = prev / 2 + nxt / 2
+    threshold = torch.where(j > 0, torch.where((j < n) & torch.isfinite(nxt), mid, prev), -inf)
+    candidates = torch.full((B,), n, dtype=torch.int64, device=q.device)
+    return best, j.to(torch.int64), threshold, {"candidates": candidates, "refinements": 0}
+
+
+def _optimum(batch: BatchInput):
+    """``(value, cut_size, threshold, info)``: the direct sort for short rows, the ratio buckets otherwise."""
+    if use_direct_sort(batch.n, batch.k):
+        out = _direct_optimum(batch.target, batch.draft, batch.k)
+        out[3]["buckets"] = 0
+        return out
+    rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
+    value, cut_size, threshold, info = optimum_from_buckets(rb, batch.k)
+    info["buckets"] = rb.top + 1
+    return value, cut_size, threshold, info
+
+
 def _identical_batch(target, drafts, k, device, dtype) -> BatchInput:
     batch = as_batch(target=target, drafts=drafts, k=k, device=device, dtype=dtype)
     if not batch.identical:
@@ -302,9 +373,8 @@ def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dty
         from .nonidentical import different_drafts_optimum
 
         return different_drafts_optimum(batch)
-    rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
-    value, cut_size, threshold, info = optimum_from_buckets(rb, batch.k)
-    return BatchedOptimum(value, cut_size, threshold, batch.k, details={**info, "buckets": rb.top + 1})
+    value, cut_size, threshold, info = _optimum(batch)
+    return BatchedOptimum(value, cut_size, threshold, batch.k, details=info)
 
 
 def acceptance_one(*, target, drafts, k: int | None = None, device=None, dtype=None,
@@ -338,8 +408,7 @@ def acceptance_one(*, target, drafts, k: int | None = None, device=None, dtype=N
     """
     torch = require_torch()
     batch = _identical_batch(target, drafts, k, device, dtype)
-    rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
-    value, cut_size, threshold, _ = optimum_from_buckets(rb, batch.k)
+    value, cut_size, threshold, _ = _optimum(batch)
     tol = max(1e-12, agreement_tolerance(batch.n, batch.k, batch.dtype)) if tolerance is None else float(tolerance)
     margin = torch.clamp(value - 1.0, max=0.0)
     holds = margin >= -tol

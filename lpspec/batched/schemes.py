@@ -35,7 +35,7 @@ from ..registry import BATCHED, DEFAULT_TRUNCATION, MAX_TRUNCATION, NOT_BATCHED,
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch
-from .optimum import DIFFERENT_DRAFTS_MESSAGE, optimum_from_buckets
+from .optimum import DIFFERENT_DRAFTS_MESSAGE, _optimum, optimum_from_buckets, use_direct_sort
 
 __all__ = [
     "BATCHED_SCHEMES",
@@ -54,6 +54,9 @@ __all__ = [
 #: (:data:`lpspec.registry.BATCHED`; ``DEFAULT_TRUNCATION``, ``MAX_TRUNCATION`` and ``RHO_BISECTION_STEPS``
 #: also come from :mod:`lpspec.registry`).
 BATCHED_SCHEMES = BATCHED
+#: Largest K for which SpecInfer's rounds are run (one (B, n) pass per round; rows whose residual mass is 0
+#: stop early).
+MAX_SPECINFER_ROUNDS = 100_000
 
 _NOT_BATCHED = NOT_BATCHED
 
@@ -104,10 +107,12 @@ def specinfer_acceptance(batch: BatchInput):
         buf = torch.empty_like(q)
         c = torch.zeros(B, dtype=q.dtype, device=q.device)
         excess = torch.ones_like(c)  # S(0) = Σ q = 1
-        for _ in range(batch.k):
+        for i in range(batch.k):
             c = c + excess
             torch.mul(p, c.unsqueeze(1), out=buf)
             excess = -buf.sub_(q).clamp_(max=0.0).sum(dim=1)  # Σ (q - c p)^+
+            if i % 64 == 63 and not bool((excess > 0).any()):  # S = 0 is a fixed point: every later round too
+                break
         return 1.0 - excess
     r = q
     miss = torch.ones(B, dtype=q.dtype, device=q.device)
@@ -171,12 +176,14 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
     if not batch.identical:
         raise ValueError("SpecTr K-SEQ is defined for K identical drafts (drafts of shape (B, n) with k=K).")
     K = batch.k
-    rb = ratio_buckets(batch.target, batch.draft, upper=float(K)) if buckets is None else buckets
     q = batch.target
     B = q.shape[0]
     one = torch.ones(B, dtype=q.dtype, device=q.device)
     if K == 1:  # f(1) = 0: ρ* = 1, acceptance Σ min(p, q)
         return torch.minimum(q, batch.draft).sum(dim=1), one
+    if buckets is None and use_direct_sort(batch.n, K):
+        return _spectr_direct(batch)
+    rb = ratio_buckets(batch.target, batch.draft, upper=float(K)) if buckets is None else buckets
     m1 = int(rb.bucket_of(torch.tensor([1.0], dtype=q.dtype)).item())  # 1.0 is an edge
     top = rb.top
     ms = torch.arange(m1, top, device=q.device)
@@ -201,11 +208,40 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
     Bq = torch.gather(rb.below_q, 1, j.unsqueeze(1))
     Bp = torch.gather(rb.below_p, 1, j.unsqueeze(1))
     Ap = torch.gather(rb.above_p, 1, (j + 1).unsqueeze(1))
+    return _spectr_bracket(K, mem.ratio, mem.q, mem.p, mem.valid(), Bq, Bp, Ap, lo, hi, at_one, c_e[:, 0])
+
+
+def _spectr_direct(batch: BatchInput):
+    """:func:`spectr_acceptance` for short rows: every token of the row sorted by ``q/p`` (memory ``O(B n)``),
+    then the same bracketing and closed-form bisection as the bucket path (one bracket: ``[1, K]``)."""
+    torch = require_torch()
+    q, p, K = batch.target, batch.draft, batch.k
+    B = q.shape[0]
+    inf = torch.tensor(float("inf"), dtype=q.dtype, device=q.device)
+    ratio = torch.nan_to_num(torch.where(p > 0, q / torch.where(p > 0, p, torch.ones_like(p)), inf),
+                             nan=float("inf"))
+    r, order = torch.sort(ratio, dim=1, stable=True)
+    qs, ps = torch.gather(q, 1, order), torch.gather(p, 1, order)
+    b1 = torch.minimum(p, q).sum(dim=1)  # b(1)
+    c1 = (p - q).clamp(min=0.0).sum(dim=1)  # 1 - b(1), a sum of non-negative terms
+    at_one = (-torch.expm1(K * torch.log(c1)) - b1) <= 0
+    one = torch.ones(B, dtype=q.dtype, device=q.device)
+    zero = torch.zeros((B, 1), dtype=q.dtype, device=q.device)
+    valid = torch.ones_like(r, dtype=torch.bool)
+    return _spectr_bracket(K, r, qs, ps, valid, zero, zero, zero, one, torch.full_like(one, float(K)), at_one, c1)
+
+
+def _spectr_bracket(K, r, mq, mp, valid, Bq, Bp, Ap, lo, hi, at_one, c_one):
+    """The root of ``f`` inside one bracket of sorted member ratios ``r`` (B, C): ``Bq``/``Bp`` the sums of q/p
+    below the bracket, ``Ap`` the p-mass above it, ``[lo, hi]`` its ends; ``c_one = 1 - b(1)`` for the rows
+    with ``ρ* = 1`` (``at_one``). Returns ``(acceptance, rho)``."""
+    torch = require_torch()
+    one = torch.ones_like(lo)
     # inside the bracket, b is A/ρ + P_above between consecutive member ratios: with CQ, CP the sums over the
     # members before index i, the constants of the piece ending at member i are
     zero = torch.zeros_like(Bq)
-    CQ = torch.cat([zero, torch.cumsum(mem.q, dim=1)], dim=1)
-    CP = torch.cat([zero, torch.cumsum(mem.p, dim=1)], dim=1)
+    CQ = torch.cat([zero, torch.cumsum(mq, dim=1)], dim=1)
+    CP = torch.cat([zero, torch.cumsum(mp, dim=1)], dim=1)
     A = Bq + CQ  # q-mass with ratio below the piece (contributes q/ρ)
     P_below = Bp + CP
     P_above = Ap + (CP[:, -1:] - CP)  # p-mass with ratio at or above the piece (contributes p)
@@ -215,9 +251,8 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
         c = (pb - a / rho).clamp(min=0.0)
         return -torch.expm1(K * torch.log(c)) - rho * b, c
 
-    r = mem.ratio
     f_r, _ = f_of(r, A[:, :-1], P_above[:, :-1], P_below[:, :-1])  # f at each member ratio
-    inside = mem.valid() & (r < hi.unsqueeze(1))
+    inside = valid & (r < hi.unsqueeze(1))
     hit = inside & (f_r <= 0)
     found = hit.any(dim=1)
     idx = torch.where(found, torch.argmax(hit.to(torch.int8), dim=1), inside.sum(dim=1))
@@ -238,7 +273,7 @@ def spectr_acceptance(batch: BatchInput, buckets: RatioBuckets | None = None):
         lo = torch.where(active & ~down, mid, lo)
     rho = hi
     _, c = f_of(rho, a, pa, pb)
-    c = torch.where(at_one, c_e[:, 0], c)  # rows with ρ* = 1: c(1) from the edge values
+    c = torch.where(at_one, c_one, c)  # rows with ρ* = 1: c(1)
     return -torch.expm1(K * torch.log(c)), rho
 
 
@@ -333,6 +368,9 @@ def _applicability(batch: BatchInput) -> dict:
     if not batch.identical:
         why["optimal"] = DIFFERENT_DRAFTS_MESSAGE
         why["spectr"] = "SpecTr K-SEQ is defined for K identical drafts (drafts of shape (B, n) with k=K)."
+    if batch.k > MAX_SPECINFER_ROUNDS:
+        why["specinfer"] = (f"SpecInfer runs its K rounds one by one (one pass over the batch each); K={batch.k:,} "
+                            f"is more than {MAX_SPECINFER_ROUNDS:,}.")
     if batch.k != 2:
         why["truncated_is"] = (f"the truncated pairwise LP is for K = 2 drafts (got K = {batch.k}); the "
                                "tournament for K > 2 is only in lpspec.compare_schemes.")
@@ -402,12 +440,12 @@ def _evaluate(batch: BatchInput, names, s: int) -> dict:
     """The requested acceptances on a validated batch, in the order of ``names``."""
     out = {}
     rb = None
-    if "optimal" in names or "spectr" in names:
+    if ("spectr" in names or "optimal" in names) and not use_direct_sort(batch.n, batch.k):
         rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
     inclusion = _inclusion(batch) if ("naive" in names or "upper_bound" in names) else None
     for name in names:
         if name == "optimal":
-            out[name] = optimum_from_buckets(rb, batch.k)[0]
+            out[name] = optimum_from_buckets(rb, batch.k)[0] if rb is not None else _optimum(batch)[0]
         elif name == "single_draft":
             out[name] = single_draft_acceptance(batch)
         elif name == "specinfer":

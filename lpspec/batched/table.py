@@ -63,6 +63,8 @@ def _ks(k, different: bool, K_file: int | None) -> list[int]:
     for v in ks:
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
             raise ValueError(f"k={k!r}: every K must be a positive integer.")
+        if v > 2**53:
+            raise ValueError(f"k={v} is larger than 2^53, the largest number of drafts lpspec evaluates.")
         if different and v > K_file:
             raise ValueError(f"k={v} but the drafts hold only K={K_file} different distributions.")
     return [int(v) for v in ks]
@@ -113,6 +115,8 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
     t_shape, d_shape = _shape(target), _shape(drafts)
     if len(t_shape) != 2:
         raise ValueError(f"target must have shape (B, n); got {t_shape}.")
+    if t_shape[0] == 0:
+        raise ValueError("target has 0 rows (B = 0): there is no position to evaluate.")
     different = len(d_shape) == 3
     ks = _ks(k, different, d_shape[0] if different else None)
     if schemes is not None:

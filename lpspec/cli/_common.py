@@ -51,13 +51,13 @@ class CLIError(ValueError):
 
 
 def _known_errors() -> tuple:
-    """Exception types turned into one ``lpspec: error:`` line (extend with :func:`register_error_type`)."""
+    """Exception types turned into one ``lpspec: error:`` line: :data:`lpspec.errors.USER_ERRORS` and refused
+    pickles (extend with :func:`register_error_type`)."""
     import pickle
-    import zipfile
 
-    from ..results import LPSolveError
+    from ..errors import USER_ERRORS
 
-    return (ValueError, OSError, ImportError, LPSolveError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError)
+    return (*USER_ERRORS, pickle.UnpicklingError)
 
 
 #: Extra exception types (e.g. a loader's own error class) that :func:`lpspec.cli.main` reports in one line.
@@ -99,7 +99,10 @@ def cli_words(text: str) -> str:
 
 def one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line in the CLI's words (its type name when it has none)."""
-    return cli_words(" ".join(str(exc).split())) or type(exc).__name__
+    from ..errors import user_error_message
+
+    text = user_error_message(exc) or " ".join(str(exc).split())
+    return cli_words(text) or type(exc).__name__
 
 
 def note(message: str) -> None:
@@ -112,6 +115,23 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise CLIError(message)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``-k 0`` is an error, not "the default").
+
+    Examples
+    --------
+    >>> positive_int("3")
+    3
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be a positive integer (at least 1)")
+    return value
 
 
 # ---------------------------------------------------------------------- list options
@@ -136,9 +156,10 @@ class ListAction(argparse.Action):
             raise CLIError(f"{option_string} needs at least one value.")
         try:
             converted = [self.item_type(x) for x in items]
-        except ValueError:
+        except (ValueError, argparse.ArgumentTypeError) as exc:
             kind = getattr(self.item_type, "__name__", "value")
-            raise CLIError(f"{option_string}: {' '.join(items)} are not all {kind} values.") from None
+            detail = f" ({exc})" if isinstance(exc, argparse.ArgumentTypeError) else ""
+            raise CLIError(f"{option_string}: {' '.join(items)} are not all {kind} values{detail}.") from None
         setattr(namespace, self.dest, converted)
 
 
@@ -298,7 +319,7 @@ def add_instance_options(parser):
     g.add_argument("--target", metavar="Q", help="target q: comma list (0.2,0.3,0.5 or 1/3,2/3) or a vector file")
     g.add_argument("--draft", "--drafts", dest="draft", metavar="P", action="append", default=[],
                    help="draft p: once with -k K (K identical drafts) or K times (K different drafts)")
-    g.add_argument("-k", type=int, default=None, help="number of drafts K (with one --draft, or to check a file)")
+    g.add_argument("-k", type=positive_int, default=None, help="number of drafts K (with one --draft, or to check a file)")
     g.add_argument("--law", choices=("independent", "without_replacement", "greedy"), default=None,
                    help="draft law (default: independent, or the example's)")
     g.add_argument("--exact", action="store_true", help="read every probability as an exact fraction")

@@ -17,6 +17,7 @@ from ._common import (
     emit_table,
     finish_engine_run,
     note,
+    positive_int,
 )
 
 NAME = "batch"
@@ -28,14 +29,14 @@ def register(sub):
 
     p = sub.add_parser(NAME, help=HELP, description=HELP)
     p.add_argument("path", help=".safetensors, .pt, .npz, or NAME.npy (NAME.target.npy + NAME.drafts.npy)")
-    add_list_option(p, "-k", item_type=int, metavar="K", default=None,
+    add_list_option(p, "-k", item_type=positive_int, metavar="K", default=None,
                     help="numbers of drafts, e.g. -k 2 4 8 (default for (K, B, n) drafts: K)")
     add_list_option(p, "--schemes", default=None, help=f"subset of {' '.join(BATCHED)} (default: all that apply)")
-    p.add_argument("-s", type=int, default=DEFAULT_TRUNCATION,
+    p.add_argument("-s", type=positive_int, default=DEFAULT_TRUNCATION,
                    help=f"truncated IS parameter s (default {DEFAULT_TRUNCATION})")
     p.add_argument("--summary", action="store_true", help="one row per K with the means over positions")
-    p.add_argument("--batch-size", type=int, default=None, help="positions per torch batch (default 256)")
-    p.add_argument("--chunk-size", type=int, default=None, metavar="ROWS",
+    p.add_argument("--batch-size", type=positive_int, default=None, help="positions per torch batch (default 256)")
+    p.add_argument("--chunk-size", type=positive_int, default=None, metavar="ROWS",
                    help="positions per task, a multiple of --batch-size (default: --batch-size)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -59,6 +60,9 @@ def run(args) -> int:
     engine = engine_options(args)
     t_shape, d_shape, _ = stored_shapes(args.path)
     different = len(d_shape) == 3
+    if t_shape[0] == 0:
+        raise CLIError(f"{args.path} holds 0 positions: nothing to compute.")
+    probe_file(args, different)
     if not different and args.k is None:
         raise CLIError(f"{args.path} holds one (B, n) draft per position: give -k K (the number of drafts), "
                        "e.g. -k 2 4 8.")
@@ -80,6 +84,18 @@ def run(args) -> int:
     for line in left_out:
         note(f"not computed: {line}")
     return finish_engine_run(table, engine)
+
+
+def probe_file(args, different: bool) -> None:
+    """Read and validate the first position before the run, so that a file or device the backend refuses
+    (sparse or quantized tensors, complex values, ``--device meta``, unreadable rows) is one error line with
+    exit code 2 rather than a table of error rows."""
+    from ..batched.inputs import as_batch
+    from ..batched.io import read_rows
+
+    first = read_rows(args.path, 0, 1)
+    k = None if different else (args.k or [1])[0]
+    as_batch(target=first.target, drafts=first.drafts, k=k, device=args.device)
 
 
 def report_verifier_check(args, different: bool) -> None:

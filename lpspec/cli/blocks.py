@@ -13,7 +13,7 @@ The default output is one grid per scheme (rows ``K``; columns the token accepta
 
 from __future__ import annotations
 
-from ._common import CLIError, add_list_option, add_output_option, emit_table, emit_text
+from ._common import CLIError, add_list_option, add_output_option, emit_table, emit_text, positive_int
 
 NAME = "blocks"
 HELP = "block efficiency (tokens per target call) per scheme, K and L on a bigram pair: exact recursion"
@@ -28,12 +28,12 @@ def register(sub):
     src = p.add_argument_group("pair (one of --example, --file)")
     src.add_argument("--example", metavar="NAME", help="a built-in pair: stdlib-docs (default)")
     src.add_argument("--file", metavar="PATH", help="an .npz file with arrays target, draft (and start)")
-    p.add_argument("--vocabulary", type=int, default=DEFAULT_VOCABULARY,
+    p.add_argument("--vocabulary", type=positive_int, default=DEFAULT_VOCABULARY,
                    help=f"example: vocabulary size (default {DEFAULT_VOCABULARY}; smaller is faster)")
     p.add_argument("--draft-temperature", type=float, default=1.3, help="example: draft temperature (default 1.3)")
-    add_list_option(p, "-k", "--ks", dest="k", item_type=int, metavar="K", default=[1, 2, 4, 8],
+    add_list_option(p, "-k", "--ks", dest="k", item_type=positive_int, metavar="K", default=[1, 2, 4, 8],
                     help="numbers of drafts K (default 1 2 4 8)")
-    add_list_option(p, "--lengths", "-L", dest="lengths", item_type=int, metavar="L", default=[1, 2, 3, 4, 5],
+    add_list_option(p, "--lengths", "-L", dest="lengths", item_type=positive_int, metavar="L", default=[1, 2, 3, 4, 5],
                     help="draft lengths L (default 1 2 3 4 5)")
     add_list_option(p, "--schemes", default=list(_DEFAULT_SCHEMES),
                     help="schemes (default single_draft specinfer spectr; 'optimal' = the rank-space verifier, "

@@ -9,6 +9,7 @@ from ._common import (
     dumps,
     emit_text,
     instance_from_args,
+    positive_int,
     wants_json,
 )
 
@@ -19,8 +20,8 @@ HELP = "theorem checks on one instance or a random batch: how many hold as predi
 def register(sub):
     p = sub.add_parser(NAME, help=HELP, description=HELP + " (exit code 1 when a check fails)")
     add_instance_options(p)
-    p.add_argument("--random", type=int, metavar="N", help="check N random Dirichlet instances instead")
-    p.add_argument("--n", type=int, default=4, help="vocabulary size of random instances (default 4)")
+    p.add_argument("--random", type=positive_int, metavar="N", help="check N random Dirichlet instances instead")
+    p.add_argument("--n", type=positive_int, default=4, help="vocabulary size of random instances (default 4)")
     p.add_argument("--alpha", type=float, default=1.0, help="Dirichlet concentration (default 1.0)")
     p.add_argument("--different-drafts", action="store_true", help="random instances with K different drafts")
     p.add_argument("--seed", type=int, default=0, help="seed of the random batch (default 0)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ._common import CLIError, one_line
+from ._common import CLIError, one_line, positive_int
 
 NAME = "distributions"
 HELP = "write next-token distributions of target and draft Hugging Face LMs over a text (for lpspec batch)"
@@ -25,11 +25,11 @@ def register(sub):
     p.add_argument("--text", required=True, metavar="PATH", help="a UTF-8 text file")
     p.add_argument("-o", "--output", required=True, metavar="PATH", help="the file to write: .safetensors, .pt, "
                    ".npz or NAME.npy")
-    p.add_argument("--context", type=int, default=512, help="tokens per window (default 512)")
-    p.add_argument("--max-positions", type=int, default=1024, help="positions kept (default 1024)")
+    p.add_argument("--context", type=positive_int, default=512, help="tokens per window (default 512)")
+    p.add_argument("--max-positions", type=positive_int, default=1024, help="positions kept (default 1024)")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--draft-temperature", type=float, default=None)
-    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-k", type=positive_int, default=None)
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--precision", choices=["float32", "float64"], default="float32",
                    help="storage dtype of the probabilities")

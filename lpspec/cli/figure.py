@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import CLIError, add_list_option, note, parse_distribution
+from ._common import CLIError, add_list_option, note, parse_distribution, positive_int
 
 NAME = "figure"
 HELP = "regenerate figures (PNG/PDF/SVG) with their tables (CSV) into --output-dir"
@@ -19,18 +19,18 @@ def register(sub):
     p.add_argument("--output-dir", default="figures", metavar="DIR", help="directory for the files (default figures/)")
     add_list_option(p, "--formats", metavar="FMT", default=["png", "pdf"],
                     help="any of png pdf svg (default: png pdf)")
-    p.add_argument("--steps", type=int, default=90, help="figure2: grid steps (default 90, q_1 = i/steps)")
+    p.add_argument("--steps", type=positive_int, default=90, help="figure2: grid steps (default 90, q_1 = i/steps)")
     p.add_argument("--draft", metavar="P", help="region: draft p on tokens 0, 1, 2 (default 0.5,0.3,0.2)")
-    add_list_option(p, "-k", "--ks", dest="k", item_type=int, metavar="K", default=None,
+    add_list_option(p, "-k", "--ks", dest="k", item_type=positive_int, metavar="K", default=None,
                     help="numbers of drafts: region takes one K (default 2), acceptance-vs-k several "
                          "(default 1 2 3 4)")
-    p.add_argument("--resolution", type=int, default=40, help="region: simplex grid resolution (default 40)")
+    p.add_argument("--resolution", type=positive_int, default=40, help="region: simplex grid resolution (default 40)")
     p.add_argument("--family", default="dirichlet", help="acceptance-vs-k: instance family (default dirichlet)")
     p.add_argument("--params", help="acceptance-vs-k: family parameters as JSON (default {\"n\": 6})")
     add_list_option(p, "--schemes", default=["specinfer", "spectr", "sir"],
                     help="acceptance-vs-k: schemes (default: specinfer spectr sir)")
     p.add_argument("--law", default=None, help="acceptance-vs-k: draft law (default independent)")
-    p.add_argument("--replicates", type=int, default=10, help="acceptance-vs-k: instances per K (default 10)")
+    p.add_argument("--replicates", type=positive_int, default=10, help="acceptance-vs-k: instances per K (default 10)")
     p.add_argument("--seed", type=int, default=0, help="acceptance-vs-k: seed (default 0)")
     p.add_argument("-o", "--output", dest="_output", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=run)

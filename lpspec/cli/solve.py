@@ -151,7 +151,7 @@ def run(args) -> int:
     report = solve_report(inst, label, description, args.schemes)
     heavy = [n for n, why in report["comparison"].not_computed.items() if "draft tuples" in why]
     if heavy:
-        note(f"not computed: {', '.join(heavy)} (they enumerate {inst.num_tuples():,} draft tuples; see the "
+        note(f"not computed: {', '.join(heavy)} (they enumerate {inst.tuple_count_text()} draft tuples; see the "
              "report)")
     if wants_json(args):
         emit_text(dumps(to_json(report)), args, "the JSON report")

@@ -16,6 +16,7 @@ from ._common import (
     emit_text,
     finish_engine_run,
     note,
+    positive_int,
 )
 
 NAME = "table"
@@ -30,7 +31,7 @@ def register(sub):
     add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json)")
     add_list_option(p, "--columns", help="only these columns, in this order, e.g. --columns k optimal_acceptance")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--chunk-size", type=int, default=1, metavar="ROWS",
+    p.add_argument("--chunk-size", type=positive_int, default=1, metavar="ROWS",
                    help="sweep rows per task (default 1; more spreads a cluster's per-task cost)")
     add_engine_arguments(p)
     p.set_defaults(func=run)

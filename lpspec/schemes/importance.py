@@ -19,6 +19,7 @@ where ``c(y)`` collects the pass-through pairs ``(y, y)`` and the pairs decided 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -71,7 +72,16 @@ class SIR(ImportanceScheme):
         for i, t in enumerate(x):
             p = inst.drafts[i][t]
             weights.append(inst.target[t] / p if p > 0 else inst.zero())
-        total = exact_sum(weights)
+        try:
+            total = exact_sum(weights)
+        except OverflowError:  # math.fsum of finite weights near 1e308
+            total = math.inf
+        if not self.exact and not math.isfinite(total):
+            # q/p overflowed (a subnormal p): take the weights in exact rationals of the same floats
+            ratios = [Fraction(float(inst.target[t])) / Fraction(float(inst.drafts[i][t]))
+                      if inst.drafts[i][t] > 0 else Fraction(0) for i, t in enumerate(x)]
+            big = sum(ratios, Fraction(0))
+            weights, total = [float(r / big) for r in ratios], 1.0
         if total <= 0:
             weights, total = [inst.one()] * len(x), inst.one() * len(x)
         out = _zeros(inst.n, self.exact)

@@ -74,6 +74,10 @@ class SingleDraft(Scheme):
         return exact_sum([min(a, b) for a, b in pairs])
 
 
+#: Largest K for which SpecInfer's residuals are built round by round.
+MAX_ROUNDS = 10_000
+
+
 class SpecInfer(Scheme):
     """SpecInfer recursive rejection sampling with replacement (Miao et al. 2024), independent drafts.
 
@@ -107,6 +111,9 @@ class SpecInfer(Scheme):
             wor = inst.law == "without_replacement"
             hint = " Use specinfer_wor for law='without_replacement'." if wor else ""
             return f"SpecInfer needs independent drafts (law='independent'), not law={inst.law!r}.{hint}"
+        if inst.k > MAX_ROUNDS:
+            return (f"SpecInfer evaluates its K rounds one by one; K={inst.k:,} is more than {MAX_ROUNDS:,} "
+                    "(lpspec.batched.compare_schemes runs up to 100,000 rounds).")
         return None
 
     def __init__(self, instance: Instance | None = None, /, **kw):

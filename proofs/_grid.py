@@ -21,6 +21,7 @@ from functools import cache
 
 from _reference import Truth, brute_truth, tuple_masses
 
+
 # ---------------------------------------------------------------------------- grids
 @cache
 def simplex_grid(n: int, max_den: int) -> tuple[tuple[Fraction, ...], ...]:

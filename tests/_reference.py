@@ -233,7 +233,9 @@ def brute_truth(q, masses: dict, n=None) -> Truth:
     cut = tuple(mass_of(q, s) + ONE - contain[s] for s in range(1 << n))
     value = min(cut)
     set_mass = {mask_of(A): m for A, m in set_masses(masses).items()}
-    return Truth(q, masses, set_mass, tuple(contain), cut, value, tuple(s for s, c in enumerate(cut) if c == value))
+    return Truth(
+        q, masses, set_mass, tuple(contain), cut, value, tuple(s for s, c in enumerate(cut) if c == value)
+    )
 
 
 def brute_optimum(q, masses, n=None):
@@ -400,7 +402,10 @@ def two_step(q, masses: dict, beta) -> TwoStep:
         pi[x] = [kept[y] + reject * residual[y] for y in range(n)]
     spec = total([min(q[y], p_i[y]) for y in range(n)])
     return TwoStep(
-        tuple(p_i), spec, scheme_acceptance(masses, pi.__getitem__), tuple(scheme_output(masses, pi.__getitem__, n))
+        tuple(p_i),
+        spec,
+        scheme_acceptance(masses, pi.__getitem__),
+        tuple(scheme_output(masses, pi.__getitem__, n)),
     )
 
 

@@ -1,9 +1,9 @@
 """Exact optimality certificates: ``lpspec.certify`` against brute force written here (docs/theory.md §3, §4, §6).
 
 A certificate is a scheme ``π(y | x)`` and a set ``S`` in Fractions with acceptance ``== q(S) + 1 - Pr(set(X) ⊆ S)``.
-Each test re-checks it twice: by its own ``.check()`` and by ``_grid.recheck_plan`` against tuple masses
-computed from the draft law's definition in ``_grid.py`` (never by lpspec). The brute-force min-cut of
-``_grid.truth`` is the expected value.
+Each test re-checks it twice: by its own ``.check()`` and by ``_reference.recheck_plan`` against tuple masses
+computed from the draft law's definition in ``tests/_reference.py`` (never by lpspec). The brute-force min-cut
+of ``_grid.truth`` (cached ``_reference.brute_truth``) is the expected value.
 """
 
 from __future__ import annotations
@@ -14,18 +14,17 @@ from fractions import Fraction as F
 
 import numpy as np
 import pytest
-from _grid import (
+from _grid import identical_grid, simplex_grid, truth
+from _reference import (
     ONE,
     ZERO,
-    greedy_top,
-    identical_grid,
-    independent_tuples,
+    greedy_closed_form,
+    greedy_fixed,
+    independent_masses,
     mask_of,
     mass_of,
     recheck_plan,
-    simplex_grid,
     tokens_of,
-    truth,
     two_step,
 )
 
@@ -138,7 +137,7 @@ def test_certify_greedy_grid_and_closed_form():
     failures, checked = [], 0
     for q, p, k in cases:
         n = len(q)
-        top = greedy_top(p, k)
+        top = greedy_fixed(p, k)
         rest = [y for y in range(n) if y not in top]
         if k > n or sum((p[y] for y in rest), ZERO) == 0:
             with pytest.raises(ValueError):
@@ -146,8 +145,7 @@ def test_certify_greedy_grid_and_closed_form():
             continue
         checked += 1
         t = truth(q, (p, k), "greedy")
-        rest_mass = sum((p[y] for y in rest), ZERO)
-        closed = sum((q[y] for y in top), ZERO) + sum((min(q[y], p[y] / rest_mass) for y in rest), ZERO)
+        closed = greedy_closed_form(q, p, k)
         cert = lpspec.certify(target=list(q), drafts=list(p), k=k, law="greedy")
         opt = lpspec.optimal_acceptance(target=list(q), drafts=list(p), k=k, law="greedy")
         try:
@@ -263,4 +261,4 @@ def test_two_step_from_beta_exact_on_counterexample():
     dec = two_step_from_beta(inst, rows)
     assert dec.acceptance == dec.membership_acceptance == F(49, 50)
     assert list(dec.output_distribution()) == list(COUNTER_Q)
-    assert t.tuples == independent_tuples([COUNTER_P1, COUNTER_P2])
+    assert t.tuples == independent_masses([COUNTER_P1, COUNTER_P2])

@@ -7,10 +7,10 @@ The grid: every pair ``(q, p)`` of distributions on ``n <= 3`` tokens whose entr
 For every instance the ground truth ``P*`` is established *in this test suite*, without lpspec:
 
 * the brute-force minimum over all ``2^n`` sets ``S`` of ``q(S) + 1 - Pr(set(X) ⊆ S)``, with the
-  containment summed over all ``n^K`` draft tuples (``proofs/_grid.py``) — an upper bound on every exact
+  containment summed over all ``n^K`` draft tuples (``tests/_reference.py``) — an upper bound on every exact
   scheme (the cut bound, proved symbolically in ``test_symbolic.py``);
 * a scheme that attains it: the certificate's ``π(y | x)`` re-checked exactly against the tuple masses of
-  ``_grid.py`` (output law ``== q``, membership acceptance ``== P*``).
+  ``tests/_reference.py`` (output law ``== q``, membership acceptance ``== P*``).
 
 Upper bound met by a feasible scheme is a proof of ``P*`` for that instance. Every closed form of docs/theory.md §4
 is then compared with it.
@@ -22,22 +22,23 @@ pure Fractions) run on one instance per orbit of a joint relabelling of the toke
 
 from __future__ import annotations
 
+import ast
 from fractions import Fraction
 from functools import cache
+from pathlib import Path
 
 import numpy as np
-from _grid import (
+from _grid import identical_grid, is_orbit_representative, simplex_grid, truth
+from _reference import (
     ONE,
     ZERO,
-    identical_grid,
-    is_orbit_representative,
+    best_ratio_prefix,
+    identical_min_cut,
     mask_of,
     mass_of,
-    prefix_minimum,
     recheck_plan,
-    simplex_grid,
+    theorem3_forms,
     tokens_of,
-    truth,
     two_step,
 )
 
@@ -67,6 +68,20 @@ def test_grid_is_the_advertised_size():
     assert all(isinstance(v, Fraction) for q, p, _ in GRID for v in q + p)
 
 
+def test_reference_never_imports_lpspec():
+    """The independent side of every comparison (``tests/_reference.py``, ``proofs/_grid.py``) has no lpspec
+    import, not even a lazy one."""
+    root = Path(__file__).resolve().parent.parent
+    for path in (root / "tests" / "_reference.py", root / "proofs" / "_grid.py"):
+        names = []
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names.append(node.module or "")
+        assert names and not [m for m in names if m.split(".")[0] == "lpspec"], (path, names)
+
+
 def test_min_cut_formula_certified_on_grid():
     """docs/theory.md §3: max-flow == min-cut, exactly, with the scheme re-checked outside lpspec."""
     failures = []
@@ -89,9 +104,8 @@ def test_remark_k_identical_drafts_on_grid():
     failures = []
     for q, p, k in GRID:
         t = truth(q, (p, k))
-        masks = range(1 << len(q))
-        formula = min(mass_of(q, s) + ONE - mass_of(p, s) ** k for s in masks)
-        condition = all(mass_of(q, s) >= mass_of(p, s) ** k for s in masks)
+        formula = identical_min_cut(q, p, k)
+        condition = all(mass_of(q, s) >= mass_of(p, s) ** k for s in range(1 << len(q)))
         if formula != t.value or condition != (t.value == 1):
             failures.append((q, p, k, t.value, formula, condition))
     assert not failures, _report(failures, "the K-draft remark")
@@ -123,11 +137,9 @@ def test_theorem3_on_grid():
         if k != 2:
             continue
         t = truth(q, (p, k))
-        full = (1 << len(q)) - 1
-        three = min(mass_of(q, s) + mass_of(p, full ^ s) ** 2 + 2 * mass_of(p, s) * mass_of(p, full ^ s)
-                    for s in range(full + 1))
+        three, simplified = theorem3_forms(q, p)
         res = theorem3(target=list(q), drafts=list(p))
-        ok = three == t.value == res.value == res.simplified
+        ok = three == simplified == t.value == res.value == res.simplified
         ok = ok and mask_of(res.cut_set) in t.minimisers and mask_of(res.simplified_cut_set) in t.minimisers
         if not ok:
             failures.append((q, p, t.value, three, res))
@@ -151,7 +163,7 @@ def test_sorted_prefix_on_grid():
     failures = []
     for q, p, k in GRID:
         t = truth(q, (p, k))
-        mine = prefix_minimum(q, p, lambda s, p=p, k=k: mass_of(p, s) ** k)
+        mine, _ = best_ratio_prefix(q, p, contain=lambda S, p=p, k=k: mass_of(p, mask_of(S)) ** k)
         fast = lpspec.optimal_acceptance(target=list(q), drafts=list(p), k=k, method="sorted_prefix")
         slow = lpspec.optimal_acceptance(target=list(q), drafts=list(p), k=k, method="subsets")
         lemma = all(mass_of(q, s) >= _knapsack(q, p, s) for s in range(1 << len(q)))
@@ -166,7 +178,7 @@ def _beta_from_certificate(cert, t):
     """Theorem 1's construction: β_y(x) = f(x, y) / P(x) on set(x), the left-over on min(set(x)).
 
     The merged flow ``f(A, y)`` splits back to tuples in proportion to ``P(x)``, so
-    ``f(x, y) / P(x) = f(A, y) / Pr(set(X) = A)`` with the set mass taken from ``_grid`` (not from lpspec).
+    ``f(x, y) / P(x) = f(A, y) / Pr(set(X) = A)`` with the set mass taken from ``_reference`` (not from lpspec).
     """
     st = cert.instance.set_table
     row_of = {mask_of(st.members(i)): i for i in range(st.mass.size)}
@@ -186,7 +198,7 @@ def _beta_from_certificate(cert, t):
 def test_theorem1_construction_on_grid():
     """Theorem 1: β built from the exact optimal flow gives Σ min(q, p_I) == membership == P*, output q.
 
-    Evaluated twice: by ``_grid.two_step`` (independent) and by ``lpspec.decomposition.two_step_from_beta``.
+    Evaluated twice: by ``_reference.two_step`` (independent) and by ``lpspec.decomposition.two_step_from_beta``.
     """
     failures = []
     for q, p, k in GRID:
@@ -240,7 +252,7 @@ def test_without_replacement_prefix_shortcut_evidence():
             continue  # the law is undefined (fewer than K tokens of positive mass)
         t = truth(q, (p, k), "without_replacement")
         checked += 1
-        if prefix_minimum(q, p, lambda s, t=t: t.contain[s]) != t.value:
+        if best_ratio_prefix(q, p, contain=lambda S, t=t: t.contain[mask_of(S)])[0] != t.value:
             failures.append((q, p, k, t.value))
     assert checked == 7312
     assert not failures, _report(failures, "the without-replacement prefix shortcut")

@@ -1,4 +1,8 @@
-"""Independent brute-force references for the tests, written from docs/theory.md (never importing ``lpspec``).
+"""The one independent brute-force reference for ``tests/`` and ``proofs/``, written from docs/theory.md.
+
+It never imports ``lpspec``: it is the independent side of every comparison (``proofs/_grid.py`` adds only the
+grids of exact instances, and a check in ``proofs/test_exhaustive.py`` keeps both files free of lpspec).
+``pyproject.toml`` puts ``tests/`` on pytest's ``pythonpath``, so both suites import it as ``_reference``.
 
 Everything here is deliberately naive: draft tuples are enumerated with :mod:`itertools`, set containment is
 tested token by token, and ``P*`` is the minimum of ``q(S) + 1 - Pr(set(X) ⊆ S)`` over *all* ``2^n`` subsets
@@ -15,11 +19,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
 LAWS = ("independent", "without_replacement", "greedy")
+ZERO = Fraction(0)
+ONE = Fraction(1)
 
 
 # ---------------------------------------------------------------------------- arithmetic helpers
@@ -58,8 +65,17 @@ def mask_of(S) -> int:
     return m
 
 
+def tokens_of(mask: int, n: int) -> tuple[int, ...]:
+    return tuple(i for i in range(n) if (mask >> i) & 1)
+
+
 def set_of(mask: int, n: int) -> frozenset:
-    return frozenset(i for i in range(n) if (mask >> i) & 1)
+    return frozenset(tokens_of(mask, n))
+
+
+def mass_of(dist, mask: int):
+    """``dist(S)`` for the set ``S`` given as a mask (a sum of entries, no subtraction; exact for Fractions)."""
+    return sum((v for i, v in enumerate(dist) if (mask >> i) & 1), ZERO)
 
 
 # ---------------------------------------------------------------------------- draft laws (docs/theory.md §1, §6)
@@ -152,12 +168,17 @@ def cut_value(q, masses, S):
     return qS + one - containment(masses, S)
 
 
-def containment_table(masses: dict, n: int) -> np.ndarray:
-    """``Pr(set(X) ⊆ S)`` for every bit mask ``S`` (length ``2^n``), floats; one vector op per draft set."""
+def containment_table(masses: dict, n: int):
+    """``Pr(set(X) ⊆ S)`` for every bit mask ``S`` (length ``2^n``), summed from the set masses.
+
+    Exact masses give a tuple of Fractions; float masses a float array, one vector op per draft set.
+    """
+    sets = {mask_of(A): m for A, m in set_masses(masses).items()}
+    if is_exact(sets.values()):
+        return tuple(sum((m for a, m in sets.items() if a & ~s == 0), ZERO) for s in range(1 << n))
     masks = np.arange(1 << n)
     out = np.zeros(1 << n)
-    for A, m in set_masses(masses).items():
-        a = mask_of(A)
+    for a, m in sets.items():
         out += float(m) * ((masks & a) == a)
     return out
 
@@ -170,20 +191,63 @@ def target_table(q, n: int) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class Truth:
+    """Brute-force facts about one exact instance (docs/theory.md §3).
+
+    Attributes
+    ----------
+    q : tuple of Fraction
+    tuples : dict
+        ``{x: P(x)}``.
+    set_mass : dict
+        ``{mask of A: Pr(set(X) = A)}`` (merged sources).
+    contain : tuple of Fraction
+        ``Pr(set(X) ⊆ S)`` for every mask ``S`` (index = mask).
+    cut : tuple of Fraction
+        ``q(S) + 1 - Pr(set(X) ⊆ S)`` for every mask.
+    value : Fraction
+        ``min_S cut[S]``: the min-cut value ``P*``.
+    minimisers : tuple of int
+        Every mask attaining ``value``, in increasing order.
+    """
+
+    q: tuple
+    tuples: dict
+    set_mass: dict
+    contain: tuple
+    cut: tuple
+    value: Fraction
+    minimisers: tuple
+
+    @property
+    def n(self) -> int:
+        return len(self.q)
+
+
+def brute_truth(q, masses: dict, n=None) -> Truth:
+    """Every cut value ``q(S) + 1 - Pr(set(X) ⊆ S)`` of an exact instance, with its minimum and all minimisers."""
+    n = len(q) if n is None else n
+    q = tuple(q)
+    contain = containment_table(masses, n)
+    cut = tuple(mass_of(q, s) + ONE - contain[s] for s in range(1 << n))
+    value = min(cut)
+    set_mass = {mask_of(A): m for A, m in set_masses(masses).items()}
+    return Truth(
+        q, masses, set_mass, tuple(contain), cut, value, tuple(s for s, c in enumerate(cut) if c == value)
+    )
+
+
 def brute_optimum(q, masses, n=None):
     """``(P*, minimising set)``: ``min_S q(S) + 1 - Pr(set(X) ⊆ S)`` over all ``2^n`` sets.
 
-    Exact (Fraction) inputs: an exact minimum by a plain loop over the sets (``n <= 10``).
+    Exact (Fraction) inputs: an exact minimum (:func:`brute_truth`, the first minimising mask; ``n <= 10``).
     Floats: a vectorised table (``n <= 16``).
     """
     n = len(q) if n is None else n
     if is_exact(q):
-        best = None
-        for mask in range(1 << n):
-            v = cut_value(q, masses, set_of(mask, n))
-            if best is None or v < best[0]:
-                best = (v, set_of(mask, n))
-        return best
+        t = brute_truth(q, masses, n)
+        return t.value, set_of(t.minimisers[0], n)
     values = target_table(q, n) + 1.0 - containment_table(masses, n)
     m = int(np.argmin(values))
     return float(values[m]), set_of(m, n)
@@ -195,12 +259,9 @@ def brute_margin(q, masses, n=None):
     if n == 1:
         return None, []
     if is_exact(q):
-        vals = {}
-        for mask in range(1, (1 << n) - 1):
-            S = set_of(mask, n)
-            vals[S] = total([q[i] for i in S]) - containment(masses, S)
-        best = min(vals.values())
-        return best, [S for S, v in vals.items() if v == best]
+        cut = brute_truth(q, masses, n).cut[1:-1]  # cut - 1 == q(S) - Pr(set(X) ⊆ S)
+        best = min(cut)
+        return best - ONE, [set_of(m + 1, n) for m, v in enumerate(cut) if v == best]
     values = target_table(q, n) - containment_table(masses, n)
     proper = values[1:-1]
     best = float(proper.min())
@@ -246,17 +307,24 @@ def greedy_closed_form(q, p, k):
     return total([q[t] for t in fixed] + [min(q[y], p[y] / denom) for y in rest])
 
 
-def best_ratio_prefix(q, weight, masses):
-    """Best prefix, by ``q(S) + 1 - Pr(set(X) ⊆ S)``, of the tokens with ``weight > 0`` in ``q/weight`` order.
+def best_ratio_prefix(q, weight, masses=None, *, contain=None):
+    """Best prefix, by ``q(S) + 1 - Pr(set(X) ⊆ S)``, of the tokens with ``weight > 0`` in ``q/weight`` order
+    (ties to the lower index; docs/theory.md §4).
 
-    The prefix sets include the empty set. Returns ``(value, prefix set)``.
+    ``Pr(set(X) ⊆ S)`` is summed from the tuple ``masses``, or given by ``contain(S)`` (a callable on a
+    frozenset, e.g. ``p(S)^K``). The prefix sets include the empty set. Returns ``(value, prefix set)``.
     """
+    if (masses is None) == (contain is None):
+        raise TypeError("give exactly one of masses and contain")
+    if contain is None:
+        contain = lambda S: containment(masses, S)  # noqa: E731
+    one = Fraction(1) if is_exact(q) else 1.0
     support = [i for i in range(len(q)) if weight[i] > 0]
     order = sorted(support, key=lambda i: (q[i] / weight[i], i))
     best = None
     for j in range(len(order) + 1):
         S = frozenset(order[:j])
-        v = cut_value(q, masses, S)
+        v = total([q[i] for i in S] or [0 * one]) + one - contain(S)
         if best is None or v < best[0]:
             best = (v, S)
     return best
@@ -281,6 +349,64 @@ def scheme_output(masses: dict, conditional, n: int) -> list:
     """``Σ_x P(x) π(·|x)``: the output law of the scheme."""
     rows = {x: conditional(x) for x in masses}
     return [total([m * rows[x][y] for x, m in masses.items()]) for y in range(n)]
+
+
+def recheck_plan(q, masses: dict, conditional) -> Fraction:
+    """Exactly re-check the scheme ``π(·|x) = conditional(x)``; return its membership acceptance.
+
+    Asserts: every ``π(·|x)`` is a distribution of Fractions; ``Σ_x P(x) π(y|x) == q(y)`` for every ``y``.
+    """
+    rows = {}
+    for x in masses:
+        row = list(conditional(x))
+        assert all(isinstance(v, Fraction) for v in row), f"π(·|{x}) is not in Fractions: {row}"
+        assert all(v >= 0 for v in row) and sum(row, ZERO) == 1, f"π(·|{x}) = {row} is not a distribution"
+        rows[x] = row
+    output = scheme_output(masses, rows.__getitem__, len(q))
+    assert output == list(q), f"output law {output} != target {list(q)}"
+    return scheme_acceptance(masses, rows.__getitem__)
+
+
+@dataclass(frozen=True)
+class TwoStep:
+    """The two-step scheme of Theorem 1 evaluated exactly (docs/theory.md §4)."""
+
+    intermediate: tuple  # p_I
+    speculative_acceptance: Fraction  # Σ_y min(q(y), p_I(y))
+    membership_acceptance: Fraction  # Pr[Y ∈ set(X)]
+    output: tuple  # law of Y
+
+
+def two_step(q, masses: dict, beta) -> TwoStep:
+    """Run Theorem 1's two steps with ``β_y(x) = beta(x)[y]`` exactly (docs/theory.md §4).
+
+    Step 1 picks ``Y_I ~ β(x)`` (supported on ``set(x)``), so ``p_I = Σ_x P(x) β(x)``; step 2 accepts ``Y_I``
+    with probability ``min(1, q(Y_I)/p_I(Y_I))``, else outputs a sample of ``(q - p_I)^+`` normalised.
+    """
+    n = len(q)
+    rows = {}
+    for x in masses:
+        b = list(beta(x))
+        assert all(v >= 0 for v in b) and sum(b, ZERO) == 1, f"β({x}) = {b} is not a distribution"
+        assert all(b[y] == 0 for y in range(n) if y not in x), f"β({x}) puts mass outside set(x)"
+        rows[x] = b
+    p_i = scheme_output(masses, rows.__getitem__, n)
+    accept = [min(ONE, q[y] / p_i[y]) if p_i[y] > 0 else ONE for y in range(n)]
+    excess = [max(ZERO, q[y] - p_i[y]) for y in range(n)]
+    total_excess = sum(excess, ZERO)
+    residual = [e / total_excess for e in excess] if total_excess else [ZERO] * n
+    pi = {}
+    for x, b in rows.items():
+        kept = [b[y] * accept[y] for y in range(n)]
+        reject = ONE - sum(kept, ZERO)
+        pi[x] = [kept[y] + reject * residual[y] for y in range(n)]
+    spec = total([min(q[y], p_i[y]) for y in range(n)])
+    return TwoStep(
+        tuple(p_i),
+        spec,
+        scheme_acceptance(masses, pi.__getitem__),
+        tuple(scheme_output(masses, pi.__getitem__, n)),
+    )
 
 
 def full_lp_transport(q, masses, n):

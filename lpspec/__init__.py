@@ -2,8 +2,32 @@
 
 Notation (docs/theory.md): ``q`` is the target, ``p`` a draft; public functions take ``target=`` and ``drafts=``
 by keyword. See README.md.
+
+Instance twins: every keyword function ``name(*, target, drafts, k=None, law=..., ...)`` that builds an
+:class:`Instance` has a twin ``name_for(inst, ...)`` in the same module, which takes an already built instance
+(from :func:`make_instance`) and the same remaining options, so one instance serves many calls:
+
+==============================  =====================================================
+keyword function                Instance twin
+==============================  =====================================================
+``optimal_acceptance``          :func:`lpspec.optimum.optimal_acceptance_for`
+``solve_lp``                    :func:`lpspec.lp.solve_lp_for`
+``certify``                     :func:`lpspec.certify.certify_for`
+``canonical_decomposition``     :func:`lpspec.decomposition.canonical_decomposition_for`
+``acceptance_one``              :func:`lpspec.theorems.acceptance_one_for`
+``theorem3``                    :func:`lpspec.theorems.theorem3_for`
+``compare_schemes``             :func:`lpspec.compare.compare_schemes_for`
+``verify_scheme``               :func:`lpspec.verify.verify_scheme_for`
+``optimal_verifier``            :func:`lpspec.verifier.optimal_verifier_for`
+==============================  =====================================================
+
+Older spellings of some twins stay as aliases (``optimum_for``, ``solve_instance``, ``certify_instance``,
+``decomposition_for``, ``verifier_for``). Functions over context-dependent laws (``block_efficiency*``,
+``block_start_kernel``, ``long_run_block_efficiency``, ``decode``, ``multiplicity_table``) take ``draft=`` per
+context rather than one instance and have no twin; a :class:`~lpspec.schemes.Scheme` takes ``instance=``.
 """
 
+from ._version import __version__ as __version__
 from .blocks import (
     BlockEfficiency,
     MonteCarloBlockEfficiency,
@@ -130,4 +154,3 @@ __all__ = [
     "NextTokenModels",
 ]
 
-__version__ = "0.1.0"

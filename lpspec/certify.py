@@ -25,7 +25,7 @@ import numpy as np
 
 from .instance import Instance, canonical_set_keys, make_instance
 
-__all__ = ["certify", "certify_instance", "ExactCertificate", "MAX_CERTIFY_SETS"]
+__all__ = ["certify", "certify_instance", "certify_for", "ExactCertificate", "MAX_CERTIFY_SETS"]
 
 #: Largest number of distinct draft sets for which :func:`certify` runs its exact max-flow.
 MAX_CERTIFY_SETS = 20_000
@@ -261,3 +261,8 @@ def certify(*, target, drafts, k: int | None = None, law: str = "independent") -
     (Fraction(8, 9), True)
     """
     return certify_instance(make_instance(target=target, drafts=drafts, k=k, law=law))
+
+
+#: The Instance twin of :func:`certify` under the ``<name>_for`` pattern (same function as
+#: :func:`certify_instance`).
+certify_for = certify_instance

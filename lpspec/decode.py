@@ -155,9 +155,8 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
     >>> r.blocks, int(r.block_tokens.sum()) == r.tokens.size, 1 <= r.value <= 4
     (200, True, True)
     """
-    import lpspec
-
     from .schemes import make_scheme
+    from .verifier import optimal_verifier
 
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
@@ -177,8 +176,8 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
             q, p = models.laws(ctx)
             if callable(scheme):
                 s = scheme(q, p, j)
-            elif scheme == "optimal" and hasattr(lpspec, "optimal_verifier") and not scheme_kw:
-                s = _RankSpaceVerifier(lpspec.optimal_verifier(target=q, drafts=p, k=j))
+            elif scheme == "optimal" and not scheme_kw:
+                s = _RankSpaceVerifier(optimal_verifier(target=q, drafts=p, k=j))
             else:
                 s = make_scheme(scheme, target=q, drafts=p, k=j, **scheme_kw)
             if models.markov or models.order:

@@ -30,8 +30,8 @@ import numpy as np
 from .instance import Instance, canonical_set_keys, make_instance
 from .results import LPSolveError
 
-__all__ = ["canonical_decomposition", "two_step_from_beta", "CanonicalDecomposition", "RankDecomposition",
-           "DECOMPOSITION_TOLERANCE"]
+__all__ = ["canonical_decomposition", "canonical_decomposition_for", "decomposition_for", "two_step_from_beta",
+           "CanonicalDecomposition", "RankDecomposition", "DECOMPOSITION_TOLERANCE"]
 
 #: Tolerance of :meth:`CanonicalDecomposition.check` for float instances.
 DECOMPOSITION_TOLERANCE = 1e-9
@@ -414,3 +414,8 @@ def decomposition_for(inst: Instance, method: str = "auto", optimum=None) -> Can
     dec = two_step_from_beta(inst, position_weights=pos, method=method)
     dec.optimum = float((optimum_for(inst) if optimum is None else optimum).value)
     return dec
+
+
+#: The Instance twin of :func:`canonical_decomposition` under the ``<name>_for`` pattern (same function as
+#: :func:`decomposition_for`).
+canonical_decomposition_for = decomposition_for

@@ -26,10 +26,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from .certify import certify_instance
+from .closed_forms import (
+    few_draft_sets,
+    greedy_applies,
+    greedy_optimum,
+    sorted_prefix_applies,
+    sorted_prefix_optimum,
+    subset_optimum,
+)
 from .instance import Instance, canonical_set_keys, make_instance
 from .results import LPSolveError, OptimumResult
+from .subsets import subsets_fit
 
-__all__ = ["solve_lp", "solve_instance", "LPResult", "FORMS", "CUT_TOLERANCE", "SCHEME_TOLERANCE",
+__all__ = ["solve_lp", "solve_instance", "solve_lp_for", "LPResult", "FORMS", "CUT_TOLERANCE",
+           "SCHEME_TOLERANCE",
            "MAX_FULL_VARIABLES", "HIGHS_OPTIONS", "highs_solve", "estimated_lp_seconds", "MAX_ESTIMATED_SECONDS"]
 
 FORMS = ("full", "edge", "merged")
@@ -175,8 +186,6 @@ class LPResult(OptimumResult):
             f"completed scheme's acceptance {acc} is not within [value, cut_value] = [{self.value}, {self.cut_value}]")
         assert -SCHEME_TOLERANCE <= gap <= CUT_TOLERANCE, f"cut value - flow value = {gap:.3g}"
         if inst.exact:
-            from .certify import certify_instance
-
             cert = certify_instance(inst)
             mask = np.zeros(inst.n, dtype=bool)
             mask[list(self.cut_set)] = True
@@ -245,20 +254,39 @@ def _candidate_cuts(inst: Instance, duals: np.ndarray | None):
     return cands
 
 
+def _exact_minimum(inst: Instance) -> tuple[int, ...] | None:
+    """A minimising cut set from an exact minimisation below the LP, or ``None`` where none applies.
+
+    Each guard is the real domain of its method: the sorted prefix for identical independent drafts (any n),
+    the greedy formula for the greedy law (any n), the ``2^n`` enumeration within
+    :func:`lpspec.subsets.subsets_fit`, and for exact input the rational max-flow of :func:`lpspec.certify`
+    while :func:`lpspec.closed_forms.few_draft_sets` holds. None of them solves an LP, so the fallback cannot
+    re-enter the LP it is checking.
+    """
+    if sorted_prefix_applies(inst):
+        return sorted_prefix_optimum(inst).cut_set
+    if greedy_applies(inst):
+        return greedy_optimum(inst).cut_set
+    if subsets_fit(inst):
+        return subset_optimum(inst).cut_set
+    if inst.exact and few_draft_sets(inst):
+        return certify_instance(inst).cut_set
+    return None
+
+
 def _best_cut(inst: Instance, duals, value: float):
+    """The best cut among the rounded duals; if none matches ``value``, also an exact minimisation's cut."""
     best_mask, best_val = None, math.inf
     for mask in _candidate_cuts(inst, duals):
         c = float(inst.cut_value(mask))
         if c < best_val:
             best_mask, best_val = mask, c
     if best_val - value > CUT_TOLERANCE:
-        # The duals did not round to a matching cut: fall back on an exact minimisation where one is cheap.
-        from .optimum import optimum_for
-
-        if (inst.identical and inst.law == "independent") or inst.n <= 16:
-            alt = optimum_for(inst, "auto")
+        # The duals did not round to a matching cut: fall back on an exact minimisation where one applies.
+        cut = _exact_minimum(inst)
+        if cut is not None:
             mask = np.zeros(inst.n, dtype=bool)
-            mask[list(alt.cut_set)] = True
+            mask[list(cut)] = True
             c = float(inst.cut_value(mask))
             if c < best_val:
                 best_mask, best_val = mask, c
@@ -518,3 +546,7 @@ def solve_lp(*, target, drafts, k: int | None = None, law: str = "independent", 
     inst = make_instance(target=target, drafts=drafts, k=k, law=law)
     return solve_instance(inst, form)
 
+
+#: The Instance twin of :func:`solve_lp` under the ``<name>_for`` pattern (same function as
+#: :func:`solve_instance`).
+solve_lp_for = solve_instance

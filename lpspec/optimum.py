@@ -1,24 +1,35 @@
-"""The optimal acceptance ``P*(acc)`` by closed forms: sorted prefix, subset minimisation, greedy formula.
+"""The optimal acceptance ``P*(acc)``: the dispatcher over the closed forms, the exact max-flow, the
+submodular search and the LP.
 
-All evaluate the min-cut formula of docs/theory.md §3,
+Every method evaluates the min-cut formula of docs/theory.md §3,
 
 .. math::
 
     P^*(\\mathrm{acc}) = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - \\Pr(\\mathrm{set}(X) \\subseteq S),
 
-and return the minimising ``S`` as the certificate.
+and returns the minimising ``S`` as the certificate. Layers (imports go downward only):
+:mod:`lpspec.closed_forms` (sorted prefix, subsets, greedy formula) and :mod:`lpspec.certify` sit below
+:mod:`lpspec.lp`, which sits below this module. The closed forms are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
-
-import numpy as np
-
+from .certify import certify_instance
+from .closed_forms import (
+    few_draft_sets,
+    greedy_applies,
+    greedy_optimum,
+    ratio_order,
+    sorted_prefix_applies,
+    sorted_prefix_optimum,
+    subset_optimum,
+)
 from .instance import Instance, make_instance
+from .lp import CUT_TOLERANCE, solve_instance
 from .results import OptimumResult
-from .subsets import check_subset_size, mask_to_set, subset_table
+from .submodular import TOLERANCE as SUBMODULAR_TOLERANCE
+from .submodular import submodular_optimum
+from .subsets import subsets_fit
 
 __all__ = [
     "optimal_acceptance",
@@ -26,132 +37,13 @@ __all__ = [
     "subset_optimum",
     "greedy_optimum",
     "ratio_order",
+    "few_draft_sets",
+    "optimum_for",
+    "optimal_acceptance_for",
     "METHODS",
 ]
 
 METHODS = ("auto", "sorted_prefix", "subsets", "greedy_formula", "submodular", "lp")
-
-
-def ratio_order(target: np.ndarray, draft: np.ndarray) -> np.ndarray:
-    """Tokens with ``p(i) > 0`` sorted by ``q(i) / p(i)`` ascending, ties to the lower index.
-
-    Floats: the exact order of the ratios of the given floats (rounded ratios with an unbounded exponent, ties
-    among them settled in rationals), so neither overflow (a subnormal ``p``) nor rounding reorders tokens.
-
-    Examples
-    --------
-    >>> ratio_order(np.array([0.125, 0.375, 0.5]), np.array([0.16666666666666666, 0.5, 5e-324])).tolist()
-    [1, 0, 2]
-    """
-    support = np.flatnonzero(draft > 0)
-    if target.dtype == object:
-        return np.array(sorted(support.tolist(), key=lambda i: (target[i] / draft[i], i)), dtype=np.int64)
-    # the ratio as mantissa x 2^exponent: q/p can overflow (subnormal p) or lose bits (subnormal q/p), and
-    # ties among overflowed ratios would be broken by index instead of by value (docs/guide/numerics.md)
-    mq, eq = np.frexp(target[support].astype(np.float64))
-    mp, ep = np.frexp(draft[support].astype(np.float64))
-    m, e = np.frexp(mq / mp)
-    expo = np.where(m > 0, eq.astype(np.int64) - ep.astype(np.int64) + e.astype(np.int64), np.iinfo(np.int64).min)
-    order = np.lexsort((support, m, expo))
-    # rounding is monotone, so only equal rounded ratios can be out of order: settle those in exact rationals
-    # of the same floats (0.125 / 0.16666666666666666 and 0.375 / 0.5 both round to 0.75)
-    ms, es = m[order], expo[order]
-    same = (ms[1:] == ms[:-1]) & (es[1:] == es[:-1])
-    if same.any():
-        order = order.copy()
-        starts = np.flatnonzero(np.concatenate([[True], ~same]))
-        ends = np.append(starts[1:], order.size)
-        tq, dp = target[support], draft[support]
-        for a, b in zip(starts.tolist(), ends.tolist()):
-            if b - a > 1:
-                group = order[a:b].tolist()
-                order[a:b] = sorted(group, key=lambda i: (Fraction(float(tq[i])) / Fraction(float(dp[i])),
-                                                          int(support[i])))
-    return support[order]
-
-
-def _one_minus_power(tail, k: int, exact: bool):
-    """``1 - (1 - tail)^k`` without cancellation (``tail`` = the draft mass outside the prefix)."""
-    if exact:
-        return 1 - (1 - tail) ** k
-    with np.errstate(divide="ignore"):
-        return -np.expm1(k * np.log1p(-np.minimum(tail, 1.0)))
-
-
-def sorted_prefix_optimum(inst: Instance) -> OptimumResult:
-    """``P*`` for ``K`` identical independent drafts in ``O(n log n)`` (docs/theory.md §4, after Hu et al. 2025).
-
-    .. math::
-
-        P^* = \\min_{0 \\le j \\le m} \\; Q_j + 1 - P_j^K,
-
-    with ``Q_j, P_j`` the prefix sums of ``q, p`` over the tokens with ``p > 0`` sorted by ``q/p`` ascending.
-    ``1 - P_j^K`` is evaluated from the tail mass ``1 - P_j`` (summed, not subtracted) without cancellation.
-    """
-    if not (inst.identical and inst.law == "independent"):
-        raise ValueError(
-            "method='sorted_prefix' holds for identical independent drafts only (docs/theory.md §4); use "
-            "method='subsets' or method='lp'."
-        )
-    q, p, K = inst.target, inst.draft, inst.k
-    order = ratio_order(q, p)
-    m = order.size
-    if inst.exact:
-        Q = [Fraction(0)]
-        for i in order:
-            Q.append(Q[-1] + q[i])
-        tail = [Fraction(0)] * (m + 1)
-        for j in range(m - 1, -1, -1):
-            tail[j] = tail[j + 1] + p[order[j]]
-        values = [Q[j] + _one_minus_power(tail[j], K, True) for j in range(m + 1)]
-        best = min(range(m + 1), key=lambda j: (values[j], j))
-        value = values[best]
-    else:
-        Q = np.concatenate([[0.0], np.cumsum(q[order])])
-        tail = np.concatenate([np.cumsum(p[order][::-1])[::-1], [0.0]])
-        values = Q + _one_minus_power(tail, K, False)
-        best = int(np.argmin(values))
-        value = float(values[best])
-    cut = tuple(sorted(int(i) for i in order[:best]))
-    mask = np.zeros(inst.n, dtype=bool)
-    mask[list(cut)] = True
-    return OptimumResult(value, cut, "sorted_prefix", inst.cut_value(mask), {"prefix_size": best})
-
-
-def subset_optimum(inst: Instance) -> OptimumResult:
-    """``P*`` by exhaustive minimisation over all ``2^n`` sets (any draft law; ``n <= 20``, exact ``n <= 14``)."""
-    check_subset_size(inst, "method='subsets'")
-    q_mass, contain = subset_table(inst)
-    values = q_mass + (inst.one() - contain)
-    if inst.exact:
-        best = min(range(values.size), key=lambda m: (values[m], m))
-    else:
-        best = int(np.argmin(values))
-    cut = mask_to_set(best, inst.n)
-    value = values[best] if inst.exact else float(values[best])
-    return OptimumResult(value, cut, "subsets", value, {})
-
-
-def greedy_optimum(inst: Instance) -> OptimumResult:
-    """``P*`` for the greedy draft law (docs/theory.md §6): ``q(T) + sum_{y ∉ T} min(q(y), p~(y))``.
-
-    ``T`` is the set of the ``K-1`` fixed top tokens and ``p~ = p|_{T^c} / p(T^c)``; the minimising set is
-    ``T ∪ {y ∉ T : q(y) < p~(y)}``.
-    """
-    if inst.law != "greedy":
-        raise ValueError("method='greedy_formula' needs law='greedy'.")
-    q, p = inst.target, inst.draft
-    fixed = inst.greedy_fixed
-    rest = np.ones(inst.n, dtype=bool)
-    rest[fixed] = False
-    denom = inst.subset_mass(p, rest)
-    ptilde = np.array([p[y] / denom if rest[y] else inst.zero() for y in range(inst.n)], dtype=q.dtype)
-    terms = [q[y] for y in fixed] + [min(q[y], ptilde[y]) for y in np.flatnonzero(rest)]
-    value = sum(terms, inst.zero()) if inst.exact else math.fsum(terms)
-    cut = tuple(sorted([int(y) for y in fixed] + [int(y) for y in np.flatnonzero(rest) if q[y] < ptilde[y]]))
-    mask = np.zeros(inst.n, dtype=bool)
-    mask[list(cut)] = True
-    return OptimumResult(value, cut, "greedy_formula", inst.cut_value(mask), {})
 
 
 def optimal_acceptance(
@@ -205,28 +97,14 @@ def optimal_acceptance(
     return optimum_for(inst, method, progress=progress)
 
 
-def few_draft_sets(inst: Instance) -> bool:
-    """Whether the draft sets (at most ``Σ_{j ≤ K} C(m, j)`` over the ``m`` tokens with ``p > 0``) are few
-    enough for the exact max-flow of :func:`lpspec.certify` (``MAX_CERTIFY_SETS``), without building them."""
-    from .certify import MAX_CERTIFY_SETS
-
-    support = int(np.count_nonzero(np.any(np.asarray(inst.drafts) != 0, axis=0))) if inst.n else 0
-    total = 0
-    for j in range(1, min(inst.k, support) + 1):
-        total += math.comb(support, j)
-        if total > MAX_CERTIFY_SETS:
-            return False
-    return True
-
-
 def optimum_for(inst: Instance, method: str = "auto", progress=None) -> OptimumResult:
     """:func:`optimal_acceptance` on an already built :class:`~lpspec.instance.Instance`."""
     if method == "auto":
-        if inst.identical and inst.law == "independent":
+        if sorted_prefix_applies(inst):
             method = "sorted_prefix"
-        elif inst.law == "greedy":
+        elif greedy_applies(inst):
             method = "greedy_formula"
-        elif inst.n <= (14 if inst.exact else 20):
+        elif subsets_fit(inst):
             method = "subsets"
         elif inst.exact and few_draft_sets(inst):
             # exact input gets an exact answer (the rational max-flow) where it is feasible, not a float solve
@@ -236,8 +114,6 @@ def optimum_for(inst: Instance, method: str = "auto", progress=None) -> OptimumR
         else:
             method = "lp"
     if method == "exact_max_flow":
-        from .certify import certify_instance
-
         cert = certify_instance(inst)
         result = OptimumResult(cert.value, cert.cut_set, "exact_max_flow", cert.cut_value, {"certificate": cert})
         result.renormalised = inst.renormalised
@@ -249,19 +125,18 @@ def optimum_for(inst: Instance, method: str = "auto", progress=None) -> OptimumR
     elif method == "greedy_formula":
         result = greedy_optimum(inst)
     elif method == "submodular":
-        from .submodular import submodular_optimum
-
         result = submodular_optimum(inst, progress=progress)
         if inst.exact:  # the value is exact for its set; its optimality is certified in float64
-            from .submodular import TOLERANCE
-
-            result.details.update(float_answer=True, tolerance=TOLERANCE)
+            result.details.update(float_answer=True, tolerance=SUBMODULAR_TOLERANCE)
     else:
-        from .lp import CUT_TOLERANCE, solve_instance
-
         res = solve_instance(inst, form="merged")
         # a float answer, also for exact input: say so, with its tolerance
         result = OptimumResult(res.value, res.cut_set, res.method, res.cut_value,
                                {"lp": res, "float_answer": True, "tolerance": CUT_TOLERANCE})
     result.renormalised = inst.renormalised
     return result
+
+
+#: The Instance twin of :func:`optimal_acceptance` under the ``<name>_for`` pattern (same function as
+#: :func:`optimum_for`).
+optimal_acceptance_for = optimum_for

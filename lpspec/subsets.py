@@ -15,7 +15,8 @@ import numpy as np
 
 from .instance import Instance
 
-__all__ = ["MAX_SUBSET_N", "MAX_EXACT_SUBSET_N", "subset_table", "mask_to_set", "check_subset_size"]
+__all__ = ["MAX_SUBSET_N", "MAX_EXACT_SUBSET_N", "subset_table", "mask_to_set", "check_subset_size", "subsets_fit",
+           "subset_limit"]
 
 #: Largest vocabulary for exhaustive float evaluation (2^20 sets).
 MAX_SUBSET_N = 20
@@ -23,8 +24,20 @@ MAX_SUBSET_N = 20
 MAX_EXACT_SUBSET_N = 14
 
 
+def subset_limit(inst: Instance) -> int:
+    """The largest ``n`` enumerated over all ``2^n`` sets for this input: :data:`MAX_EXACT_SUBSET_N` for exact
+    (Fraction) input, else :data:`MAX_SUBSET_N`."""
+    return MAX_EXACT_SUBSET_N if inst.exact else MAX_SUBSET_N
+
+
+def subsets_fit(inst: Instance) -> bool:
+    """Whether the exhaustive ``2^n`` enumeration is allowed (the test of :func:`check_subset_size`)."""
+    return inst.n <= subset_limit(inst)
+
+
 def check_subset_size(inst: Instance, what: str) -> None:
-    limit = MAX_EXACT_SUBSET_N if inst.exact else MAX_SUBSET_N
+    """Raise ``ValueError`` naming ``what`` and the alternatives unless :func:`subsets_fit` holds."""
+    limit = subset_limit(inst)
     if inst.n > limit:
         kind = "exact (Fraction)" if inst.exact else "float"
         raise ValueError(

@@ -53,7 +53,7 @@ from pathlib import Path
 
 from .export import Table
 from .families import FAMILIES, derive_seed, family_point
-from .instance import MAX_K, LAWS, make_instance
+from .instance import LAWS, MAX_K, make_instance
 from .optimum import optimum_for
 from .results import LPSolveError
 
@@ -499,7 +499,7 @@ def run_sweep(spec, progress_bar: bool | None = None, *, engine: str | None = No
     >>> len(t), t.rows[0]["status"]
     (1, 'ok')
     """
-    from . import __version__
+    from ._version import __version__
     from .distributed import fingerprint, map_tasks
 
     if isinstance(spec, dict):

@@ -12,11 +12,13 @@ from fractions import Fraction
 
 import numpy as np
 
+from .closed_forms import few_draft_sets, ratio_order
 from .instance import Instance, make_instance
-from .optimum import few_draft_sets, optimum_for, ratio_order
+from .optimum import optimum_for
 from .subsets import check_subset_size, mask_to_set, subset_table
 
-__all__ = ["acceptance_one", "theorem3", "AcceptanceOneResult", "Theorem3Result", "ACCEPTANCE_ONE_TOLERANCE",
+__all__ = ["acceptance_one", "acceptance_one_for", "theorem3", "theorem3_for", "AcceptanceOneResult",
+           "Theorem3Result", "ACCEPTANCE_ONE_TOLERANCE",
            "MAX_PAIR_SEARCH_N"]
 
 #: A float margin ``>= -1e-12`` counts as "holds" (exact input: ``>= 0``).
@@ -282,7 +284,24 @@ def theorem3(*, target, drafts, method: str = "auto") -> Theorem3Result:
             "theorem3 takes drafts as the one draft distribution p (two i.i.d. drafts are implied); got a "
             "list of distributions. Pass drafts=p; for different drafts use lpspec.optimal_acceptance."
         )
-    inst = make_instance(target=target, drafts=drafts, k=2)
+    return theorem3_for(make_instance(target=target, drafts=drafts, k=2), method)
+
+
+def theorem3_for(inst: Instance, method: str = "auto") -> Theorem3Result:
+    """:func:`theorem3` on an already built :class:`~lpspec.instance.Instance` (K = 2 i.i.d. drafts).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> inst = make_instance(target=[F(1, 3), F(0), F(2, 3)], drafts=[F(1, 3)] * 3, k=2)
+    >>> theorem3_for(inst).value
+    Fraction(8, 9)
+    """
+    if not (inst.k == 2 and inst.identical and inst.law == "independent"):
+        raise ValueError(
+            f"theorem3 holds for K = 2 identical independent drafts; this instance has K={inst.k}, "
+            f"law={inst.law!r}{'' if inst.identical else ', different drafts'}. "
+            "Use lpspec.optimal_acceptance.")
     if method == "auto":
         method = "subsets" if inst.n <= 12 else "sorted_prefix"
     q = inst.target

@@ -48,10 +48,11 @@ from fractions import Fraction
 
 import numpy as np
 
+from .closed_forms import ratio_order, sorted_prefix_optimum
 from .instance import Instance, make_instance
-from .optimum import ratio_order
 
-__all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "ERROR_BUDGET", "rank_mass"]
+__all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "optimal_verifier_for", "ERROR_BUDGET",
+           "rank_mass"]
 
 _U = 2.0**-53
 
@@ -808,8 +809,6 @@ def verifier_for(inst: Instance) -> OptimalVerifier:
         raise ValueError(_NOT_APPLICABLE.format(what="different drafts"))
     K = inst.k
     if inst.exact:
-        from .optimum import sorted_prefix_optimum
-
         opt = sorted_prefix_optimum(inst)
         q = inst.target.astype(np.float64)
         p = inst.draft.astype(np.float64)
@@ -901,3 +900,8 @@ def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "indepe
     """
     inst = make_instance(target=target, drafts=drafts, k=k, law=law)
     return verifier_for(inst)
+
+
+#: The Instance twin of :func:`optimal_verifier` under the ``<name>_for`` pattern (same function as
+#: :func:`verifier_for`).
+optimal_verifier_for = verifier_for

@@ -34,7 +34,7 @@ from .instance import Instance, make_instance
 from .schemes.base import Scheme, sample_drafts
 
 __all__ = ["MAX_VERIFY_TUPLES", "MIN_EXPECTED_COUNT", "VERIFY_TOLERANCE", "VerificationReport",
-           "verify_scheme"]
+           "verify_scheme", "verify_scheme_for"]
 
 #: Default largest ``max |output - q|`` accepted as exact (floating-point schemes).
 VERIFY_TOLERANCE = 1e-9
@@ -324,15 +324,52 @@ def verify_scheme(
             raise ValueError(
                 "this Scheme already has its instance; call verify_scheme(scheme) without target=.")
         inst = scheme.instance
-        name = scheme.name
-        law_of = scheme.conditional
-        accepted_of = scheme.accepted_tokens
-        exact_arith = scheme.exact
     elif callable(scheme):
         if target is None or drafts is None:
             raise ValueError(
                 "verify_scheme(callable) needs the instance: pass target=, drafts= (and k=, law=).")
         inst = make_instance(target=target, drafts=drafts, k=k, law=law)
+    else:
+        raise ValueError(  # noqa: TRY004 - the project reports bad arguments as ValueError
+            f"scheme must be an lpspec Scheme or a callable x -> output law; got {type(scheme).__name__}.")
+    return verify_scheme_for(inst, scheme, tolerance=tolerance, samples=samples, seed=seed, alpha=alpha,
+                             confidence=confidence, max_tuples=max_tuples)
+
+
+def verify_scheme_for(
+    inst: Instance,
+    scheme,
+    *,
+    tolerance: float | None = None,
+    samples: int = 20_000,
+    seed: int = 0,
+    alpha: float = 1e-3,
+    confidence: float = 0.99,
+    max_tuples: int = MAX_VERIFY_TUPLES,
+) -> VerificationReport:
+    """:func:`verify_scheme` on an already built :class:`~lpspec.instance.Instance`.
+
+    ``scheme`` is a callable ``x -> π(· | x)`` checked on ``inst``, or a built-in
+    :class:`~lpspec.schemes.Scheme` built on ``inst`` itself (``scheme.instance is inst``); the other
+    arguments are those of :func:`verify_scheme`.
+
+    Examples
+    --------
+    >>> from lpspec.instance import make_instance
+    >>> inst = make_instance(target=[0.5, 0.5], drafts=[0.9, 0.1], k=2)
+    >>> r = verify_scheme_for(inst, lambda x: np.eye(2)[x[0]], samples=0)
+    >>> r.exact, round(r.max_error, 12)
+    (False, 0.4)
+    """
+    if isinstance(scheme, Scheme):
+        if scheme.instance is not inst:
+            raise ValueError("this Scheme was built on another instance; call "
+                             "verify_scheme_for(scheme.instance, scheme) or verify_scheme(scheme).")
+        name = scheme.name
+        law_of = scheme.conditional
+        accepted_of = scheme.accepted_tokens
+        exact_arith = scheme.exact
+    elif callable(scheme):
         name = getattr(scheme, "__name__", type(scheme).__name__)
         law_of = scheme
         accepted_of = None

@@ -266,13 +266,6 @@ def test_mc_rejects_bad_input():
 
 
 # ------------------------------------------------------------------------------------------- optimal
-def test_optimal_without_the_verifier_is_a_clear_error():
-    if HAS_OPTIMAL:
-        pytest.skip("lpspec.optimal_verifier is present")
-    with pytest.raises(ValueError, match="optimal_verifier"):
-        block_efficiency(target=np.full((2, 2), 0.5), draft=np.full((2, 2), 0.5), k=2, length=2, scheme="optimal")
-
-
 def test_optimal_calls_the_verifier_multiplicity_table(monkeypatch):
     """The plumbing of scheme='optimal', run now with a stand-in verifier: the LP optimal plan, tabulated by
     enumeration here. block_efficiency must score exactly the tables the verifier returns."""
@@ -285,7 +278,7 @@ def test_optimal_calls_the_verifier_multiplicity_table(monkeypatch):
             q, p, k = self.args
             return enumerate_table("optimal", q, p, k)
 
-    monkeypatch.setattr(lpspec, "optimal_verifier", StandIn, raising=False)
+    monkeypatch.setattr(lpspec.verifier, "optimal_verifier", StandIn)
     rng = np.random.default_rng(23)
     n, K, L = 3, 2, 3
     Q, P = random_pair(rng, n, zeros=False)
@@ -300,7 +293,7 @@ def test_optimal_calls_the_verifier_multiplicity_table(monkeypatch):
         def multiplicity_table(self):
             return np.zeros((2, 2))
 
-    monkeypatch.setattr(lpspec, "optimal_verifier", Wrong)
+    monkeypatch.setattr(lpspec.verifier, "optimal_verifier", Wrong)
     with pytest.raises(ValueError, match="returned shape"):
         block_efficiency(target=Q, draft=P, k=K, length=1, scheme="optimal")
 

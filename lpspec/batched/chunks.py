@@ -238,7 +238,7 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
     >>> [(r["position"], round(r["optimal_acceptance"], 9), round(r["spectr.membership_acc"], 9)) for r in t.rows]
     [(0, 1.0, 0.888888889), (1, 1.0, 0.888888889), (2, 1.0, 0.888888889)]
     """
-    from .. import __version__
+    from .._version import __version__
     from ..distributed import fingerprint, map_tasks
     from ..export import Table
 

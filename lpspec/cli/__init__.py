@@ -56,7 +56,7 @@ def build_parser() -> Parser:
     >>> build_parser().parse_args(["batch", "d.npz", "-k", "2", "4,8"]).k
     [2, 4, 8]
     """
-    from .. import __version__
+    from .._version import __version__
 
     parser = Parser(prog=PROG, description="LP theory of multi-draft speculative sampling: optimum, "
                     "certificates, theorem checks, tables and figures.")

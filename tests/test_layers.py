@@ -1,0 +1,293 @@
+"""One-way layers: the import graph of lpspec has no cycle, ``import lpspec`` stays light, and the LP's cut
+fallback uses the closed forms below it (never the dispatcher, never the LP again).
+
+The graph is built from the source with :mod:`ast`, not by importing: every ``import``/``from ... import`` of an
+lpspec module anywhere in a file (function-level imports included) is an edge. ``from . import x`` is an edge
+to the submodule ``x`` when there is one, else to the package. Docstring examples are not code and are not read.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import math
+import subprocess
+import sys
+from fractions import Fraction as F
+from pathlib import Path
+
+import _reference as R
+import numpy as np
+import pytest
+
+import lpspec.lp as lp
+from lpspec import make_instance
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "lpspec"
+
+#: Edges allowed to close a cycle, each with the reason it cannot be broken now. Empty: lpspec is acyclic.
+ALLOWED_CYCLE_EDGES: set[tuple[str, str]] = set()
+
+
+def module_files() -> dict[str, Path]:
+    mods = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        mods[".".join(parts)] = path
+    return mods
+
+
+def import_graph() -> dict[str, set[str]]:
+    """``{module: {lpspec modules it imports}}`` from the source, function-level imports included."""
+    return {mod: set(deps) for mod, deps in _import_graph().items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _import_graph() -> dict[str, frozenset[str]]:
+    mods = module_files()
+    graph = {}
+    for mod, path in mods.items():
+        package = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
+        out = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package[: len(package) - (node.level - 1)]
+                    name = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    name = node.module or ""
+                for alias in node.names:
+                    sub = f"{name}.{alias.name}"
+                    if sub in mods:
+                        out.add(sub)
+                    elif name in mods:
+                        out.add(name)
+            elif isinstance(node, ast.Import):
+                out.update(alias.name for alias in node.names if alias.name in mods)
+        out.discard(mod)
+        graph[mod] = frozenset(out)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan, iterative)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            v, children = work[-1]
+            for w in children:
+                if w not in index:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(sorted(graph[w]))))
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
+                if low[v] == index[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        comp.append(w)
+                        if w == v:
+                            break
+                    if len(comp) > 1:
+                        found.append(sorted(comp))
+    return found
+
+
+def test_the_graph_builder_sees_function_level_and_relative_imports():
+    """The builder must be able to fail: it finds known edges of every import style."""
+    graph = import_graph()
+    assert "lpspec.closed_forms" in graph["lpspec.lp"]  # top-level relative import
+    assert "lpspec.verifier" in graph["lpspec.multiplicity"]  # function-level ``from . import verifier``
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_lpspec_imports_one_way():
+    graph = import_graph()
+    for a, b in ALLOWED_CYCLE_EDGES:
+        graph[a].discard(b)
+    found = cycles(graph)
+    detail = "; ".join(
+        " ".join(f"{m} -> {sorted(set(graph[m]) & set(comp))}" for m in comp) for comp in found)
+    assert not found, f"import cycles in lpspec: {detail}"
+
+
+def test_the_lp_sits_below_the_dispatcher():
+    graph = import_graph()
+    assert "lpspec.optimum" not in graph["lpspec.lp"]
+    assert not graph["lpspec.closed_forms"] & {"lpspec.lp", "lpspec.optimum"}
+    for mod, deps in graph.items():  # no submodule reads the package's __init__
+        if mod != "lpspec":
+            assert "lpspec" not in deps, f"{mod} imports the lpspec package itself"
+
+
+HEAVY = ("torch", "matplotlib", "pandas", "dask", "transformers")
+
+
+def test_import_lpspec_stays_light():
+    code = ("import sys, lpspec; print(','.join(sorted({m.split('.')[0] for m in sys.modules} & set("
+            f"{HEAVY!r}))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"import lpspec imports {out.stdout.strip()}"
+
+
+# ----------------------------------------------------------------------------- the LP's cut fallback
+def _no_lp(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("the cut fallback re-entered the LP")
+
+    monkeypatch.setattr(lp, "_solve_flow_form", boom)
+    monkeypatch.setattr(lp, "_solve_full_form", boom)
+    monkeypatch.setattr(lp, "solve_instance", boom)
+
+
+def _fractions(rng, n, zeros=0):
+    w = rng.integers(1, 9, size=n)
+    w[rng.choice(n, size=zeros, replace=False)] = 0
+    return [F(int(x), int(w.sum())) for x in w]
+
+
+CASES = [
+    # (what, law, drafts as a list of rows or one row with k, k, exact, n)
+    ("exact n=15, different independent drafts: the exact max-flow", "independent", 2, True, 15),
+    ("exact n=16, without replacement: the exact max-flow", "without_replacement", 2, True, 16),
+    ("float n=16, without replacement: the subsets", "without_replacement", 2, False, 16),
+    ("float n=14, greedy: the greedy formula", "greedy", 3, False, 14),
+    ("exact n=14, identical independent: the sorted prefix", "independent", 3, True, 14),
+]
+
+
+@pytest.mark.parametrize("what,law,k,exact,n", CASES, ids=[c[0] for c in CASES])
+def test_cut_fallback_finds_the_optimum_without_the_lp(monkeypatch, what, law, k, exact, n):
+    """Duals that round to no cut (None): the fallback must still return a minimising set, found below the LP,
+    at the sizes where the old ``n <= 16`` guard sent exact input back into the dispatcher."""
+    rng = np.random.default_rng(n * 10 + k)
+    q = _fractions(rng, n, zeros=2)
+    if law == "independent" and "different" in what:
+        drafts, kk = [_fractions(rng, n, zeros=1), _fractions(rng, n, zeros=3)], None
+    else:
+        drafts, kk = _fractions(rng, n, zeros=1), k
+    if not exact:
+        q = [float(x) for x in q]
+        drafts = [float(x) for x in drafts] if kk else [[float(x) for x in row] for row in drafts]
+    inst = make_instance(target=q, drafts=drafts, k=kk, law=law)
+    # independent truth: the brute-force minimum over all 2^n sets of the float cut values (n <= 16)
+    fdrafts = [float(x) for x in drafts] if kk else [[float(x) for x in row] for row in drafts]
+    masses = R.tuple_masses(drafts=fdrafts, k=kk, law=law)
+    truth, _ = R.brute_optimum([float(x) for x in q], masses, n)
+    assert truth < 1 - 1e-6  # the trivial cuts (value 1) do not match: the fallback must act
+    _no_lp(monkeypatch)
+    mask, value = lp._best_cut(inst, None, truth)
+    assert math.isclose(value, truth, rel_tol=0, abs_tol=1e-12), (what, value, truth)
+    exact_cut = inst.cut_value(mask)
+    if exact:  # the set is a true minimiser: its exact cut value is the float truth to rounding
+        assert isinstance(exact_cut, F)
+    assert abs(float(exact_cut) - truth) <= 1e-12
+
+
+def test_cut_fallback_declines_where_no_closed_form_applies(monkeypatch):
+    """Exact input, n = 15 (above the exact subset limit), without replacement with K = 8 (more than
+    MAX_CERTIFY_SETS draft sets): no exact minimisation applies and none is attempted (no tuple is built)."""
+    inst = make_instance(target=[F(1, 15)] * 15, drafts=[F(1, 15)] * 15, k=8, law="without_replacement")
+    _no_lp(monkeypatch)
+    assert lp._exact_minimum(inst) is None
+
+
+def test_lp_solve_survives_unroundable_duals(monkeypatch):
+    """End to end: an exact n = 15 LP whose duals are replaced by trivial cuts still certifies its value, with
+    one LP solve only."""
+    rng = np.random.default_rng(5)
+    q = _fractions(rng, 15, zeros=2)
+    drafts = [_fractions(rng, 15, zeros=1), _fractions(rng, 15, zeros=2)]
+    inst = make_instance(target=q, drafts=drafts)
+    solves = []
+    flow_form = lp._solve_flow_form
+
+    def counted(*args, **kwargs):
+        solves.append(1)
+        return flow_form(*args, **kwargs)
+
+    monkeypatch.setattr(lp, "_solve_flow_form", counted)
+    monkeypatch.setattr(lp, "_candidate_cuts", lambda inst, duals: [np.zeros(inst.n, bool), np.ones(inst.n, bool)])
+    res = lp.solve_instance(inst, "merged")
+    masses = R.tuple_masses(drafts=[[float(x) for x in row] for row in drafts])
+    truth, _ = R.brute_optimum([float(x) for x in q], masses, 15)
+    assert solves == [1]
+    assert abs(res.value - truth) <= 1e-9 and abs(res.cut_value - truth) <= 1e-12
+
+
+# ----------------------------------------------------------------------------- Instance twins
+def _keyword_functions():
+    import inspect
+
+    import lpspec
+
+    for name in lpspec.__all__:
+        obj = getattr(lpspec, name)
+        if inspect.isfunction(obj) and name != "make_instance":
+            params = inspect.signature(obj).parameters
+            if "target" in params and "drafts" in params:
+                yield name, obj
+
+
+def test_every_keyword_function_has_an_instance_twin():
+    import importlib
+    import inspect
+
+    import lpspec
+
+    names = dict(_keyword_functions())
+    assert {"optimal_acceptance", "solve_lp", "certify", "compare_schemes", "verify_scheme"} <= set(names)
+    for name, fn in names.items():
+        module = importlib.import_module(fn.__module__)
+        twin = getattr(module, f"{name}_for", None)
+        assert callable(twin), f"{fn.__module__}.{name} has no Instance twin {name}_for"
+        first = next(iter(inspect.signature(twin).parameters))
+        assert first == "inst", f"{name}_for takes {first!r} first, not the instance"
+        assert f"{name}_for" in module.__all__
+        assert f"{fn.__module__}.{name}_for" in lpspec.__doc__  # documented in the table of lpspec's docstring
+
+
+def test_instance_twins_answer_as_the_keyword_functions():
+    """Same instance, same answers; the expected optimum is the brute-force minimum (exact Fractions)."""
+    from lpspec.certify import certify_for
+    from lpspec.compare import compare_schemes, compare_schemes_for
+    from lpspec.optimum import optimal_acceptance_for
+    from lpspec.theorems import theorem3, theorem3_for
+    from lpspec.verify import verify_scheme_for
+
+    q, p = [F(1, 2), F(1, 3), F(1, 6)], [F(1, 6), F(1, 6), F(2, 3)]
+    inst = make_instance(target=q, drafts=p, k=2)
+    truth, _ = R.brute_optimum(q, R.tuple_masses(drafts=p, k=2))
+    assert optimal_acceptance_for(inst).value == truth
+    assert certify_for(inst).value == truth
+    assert theorem3_for(inst).value == theorem3(target=q, drafts=p).value == truth
+    a, b = compare_schemes_for(inst), compare_schemes(target=q, drafts=p, k=2)
+    assert a["optimal"] == b["optimal"] == truth and dict(a) == dict(b)
+    report = verify_scheme_for(inst, lambda x: [float(v) for v in q], samples=0)  # ignores the drafts: exact
+    assert report.exact and abs(report.acceptance - float(sum(R.inclusion(R.tuple_masses(drafts=p, k=2), 3)[y]
+                                                              * q[y] for y in range(3)))) <= 1e-12
+    with pytest.raises(ValueError, match="identical independent"):
+        theorem3_for(make_instance(target=q, drafts=[p, q]))

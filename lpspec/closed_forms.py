@@ -87,14 +87,6 @@ def ratio_order(target: np.ndarray, draft: np.ndarray) -> np.ndarray:
     return support[order]
 
 
-def _one_minus_power(tail, k: int, exact: bool):
-    """``1 - (1 - tail)^k`` without cancellation (``tail`` = the draft mass outside the prefix)."""
-    if exact:
-        return 1 - (1 - tail) ** k
-    with np.errstate(divide="ignore"):
-        return -np.expm1(k * np.log1p(-np.minimum(tail, 1.0)))
-
-
 def sorted_prefix_optimum(inst: Instance) -> OptimumResult:
     """``P*`` for ``K`` identical independent drafts in ``O(n log n)`` (docs/theory.md §4, after Hu et al. 2025).
 
@@ -112,23 +104,13 @@ def sorted_prefix_optimum(inst: Instance) -> OptimumResult:
         )
     q, p, K = inst.target, inst.draft, inst.k
     order = ratio_order(q, p)
-    m = order.size
-    if inst.exact:
-        Q = [Fraction(0)]
-        for i in order:
-            Q.append(Q[-1] + q[i])
-        tail = [Fraction(0)] * (m + 1)
-        for j in range(m - 1, -1, -1):
-            tail[j] = tail[j + 1] + p[order[j]]
-        values = [Q[j] + _one_minus_power(tail[j], K, True) for j in range(m + 1)]
-        best = min(range(m + 1), key=lambda j: (values[j], j))
-        value = values[best]
-    else:
-        Q = np.concatenate([[0.0], np.cumsum(q[order])])
-        tail = np.concatenate([np.cumsum(p[order][::-1])[::-1], [0.0]])
-        values = Q + _one_minus_power(tail, K, False)
-        best = int(np.argmin(values))
-        value = float(values[best])
+    A = inst.arith  # cumulative sums in order: exact for Fractions (object arrays), float64 otherwise
+    zero = A.zeros(1)
+    Q = np.concatenate([zero, np.cumsum(q[order])])
+    tail = np.concatenate([np.cumsum(p[order][::-1])[::-1], zero])
+    values = Q + A.one_minus_power(tail, K)
+    best = A.argmin(values)
+    value = A.scalar(values[best])
     cut = tuple(sorted(int(i) for i in order[:best]))
     mask = np.zeros(inst.n, dtype=bool)
     mask[list(cut)] = True
@@ -140,12 +122,9 @@ def subset_optimum(inst: Instance) -> OptimumResult:
     check_subset_size(inst, "method='subsets'")
     q_mass, contain = subset_table(inst)
     values = q_mass + (inst.one() - contain)
-    if inst.exact:
-        best = min(range(values.size), key=lambda m: (values[m], m))
-    else:
-        best = int(np.argmin(values))
+    best = inst.arith.argmin(values)
     cut = mask_to_set(best, inst.n)
-    value = values[best] if inst.exact else float(values[best])
+    value = inst.arith.scalar(values[best])
     return OptimumResult(value, cut, "subsets", value, {})
 
 
@@ -164,7 +143,7 @@ def greedy_optimum(inst: Instance) -> OptimumResult:
     denom = inst.subset_mass(p, rest)
     ptilde = np.array([p[y] / denom if rest[y] else inst.zero() for y in range(inst.n)], dtype=q.dtype)
     terms = [q[y] for y in fixed] + [min(q[y], ptilde[y]) for y in np.flatnonzero(rest)]
-    value = sum(terms, inst.zero()) if inst.exact else math.fsum(terms)
+    value = inst.arith.sum(terms)
     cut = tuple(sorted([int(y) for y in fixed] + [int(y) for y in np.flatnonzero(rest) if q[y] < ptilde[y]]))
     mask = np.zeros(inst.n, dtype=bool)
     mask[list(cut)] = True

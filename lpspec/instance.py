@@ -19,6 +19,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .arith import EXACT, FLOAT, Arith
 from .distributions import Distribution, as_distribution
 
 __all__ = ["LAWS", "Instance", "TupleTable", "SetTable", "make_instance", "MAX_ENUMERATED_TUPLES", "MAX_K",
@@ -43,7 +44,7 @@ class MassInvariantError(ArithmeticError):
 
 def _check_total(mass: np.ndarray, exact: bool, law: str) -> None:
     """Raise :class:`MassInvariantError` unless ``Σ mass = 1`` (exactly, or within :data:`MASS_TOLERANCE`)."""
-    total = _psum(mass) if mass.size else (Fraction(0) if exact else 0.0)
+    total = _psum(mass) if mass.size else (EXACT if exact else FLOAT).zero
     ok = total == 1 if exact else abs(total - 1.0) <= MASS_TOLERANCE
     if not ok:
         raise MassInvariantError(
@@ -156,11 +157,16 @@ class Instance:
             raise ValueError("this instance has different drafts; use .drafts[k] for draft k.")
         return self.drafts[0]
 
+    @property
+    def arith(self) -> Arith:
+        """The arithmetic of this instance: :data:`lpspec.arith.EXACT` (Fractions) or :data:`lpspec.arith.FLOAT`."""
+        return EXACT if self.exact else FLOAT
+
     def zero(self):
-        return Fraction(0) if self.exact else 0.0
+        return self.arith.zero
 
     def one(self):
-        return Fraction(1) if self.exact else 1.0
+        return self.arith.one
 
     # ------------------------------------------------------------------ tuples and sets
     def num_tuples(self) -> int:
@@ -230,7 +236,7 @@ class Instance:
             tuples = np.empty((rest.size, K), dtype=np.int64)
             tuples[:, : K - 1] = self.greedy_fixed
             tuples[:, K - 1] = rest
-            mass = np.array([p[y] / denom for y in rest], dtype=object if self.exact else np.float64)
+            mass = self.arith.array([p[y] / denom for y in rest])
         _check_total(mass, self.exact, self.law)
         keys = canonical_set_keys(tuples, self.n)
         uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
@@ -286,12 +292,8 @@ class Instance:
         keys = canonical_set_keys(tt.tuples, self.n)
         uniq = np.unique(keys, axis=0)
         M = uniq.shape[0]
-        if self.exact:
-            mass = np.array([Fraction(0)] * M, dtype=object)
-            for i, m in zip(tt.set_index.tolist(), tt.mass.tolist()):
-                mass[i] += m
-        else:
-            mass = np.bincount(tt.set_index, weights=tt.mass, minlength=M)
+        mass = self.arith.zeros(M)
+        np.add.at(mass, tt.set_index, tt.mass)  # in tuple order, in either arithmetic
         sets = np.where(uniq >= self.n, -1, uniq)
         return SetTable(sets.astype(np.int64), mass)
 
@@ -327,22 +329,15 @@ class Instance:
         """``Pr(y ∈ set(X))`` for every token ``y``, shape (n,)."""
         if self.law == "independent":
             if self.identical and not self.exact:  # 1 - (1 - p)^K without cancellation, any K
-                with np.errstate(divide="ignore"):
-                    return -np.expm1(self.k * np.log1p(-np.minimum(self.draft.astype(np.float64), 1.0)))
-            miss = np.ones(self.n, dtype=object if self.exact else np.float64)
-            if self.exact:
-                miss = np.array([Fraction(1)] * self.n, dtype=object)
+                return FLOAT.one_minus_power(self.draft.astype(np.float64), self.k)
+            miss = self.arith.array([self.one()] * self.n)
             for row in self.drafts:
                 miss = miss * (self.one() - row)
             return self.one() - miss
         st = self.set_table
-        out = np.array([self.zero()] * self.n, dtype=object) if self.exact else np.zeros(self.n)
+        out = self.arith.zeros(self.n)
         sid, tok = st.edges
-        if self.exact:
-            for s, t in zip(sid.tolist(), tok.tolist()):
-                out[t] += st.mass[s]
-        else:
-            np.add.at(out, tok, st.mass[sid])
+        np.add.at(out, tok, st.mass[sid])  # in edge order, in either arithmetic
         return out
 
     def describe(self) -> str:

@@ -9,10 +9,9 @@ Sets are bit masks: token ``i`` is in ``S`` when bit ``i`` of the mask is set.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
+from .arith import arith_of
 from .instance import Instance
 
 __all__ = ["MAX_SUBSET_N", "MAX_EXACT_SUBSET_N", "subset_table", "mask_to_set", "check_subset_size", "subsets_fit",
@@ -53,9 +52,9 @@ def mask_to_set(mask: int, n: int) -> tuple[int, ...]:
 
 def _mask_sums(values: np.ndarray, n: int) -> np.ndarray:
     """``out[m] = sum_{i in m} values[i]`` for every mask, by adding the highest bit (positive terms)."""
-    exact = values.dtype == object
-    out = np.empty(1 << n, dtype=object if exact else np.float64)
-    out[0] = Fraction(0) if exact else 0.0
+    arith = arith_of(values)
+    out = np.empty(1 << n, dtype=arith.dtype)
+    out[0] = arith.zero
     for i in range(n):
         lo = 1 << i
         out[lo : 2 * lo] = out[:lo] + values[i]
@@ -82,10 +81,7 @@ def subset_table(inst: Instance) -> tuple[np.ndarray, np.ndarray]:
             contain = s if contain is None else contain * s
         return q_mass, contain
     st = inst.set_table
-    exact = inst.exact
-    contain = np.empty(1 << n, dtype=object) if exact else np.zeros(1 << n)
-    if exact:
-        contain[:] = [Fraction(0)] * (1 << n)
+    contain = inst.arith.zeros(1 << n)
     for row, m in zip(st.sets, st.mass):
         key = 0
         for t in row:

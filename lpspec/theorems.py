@@ -12,10 +12,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from .closed_forms import few_draft_sets, ratio_order
+from .closed_forms import few_draft_sets, ratio_order, sorted_prefix_applies
 from .instance import Instance, make_instance
 from .optimum import optimum_for
-from .subsets import check_subset_size, mask_to_set, subset_table
+from .subsets import check_subset_size, mask_to_set, subset_table, subsets_fit
 
 __all__ = ["acceptance_one", "acceptance_one_for", "theorem3", "theorem3_for", "AcceptanceOneResult",
            "Theorem3Result", "ACCEPTANCE_ONE_TOLERANCE",
@@ -61,10 +61,7 @@ def _margin_subsets(inst: Instance):
     proper = diff[1:-1]
     if proper.size == 0:  # n == 1: no non-empty proper subset
         return None, None
-    if inst.exact:
-        best = min(range(proper.size), key=lambda m: (proper[m], m))
-    else:
-        best = int(np.argmin(proper))
+    best = inst.arith.argmin(proper)
     return proper[best], mask_to_set(best + 1, inst.n)
 
 
@@ -96,7 +93,7 @@ def _margin_sorted(inst: Instance):
     for t in zero_tokens:
         if best_val is None or q[t] < best_val:
             best_val, best_set = q[t], (t,)
-    tol = 0 if inst.exact else ACCEPTANCE_ONE_TOLERANCE
+    tol = inst.arith.tolerance(ACCEPTANCE_ONE_TOLERANCE)
     if best_val is not None and best_val < -tol:
         return best_val, best_set, True
     if n > MAX_PAIR_SEARCH_N:
@@ -170,11 +167,11 @@ def acceptance_one(
 
 def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneResult:
     """:func:`acceptance_one` on an already built instance."""
-    tol = 0.0 if inst.exact else ACCEPTANCE_ONE_TOLERANCE
+    tol = inst.arith.tolerance(ACCEPTANCE_ONE_TOLERANCE)
     if method == "auto":
-        if inst.identical and inst.law == "independent":
+        if sorted_prefix_applies(inst):
             method = "sorted_prefix"
-        elif inst.n <= (14 if inst.exact else 20):
+        elif subsets_fit(inst):
             method = "subsets"
         elif inst.exact and few_draft_sets(inst):
             method = "exact_max_flow"
@@ -326,7 +323,7 @@ def theorem3_for(inst: Instance, method: str = "auto") -> Theorem3Result:
     best3 = best_s = None
     set3 = sets = 0
     qS = pS = zero
-    pSc = sum(inst.draft.tolist(), zero) if inst.exact else float(np.sum(inst.draft))
+    pSc = inst.arith.sum(inst.draft)
     for j in range(order.size + 1):
         if j > 0:
             t = order[j - 1]

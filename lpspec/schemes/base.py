@@ -36,6 +36,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..arith import EXACT, FLOAT, Arith, arith_of
 from ..instance import Instance, make_instance
 
 __all__ = [
@@ -118,15 +119,9 @@ def exact_sum(values):
 def tuple_weighted_sum(inst: Instance, table: np.ndarray, exact: bool) -> np.ndarray:
     """``Σ_x P(x) table[x, ·]`` over the rows of ``inst.tuple_table``, shape (n,): exact for Fractions,
     ``math.fsum`` per column for floats."""
-    mass = inst.tuple_table.mass
-    if exact:
-        return np.array([exact_sum(mass * table[:, y]) for y in range(inst.n)], dtype=object)
-    mass = mass.astype(np.float64)
-    return np.array([math.fsum((mass * table[:, y]).tolist()) for y in range(inst.n)])
-
-
-def _zeros(n: int, exact: bool) -> np.ndarray:
-    return np.array([Fraction(0)] * n, dtype=object) if exact else np.zeros(n)
+    arith = EXACT if exact else FLOAT
+    mass = inst.tuple_table.mass if exact else inst.tuple_table.mass.astype(np.float64)
+    return arith.array([arith.sum(mass * table[:, y]) for y in range(inst.n)])
 
 
 def residual(r: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -140,9 +135,8 @@ def residual(r: np.ndarray, p: np.ndarray) -> np.ndarray:
     >>> residual(np.array([0.75, 0.25]), np.array([0.5, 0.5]))
     array([1., 0.])
     """
-    exact = r.dtype == object
-    diff = np.array([a - b if a > b else (Fraction(0) if exact else 0.0) for a, b in zip(r, p)],
-                    dtype=object if exact else np.float64)
+    arith = arith_of(r)
+    diff = arith.array([a - b if a > b else arith.zero for a, b in zip(r, p)])
     total = exact_sum(diff)
     if total <= 0:
         return r.copy()
@@ -296,6 +290,11 @@ class Scheme:
         """True when this scheme computes in Fractions (exact instance and an exact-capable scheme)."""
         return bool(self.instance.exact)
 
+    @property
+    def arith(self) -> Arith:
+        """The arithmetic this scheme computes in (:data:`lpspec.arith.EXACT` when :attr:`exact`)."""
+        return EXACT if self.exact else FLOAT
+
     def check_enumerable(self, what: str = "enumeration", limit: int = MAX_SCHEME_TUPLES) -> None:
         """``ValueError`` when exact evaluation would need more than ``limit`` draft tuples."""
         self.instance.check_enumerable(f"{self.name}: {what}", limit=limit)
@@ -306,7 +305,7 @@ class Scheme:
         self.check_enumerable("exact evaluation over all draft tuples")
         tt = self.instance.tuple_table
         rows = [np.asarray(self.conditional(tuple(x))) for x in tt.tuples.tolist()]
-        return np.array(rows, dtype=object if self.exact else np.float64)
+        return self.arith.array(rows)
 
     def output_distribution(self) -> np.ndarray:
         """``Σ_x P(x) π(· | x)`` by enumeration of the draft tuples, shape (n,) (equals ``q`` if exact)."""
@@ -381,7 +380,7 @@ class ImportanceScheme(Scheme):
         """``β(x)`` for every row of ``instance.tuple_table``, shape (N, n)."""
         self.check_enumerable("the selection weights of all draft tuples")
         rows = [np.asarray(self.beta(tuple(x))) for x in self.instance.tuple_table.tuples.tolist()]
-        return np.array(rows, dtype=object if self.exact else np.float64)
+        return self.arith.array(rows)
 
     @cached_property
     def intermediate(self) -> np.ndarray:
@@ -400,8 +399,7 @@ class ImportanceScheme(Scheme):
         q, pI = self.instance.target, self.intermediate
         if not self.exact:
             q = q.astype(np.float64)
-        accept = np.array([acceptance_ratio(a, b) for a, b in zip(q.tolist(), pI.tolist())],
-                          dtype=object if self.exact else np.float64)
+        accept = self.arith.array([acceptance_ratio(a, b) for a, b in zip(q.tolist(), pI.tolist())])
         return accept, residual(q, pI)
 
     def conditional(self, x) -> np.ndarray:

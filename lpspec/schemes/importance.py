@@ -25,7 +25,7 @@ import numpy as np
 
 from ..instance import Instance
 from ..results import LPSolveError
-from .base import ImportanceScheme, _draw, _zeros, exact_sum, float_instance
+from .base import ImportanceScheme, _draw, exact_sum, float_instance
 
 __all__ = [
     "DEFAULT_TRUNCATION",
@@ -84,7 +84,7 @@ class SIR(ImportanceScheme):
             weights, total = [float(r / big) for r in ratios], 1.0
         if total <= 0:
             weights, total = [inst.one()] * len(x), inst.one() * len(x)
-        out = _zeros(inst.n, self.exact)
+        out = self.arith.zeros(inst.n)
         for t, w in zip(x, weights):
             out[t] += w / total
         return out

@@ -64,7 +64,7 @@ class OptimalScheme(Scheme):
 
     def conditional(self, x) -> np.ndarray:
         row = self.result.conditional(self._tuple(x))
-        return np.array(row, dtype=object if self.exact else np.float64)
+        return self.arith.array(row)
 
     @property
     def exact(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..instance import Instance
-from .base import Scheme, _draw, _zeros, acceptance_ratio, exact_sum, residual
+from .base import Scheme, _draw, acceptance_ratio, exact_sum, residual
 
 __all__ = ["SingleDraft", "SpecInfer", "SpecInferWithoutReplacement"]
 
@@ -39,7 +39,7 @@ class SingleDraft(Scheme):
         super().__init__(instance, **kw)
         inst = self.instance
         if inst.law == "greedy" and inst.k >= 2:
-            m = _zeros(inst.n, inst.exact)
+            m = inst.arith.zeros(inst.n)
             m[int(inst.greedy_fixed[0])] = inst.one()
         else:
             m = inst.drafts[0].copy()
@@ -138,7 +138,7 @@ class SpecInfer(Scheme):
     def conditional(self, x) -> np.ndarray:
         x = self._tuple(x)
         inst = self.instance
-        out = _zeros(inst.n, self.exact)
+        out = self.arith.zeros(inst.n)
         reach = inst.one()
         for t, a in zip(x, self._ratios(x)):
             out[t] += reach * a
@@ -202,7 +202,7 @@ class SpecInferWithoutReplacement(Scheme):
         keep = np.ones(self.instance.n, dtype=bool)
         keep[removed] = False
         total = exact_sum(p[keep])
-        out = _zeros(self.instance.n, self.exact)
+        out = self.arith.zeros(self.instance.n)
         out[keep] = p[keep] / total
         return out
 
@@ -220,7 +220,7 @@ class SpecInferWithoutReplacement(Scheme):
 
     def conditional(self, x) -> np.ndarray:
         x = self._tuple(x)
-        out = _zeros(self.instance.n, self.exact)
+        out = self.arith.zeros(self.instance.n)
         reach = self.instance.one()
         for t, a, r in self._path(x):
             if t is None:

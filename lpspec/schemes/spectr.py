@@ -6,9 +6,10 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..arith import arith_of
 from ..instance import Instance
 from ..registry import EXACT_RHO_BISECTION_STEPS
-from .base import Scheme, _draw, _zeros, acceptance_ratio, exact_sum
+from .base import Scheme, _draw, acceptance_ratio, exact_sum
 
 __all__ = ["RHO_BISECTION_STEPS", "SpecTr", "spectr_rho"]
 
@@ -54,11 +55,11 @@ def spectr_rho(target, draft, k: int):
     >>> spectr_rho(q, np.array([F(1, 3)] * 3, dtype=object), 2)
     Fraction(4, 3)
     """
-    exact = target.dtype == object
-    lo, hi = (Fraction(1), Fraction(k)) if exact else (1.0, float(k))
+    arith = arith_of(target)
+    lo, hi = arith.one, arith.one * k
     if _f(target, draft, k, lo) <= 0:
         return lo
-    steps = EXACT_RHO_BISECTION_STEPS if exact else RHO_BISECTION_STEPS
+    steps = EXACT_RHO_BISECTION_STEPS if arith.exact else RHO_BISECTION_STEPS
     for _ in range(steps):
         mid = (lo + hi) / 2
         if not (lo < mid < hi):
@@ -67,7 +68,7 @@ def spectr_rho(target, draft, k: int):
             hi = mid
         else:
             lo = mid
-    if exact:
+    if arith.exact:
         best = hi
         for den in (10, 100, 1000, 10**4, 10**6, 10**9):
             cand = ((lo + hi) / 2).limit_denominator(den)
@@ -124,11 +125,10 @@ class SpecTr(Scheme):
         inst = self.instance
         q, p, K = inst.target, inst.draft, inst.k
         self.rho = spectr_rho(q, p, K)
-        self.m = np.array([min(a, c / self.rho) for c, a in zip(q.tolist(), p.tolist())],
-                          dtype=object if self.exact else np.float64)
+        self.m = self.arith.array([min(a, c / self.rho) for c, a in zip(q.tolist(), p.tolist())])
         self.b = exact_sum(self.m)
         self.round_acceptance = 1 - (1 - self.b) ** K
-        k_value = Fraction(K) if self.exact else float(K)  # the limit of γ as b -> 0 (γ is unused then)
+        k_value = self.arith.one * K  # the limit of γ as b -> 0 (γ is unused then)
         self.gamma = self.round_acceptance / self.b if self.b > 0 else k_value
         excess = np.array([c - self.gamma * a if c > self.gamma * a else inst.zero()
                            for c, a in zip(q.tolist(), self.m.tolist())], dtype=q.dtype)
@@ -141,7 +141,7 @@ class SpecTr(Scheme):
     def conditional(self, x) -> np.ndarray:
         x = self._tuple(x)
         inst = self.instance
-        out = _zeros(inst.n, self.exact)
+        out = self.arith.zeros(inst.n)
         reach = inst.one()
         for t in x:
             a = self._ratio(t)

@@ -16,6 +16,8 @@ Examples
 ([Fraction(0, 1), Fraction(0, 1)], [0.0, 0.0])
 >>> arith_of(np.array([F(1, 2)], dtype=object)) is EXACT
 True
+>>> EXACT.bincount([0, 2, 0], [F(1, 3), F(1, 2), F(1, 3)], 3).tolist()
+[Fraction(2, 3), Fraction(0, 1), Fraction(1, 2)]
 """
 
 from __future__ import annotations
@@ -75,8 +77,8 @@ class Arith:
         return value if self.exact else float(value)
 
     def tolerance(self, tol: float):
-        """``0`` for exact comparisons, else ``tol``."""
-        return 0 if self.exact else tol
+        """``0.0`` (an exact comparison: a rational against ``0.0`` is compared exactly) or ``tol``."""
+        return 0.0 if self.exact else tol
 
     def one_minus_power(self, tail, k: int):
         """``1 - (1 - tail)^k``, elementwise for float arrays: exact for rationals, else by
@@ -85,6 +87,15 @@ class Arith:
             return 1 - (1 - tail) ** k
         with np.errstate(divide="ignore"):
             return -np.expm1(k * np.log1p(-np.minimum(tail, 1.0)))
+
+    def bincount(self, index, weights, size: int) -> np.ndarray:
+        """``out[i] = Σ_{j : index[j] = i} weights[j]``, shape (size,), added in the order of ``index``:
+        rationals in an object array, or :func:`numpy.bincount` in float64."""
+        if not self.exact:
+            return np.bincount(index, weights=np.asarray(weights).astype(np.float64), minlength=size)
+        out = self.zeros(size)
+        np.add.at(out, np.asarray(index, dtype=np.int64), np.asarray(weights, dtype=object))
+        return out
 
     def argmin(self, values) -> int:
         """Index of the smallest value, ties to the lowest index (the same rule in both arithmetics)."""

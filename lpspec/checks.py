@@ -16,6 +16,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .arith import arith_of
+
 __all__ = ["CHECK_TITLES", "CHECK_TOLERANCE", "MAX_CHECK_TUPLES", "MAX_THEOREM3_N", "describe_check", "theorem_checks"]
 
 #: Float tolerance of the theorem checks (values from different formulas or LPs must agree to it).
@@ -65,7 +67,7 @@ def theorem_checks(inst, optimum=None) -> dict:
 
     opt = optimum_for(inst) if optimum is None else optimum
     value = opt.value
-    tol = 0.0 if inst.exact and isinstance(value, Fraction) else CHECK_TOLERANCE
+    tol = arith_of(value).tolerance(CHECK_TOLERANCE)  # exact only for an exact (Fraction) optimum
     out: dict = {}
 
     def skip(reason):

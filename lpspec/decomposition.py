@@ -21,12 +21,11 @@ sampling scheme); :func:`canonical_decomposition` finds an optimal ``β``:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 
+from .arith import EXACT, FLOAT
 from .instance import Instance, canonical_set_keys, make_instance
 from .results import LPSolveError
 
@@ -35,15 +34,6 @@ __all__ = ["canonical_decomposition", "canonical_decomposition_for", "decomposit
 
 #: Tolerance of :meth:`CanonicalDecomposition.check` for float instances.
 DECOMPOSITION_TOLERANCE = 1e-9
-
-
-def _scatter(index: np.ndarray, values: np.ndarray, size: int, exact: bool) -> np.ndarray:
-    if not exact:
-        return np.bincount(index, weights=values.astype(np.float64), minlength=size)
-    out = np.array([Fraction(0)] * size, dtype=object)
-    for i, v in zip(index.tolist(), values.tolist()):
-        out[i] += v
-    return out
 
 
 @dataclass
@@ -79,26 +69,25 @@ class CanonicalDecomposition:
         exact = inst.exact and self._w.dtype == object
         P = inst.tuple_table.mass
         self._exact = exact
-        self.intermediate = _scatter(self._tok, P[self._tid] * self._w, inst.n, exact)
+        A = self._arith = EXACT if exact else FLOAT
+        self.intermediate = A.bincount(self._tok, P[self._tid] * self._w, inst.n)
         q = inst.target if exact else inst.target.astype(np.float64)
         pI = self.intermediate
-        self._accept = np.array([min(q[y] / pI[y], 1) if pI[y] > 0 else (1 if exact else 1.0)
-                                 for y in range(inst.n)], dtype=object if exact else np.float64)
-        minimum = np.array([min(q[y], pI[y]) for y in range(inst.n)], dtype=object if exact else np.float64)
-        self.acceptance = sum(minimum.tolist(), Fraction(0)) if exact else math.fsum(minimum.tolist())
-        excess = np.array([q[y] - pI[y] if q[y] > pI[y] else 0 for y in range(inst.n)],
-                          dtype=object if exact else np.float64)
-        total = sum(excess.tolist(), Fraction(0)) if exact else math.fsum(excess.tolist())
+        self._accept = A.array([min(q[y] / pI[y], 1) if pI[y] > 0 else A.one for y in range(inst.n)])
+        minimum = A.array([min(q[y], pI[y]) for y in range(inst.n)])
+        self.acceptance = A.sum(minimum)
+        excess = A.array([q[y] - pI[y] if q[y] > pI[y] else 0 for y in range(inst.n)])
+        total = A.sum(excess)
         self._residual = excess / total if total > 0 else q.copy()  # nothing rejected but round-off: any law
         # per-tuple acceptance in step 2, and the rejection mass
-        kept = _scatter(self._tid, self._w * self._accept[self._tok], P.size, exact)
+        kept = A.bincount(self._tid, self._w * self._accept[self._tok], P.size)
         self._reject = (1 - kept) if exact else np.maximum(1.0 - kept, 0.0)
         # membership: accepted outputs are drafts; a residual sample counts when it lands in set(x)
         keys = canonical_set_keys(inst.tuple_table.tuples, inst.n)
-        r_ext = np.concatenate([self._residual, np.array([0 if exact else 0.0], dtype=self._residual.dtype)])
+        r_ext = np.concatenate([self._residual, A.zeros(1)])
         hit = r_ext[keys].sum(axis=1)
         member = P * (kept + self._reject * hit)
-        self.membership_acceptance = sum(member.tolist(), Fraction(0)) if exact else math.fsum(member.tolist())
+        self.membership_acceptance = A.sum(member)
 
     @property
     def sd_acceptance(self):
@@ -119,7 +108,7 @@ class CanonicalDecomposition:
         """``β(x)``: the selection law over tokens for the draft tuple ``x``, shape (n,)."""
         i = self._row(x)
         sel = self._tid == i
-        return _scatter(self._tok[sel], self._w[sel], self.instance.n, self._exact)
+        return self._arith.bincount(self._tok[sel], self._w[sel], self.instance.n)
 
     def conditional(self, x) -> np.ndarray:
         """Output law given ``x``: ``β(x) ⊙ min(1, q/p_I) + (1 - Σ_y β_y(x) min(1, q/p_I)) r``, shape (n,)."""
@@ -129,10 +118,9 @@ class CanonicalDecomposition:
     def output_distribution(self) -> np.ndarray:
         """``Σ_x P(x) π(·|x)``, accumulated over the tuples (equals ``q`` for every ``β``), shape (n,)."""
         P = self.instance.tuple_table.mass
-        accepted = _scatter(self._tok, P[self._tid] * self._w * self._accept[self._tok], self.instance.n,
-                            self._exact)
-        rejected = sum((P * self._reject).tolist(), Fraction(0)) if self._exact else math.fsum(
-            (P * self._reject).tolist())
+        accepted = self._arith.bincount(self._tok, P[self._tid] * self._w * self._accept[self._tok],
+                                        self.instance.n)
+        rejected = self._arith.sum(P * self._reject)
         return accepted + rejected * self._residual
 
     def check(self) -> dict:
@@ -175,6 +163,7 @@ class RankDecomposition(CanonicalDecomposition):
         self.verifier = verifier
         self.method = "rank"
         self._exact = False
+        self._arith = FLOAT
         self.intermediate = verifier.selection_law
         self.acceptance = verifier.acceptance
         self.membership_acceptance = verifier.acceptance
@@ -267,7 +256,7 @@ def two_step_from_beta(inst: Instance, beta=None, *, position_weights=None, meth
     else:
         if any(v < 0 for v in w):
             raise ValueError("selection weights must be non-negative.")
-        sums = _scatter(tid, w, N, True)
+        sums = EXACT.bincount(tid, w, N)
         if any(s != 1 for s in sums):
             raise ValueError("exact selection weights of each draft tuple must sum to exactly one.")
     return CanonicalDecomposition(inst, tid.astype(np.int64), tok.astype(np.int64), w, method=method)

@@ -550,7 +550,7 @@ def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress
     if check:
         details["check"] = cert.check()
         gain, token = local_move_gain(inst, cut)
-        limit = 0 if inst.exact else 4 * tolerance
+        limit = inst.arith.tolerance(4 * tolerance)
         if gain > limit:
             raise LPSolveError(f"the certified set can be improved by moving token {token} (by {float(gain):.3g}); "
                                "no value is reported.")

@@ -93,7 +93,8 @@ def _margin_sorted(inst: Instance):
     for t in zero_tokens:
         if best_val is None or q[t] < best_val:
             best_val, best_set = q[t], (t,)
-    tol = inst.arith.tolerance(ACCEPTANCE_ONE_TOLERANCE)
+    A = inst.arith
+    tol = A.tolerance(ACCEPTANCE_ONE_TOLERANCE)
     if best_val is not None and best_val < -tol:
         return best_val, best_set, True
     if n > MAX_PAIR_SEARCH_N:
@@ -103,20 +104,11 @@ def _margin_sorted(inst: Instance):
             if jout == i:
                 continue
             rest = order[(order != i) & (order != jout)]
-            if inst.exact:
-                cq, cp = q[i], p[i]
-                cand = [(cq - cp**K, 0)]
-                for m, t in enumerate(rest):
-                    cq += q[t]
-                    cp += p[t]
-                    cand.append((cq - cp**K, m + 1))
-                v, m = min(cand, key=lambda c: (c[0], c[1]))
-            else:
-                cq = q[i] + np.concatenate([[0.0], np.cumsum(q[rest])])
-                cp = p[i] + np.concatenate([[0.0], np.cumsum(p[rest])])
-                vals = cq - cp**K
-                m = int(np.argmin(vals))
-                v = float(vals[m])
+            cq = q[i] + np.concatenate([A.zeros(1), np.cumsum(q[rest])])  # exact sums for object arrays
+            cp = p[i] + np.concatenate([A.zeros(1), np.cumsum(p[rest])])
+            vals = cq - cp**K
+            m = A.argmin(vals)
+            v = A.scalar(vals[m])
             if v < best_val:
                 best_val, best_set = v, tuple(sorted([i] + [int(t) for t in rest[:m]]))
     return best_val, best_set, True

@@ -215,8 +215,7 @@ def region_table(draft, k: int = 2, resolution: int = 30) -> Table:
     for i in range(resolution + 1):
         for j in range(resolution + 1 - i):
             q = [Fraction(i, resolution), Fraction(j, resolution), Fraction(resolution - i - j, resolution)]
-            if not base.exact:
-                q = [float(v) for v in q]
+            q = [base.arith.scalar(v) for v in q]
             inst = make_instance(target=q, drafts=p, k=k)
             rows.append({"q0": float(q[0]), "q1": float(q[1]), "q2": float(q[2]),
                          "optimal_acceptance": float(optimum_for(inst).value),

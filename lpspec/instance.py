@@ -292,8 +292,7 @@ class Instance:
         keys = canonical_set_keys(tt.tuples, self.n)
         uniq = np.unique(keys, axis=0)
         M = uniq.shape[0]
-        mass = self.arith.zeros(M)
-        np.add.at(mass, tt.set_index, tt.mass)  # in tuple order, in either arithmetic
+        mass = self.arith.bincount(tt.set_index, tt.mass, M)  # in tuple order, in either arithmetic
         sets = np.where(uniq >= self.n, -1, uniq)
         return SetTable(sets.astype(np.int64), mass)
 

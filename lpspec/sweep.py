@@ -53,7 +53,7 @@ from pathlib import Path
 
 from .export import Table
 from .families import FAMILIES, derive_seed, family_point
-from .instance import MAX_K, LAWS, make_instance
+from .instance import LAWS, MAX_K, make_instance
 from .optimum import optimum_for
 from .results import LPSolveError
 

@@ -73,7 +73,8 @@ class CanonicalDecomposition:
         self.intermediate = A.bincount(self._tok, P[self._tid] * self._w, inst.n)
         q = inst.target if exact else inst.target.astype(np.float64)
         pI = self.intermediate
-        self._accept = A.array([min(q[y] / pI[y], 1) if pI[y] > 0 else A.one for y in range(inst.n)])
+        with np.errstate(over="ignore"):  # q / p_I overflows only where min(., 1) is 1
+            self._accept = A.array([min(q[y] / pI[y], 1) if pI[y] > 0 else A.one for y in range(inst.n)])
         minimum = A.array([min(q[y], pI[y]) for y in range(inst.n)])
         self.acceptance = A.sum(minimum)
         excess = A.array([q[y] - pI[y] if q[y] > pI[y] else 0 for y in range(inst.n)])

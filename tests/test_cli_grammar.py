@@ -1,30 +1,16 @@
 """One grammar for every subcommand: one parser, list options, -o/--output, instance-file keys, one-line errors."""
 
-import itertools
 import json
-import math
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from test_cli import brute_force_optimum, run  # noqa: E402  (tests/ is on pytest's pythonpath)
 
-from lpspec.cli import COMMANDS, build_parser, main
+from lpspec.cli import COMMANDS, build_parser
 from lpspec.export import read_csv
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def brute_force_optimum(q, drafts):
-    """min over all S of q(S) + 1 - prod_k p_k(S) (independent drafts), by enumeration."""
-    n = len(q)
-    return min(sum(q[i] for i in S) + 1 - math.prod(sum(p[i] for i in S) for p in drafts)
-               for r in range(n + 1) for S in itertools.combinations(range(n), r))
 
 
 # ---------------------------------------------------------------------- one parser

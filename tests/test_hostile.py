@@ -19,12 +19,12 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 from fractions import Fraction
 
+import _reference as R
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-import _reference as R
 import lpspec
 from lpspec.distributions import as_distribution, sum_tolerance
 from lpspec.instance import MassInvariantError, make_instance

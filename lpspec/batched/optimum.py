@@ -38,7 +38,6 @@ where it returns 1 while ``P* = 49/50``), so :func:`optimal_acceptance` hands th
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 
 from ._torch import agreement_tolerance, require_torch, unit_roundoff

@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import numbers
 import sys
-from pathlib import Path
 
 from ..registry import SCHEME_FACTS, acceptance_column
 from ._torch import require_torch, resolve_device
-from .chunks import ChunkTask, file_table, register_chunk_task
+from .chunks import ChunkTask, register_chunk_task
 from .inputs import BatchInput, Logits, as_batch
 from .schemes import BATCHED_SCHEMES, DEFAULT_TRUNCATION, _applicability, _evaluate
 
@@ -109,21 +108,14 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
     ...  for r in rows]
     [(2, 1, 1.0, 0.888888889)]
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
     dev = resolve_device(device)
     t_shape, d_shape = _shape(target), _shape(drafts)
     if len(t_shape) != 2:
         raise ValueError(f"target must have shape (B, n); got {t_shape}.")
     if t_shape[0] == 0:
         raise ValueError("target has 0 rows (B = 0): there is no position to evaluate.")
+    ks, schemes = _table_options(d_shape, k, schemes, batch_size)
     different = len(d_shape) == 3
-    ks = _ks(k, different, d_shape[0] if different else None)
-    if schemes is not None:
-        schemes = [schemes] if isinstance(schemes, str) else list(schemes)
-        for name in schemes:
-            if name not in BATCHED_SCHEMES:
-                raise ValueError(f"schemes: {name!r} is not a batched scheme; choose from {', '.join(BATCHED_SCHEMES)}.")
     B = t_shape[0]
     per_k: dict[int, list[dict]] = {K: [] for K in ks}
     for a in range(0, B, int(batch_size)):
@@ -207,9 +199,8 @@ def _first(drafts, K: int):
     return drafts[:K]
 
 
-# ---------------------------------------------------------------------- the acceptance table as a chunk task
-def _prepare_acceptance(t_shape, d_shape, *, k=None, schemes=None, s: int = DEFAULT_TRUNCATION,
-                        batch_size: int = DEFAULT_BATCH_SIZE, device=None, dtype=None) -> dict:
+def _table_options(d_shape, k, schemes, batch_size) -> tuple[list[int], list[str] | None]:
+    """The validated ``ks`` and ``schemes`` of an acceptance table (drafts of shape ``d_shape``)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
     different = len(d_shape) == 3
@@ -219,6 +210,13 @@ def _prepare_acceptance(t_shape, d_shape, *, k=None, schemes=None, s: int = DEFA
         for name in schemes:
             if name not in BATCHED_SCHEMES:
                 raise ValueError(f"schemes: {name!r} is not a batched scheme; choose from {', '.join(BATCHED_SCHEMES)}.")
+    return ks, schemes
+
+
+# ---------------------------------------------------------------------- the acceptance table as a chunk task
+def _prepare_acceptance(t_shape, d_shape, *, k=None, schemes=None, s: int = DEFAULT_TRUNCATION,
+                        batch_size: int = DEFAULT_BATCH_SIZE, device=None, dtype=None) -> dict:
+    ks, schemes = _table_options(d_shape, k, schemes, batch_size)
     return {"ks": ks, "schemes": schemes, "s": s, "batch_size": int(batch_size), "device": device, "dtype": dtype}
 
 

@@ -69,9 +69,10 @@ class SIR(ImportanceScheme):
         x = self._tuple(x)
         inst = self.instance
         weights = []
-        for i, t in enumerate(x):
-            p = inst.drafts[i][t]
-            weights.append(inst.target[t] / p if p > 0 else inst.zero())
+        with np.errstate(over="ignore"):  # an overflowed q/p is handled below, in exact rationals
+            for i, t in enumerate(x):
+                p = inst.drafts[i][t]
+                weights.append(inst.target[t] / p if p > 0 else inst.zero())
         try:
             total = exact_sum(weights)
         except OverflowError:  # math.fsum of finite weights near 1e308

@@ -291,3 +291,13 @@ def test_instance_twins_answer_as_the_keyword_functions():
                                                               * q[y] for y in range(3)))) <= 1e-12
     with pytest.raises(ValueError, match="identical independent"):
         theorem3_for(make_instance(target=q, drafts=[p, q]))
+
+
+def test_the_dispatcher_re_exports_the_closed_forms():
+    """Code that imported the closed forms from lpspec.optimum keeps working, with the very same objects."""
+    import lpspec.closed_forms as cf
+    import lpspec.optimum as opt
+
+    for name in ("ratio_order", "sorted_prefix_optimum", "subset_optimum", "greedy_optimum", "few_draft_sets"):
+        assert getattr(opt, name) is getattr(cf, name), name
+        assert name in opt.__all__

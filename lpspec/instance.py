@@ -477,6 +477,11 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
         raise ValueError(f"{K} exact (Fraction) drafts: lpspec allows at most {MAX_EXACT_K} for exact input.")
     dtype = object if is_exact else np.float64
     if single:  # K identical rows: a read-only broadcast view, no K x n copy (any K <= 2^53)
+        max_k_view = np.iinfo(np.intp).max // (q.n * rows[0].values.itemsize)
+        if K > max_k_view:  # numpy refuses a view whose nominal size K * n * 8 bytes exceeds its index range
+            raise ValueError(
+                f"k={K} with n={q.n} tokens: the K x n view of the drafts exceeds numpy's array size limit "
+                f"(K * n * 8 bytes < 2^63); pass k <= {max_k_view}.")
         drafts_arr = np.broadcast_to(rows[0].values, (K, q.n))
     else:
         drafts_arr = np.empty((K, q.n), dtype=dtype)

@@ -442,3 +442,32 @@ def test_cli_blocks_file_and_formats(tmp_path, capsys):
                  "--schemes", "specinfer", "--format", "csv", "--output", str(out)]) == 0
     text = out.read_text()
     assert "specinfer,1,2,0.6" in text and "1.96" in text  # 1 + 0.6 + 0.36, by hand
+
+
+def test_markov_pair_errors_are_readable(tmp_path):
+    """Review: messages show plain numbers (not ``np.float64(...)``); a truncated .npz names its file."""
+    good = np.full((3, 3), 1 / 3)
+    with pytest.raises(ValueError) as err:
+        MarkovPair.from_arrays(target=good, draft=-np.eye(3))
+    assert "np.float64" not in str(err.value) and "= -1.0 is negative" in str(err.value)
+    with pytest.raises(ValueError) as err:
+        MarkovPair.from_arrays(target=good * 1.1, draft=good)
+    assert "np.float64" not in str(err.value) and "sums to 1.1" in str(err.value)
+    with pytest.raises(ValueError) as err:
+        MarkovPair.from_arrays(target=good, draft=good, start=[0.5, 0.4, 0.3])
+    assert "np.float64" not in str(err.value) and "sums to 1.2" in str(err.value)
+    whole = MarkovPair.from_arrays(target=good, draft=good).save(tmp_path / "pair.npz")
+    data = Path(whole).read_bytes()
+    for cut in (100, len(data) - 40):  # inside the first member's header; inside the central directory
+        (tmp_path / "cut.npz").write_bytes(data[:cut])
+        with pytest.raises(ValueError, match="cut.npz.*not a readable .npz"):
+            load_markov_pair(tmp_path / "cut.npz")
+
+
+def test_cli_blocks_truncated_file_is_one_line(tmp_path, capsys):
+    good = np.full((3, 3), 1 / 3)
+    data = Path(MarkovPair.from_arrays(target=good, draft=good).save(tmp_path / "pair.npz")).read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[:100])
+    assert main(["blocks", "--file", str(tmp_path / "cut.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lpspec: error:") and "cut.npz" in err[0]

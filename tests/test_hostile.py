@@ -723,3 +723,15 @@ def test_cli_subprocess(argv, bad_files):
         assert proc.returncode == 0 and "nan" not in proc.stdout.lower()
     else:
         assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_huge_k_beyond_the_broadcast_view_is_a_value_error():
+    """Review: K = 2^53 with n = 1000 used to leak numpy's 'array is too big' from np.broadcast_to."""
+    n = 1000
+    q = np.full(n, 1.0 / n)
+    limit = (2**63 - 1) // (8 * n)  # numpy's bound on a view's nominal size in bytes, by hand
+    with pytest.raises(ValueError, match=r"k=9007199254740992 with n=1000 tokens.*pass k <= " + str(limit)):
+        make_instance(target=q, drafts=q, k=2**53)
+    with pytest.raises(ValueError, match="k=9007199254740992"):
+        lpspec.optimal_acceptance(target=q, drafts=q, k=2**53)
+    assert make_instance(target=q, drafts=q, k=limit).drafts.shape == (limit, n)  # the largest view still works

@@ -471,3 +471,15 @@ def test_cli_blocks_truncated_file_is_one_line(tmp_path, capsys):
     assert main(["blocks", "--file", str(tmp_path / "cut.npz")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("lpspec: error:") and "cut.npz" in err[0]
+
+
+def test_cli_blocks_example_options_do_not_apply_to_a_file(tmp_path, capsys):
+    """Review: --vocabulary / --draft-temperature with --file used to be ignored silently."""
+    MarkovPair.from_arrays(target=np.full((2, 2), 0.5), draft=np.eye(2)).save(tmp_path / "pair.npz")
+    for extra in (["--vocabulary", "5"], ["--draft-temperature", "0.7"]):
+        assert main(["blocks", "--file", str(tmp_path / "pair.npz"), "--ks", "1", "--lengths", "1", *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"lpspec: error: {extra[0]}") and "--file" in err[0]
+    assert main(["blocks", "--vocabulary", "2", "--draft-temperature", "0.7", "--ks", "1", "--lengths", "1",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metadata"]["vocabulary"] == 2

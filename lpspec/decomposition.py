@@ -82,7 +82,7 @@ class CanonicalDecomposition:
         self.intermediate = _scatter(self._tok, P[self._tid] * self._w, inst.n, exact)
         q = inst.target if exact else inst.target.astype(np.float64)
         pI = self.intermediate
-        self._accept = np.array([min(q[y] / pI[y], 1) if pI[y] > 0 else (1 if exact else 1.0)
+        self._accept = np.array([q[y] / pI[y] if q[y] < pI[y] else (1 if exact else 1.0)  # no q/pI overflow
                                  for y in range(inst.n)], dtype=object if exact else np.float64)
         minimum = np.array([min(q[y], pI[y]) for y in range(inst.n)], dtype=object if exact else np.float64)
         self.acceptance = sum(minimum.tolist(), Fraction(0)) if exact else math.fsum(minimum.tolist())

@@ -735,3 +735,20 @@ def test_huge_k_beyond_the_broadcast_view_is_a_value_error():
     with pytest.raises(ValueError, match="k=9007199254740992"):
         lpspec.optimal_acceptance(target=q, drafts=q, k=2**53)
     assert make_instance(target=q, drafts=q, k=limit).drafts.shape == (limit, n)  # the largest view still works
+
+
+def test_subnormal_ratios_raise_no_overflow_warning():
+    """Review: `lpspec solve --target 1e-320,1 --draft 1,1e-320 -k 3` printed two RuntimeWarnings (SIR's q/p
+    and the tournament's q/p_I overflow to inf, which both handle); the answers must stay exact laws."""
+    import warnings
+
+    q, p = [1e-320, 1.0], [1.0, 1e-320]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = lpspec.compare_schemes(target=q, drafts=p, k=3, schemes=["sir", "tournament"])
+        for scheme in (lpspec.SIR(target=q, drafts=p, k=3),):
+            report = lpspec.verify_scheme(scheme.conditional, target=q, drafts=p, k=3)
+            assert report.exact, report
+    # P* = q(S) + 1 - p(S)^3 at S = {0}: by hand 1e-320 + 3e-320 (p(S) = 1 - 1e-320 after renormalising)
+    for name in ("sir", "tournament"):
+        assert 0.0 <= float(res[name]) <= 4.1e-320

@@ -69,9 +69,10 @@ class SIR(ImportanceScheme):
         x = self._tuple(x)
         inst = self.instance
         weights = []
-        for i, t in enumerate(x):
-            p = inst.drafts[i][t]
-            weights.append(inst.target[t] / p if p > 0 else inst.zero())
+        with np.errstate(over="ignore"):  # q/p = inf for a subnormal p: handled below, in rationals
+            for i, t in enumerate(x):
+                p = inst.drafts[i][t]
+                weights.append(inst.target[t] / p if p > 0 else inst.zero())
         try:
             total = exact_sum(weights)
         except OverflowError:  # math.fsum of finite weights near 1e308

@@ -191,6 +191,12 @@ def block_efficiency_table(*, target, draft=None, start=None, ks=(1, 2, 4, 8), l
     from .export import Table
 
     pair = as_markov_pair(target, draft, start)
+    if isinstance(schemes, str):
+        raise ValueError(f"schemes={schemes!r} must be a list of scheme names, e.g. schemes=[{schemes!r}].")
+    for name, values in (("ks", ks), ("lengths", lengths), ("schemes", schemes)):
+        if len(values) == 0:
+            raise ValueError(f"{name} is empty; give at least one value (e.g. the defaults of "
+                             "block_efficiency_table).")
     ks = sorted({_positive_int(k, "ks") for k in ks})
     lengths = sorted({_positive_int(v, "lengths") for v in lengths})
     rows = []

@@ -483,3 +483,12 @@ def test_cli_blocks_example_options_do_not_apply_to_a_file(tmp_path, capsys):
     assert main(["blocks", "--vocabulary", "2", "--draft-temperature", "0.7", "--ks", "1", "--lengths", "1",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["metadata"]["vocabulary"] == 2
+
+
+def test_block_efficiency_table_rejects_empty_or_string_lists():
+    """Review: ks=[] raised "max() arg is an empty sequence"; schemes="specinfer" was read letter by letter."""
+    good = np.full((2, 2), 0.5)
+    for kw, name in (({"ks": []}, "ks"), ({"lengths": ()}, "lengths"), ({"schemes": []}, "schemes"),
+                     ({"schemes": "specinfer"}, "schemes")):
+        with pytest.raises(ValueError, match=f"^{name}"):
+            block_efficiency_table(target=good, draft=good, **kw)

@@ -24,10 +24,16 @@ def _check_law(values, name: str, n: int | None) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64).ravel()
     if n is not None and v.shape != (n,):
         raise ValueError(f"{name} returned a vector of shape {v.shape}; expected ({n},) (one shared vocabulary).")
-    if not np.all(np.isfinite(v)) or np.any(v < 0) or abs(v.sum() - 1.0) > 1e-6:
-        raise ValueError(f"{name} returned a vector that is not a probability distribution (sum {v.sum()!r}); "
-                         "a model callable must return next-token probabilities.")
-    return v / v.sum()
+    if not np.all(np.isfinite(v)):
+        why = "it has NaN or infinite entries"
+    elif np.any(v < 0):
+        why = f"entry {int(np.argmax(v < 0))} is negative ({float(v[np.argmax(v < 0)])!r})"
+    elif abs(v.sum() - 1.0) > 1e-6:
+        why = f"it sums to {float(v.sum())!r}"
+    else:
+        return v / v.sum()
+    raise ValueError(f"{name} returned a vector that is not a probability distribution ({why}); "
+                     "a model callable must return next-token probabilities.")
 
 
 class NextTokenModels:

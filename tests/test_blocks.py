@@ -492,3 +492,14 @@ def test_block_efficiency_table_rejects_empty_or_string_lists():
                      ({"schemes": "specinfer"}, "schemes")):
         with pytest.raises(ValueError, match=f"^{name}"):
             block_efficiency_table(target=good, draft=good, **kw)
+
+
+@pytest.mark.parametrize("bad, why", [([0.5, 0.6, 0.1], r"it sums to 1\.2"), ([np.nan, 0.5, 0.5], "NaN"),
+                                      ([-0.1, 0.6, 0.5], r"entry 0 is negative \(-0\.1\)")])
+def test_mc_model_errors_say_what_is_wrong(bad, why):
+    """Review: a negative entry was reported as "(sum np.float64(1.0))"."""
+    p = np.full(3, 1 / 3)
+    with pytest.raises(ValueError, match=f"target returned .*{why}") as err:
+        lpspec.block_efficiency_mc(target=lambda c: bad, draft=lambda c: p, start=[(0,)], k=2, length=2,
+                                   blocks=10, seed=0)
+    assert "np.float64" not in str(err.value)

@@ -413,6 +413,10 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
         raise ValueError(f"law={law!r} is not a draft law; choose one of {', '.join(LAWS)}.")
     if isinstance(k, bool) or (k is not None and not isinstance(k, (int, np.integer))):
         raise ValueError(f"k={k!r} must be a positive integer (the number of drafts).")
+    for name, value in (("target", target), ("drafts", drafts)):
+        if value is None:
+            raise ValueError(f"{name} is required: pass target=q and drafts=p with k=K (identical drafts) or "
+                             "drafts=[p_1, ..., p_K].")
     q = as_distribution(target, "target")
     single = _is_single_distribution(drafts)
     # shapes before sums: a draft of the wrong length is a shape error, not "does not sum to 1"

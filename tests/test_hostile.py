@@ -786,3 +786,15 @@ def test_batch_check_verifier_is_not_passed_on_a_vacuous_bound(tmp_path, capsys)
         np.savez(tmp_path / "d.npz", target=q, drafts=p)
         main(["batch", str(tmp_path / "d.npz"), "-k", str(2**53), "--check-verifier", "--summary", "--device", "cpu"])
         assert f"K={2**53}: FAIL on 0/2 rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kw, name", [({"target": None, "drafts": [0.5, 0.5], "k": 2}, "target"),
+                                      ({"target": [0.5, 0.5], "drafts": None}, "drafts"),
+                                      ({"target": [0.5, 0.5], "drafts": None, "k": 2}, "drafts")])
+def test_missing_target_or_drafts_is_named(kw, name):
+    """Review: drafts=None gave "TypeError: 'NoneType' object is not iterable", or, with k, "k was given together
+    with a list of drafts"."""
+    with pytest.raises(ValueError, match=f"^{name} is required"):
+        make_instance(**kw)
+    with pytest.raises(ValueError, match=f"^{name} is required"):
+        lpspec.optimal_verifier(**kw)

@@ -144,9 +144,14 @@ def hf_next_token(model, *, n: int, temperature: float = 1.0, max_context: int |
         raise ValueError(f"a model has {size} logits but the shared vocabulary has n = {n} tokens: the models "
                          "must share one tokenizer.")
     model.eval()
+    positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
 
     def law(context: tuple) -> np.ndarray:
         ids = list(context)[-max_context:] if max_context else list(context)
+        if isinstance(positions, int) and len(ids) > positions:  # else an IndexError deep inside the model
+            raise ValueError(f"max_context: the context has {len(ids)} tokens but the model takes at most "
+                             f"{positions} positions (config.max_position_embeddings); pass "
+                             f"max_context={positions} (or less) to keep the last tokens, or decode fewer blocks.")
         with torch.no_grad():
             logits = model(input_ids=torch.tensor([ids])).logits[0, -1, :n].double() / temperature
         return torch.softmax(logits, dim=-1).numpy()

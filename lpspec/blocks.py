@@ -191,6 +191,12 @@ def block_efficiency_table(*, target, draft=None, start=None, ks=(1, 2, 4, 8), l
     from .export import Table
 
     pair = as_markov_pair(target, draft, start)
+    if isinstance(schemes, str):
+        raise ValueError(f"schemes={schemes!r} must be a list of scheme names, e.g. schemes=[{schemes!r}].")
+    for name, values in (("ks", ks), ("lengths", lengths), ("schemes", schemes)):
+        if len(values) == 0:
+            raise ValueError(f"{name} is empty; give at least one value (e.g. the defaults of "
+                             "block_efficiency_table).")
     ks = sorted({_positive_int(k, "ks") for k in ks})
     lengths = sorted({_positive_int(v, "lengths") for v in lengths})
     rows = []
@@ -358,6 +364,10 @@ def _start_sampler(start, models, rng):
         contexts = [tuple(int(t) for t in c) for c in start]
         if any(len(c) == 0 for c in contexts):
             raise ValueError("start: every starting context must hold at least one token.")
+        n = getattr(models, "n", None)  # known for matrices and Hugging Face models; callables say it later
+        bad = [t for c in contexts for t in c if n is not None and not 0 <= t < n]
+        if bad:  # else an IndexError inside a model's embedding
+            raise ValueError(f"start: token {bad[0]} is outside the vocabulary 0..{n - 1}.")
         return lambda: contexts[int(rng.integers(len(contexts)))]
     law = np.asarray(start, dtype=np.float64)
     if law.ndim != 1 or not np.all(law >= 0) or abs(law.sum() - 1.0) > 1e-9:

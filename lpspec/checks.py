@@ -125,8 +125,14 @@ def theorem_checks(inst, optimum=None) -> dict:
             ver = verifier_for(inst)
             rep = ver.check()
             err = max(rep[key] for key in ("side_error", "value_error", "residual_error", "sum_error", "output_error"))
-            out["verifier"] = {"applies": True, "passed": True, "error": float(err), "bound": float(rep["mass_bound"]),
-                               "slides": dict(ver.slides), "pieces": int(ver.num_pieces)}
+            # the plan's own float64 bound grows with K (vacuous near K = 2^53): judge it as Theorem 1 is judged
+            limit = max(tol, CHECK_TOLERANCE)
+            out["verifier"] = {"applies": True, "passed": bool(err <= limit), "error": float(err),
+                               "bound": float(rep["mass_bound"]), "slides": dict(ver.slides),
+                               "pieces": int(ver.num_pieces)}
+            if err > limit:
+                out["verifier"]["reason"] = (f"error {float(err):.2g} above {limit:.0e}, although within the plan's "
+                                             f"own float64 bound {float(rep['mass_bound']):.2g}, which grows with K")
         except AssertionError as exc:
             out["verifier"] = {"applies": True, "passed": False, "error": float("inf"), "reason": str(exc)}
 

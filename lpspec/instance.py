@@ -407,6 +407,10 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
         raise ValueError(f"law={law!r} is not a draft law; choose one of {', '.join(LAWS)}.")
     if isinstance(k, bool) or (k is not None and not isinstance(k, (int, np.integer))):
         raise ValueError(f"k={k!r} must be a positive integer (the number of drafts).")
+    for name, value in (("target", target), ("drafts", drafts)):
+        if value is None:
+            raise ValueError(f"{name} is required: pass target=q and drafts=p with k=K (identical drafts) or "
+                             "drafts=[p_1, ..., p_K].")
     q = as_distribution(target, "target")
     single = _is_single_distribution(drafts)
     # shapes before sums: a draft of the wrong length is a shape error, not "does not sum to 1"
@@ -471,6 +475,11 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
         raise ValueError(f"{K} exact (Fraction) drafts: lpspec allows at most {MAX_EXACT_K} for exact input.")
     dtype = object if is_exact else np.float64
     if single:  # K identical rows: a read-only broadcast view, no K x n copy (any K <= 2^53)
+        max_k_view = np.iinfo(np.intp).max // (q.n * rows[0].values.itemsize)
+        if K > max_k_view:  # numpy refuses a view whose nominal size K * n * 8 bytes exceeds its index range
+            raise ValueError(
+                f"k={K} with n={q.n} tokens: the K x n view of the drafts exceeds numpy's array size limit "
+                f"(K * n * 8 bytes < 2^63); pass k <= {max_k_view}.")
         drafts_arr = np.broadcast_to(rows[0].values, (K, q.n))
     else:
         drafts_arr = np.empty((K, q.n), dtype=dtype)

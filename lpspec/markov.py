@@ -9,6 +9,8 @@ naming it and saying how to fix it.
 from __future__ import annotations
 
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,11 +50,11 @@ def _stochastic_rows(value, name: str, n: int | None = None) -> np.ndarray:
         raise ValueError(f"{name} has NaN or infinite entries; every entry must be a probability.")
     if np.any(arr < 0):
         r, c = np.argwhere(arr < 0)[0]
-        raise ValueError(f"{name}[{r}, {c}] = {arr[r, c]!r} is negative; every entry must be >= 0.")
+        raise ValueError(f"{name}[{r}, {c}] = {float(arr[r, c])!r} is negative; every entry must be >= 0.")
     sums = arr.sum(axis=1)
     bad = np.flatnonzero(np.abs(sums - 1.0) > SUM_TOLERANCE)
     if bad.size:
-        raise ValueError(f"row {bad[0]} of {name} sums to {sums[bad[0]]!r}, not 1 (tolerance {SUM_TOLERANCE}); "
+        raise ValueError(f"row {bad[0]} of {name} sums to {float(sums[bad[0]])!r}, not 1 (tolerance {SUM_TOLERANCE}); "
                          "normalise each row (row c is the next-token law after token c).")
     return arr / sums[:, None]
 
@@ -66,7 +68,7 @@ def _start_law(value, name: str, n: int) -> np.ndarray:
         raise ValueError(f"{name} must hold finite non-negative probabilities.")
     total = arr.sum()
     if abs(total - 1.0) > SUM_TOLERANCE:
-        raise ValueError(f"{name} sums to {total!r}, not 1 (tolerance {SUM_TOLERANCE}); normalise it.")
+        raise ValueError(f"{name} sums to {float(total)!r}, not 1 (tolerance {SUM_TOLERANCE}); normalise it.")
     return arr / total
 
 
@@ -158,17 +160,17 @@ def load_markov_pair(path, *, start=None, name: str | None = None) -> MarkovPair
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"path: file {str(path)!r} does not exist (expected an .npz with target and draft).")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    try:  # read every array up front: a truncated archive fails here, with the file's name
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in getattr(data, "files", ())}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise ValueError(f"path: {str(path)!r} is not a readable .npz file ({exc}).") from None
-    keys = set(getattr(data, "files", ()))
-    if not {"target", "draft"} <= keys:
+    if not {"target", "draft"} <= arrays.keys():
         raise ValueError(f"path: {str(path)!r} must hold arrays named 'target' and 'draft' (found "
-                         f"{sorted(keys) or 'none'}).")
-    if start is None and "start" in keys:
-        start = data["start"]
-    return MarkovPair.from_arrays(target=data["target"], draft=data["draft"], start=start,
+                         f"{sorted(arrays) or 'none'}).")
+    if start is None and "start" in arrays:
+        start = arrays["start"]
+    return MarkovPair.from_arrays(target=arrays["target"], draft=arrays["draft"], start=start,
                                   name=name or path.stem)
 
 

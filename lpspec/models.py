@@ -24,10 +24,16 @@ def _check_law(values, name: str, n: int | None) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64).ravel()
     if n is not None and v.shape != (n,):
         raise ValueError(f"{name} returned a vector of shape {v.shape}; expected ({n},) (one shared vocabulary).")
-    if not np.all(np.isfinite(v)) or np.any(v < 0) or abs(v.sum() - 1.0) > 1e-6:
-        raise ValueError(f"{name} returned a vector that is not a probability distribution (sum {v.sum()!r}); "
-                         "a model callable must return next-token probabilities.")
-    return v / v.sum()
+    if not np.all(np.isfinite(v)):
+        why = "it has NaN or infinite entries"
+    elif np.any(v < 0):
+        why = f"entry {int(np.argmax(v < 0))} is negative ({float(v[np.argmax(v < 0)])!r})"
+    elif abs(v.sum() - 1.0) > 1e-6:
+        why = f"it sums to {float(v.sum())!r}"
+    else:
+        return v / v.sum()
+    raise ValueError(f"{name} returned a vector that is not a probability distribution ({why}); "
+                     "a model callable must return next-token probabilities.")
 
 
 class NextTokenModels:
@@ -138,9 +144,14 @@ def hf_next_token(model, *, n: int, temperature: float = 1.0, max_context: int |
         raise ValueError(f"a model has {size} logits but the shared vocabulary has n = {n} tokens: the models "
                          "must share one tokenizer.")
     model.eval()
+    positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
 
     def law(context: tuple) -> np.ndarray:
         ids = list(context)[-max_context:] if max_context else list(context)
+        if isinstance(positions, int) and len(ids) > positions:  # else an IndexError deep inside the model
+            raise ValueError(f"max_context: the context has {len(ids)} tokens but the model takes at most "
+                             f"{positions} positions (config.max_position_embeddings); pass "
+                             f"max_context={positions} (or less) to keep the last tokens, or decode fewer blocks.")
         with torch.no_grad():
             logits = model(input_ids=torch.tensor([ids])).logits[0, -1, :n].double() / temperature
         return torch.softmax(logits, dim=-1).numpy()

@@ -435,3 +435,64 @@ def test_cli_blocks_file_and_formats(tmp_path, capsys):
                  "--schemes", "specinfer", "--format", "csv", "--output", str(out)]) == 0
     text = out.read_text()
     assert "specinfer,1,2,0.6" in text and "1.96" in text  # 1 + 0.6 + 0.36, by hand
+
+
+def test_markov_pair_errors_are_readable(tmp_path):
+    """Review: messages show plain numbers (not ``np.float64(...)``); a truncated .npz names its file."""
+    good = np.full((3, 3), 1 / 3)
+    with pytest.raises(ValueError) as err:
+        MarkovPair.from_arrays(target=good, draft=-np.eye(3))
+    assert "np.float64" not in str(err.value) and "= -1.0 is negative" in str(err.value)
+    with pytest.raises(ValueError) as err:
+        MarkovPair.from_arrays(target=good * 1.1, draft=good)
+    assert "np.float64" not in str(err.value) and "sums to 1.1" in str(err.value)
+    with pytest.raises(ValueError) as err:
+        MarkovPair.from_arrays(target=good, draft=good, start=[0.5, 0.4, 0.3])
+    assert "np.float64" not in str(err.value) and "sums to 1.2" in str(err.value)
+    whole = MarkovPair.from_arrays(target=good, draft=good).save(tmp_path / "pair.npz")
+    data = Path(whole).read_bytes()
+    for cut in (100, len(data) - 40):  # inside the first member's header; inside the central directory
+        (tmp_path / "cut.npz").write_bytes(data[:cut])
+        with pytest.raises(ValueError, match="cut.npz.*not a readable .npz"):
+            load_markov_pair(tmp_path / "cut.npz")
+
+
+def test_cli_blocks_truncated_file_is_one_line(tmp_path, capsys):
+    good = np.full((3, 3), 1 / 3)
+    data = Path(MarkovPair.from_arrays(target=good, draft=good).save(tmp_path / "pair.npz")).read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[:100])
+    assert main(["blocks", "--file", str(tmp_path / "cut.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lpspec: error:") and "cut.npz" in err[0]
+
+
+def test_cli_blocks_example_options_do_not_apply_to_a_file(tmp_path, capsys):
+    """Review: --vocabulary / --draft-temperature with --file used to be ignored silently."""
+    MarkovPair.from_arrays(target=np.full((2, 2), 0.5), draft=np.eye(2)).save(tmp_path / "pair.npz")
+    for extra in (["--vocabulary", "5"], ["--draft-temperature", "0.7"]):
+        assert main(["blocks", "--file", str(tmp_path / "pair.npz"), "--ks", "1", "--lengths", "1", *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"lpspec: error: {extra[0]}") and "--file" in err[0]
+    assert main(["blocks", "--vocabulary", "2", "--draft-temperature", "0.7", "--ks", "1", "--lengths", "1",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metadata"]["vocabulary"] == 2
+
+
+def test_block_efficiency_table_rejects_empty_or_string_lists():
+    """Review: ks=[] raised "max() arg is an empty sequence"; schemes="specinfer" was read letter by letter."""
+    good = np.full((2, 2), 0.5)
+    for kw, name in (({"ks": []}, "ks"), ({"lengths": ()}, "lengths"), ({"schemes": []}, "schemes"),
+                     ({"schemes": "specinfer"}, "schemes")):
+        with pytest.raises(ValueError, match=f"^{name}"):
+            block_efficiency_table(target=good, draft=good, **kw)
+
+
+@pytest.mark.parametrize("bad, why", [([0.5, 0.6, 0.1], r"it sums to 1\.2"), ([np.nan, 0.5, 0.5], "NaN"),
+                                      ([-0.1, 0.6, 0.5], r"entry 0 is negative \(-0\.1\)")])
+def test_mc_model_errors_say_what_is_wrong(bad, why):
+    """Review: a negative entry was reported as "(sum np.float64(1.0))"."""
+    p = np.full(3, 1 / 3)
+    with pytest.raises(ValueError, match=f"target returned .*{why}") as err:
+        lpspec.block_efficiency_mc(target=lambda c: bad, draft=lambda c: p, start=[(0,)], k=2, length=2,
+                                   blocks=10, seed=0)
+    assert "np.float64" not in str(err.value)

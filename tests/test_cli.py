@@ -314,3 +314,6 @@ def test_batch_subcommand_reaches_the_batched_table(tmp_path, capsys):
     k4 = [r for r in rows if r["k"] == 4]
     assert all(r.get("truncated_is.sd_acc") is None and "truncated_is" in r["notes"] for r in k4)
     assert "lpspec: note: not computed: truncated_is" in captured.err
+    # each note names its scheme (the reason used to be split at its own "; " into a nameless second note)
+    notes = [ln for ln in captured.err.splitlines() if ln.startswith("lpspec: note: not computed:")]
+    assert notes and all(ln.startswith("lpspec: note: not computed: truncated_is:") for ln in notes)

@@ -274,3 +274,18 @@ def test_solve_computes_the_optimum_once(capsys, monkeypatch):
     code, out, _ = run(capsys, "solve", "--example", "figure2-left", "--json")
     assert code == 0 and json.loads(out)["optimal_acceptance_exact"] == "8/9"
     assert len(calls) == 1
+
+
+def test_errors_name_options_not_python_keywords(capsys, tmp_path):
+    """Review: `--workers 0` said "workers=0 ...", `--chunk-size 5` "chunk_size=5 ... batch_size=4", and
+    `--draft-temperature 0` "draft_temperature=0.0"; the advice names the command-line options."""
+    np.savez(tmp_path / "d.npz", target=np.full((2, 3), 1 / 3), drafts=np.full((2, 3), 1 / 3))
+    cases = [(["batch", str(tmp_path / "d.npz"), "-k", "2", "--workers", "0"], "--workers 0 must"),
+             (["batch", str(tmp_path / "d.npz"), "-k", "2", "--chunk-size", "5", "--batch-size", "4",
+               "--engine", "dask"], "--chunk-size 5 must be a multiple of --batch-size 4"),
+             (["blocks", "--draft-temperature", "0"], "--draft-temperature 0.0 must be positive")]
+    for argv, expected in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and expected in err[0], err
+        assert "_size=" not in err[0] and "workers=" not in err[0] and "temperature=" not in err[0]

@@ -209,6 +209,13 @@ def test_tiny_hf_models_end_to_end():
     # a model with fewer logits than the vocabulary is refused
     with pytest.raises(ValueError, match="share one tokenizer"):
         NextTokenModels.from_hf(models["draft"], models["target"])
+    # review: a prompt token outside the vocabulary, and a text longer than the model's 32 positions, were
+    # IndexErrors inside the embedding
+    with pytest.raises(ValueError, match=r"start: token 13 is outside the vocabulary 0\.\.12"):
+        decode(target=models["target"], draft=models["draft"], start=[[1, 2, 13]], k=2, length=2, blocks=1)
+    with pytest.raises(ValueError, match=r"max_context: the context has 33 tokens .* at most 32 positions"):
+        decode(target=models["target"], draft=models["draft"], start=[list(range(13)) * 2 + [1] * 7], k=2,
+               length=2, blocks=1, seed=0)
 
 
 @pytest.mark.slow

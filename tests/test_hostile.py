@@ -723,3 +723,78 @@ def test_cli_subprocess(argv, bad_files):
         assert proc.returncode == 0 and "nan" not in proc.stdout.lower()
     else:
         assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_huge_k_beyond_the_broadcast_view_is_a_value_error():
+    """Review: K = 2^53 with n = 1000 used to leak numpy's 'array is too big' from np.broadcast_to."""
+    n = 1000
+    q = np.full(n, 1.0 / n)
+    limit = (2**63 - 1) // (8 * n)  # numpy's bound on a view's nominal size in bytes, by hand
+    with pytest.raises(ValueError, match=r"k=9007199254740992 with n=1000 tokens.*pass k <= " + str(limit)):
+        make_instance(target=q, drafts=q, k=2**53)
+    with pytest.raises(ValueError, match="k=9007199254740992"):
+        lpspec.optimal_acceptance(target=q, drafts=q, k=2**53)
+    assert make_instance(target=q, drafts=q, k=limit).drafts.shape == (limit, n)  # the largest view still works
+
+
+def test_subnormal_ratios_raise_no_overflow_warning():
+    """Review: `lpspec solve --target 1e-320,1 --draft 1,1e-320 -k 3` printed two RuntimeWarnings (SIR's q/p
+    and the tournament's q/p_I overflow to inf, which both handle); the answers must stay exact laws."""
+    import warnings
+
+    q, p = [1e-320, 1.0], [1.0, 1e-320]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = lpspec.compare_schemes(target=q, drafts=p, k=3, schemes=["sir", "tournament"])
+        for scheme in (lpspec.SIR(target=q, drafts=p, k=3),):
+            report = lpspec.verify_scheme(scheme.conditional, target=q, drafts=p, k=3)
+            assert report.exact, report
+    # P* = q(S) + 1 - p(S)^3 at S = {0}: by hand 1e-320 + 3e-320 (p(S) = 1 - 1e-320 after renormalising)
+    for name in ("sir", "tournament"):
+        assert 0.0 <= float(res[name]) <= 4.1e-320
+
+
+def test_verifier_check_is_not_passed_on_a_vacuous_bound():
+    """Review: at K = 2^53 `lpspec solve` said the rank-space plan is "exact and optimal to 0.2 (bound 46)" while
+    Theorem 1's row, on the same plan, FAILED. q = (0.2, 0.3, 0.5), p = (0.5, 0.3, 0.2): every S with p(S) < 1
+    has p(S)^K = 0 in any arithmetic, so P* = 1 (S = {} or all tokens) by hand."""
+    from lpspec.checks import theorem_checks
+
+    small = theorem_checks(make_instance(target=[0.2, 0.3, 0.5], drafts=[0.5, 0.3, 0.2], k=2))["verifier"]
+    assert small["passed"] and small["error"] <= 1e-15
+    inst = make_instance(target=[0.2, 0.3, 0.5], drafts=[0.5, 0.3, 0.2], k=2**53)
+    checks = theorem_checks(inst)
+    acceptance = lpspec.optimal_verifier(target=[0.2, 0.3, 0.5], drafts=[0.5, 0.3, 0.2], k=2**53).acceptance
+    c = checks["verifier"]
+    if abs(acceptance - 1.0) > 1e-9:  # the plan misses P* = 1: both rows must say so
+        assert not c["passed"] and "above" in c["reason"] and not checks["theorem1"]["passed"]
+    else:  # a future construction that is accurate at huge K passes both
+        assert c["passed"] and checks["theorem1"]["passed"]
+
+
+def test_batch_check_verifier_is_not_passed_on_a_vacuous_bound(tmp_path, capsys):
+    """Review: `lpspec batch FILE -k 2^53 --check-verifier` said "pass ... largest error 0.2 (bound >= 46)"."""
+    pytest.importorskip("torch")
+    from lpspec.batched.table import verifier_check
+    from lpspec.cli import main
+
+    q, p = np.array([[0.2, 0.3, 0.5]] * 2), np.array([[0.5, 0.3, 0.2]] * 2)
+    out = verifier_check(target=q, drafts=p, k=[2, 2**53], device="cpu")
+    assert out[2]["passed"] == 2 and out[2]["worst_error"] <= 1e-15
+    if out[2**53]["worst_error"] > 1e-9:  # P* = 1 by hand (see the test above); the plan misses it
+        assert out[2**53]["passed"] == 0
+        np.savez(tmp_path / "d.npz", target=q, drafts=p)
+        main(["batch", str(tmp_path / "d.npz"), "-k", str(2**53), "--check-verifier", "--summary", "--device", "cpu"])
+        assert f"K={2**53}: FAIL on 0/2 rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kw, name", [({"target": None, "drafts": [0.5, 0.5], "k": 2}, "target"),
+                                      ({"target": [0.5, 0.5], "drafts": None}, "drafts"),
+                                      ({"target": [0.5, 0.5], "drafts": None, "k": 2}, "drafts")])
+def test_missing_target_or_drafts_is_named(kw, name):
+    """Review: drafts=None gave "TypeError: 'NoneType' object is not iterable", or, with k, "k was given together
+    with a list of drafts"."""
+    with pytest.raises(ValueError, match=f"^{name} is required"):
+        make_instance(**kw)
+    with pytest.raises(ValueError, match=f"^{name} is required"):
+        lpspec.optimal_verifier(**kw)

@@ -372,7 +372,7 @@ def _applicability(batch: BatchInput) -> dict:
         why["specinfer"] = (f"SpecInfer runs its K rounds one by one (one pass over the batch each); K={batch.k:,} "
                             f"is more than {MAX_SPECINFER_ROUNDS:,}.")
     if batch.k != 2:
-        why["truncated_is"] = (f"the truncated pairwise LP is for K = 2 drafts (got K = {batch.k}); the "
+        why["truncated_is"] = (f"the truncated pairwise LP is for K = 2 drafts (got K = {batch.k}), and the "
                                "tournament for K > 2 is only in lpspec.compare_schemes.")
     return why
 

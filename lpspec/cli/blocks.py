@@ -28,9 +28,9 @@ def register(sub):
     src = p.add_argument_group("pair (one of --example, --file)")
     src.add_argument("--example", metavar="NAME", help="a built-in pair: stdlib-docs (default)")
     src.add_argument("--file", metavar="PATH", help="an .npz file with arrays target, draft (and start)")
-    p.add_argument("--vocabulary", type=positive_int, default=DEFAULT_VOCABULARY,
+    p.add_argument("--vocabulary", type=positive_int, default=None,
                    help=f"example: vocabulary size (default {DEFAULT_VOCABULARY}; smaller is faster)")
-    p.add_argument("--draft-temperature", type=float, default=1.3, help="example: draft temperature (default 1.3)")
+    p.add_argument("--draft-temperature", type=float, default=None, help="example: draft temperature (default 1.3)")
     add_list_option(p, "-k", "--ks", dest="k", item_type=positive_int, metavar="K", default=[1, 2, 4, 8],
                     help="numbers of drafts K (default 1 2 4 8)")
     add_list_option(p, "--lengths", "-L", dest="lengths", item_type=positive_int, metavar="L", default=[1, 2, 3, 4, 5],
@@ -89,9 +89,13 @@ def run(args) -> int:
     if not args.schemes:
         raise CLIError("--schemes: give at least one scheme, e.g. --schemes specinfer spectr.")
     if args.file is not None:
+        for flag, value in (("--vocabulary", args.vocabulary), ("--draft-temperature", args.draft_temperature)):
+            if value is not None:
+                raise CLIError(f"{flag} builds the built-in example and does not apply to --file; drop it.")
         pair = load_markov_pair(args.file)
     else:
-        pair = load_pair(args.example or "stdlib-docs", n=args.vocabulary, draft_temperature=args.draft_temperature)
+        given = {"n": args.vocabulary, "draft_temperature": args.draft_temperature}
+        pair = load_pair(args.example or "stdlib-docs", **{k: v for k, v in given.items() if v is not None})
     table = block_efficiency_table(target=pair, ks=args.k, lengths=args.lengths, schemes=args.schemes)
     table.metadata.update({"example": pair.name, "vocabulary": pair.n})
     fmt = "json" if args.json else args.format

@@ -24,6 +24,7 @@ from fractions import Fraction
 import numpy as np
 
 from .instance import Instance, canonical_set_keys, make_instance
+from .results import require
 
 __all__ = ["certify", "certify_instance", "certify_for", "ExactCertificate", "MAX_CERTIFY_SETS"]
 
@@ -109,28 +110,28 @@ class ExactCertificate:
         inst = self.instance
         st = inst.set_table
         r, s, _ = self._residuals()
-        assert all(f >= 0 for f in self.flow.values()), "negative flow"
-        assert all(v >= 0 for v in r), "a set sends more than its mass"
-        assert all(v >= 0 for v in s), "a token receives more than q"
+        require(all(f >= 0 for f in self.flow.values()), "negative flow")
+        require(all(v >= 0 for v in r), "a set sends more than its mass")
+        require(all(v >= 0 for v in s), "a token receives more than q")
         by_set: dict[int, list] = {}
         for (a, y), f in self.flow.items():
-            assert y in st.members(a), "flow on a token outside its set"
+            require(y in st.members(a), "flow on a token outside its set")
             by_set.setdefault(a, []).append((y, f))
-        assert sum(self.flow.values(), Fraction(0)) == self.value
+        require(sum(self.flow.values(), Fraction(0)) == self.value, 'check failed: sum(self.flow.values(), Fraction(0)) == self.value')
         output = [Fraction(0)] * inst.n
         acceptance = Fraction(0)
         for i in range(st.mass.size):
             if st.mass[i] == 0:
                 continue
             row = self._row(i, by_set.get(i, []), r, s)
-            assert all(v >= 0 for v in row) and sum(row, Fraction(0)) == 1, "π(·|x) is not a distribution"
+            require(all(v >= 0 for v in row) and sum(row, Fraction(0)) == 1, "π(·|x) is not a distribution")
             for y in range(inst.n):
                 output[y] += st.mass[i] * row[y]
             acceptance += st.mass[i] * sum((row[y] for y in st.members(i)), Fraction(0))
-        assert output == list(inst.target), "output law differs from q"
+        require(output == list(inst.target), "output law differs from q")
         mask = np.zeros(inst.n, dtype=bool)
         mask[list(self.cut_set)] = True
-        assert inst.cut_value(mask) == self.cut_value == self.value == acceptance, "cut value != flow value"
+        require(inst.cut_value(mask) == self.cut_value == self.value == acceptance, "cut value != flow value")
         return True
 
 

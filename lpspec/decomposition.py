@@ -27,7 +27,7 @@ import numpy as np
 
 from .arith import EXACT, FLOAT
 from .instance import Instance, canonical_set_keys, make_instance
-from .results import LPSolveError
+from .results import LPSolveError, require
 
 __all__ = ["canonical_decomposition", "canonical_decomposition_for", "decomposition_for", "two_step_from_beta",
            "CanonicalDecomposition", "RankDecomposition", "DECOMPOSITION_TOLERANCE"]
@@ -130,18 +130,18 @@ class CanonicalDecomposition:
         q = self.instance.target
         out = self.output_distribution()
         if self._exact:
-            assert list(out) == list(q), "two-step output law differs from q"
+            require(list(out) == list(q), "two-step output law differs from q")
             out_err = 0.0
         else:
             out_err = float(np.max(np.abs(out - q.astype(np.float64))))
-            assert out_err <= 1e-12, f"two-step output law differs from q by {out_err:.3g}"
+            require(out_err <= 1e-12, f"two-step output law differs from q by {out_err:.3g}")
         report = {"output_error": out_err}
         if self.optimum is not None:
             gap = abs(float(self.acceptance) - float(self.optimum))
             mgap = abs(float(self.membership_acceptance) - float(self.optimum))
             report.update(acceptance_gap=gap, membership_gap=mgap)
-            assert gap <= DECOMPOSITION_TOLERANCE, f"Σ min(q, p_I) = {self.acceptance} but P* = {self.optimum}"
-            assert mgap <= DECOMPOSITION_TOLERANCE, f"membership {self.membership_acceptance} != P* {self.optimum}"
+            require(gap <= DECOMPOSITION_TOLERANCE, f"Σ min(q, p_I) = {self.acceptance} but P* = {self.optimum}")
+            require(mgap <= DECOMPOSITION_TOLERANCE, f"membership {self.membership_acceptance} != P* {self.optimum}")
         return report
 
 

@@ -36,7 +36,7 @@ from .closed_forms import (
     subset_optimum,
 )
 from .instance import Instance, canonical_set_keys, make_instance
-from .results import LPSolveError, OptimumResult
+from .results import LPSolveError, OptimumResult, require
 from .subsets import subsets_fit
 
 __all__ = ["solve_lp", "solve_instance", "solve_lp_for", "LPResult", "FORMS", "CUT_TOLERANCE",
@@ -178,20 +178,19 @@ class LPResult(OptimumResult):
         gap = float(self.cut_value) - float(self.value)
         report = {"row_sum_error": row_err, "negative": neg, "output_error": out_err,
                   "acceptance_error": acc_err, "cut_gap": gap}
-        assert neg >= -SCHEME_TOLERANCE, f"completed scheme has a negative probability {neg}"
-        assert row_err <= SCHEME_TOLERANCE, f"π(·|x) does not sum to one (error {row_err:.3g})"
-        assert out_err <= SCHEME_TOLERANCE, f"output law differs from q by {out_err:.3g}"
+        require(neg >= -SCHEME_TOLERANCE, f"completed scheme has a negative probability {neg}")
+        require(row_err <= SCHEME_TOLERANCE, f"π(·|x) does not sum to one (error {row_err:.3g})")
+        require(out_err <= SCHEME_TOLERANCE, f"output law differs from q by {out_err:.3g}")
         # the completed scheme is exact, so value <= its acceptance <= P* <= cut_value
-        assert -SCHEME_TOLERANCE <= acc_err <= gap + SCHEME_TOLERANCE, (
-            f"completed scheme's acceptance {acc} is not within [value, cut_value] = [{self.value}, {self.cut_value}]")
-        assert -SCHEME_TOLERANCE <= gap <= CUT_TOLERANCE, f"cut value - flow value = {gap:.3g}"
+        require(-SCHEME_TOLERANCE <= acc_err <= gap + SCHEME_TOLERANCE, f"completed scheme's acceptance {acc} is not within [value, cut_value] = [{self.value}, {self.cut_value}]")
+        require(-SCHEME_TOLERANCE <= gap <= CUT_TOLERANCE, f"cut value - flow value = {gap:.3g}")
         if inst.exact:
             cert = certify_instance(inst)
             mask = np.zeros(inst.n, dtype=bool)
             mask[list(self.cut_set)] = True
             exact_cut = inst.cut_value(mask)
-            assert cert.value == exact_cut, f"exact max-flow {cert.value} != cut value {exact_cut}"
-            assert abs(float(exact_cut) - float(self.value)) <= CUT_TOLERANCE
+            require(cert.value == exact_cut, f"exact max-flow {cert.value} != cut value {exact_cut}")
+            require(abs(float(exact_cut) - float(self.value)) <= CUT_TOLERANCE, 'check failed: abs(float(exact_cut) - float(self.value)) <= CUT_TOLERANCE')
             report["exact_value"] = cert.value
         return report
 

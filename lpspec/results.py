@@ -6,7 +6,27 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["OptimumResult", "LPSolveError"]
+__all__ = ["OptimumResult", "LPSolveError", "CheckFailed", "require"]
+
+
+class CheckFailed(AssertionError):
+    """A ``check()`` of a plan, certificate or decomposition failed (raised explicitly, so ``python -O``, which
+    strips ``assert`` statements, cannot silence it; a subclass of ``AssertionError`` for old callers)."""
+
+
+def require(condition, message: str) -> None:
+    """Raise :class:`CheckFailed` with ``message`` unless ``condition`` holds (an ``assert`` that ``-O`` keeps).
+
+    Examples
+    --------
+    >>> require(1 + 1 == 2, "arithmetic")
+    >>> require(False, "a failed check")
+    Traceback (most recent call last):
+    ...
+    lpspec.results.CheckFailed: a failed check
+    """
+    if not condition:
+        raise CheckFailed(message)
 
 
 class LPSolveError(RuntimeError):

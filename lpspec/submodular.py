@@ -65,7 +65,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .instance import Instance
-from .results import LPSolveError, OptimumResult
+from .results import LPSolveError, OptimumResult, require
 
 __all__ = [
     "submodular_optimum",
@@ -318,41 +318,40 @@ class CoverCertificate:
         red = self.reduced
         q, PT = red.q, np.ascontiguousarray(red.P.T)
         root = self.nodes[0]
-        assert np.all(root.lo == 0.0) and np.all(root.hi == _ROOT) and not root.forced_in and not root.forced_out
+        require(np.all(root.lo == 0.0) and np.all(root.hi == _ROOT) and not root.forced_in and not root.forced_out, 'check failed: np.all(root.lo == 0.0) and np.all(root.hi == _ROOT) and not root.forced_in and n')
         min_leaf, leaves = math.inf, 0
         for i, nd in enumerate(self.nodes):
-            assert nd.status != "open", f"node {i} was left open"
+            require(nd.status != "open", f"node {i} was left open")
             plo, phi, U, b, qin, pU, empty = _node_state(q, PT, red.b0, nd.lo, nd.hi, nd.forced_in, nd.forced_out)
             if nd.status in ("split", "branch"):
                 c0, c1 = (self.nodes[c] for c in nd.children)
-                assert c0.parent == i and c1.parent == i, f"node {i}: children point elsewhere"
+                require(c0.parent == i and c1.parent == i, f"node {i}: children point elsewhere")
                 if nd.status == "branch":
                     t = (set(c0.forced_in) - set(nd.forced_in)) | (set(c1.forced_out) - set(nd.forced_out))
-                    assert len(t) == 1 and not (t & set(nd.forced_in + nd.forced_out)), f"node {i}: bad branch"
-                    assert set(c0.forced_in) == set(nd.forced_in) | t and set(c0.forced_out) == set(nd.forced_out)
-                    assert set(c1.forced_out) == set(nd.forced_out) | t and set(c1.forced_in) == set(nd.forced_in)
+                    require(len(t) == 1 and not (t & set(nd.forced_in + nd.forced_out)), f"node {i}: bad branch")
+                    require(set(c0.forced_in) == set(nd.forced_in) | t and set(c0.forced_out) == set(nd.forced_out), 'check failed: set(c0.forced_in) == set(nd.forced_in) | t and set(c0.forced_out) == set(nd.forc')
+                    require(set(c1.forced_out) == set(nd.forced_out) | t and set(c1.forced_in) == set(nd.forced_in), 'check failed: set(c1.forced_out) == set(nd.forced_out) | t and set(c1.forced_in) == set(nd.for')
                     for c in (c0, c1):
-                        assert empty or (np.all(c.lo <= plo) and np.all(c.hi >= phi)), f"node {i}: box shrank"
+                        require(empty or (np.all(c.lo <= plo) and np.all(c.hi >= phi)), f"node {i}: box shrank")
                     continue
-                assert set(c0.forced_in) == set(c1.forced_in) == set(nd.forced_in), f"node {i}"
-                assert set(c0.forced_out) == set(c1.forced_out) == set(nd.forced_out), f"node {i}"
+                require(set(c0.forced_in) == set(c1.forced_in) == set(nd.forced_in), f"node {i}")
+                require(set(c0.forced_out) == set(c1.forced_out) == set(nd.forced_out), f"node {i}")
                 cut = np.flatnonzero(c0.hi != c1.hi)
-                assert cut.size == 1 and np.array_equal(np.delete(c0.lo, cut), np.delete(c1.lo, cut)), f"node {i}"
+                require(cut.size == 1 and np.array_equal(np.delete(c0.lo, cut), np.delete(c1.lo, cut)), f"node {i}")
                 d = int(cut[0])
-                assert c0.hi[d] == c1.lo[d] and c0.lo[d] <= c0.hi[d] <= c1.hi[d], f"node {i}: halves do not meet"
+                require(c0.hi[d] == c1.lo[d] and c0.lo[d] <= c0.hi[d] <= c1.hi[d], f"node {i}: halves do not meet")
                 if not empty:
-                    assert np.all(c0.lo <= plo) and np.all(c1.hi >= phi), f"node {i}: children miss part of the box"
+                    require(np.all(c0.lo <= plo) and np.all(c1.hi >= phi), f"node {i}: children miss part of the box")
                 continue
             leaves += 1
             if empty:
                 continue
-            assert nd.status != "empty", f"node {i} is not empty"
+            require(nd.status != "empty", f"node {i} is not empty")
             if nd.status == "enumerated" and U.size <= ENUMERATE_MAX:
                 lb, _ = _enumerate(q, PT, U, b, qin)
             else:
                 lb, _ = _bounds(q, PT, U, b, qin, pU, plo)
-            assert lb >= self.value - self.tolerance - ROUNDING, (
-                f"node {i}: lower bound {lb!r} below value {self.value!r} - tolerance")
+            require(lb >= self.value - self.tolerance - ROUNDING, f"node {i}: lower bound {lb!r} below value {self.value!r} - tolerance")
             min_leaf = min(min_leaf, lb)
         return {"nodes": len(self.nodes), "leaves": leaves, "min_leaf_bound": min_leaf}
 

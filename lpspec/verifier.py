@@ -22,16 +22,16 @@ docs/theory.md §9):
 While ``m`` is at the home end (``0`` on ``T``, the end of ``F`` on ``S*``) the placement is a prefix sum, done
 in vectorised blocks. When a window must move away from its home end (a *slide*), ``m`` is the root of the
 monotone function ``M(W(m)) - q(y)``, and every root ends on the safe side in floating point (``M <= q`` on
-``T``, ``M >= q`` on ``S*``). On the ``S*`` side slides are the rule on LM-like pairs (its home end is rank 1,
-where the winning density ``K (1 - s)^{K-1}`` vanishes), so the ``S*`` side has its own solvers, all
-computing the same greedy root: runs of tokens that land at their *equality position* inside the front free
-interval (vectorised Newton, :func:`equality_start`), and otherwise a walk over the breakpoints of ``F`` from
-its low end followed by a one-segment solve (:meth:`_Side._place_star`). Between two breakpoints the window's
-mass is, in the variable ``t = (1 - s)^K`` in which ``M`` is plain length, ``(1 - s_b)^K - (1 - s_b - Λ)^K - G``
-(``s_b`` the window's low end, ``Λ`` and ``G`` constant): decreasing and convex, so its root has a closed
-form for ``K = 2`` and Newton's method from the side where ``M >= q`` never passes it. Anything else (a walk
-longer than 64 breakpoints, no root inside ``F``, the ``T`` side) uses false position on the part of ``F``
-that brackets the root, with a bisection fallback. The last token of each side takes the rest of ``F``, so that the
+``T``, ``M >= q`` on ``S*``). The order and the roots are those of the proof (``q/p`` descending, smallest
+root on ``T``; ``q/p`` ascending, largest root on ``S*``). On the ``S*`` side slides are the rule on LM-like
+pairs (its home end is rank 1, where the winning density ``K (1 - s)^{K-1}`` vanishes), so that side has its
+own solver of the same root (:meth:`_Side._place_star`): a walk over the breakpoints of ``F`` from its low end
+(where the root lies on such pairs), then a solve inside one segment. Between two breakpoints the window's
+mass is, in the variable ``t = (1 - s)^K`` in which ``M`` is plain length, ``(1 - s_b)^K - (1 - s_b - Λ)^K -
+G`` (``s_b`` the window's low end, ``Λ`` and ``G`` constant): decreasing and convex in ``s_b``, so the root
+has a closed form for ``K = 2`` and Newton's method from the side where ``M >= q`` never passes it. Anything
+else (a walk longer than 64 breakpoints, no root inside ``F``, the ``T`` side) uses false position on the
+part of ``F`` that brackets the root, with a bisection fallback. The last token of each side takes the rest of ``F``, so that the
 pieces partition ``[0, 1]`` exactly (``end[i] == start[i + 1]`` as floats). ``M`` is evaluated as
 ``(1 - u)^K (-expm1(K log1p(-(v - u)/(1 - u))))`` (no cancellation for tiny windows). Step 2's acceptance
 ``α_y = min(1, q(y)/M(R_y))`` and the residual ``(q - M)^+`` are computed from the masses actually realised
@@ -115,43 +115,6 @@ def _power_difference(hi, lo, m):
 
 
 # ---------------------------------------------------------------------------------------------- placement
-def equality_start(lengths, targets, k: int) -> np.ndarray:
-    """The start ``u`` of the window ``[u, u + L]`` with ``M([u, u + L]) >= q``, as large as float64 allows.
-
-    Solves ``A^K - (A - L)^K = q`` for ``A = 1 - u`` (increasing in ``A``) by Newton's method on
-    ``log h(A)`` from ``A_0 = (q / (K L))^{1/(K-1)} + L/2``, then steps ``u`` down one ulp at a time until
-    ``M >= q`` holds in floating point (the safe side of the ``S*`` inequality). ``K >= 2``; vectorised.
-    Where no ``u >= 0`` exists the result is below the caller's interval and is rejected there.
-    """
-    L = np.asarray(lengths, dtype=np.float64)
-    q = np.asarray(targets, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        A = np.clip((q / (k * L)) ** (1.0 / (k - 1)) + 0.5 * L, L, 1.0)
-        logq = np.log(q)
-        for _ in range(12):
-            r = np.minimum(L / A, 1.0)
-            h = A**k * -np.expm1(k * np.log1p(-r))
-            dh = k * A ** (k - 1) * -np.expm1((k - 1) * np.log1p(-r))
-            step = (np.log(h) - logq) * h / dh
-            step = np.where(np.isfinite(step), step, 0.0)
-            A_new = np.clip(A - step, L, 1.0)
-            done = np.all(np.abs(A_new - A) <= 16 * _U * A)
-            A = A_new
-            if done:
-                break
-        u = 1.0 - A
-        u = np.where(np.isfinite(u), u, -1.0)
-        for _ in range(4):
-            low = rank_mass(u, u + L, k) < q
-            if not low.any():
-                break
-            u = np.where(low, np.nextafter(u, -np.inf), u)
-        else:
-            u = np.where(rank_mass(u, u + L, k) < q, -np.inf, u)  # not reached: the caller rejects these
-    return u
-
-
-
 def _safe_root(g, lo: float, hi: float, small: float) -> float:
     """The smallest ``t`` in ``[lo, hi]`` with ``g(t) <= 0`` for a continuous non-increasing ``g`` with ``g(lo) > 0 >=
     g(hi)``, returned on the safe side (``g(t) <= 0``).
@@ -321,34 +284,6 @@ class _Side:
                 keep.append((a1, pieces[-1][0]))
         F[i0:i1 + 1] = keep  # in place: only the intervals after i1 move
 
-    def _chain(self, tokens, lengths, targets) -> int:
-        """``S*`` side: place a run of tokens at their *equality positions* inside the front interval of ``F``.
-
-        For a window inside one free interval, ``M([u, u + L]) = q`` has a unique root ``u`` (its equality
-        position, :func:`equality_start`). When the window just in front of the current front end ``x``,
-        ``[x - L, x]``, has ``M < q``, the greedy's root lies beyond every other free interval, inside
-        ``[lo, x]``: the token takes ``[u, u + L]``, ``[u + L, x]`` becomes a free gap, and ``x = u``. A run of
-        consecutive such tokens is vectorised; returns how many were placed.
-        """
-        lo, x = self.F[-1]
-        u = equality_start(lengths, targets, self.k)
-        e = u + lengths
-        prev = np.empty_like(u)
-        prev[0] = x
-        prev[1:] = u[:-1]
-        ok = (rank_mass(prev - lengths, prev, self.k) < targets) & (u >= lo) & (e <= prev)
-        nc = int(np.argmin(ok)) if not ok.all() else ok.size
-        if nc == 0:
-            return 0
-        u, e, prev = u[:nc], e[:nc], prev[:nc]
-        self._emit(u, e, tokens[:nc])
-        gap = e < prev
-        gaps = list(zip(e[gap].tolist(), prev[gap].tolist()))
-        front = [(lo, float(u[-1]))] if u[-1] > lo else []
-        self.F[-1:] = gaps + front
-        self.slides += nc
-        return nc
-
     # -- S* side: the greedy's root by a walk from the low end of F and a convex Newton solve (the fast path)
     WALK = 64
 
@@ -449,9 +384,11 @@ class _Side:
             else:
                 s_lo = s_hi
         # final segment (it, jb), root in [s_lo, s_hi): exact full-interval sums
-        if it < jb:
+        if it + 1 < jb:
             FL = math.fsum(b - a for a, b in F[it + 1:jb])
             FM = math.fsum(_mass1(a, b, k) for a, b in F[it + 1:jb])
+        elif it < jb:
+            FL = FM = 0.0
 
         def g(s):
             if it == jb:
@@ -459,10 +396,8 @@ class _Side:
             top = min(a_i + (L - FL - (b_j - s)), b_i)
             return math.fsum((_mass1(s, b_j, k), FM, _mass1(a_i, top, k), -qy)), top
 
-        lo, hi = s_lo, s_hi  # g(lo) >= 0 > g(hi) (as evaluated, g(lo) checked below)
-        glo, toplo = g(lo)
-        if glo < 0:
-            return False
+        lo, hi = s_lo, s_hi  # g(lo) >= 0 > g(hi) (as evaluated; g(lo) is evaluated when lo is still s_lo)
+        glo = toplo = None
         # closed-form start on the contiguous span [s_b, s_b + Λ]
         lam = L if it == jb else (L - FL) + (a_i - b_j)
         R = qy if it == jb else qy + _mass1(b_j, a_i, k) - FM
@@ -501,6 +436,10 @@ class _Side:
                                 lo, glo, toplo = s1, g1, top1
                             else:
                                 hi = s1
+        if glo is None:
+            glo, toplo = g(lo)
+            if glo < 0:
+                return False  # no root in F (rounding, or an inexact cut): the generic search's far end
         small = 8 * _U * qy
         s = lo
         for _ in range(100):
@@ -508,6 +447,8 @@ class _Side:
                 break
             slope = k * ((1.0 - s) ** (k - 1) - (1.0 - toplo) ** (k - 1))  # -dM/ds_b > 0
             t = s + glo / slope if slope > 0 else 0.5 * (lo + hi)
+            if slope > 0 and t - s <= 4 * _U * t:
+                break  # Newton moves lo by an ulp or two: lo is the root, to rounding, on the safe side
             newton = lo < t < hi
             if not newton:
                 t = 0.5 * (lo + hi)
@@ -569,8 +510,6 @@ class _Side:
         self._edge = self.F[0][0] if (self.F and self.home_low) else (self.F[0][1] if self.F else 0.0)
         j = 0
         block = self.BLOCK
-        chain = 4
-        pause = skip = 0
         slid = False
         while j < m:
             if j == m - 1:
@@ -619,19 +558,7 @@ class _Side:
                 if nk == L.size:
                     block = min(block * 2, 1 << 16)
                     continue
-            # token j slides
-            if not self.home_low and self.k > 1 and j < m - 1 and skip == 0:
-                nc = self._chain(tokens[j:m - 1][:chain], lengths[j:m - 1][:chain], targets[j:m - 1][:chain])
-                chain = min(chain * 2, 1 << 16) if nc == min(chain, m - 1 - j) else 4
-                # after a failed run, the next few tokens go straight to the 1-D root (which handles every case)
-                pause = 0 if nc else min(2 * pause + 1, 32)
-                skip = pause
-                if nc:
-                    j += nc
-                    slid = True
-                    continue
-            elif skip:
-                skip -= 1
+            # token j slides: its 1-D root
             if self.home_low or not self._place_star(int(tokens[j]), float(lengths[j]), float(targets[j])):
                 self._place_general(int(tokens[j]), float(lengths[j]), float(targets[j]))
             j += 1

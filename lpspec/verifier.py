@@ -480,7 +480,7 @@ class _Side:
                 keep.append((a_j, s))
             F[jb:jb + 1] = keep
         else:
-            top = min(a_i + (L - FL - (b_j - s)), b_i)
+            top = min(max(a_i + (L - FL - (b_j - s)), a_i), b_i)  # inside interval i, whatever the rounding
             if b_j > s:
                 self._emit1(s, b_j, y)
             for a, b in F[it + 1:jb]:

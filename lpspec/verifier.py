@@ -299,8 +299,8 @@ class _Side:
 
         1. Walk the breakpoints upward from the low end of ``F`` (the root is near the front on LM-like pairs),
            tracking ``M`` at each (running sums; only used to find the segment), until ``M < q``.
-        2. In that segment: a closed-form start (``K = 2``: ``1 - s_b = ((q + G)/Λ + Λ)/2``; else Newton on
-           ``log``), then Newton steps on the realised mass (``math.fsum`` of the pieces). Newton on a decreasing
+        2. In that segment: a closed-form start (``K = 2``: ``1 - s_b = ((q + G)/Λ + Λ)/2``; ``K = 3``:
+           ``1 - s_b = Λ/2 + sqrt((q + G)/(3Λ) - Λ²/12)``; else a few Newton steps on ``log``), then Newton steps on the realised mass (``math.fsum`` of the pieces). Newton on a decreasing
            convex function approached from the side where ``M >= q`` never passes the root, so every accepted
            iterate is on the safe side (``M >= q`` as evaluated); a step that lands below ``q`` (rounding) is
            rejected and the bracket closes by bisection.
@@ -334,12 +334,6 @@ class _Side:
                 return False
             a_i, b_i = F[it]
 
-        def mass_at(s_bot, it, jb, a_i, b_i, b_j, FL, FM):
-            if it == jb:
-                return _mass1(s_bot, min(s_bot + L, b_j), k)
-            top = min(a_i + (L - FL - (b_j - s_bot)), b_i)
-            return _mass1(s_bot, b_j, k) + FM + _mass1(a_i, top, k)
-
         s_lo = a_j  # (no root at all, g(lowest window) < 0, shows as glo < 0 in the final segment)
         while True:
             # the highest s_bot of the segment (it, jb): the bottom end reaches b_j or the top end reaches b_i
@@ -353,7 +347,10 @@ class _Side:
             if s_hi < s_lo:
                 s_hi = s_lo
             at_top = it == 0 and top_hits
-            m_hi = mass_at(s_hi, it, jb, a_i, b_i, b_j, FL, FM)
+            if it == jb:
+                m_hi = _mass1(s_hi, min(s_hi + L, b_j), k)
+            else:
+                m_hi = _mass1(s_hi, b_j, k) + FM + _mass1(a_i, min(a_i + (L - FL - (b_j - s_hi)), b_i), k)
             if m_hi < qy:
                 break  # the root lies in this segment
             if at_top:  # the home window (top of F) already has enough mass: no slide
@@ -402,11 +399,13 @@ class _Side:
         lam = L if it == jb else (L - FL) + (a_i - b_j)
         R = qy if it == jb else qy + _mass1(b_j, a_i, k) - FM
         if lam > 0 and R > 0:
-            if k == 2:
+            if k == 2:  # A^2 - (A - Λ)^2 = R
                 A = 0.5 * (R / lam + lam)
+            elif k == 3:  # A^3 - (A - Λ)^3 = R
+                A = 0.5 * lam + math.sqrt(max(R / (3.0 * lam) - lam * lam / 12.0, 0.0))
             else:
                 A = min(max((R / (k * lam)) ** (1.0 / (k - 1)) + 0.5 * lam, lam), 1.0)
-                for _ in range(8):
+                for _ in range(3):  # the start is close (Λ << A); Newton on g finishes
                     r = lam / A
                     if r >= 1.0:
                         break

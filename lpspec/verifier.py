@@ -405,7 +405,7 @@ class _Side:
                 A = 0.5 * lam + math.sqrt(max(R / (3.0 * lam) - lam * lam / 12.0, 0.0))
             else:
                 A = min(max((R / (k * lam)) ** (1.0 / (k - 1)) + 0.5 * lam, lam), 1.0)
-                for _ in range(3):  # the start is close (Λ << A); Newton on g finishes
+                for _ in range(8):  # Newton on log h from a start that is close when Λ << A
                     r = lam / A
                     if r >= 1.0:
                         break

@@ -510,6 +510,7 @@ class _Side:
         j = 0
         block = self.BLOCK
         slid = False
+        tl, ll, ql = tokens.tolist(), lengths.tolist(), targets.tolist()  # scalar access on the slide path
         while j < m:
             if j == m - 1:
                 self._take_rest(int(tokens[j]))
@@ -522,8 +523,8 @@ class _Side:
             home = True
             if slid and not self.home_low:
                 # the previous token slid: test this token's home window alone before a vectorised block
-                s0 = b - float(lengths[j])
-                home = s0 >= a and _mass1(s0, b, self.k) >= targets[j]
+                s0 = b - ll[j]
+                home = s0 >= a and _mass1(s0, b, self.k) >= ql[j]
             if home:
                 stop = min(m - 1, j + block)
                 L = lengths[j:stop]
@@ -558,8 +559,8 @@ class _Side:
                     block = min(block * 2, 1 << 16)
                     continue
             # token j slides: its 1-D root
-            if self.home_low or not self._place_star(int(tokens[j]), float(lengths[j]), float(targets[j])):
-                self._place_general(int(tokens[j]), float(lengths[j]), float(targets[j]))
+            if self.home_low or not self._place_star(tl[j], ll[j], ql[j]):
+                self._place_general(tl[j], ll[j], ql[j])
             j += 1
             block = self.BLOCK
             slid = True

@@ -166,6 +166,7 @@ class _Side:
         self._s1: list = []
         self._e1: list = []
         self._o1: list = []
+        self._mcache: dict = {}
         self.slides = 0
         self.forced = 0
 
@@ -287,6 +288,13 @@ class _Side:
     # -- S* side: the greedy's root by a walk from the low end of F and a convex Newton solve (the fast path)
     WALK = 64
 
+    def _imass(self, iv) -> float:
+        """``M`` of a free interval ``(a, b)``, cached (free intervals outlive many walks)."""
+        m = self._mcache.get(iv)
+        if m is None:
+            m = self._mcache[iv] = _mass1(iv[0], iv[1], self.k)
+        return m
+
     def _place_star(self, y: int, length: float, qy: float) -> bool:
         """``S*`` side: place one window at the greedy's root (the largest offset ``m`` with ``M(W(m)) >= q``).
 
@@ -327,7 +335,7 @@ class _Side:
         while it == jb and need > 0 or it < jb and need - FL > b_i - a_i:
             if it < jb:
                 FL += b_i - a_i
-                FM += _mass1(a_i, b_i, k)
+                FM += self._imass(F[it])
             it -= 1
             steps += 1
             if it < 0 or steps > self.WALK:
@@ -349,8 +357,12 @@ class _Side:
             at_top = it == 0 and top_hits
             if it == jb:
                 m_hi = _mass1(s_hi, min(s_hi + L, b_j), k)
-            else:
-                m_hi = _mass1(s_hi, b_j, k) + FM + _mass1(a_i, min(a_i + (L - FL - (b_j - s_hi)), b_i), k)
+            elif top_hits and s_hi < b_j:  # the top end at b_i: interval i is whole
+                m_hi = _mass1(s_hi, b_j, k) + FM + self._imass(F[it])
+            elif top_hits:  # both ends at an interval's top
+                m_hi = FM + self._imass(F[it])
+            else:  # the low end at b_j: interval j is left
+                m_hi = FM + _mass1(a_i, min(a_i + (L - FL), b_i), k)
             if m_hi < qy:
                 break  # the root lies in this segment
             if at_top:  # the home window (top of F) already has enough mass: no slide
@@ -362,7 +374,7 @@ class _Side:
             if top_hits:
                 if it < jb:
                     FL += b_i - a_i
-                    FM += _mass1(a_i, b_i, k)
+                    FM += self._imass(F[it])
                 it -= 1
                 if it < 0:
                     return False
@@ -374,7 +386,7 @@ class _Side:
                 a_j, b_j = F[jb]
                 if it < jb:
                     FL -= b_j - a_j
-                    FM -= _mass1(a_j, b_j, k)
+                    FM -= self._imass(F[jb])
                 else:
                     FL, FM = 0.0, 0.0
                 s_lo = a_j
@@ -383,7 +395,7 @@ class _Side:
         # final segment (it, jb), root in [s_lo, s_hi): exact full-interval sums
         if it + 1 < jb:
             FL = math.fsum(b - a for a, b in F[it + 1:jb])
-            FM = math.fsum(_mass1(a, b, k) for a, b in F[it + 1:jb])
+            FM = math.fsum(self._imass(iv) for iv in F[it + 1:jb])
         elif it < jb:
             FL = FM = 0.0
 

@@ -453,6 +453,7 @@ class _Side:
                 return False  # no root in F (rounding, or an inexact cut): the generic search's far end
         small = 8 * _U * qy
         s = lo
+        gap = 4 * _U * hi
         for _ in range(100):
             if glo <= small or hi - lo <= 4 * _U * hi:
                 break
@@ -462,7 +463,13 @@ class _Side:
                 break  # Newton moves lo by an ulp or two: lo is the root, to rounding, on the safe side
             newton = lo < t < hi
             if not newton:
-                t = 0.5 * (lo + hi)
+                if t >= hi:
+                    # Newton from lo points past hi, where M < q by rounding only: the root is just below hi;
+                    # step down from hi by a gap that doubles each time (never below the midpoint)
+                    t = max(0.5 * (lo + hi), hi - gap)
+                    gap *= 2.0
+                else:
+                    t = 0.5 * (lo + hi)
             gt, topt = g(t)
             if gt >= 0:
                 lo, glo, toplo = t, gt, topt

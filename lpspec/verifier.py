@@ -22,12 +22,16 @@ docs/theory.md §9):
 While ``m`` is at the home end (``0`` on ``T``, the end of ``F`` on ``S*``) the placement is a prefix sum, done
 in vectorised blocks. When a window must move away from its home end (a *slide*), ``m`` is the root of the
 monotone function ``M(W(m)) - q(y)``, and every root ends on the safe side in floating point (``M <= q`` on
-``T``, ``M >= q`` on ``S*``). On the ``S*`` side slides are the rule on LM-like pairs (its home end is rank 1,
-where the winning density ``K (1 - s)^{K-1}`` vanishes), so two common cases have their own solvers, both
-computing the same greedy root: runs of tokens that land at their *equality position* inside the front free
-interval (vectorised Newton, :func:`equality_start`), and a window straddling the last placed token (two
-intervals, scalar Newton in a closing bracket). Everything else uses Brent's method on the part of ``F`` that
-brackets the root, with a bisection fallback. The last token of each side takes the rest of ``F``, so that the
+``T``, ``M >= q`` on ``S*``). The order and the roots are those of the proof (``q/p`` descending, smallest
+root on ``T``; ``q/p`` ascending, largest root on ``S*``). On the ``S*`` side slides are the rule on LM-like
+pairs (its home end is rank 1, where the winning density ``K (1 - s)^{K-1}`` vanishes), so that side has its
+own solver of the same root (:meth:`_Side._place_star`): a walk over the breakpoints of ``F`` from its low end
+(where the root lies on such pairs), then a solve inside one segment. Between two breakpoints the window's
+mass is, in the variable ``t = (1 - s)^K`` in which ``M`` is plain length, ``(1 - s_b)^K - (1 - s_b - Λ)^K -
+G`` (``s_b`` the window's low end, ``Λ`` and ``G`` constant): decreasing and convex in ``s_b``, so the root
+has a closed form for ``K = 2`` and Newton's method from the side where ``M >= q`` never passes it. Anything
+else (a walk longer than 64 breakpoints, no root inside ``F``, the ``T`` side) uses false position on the
+part of ``F`` that brackets the root, with a bisection fallback. The last token of each side takes the rest of ``F``, so that the
 pieces partition ``[0, 1]`` exactly (``end[i] == start[i + 1]`` as floats). ``M`` is evaluated as
 ``(1 - u)^K (-expm1(K log1p(-(v - u)/(1 - u))))`` (no cancellation for tiny windows). Step 2's acceptance
 ``α_y = min(1, q(y)/M(R_y))`` and the residual ``(q - M)^+`` are computed from the masses actually realised
@@ -112,43 +116,6 @@ def _power_difference(hi, lo, m):
 
 
 # ---------------------------------------------------------------------------------------------- placement
-def equality_start(lengths, targets, k: int) -> np.ndarray:
-    """The start ``u`` of the window ``[u, u + L]`` with ``M([u, u + L]) >= q``, as large as float64 allows.
-
-    Solves ``A^K - (A - L)^K = q`` for ``A = 1 - u`` (increasing in ``A``) by Newton's method on
-    ``log h(A)`` from ``A_0 = (q / (K L))^{1/(K-1)} + L/2``, then steps ``u`` down one ulp at a time until
-    ``M >= q`` holds in floating point (the safe side of the ``S*`` inequality). ``K >= 2``; vectorised.
-    Where no ``u >= 0`` exists the result is below the caller's interval and is rejected there.
-    """
-    L = np.asarray(lengths, dtype=np.float64)
-    q = np.asarray(targets, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        A = np.clip((q / (k * L)) ** (1.0 / (k - 1)) + 0.5 * L, L, 1.0)
-        logq = np.log(q)
-        for _ in range(12):
-            r = np.minimum(L / A, 1.0)
-            h = A**k * -np.expm1(k * np.log1p(-r))
-            dh = k * A ** (k - 1) * -np.expm1((k - 1) * np.log1p(-r))
-            step = (np.log(h) - logq) * h / dh
-            step = np.where(np.isfinite(step), step, 0.0)
-            A_new = np.clip(A - step, L, 1.0)
-            done = np.all(np.abs(A_new - A) <= 16 * _U * A)
-            A = A_new
-            if done:
-                break
-        u = 1.0 - A
-        u = np.where(np.isfinite(u), u, -1.0)
-        for _ in range(4):
-            low = rank_mass(u, u + L, k) < q
-            if not low.any():
-                break
-            u = np.where(low, np.nextafter(u, -np.inf), u)
-        else:
-            u = np.where(rank_mass(u, u + L, k) < q, -np.inf, u)  # not reached: the caller rejects these
-    return u
-
-
-
 def _safe_root(g, lo: float, hi: float, small: float) -> float:
     """The smallest ``t`` in ``[lo, hi]`` with ``g(t) <= 0`` for a continuous non-increasing ``g`` with ``g(lo) > 0 >=
     g(hi)``, returned on the safe side (``g(t) <= 0``).
@@ -197,6 +164,10 @@ class _Side:
         self.starts: list = []
         self.ends: list = []
         self.owners: list = []
+        self._s1: list = []
+        self._e1: list = []
+        self._o1: list = []
+        self._mcache: dict = {}
         self.slides = 0
         self.forced = 0
 
@@ -204,6 +175,17 @@ class _Side:
         self.starts.append(np.atleast_1d(np.asarray(s, dtype=np.float64)))
         self.ends.append(np.atleast_1d(np.asarray(e, dtype=np.float64)))
         self.owners.append(np.atleast_1d(np.asarray(owner, dtype=np.int64)))
+
+    def _emit1(self, s: float, e: float, owner: int):
+        """One scalar piece (collected in Python lists, turned into arrays by :meth:`_flush`)."""
+        self._s1.append(s)
+        self._e1.append(e)
+        self._o1.append(owner)
+
+    def _flush(self):
+        if self._s1:
+            self._emit(np.array(self._s1), np.array(self._e1), np.array(self._o1, dtype=np.int64))
+            self._s1, self._e1, self._o1 = [], [], []
 
     def _good(self, mass, q):
         return mass <= q if self.home_low else mass >= q
@@ -291,7 +273,7 @@ class _Side:
         a0, b0 = F[i0]
         a1, b1 = F[i1]
         for s, e, _ in pieces:
-            self._emit(s, e, y)
+            self._emit1(s, e, y)
         if self.home_low:
             if pieces[0][0] > a0:
                 keep.append((a0, pieces[0][0]))
@@ -304,111 +286,240 @@ class _Side:
                 keep.append((a1, pieces[-1][0]))
         F[i0:i1 + 1] = keep  # in place: only the intervals after i1 move
 
-    def _chain(self, tokens, lengths, targets) -> int:
-        """``S*`` side: place a run of tokens at their *equality positions* inside the front interval of ``F``.
+    # -- S* side: the greedy's root by a walk from the low end of F and a convex Newton solve (the fast path)
+    WALK = 64
 
-        For a window inside one free interval, ``M([u, u + L]) = q`` has a unique root ``u`` (its equality
-        position, :func:`equality_start`). When the window just in front of the current front end ``x``,
-        ``[x - L, x]``, has ``M < q``, the greedy's root lies beyond every other free interval, inside
-        ``[lo, x]``: the token takes ``[u, u + L]``, ``[u + L, x]`` becomes a free gap, and ``x = u``. A run of
-        consecutive such tokens is vectorised; returns how many were placed.
+    def _imass(self, iv) -> float:
+        """``M`` of a free interval ``(a, b)``, cached (free intervals outlive many walks)."""
+        m = self._mcache.get(iv)
+        if m is None:
+            m = self._mcache[iv] = _mass1(iv[0], iv[1], self.k)
+        return m
+
+    def _place_star(self, y: int, length: float, qy: float) -> bool:
+        """``S*`` side: place one window at the greedy's root (the largest offset ``m`` with ``M(W(m)) >= q``).
+
+        Let ``s_b`` be the (real) position of the window's low end. Between two breakpoints (where an end of the
+        window crosses an end of a free interval) the window is a low piece ``[s_b, b_j]`` of interval ``j``, the
+        whole free intervals in between and a high piece ``[a_i, s_t]`` of interval ``i``, with
+        ``s_t - s_b = Λ`` constant, so ``M(W) = M([s_b, s_b + Λ]) - G`` (``G``: the mass of the placed ranks
+        between the two ends). In ``t = (1 - s)^K``, where ``M`` is plain length, this is
+        ``(1 - s_b)^K - (1 - s_b - Λ)^K - G``: decreasing and convex in ``s_b`` for ``K >= 2``.
+
+        1. Walk the breakpoints upward from the low end of ``F`` (the root is near the front on LM-like pairs),
+           tracking ``M`` at each (running sums; only used to find the segment), until ``M < q``.
+        2. In that segment: a closed-form start (``K = 2``: ``1 - s_b = ((q + G)/Λ + Λ)/2``; ``K = 3``:
+           ``1 - s_b = Λ/2 + sqrt((q + G)/(3Λ) - Λ²/12)``; else a few Newton steps on ``log``), then Newton steps on the realised mass (``math.fsum`` of the pieces). Newton on a decreasing
+           convex function approached from the side where ``M >= q`` never passes the root, so every accepted
+           iterate is on the safe side (``M >= q`` as evaluated); a step that lands below ``q`` (rounding) is
+           rejected and the bracket closes by bisection.
+
+        Returns False (nothing placed) when the walk needs more than :attr:`WALK` breakpoints or a segment is
+        degenerate; the caller then uses the generic bracketing of :meth:`_place_general` (same root).
         """
-        lo, x = self.F[-1]
-        u = equality_start(lengths, targets, self.k)
-        e = u + lengths
-        prev = np.empty_like(u)
-        prev[0] = x
-        prev[1:] = u[:-1]
-        ok = (rank_mass(prev - lengths, prev, self.k) < targets) & (u >= lo) & (e <= prev)
-        nc = int(np.argmin(ok)) if not ok.all() else ok.size
-        if nc == 0:
-            return 0
-        u, e, prev = u[:nc], e[:nc], prev[:nc]
-        self._emit(u, e, tokens[:nc])
-        gap = e < prev
-        gaps = list(zip(e[gap].tolist(), prev[gap].tolist()))
-        front = [(lo, float(u[-1]))] if u[-1] > lo else []
-        self.F[-1:] = gaps + front
-        self.slides += nc
-        return nc
-
-    def _straddle(self, y: int, length: float, qy: float) -> bool:
-        """``S*`` side, the common slide: the root window straddles the last placed token, taking the low end of
-        the nearest gap ``[g, h]`` and the top of the front interval ``[lo, x]``:
-        ``f(d) = M([g, g + d]) + M([x - (L - d), x])``, decreasing in ``d``; the greedy's root is the largest
-        ``d`` with ``f(d) >= q`` (safe side). Newton's method inside the bracket, then ulp steps to the safe
-        side. Returns False (nothing placed) when the root is not inside this two-interval bracket."""
-        F = self.F
-        if len(F) < 2:
-            return False
         k = self.k
-        lo, x = F[-1]
-        g, h = F[-2]
-        dmin = max(0.0, length - (x - lo))
-        dmax = min(length, h - g)
-        if dmin >= dmax:
+        F = self.F
+        nF = len(F)
+        if k < 2 or nF == 0:
             return False
+        L = length
+        # lowest window: the bottom end at the low end of F; find the interval holding its top end
+        jb = nF - 1
+        it = jb
+        FL = 0.0  # length of the whole intervals strictly between it and jb
+        FM = 0.0  # their mass (running; recomputed exactly in the final segment)
+        a_i, b_i = F[it]
+        a_j, b_j = F[jb]
+        steps = 0
+        # top end for s_bot = a_j: walk it up while the window does not fit below b_i
+        need = L - (b_j - a_j)  # what is left for the intervals above jb
+        while it == jb and need > 0 or it < jb and need - FL > b_i - a_i:
+            if it < jb:
+                FL += b_i - a_i
+                FM += self._imass(F[it])
+            it -= 1
+            steps += 1
+            if it < 0 or steps > self.WALK:
+                return False
+            a_i, b_i = F[it]
 
-        def f(d):
-            return _mass1(g, g + d, k) + _mass1(x - (length - d), x, k) - qy
-
-        fa, fb = f(dmin), f(dmax)
-        if fa < 0 or fb >= 0:
-            return False
-        a, b = dmin, dmax  # f(a) >= 0 > f(b): the bracket, kept to the end
-        d = a + (b - a) * fa / (fa - fb)  # secant start
-        if not (a < d < b):
-            d = 0.5 * (a + b)
-        small = 8 * _U * qy  # a mass error at rounding level: the root is found
-        for _ in range(200):
-            fd = f(d)
-            if fd >= 0:
-                a = d
-                if fd <= small:
-                    break
+        s_lo = a_j  # (no root at all, g(lowest window) < 0, shows as glo < 0 in the final segment)
+        while True:
+            # the highest s_bot of the segment (it, jb): the bottom end reaches b_j or the top end reaches b_i
+            if it == jb:
+                s_hi = b_j - L
+                top_hits = True
             else:
-                b = d
-            if b - a <= 4 * _U * b:
+                room = (b_i - a_i) - (L - FL - (b_j - a_j))  # how far the top end can still rise from s_bot = a_j
+                s_hi = min(b_j, a_j + room) if room < (b_j - a_j) else b_j
+                top_hits = room <= (b_j - a_j)
+            if s_hi < s_lo:
+                s_hi = s_lo
+            at_top = it == 0 and top_hits
+            if it == jb:
+                m_hi = _mass1(s_hi, min(s_hi + L, b_j), k)
+            elif top_hits and s_hi < b_j:  # the top end at b_i: interval i is whole
+                m_hi = _mass1(s_hi, b_j, k) + FM + self._imass(F[it])
+            elif top_hits:  # both ends at an interval's top
+                m_hi = FM + self._imass(F[it])
+            else:  # the low end at b_j: interval j is left
+                m_hi = FM + _mass1(a_i, min(a_i + (L - FL), b_i), k)
+            if m_hi < qy:
+                break  # the root lies in this segment
+            if at_top:  # the home window (top of F) already has enough mass: no slide
+                return False
+            steps += 1
+            if steps > self.WALK:
+                return False
+            # next segment: the top end enters the interval above, and/or the bottom end leaves jb
+            if top_hits:
+                if it < jb:
+                    FL += b_i - a_i
+                    FM += self._imass(F[it])
+                it -= 1
+                if it < 0:
+                    return False
+                a_i, b_i = F[it]
+            if not top_hits or s_hi >= b_j:
+                jb -= 1
+                if jb <= it and jb != it:
+                    return False
+                a_j, b_j = F[jb]
+                if it < jb:
+                    FL -= b_j - a_j
+                    FM -= self._imass(F[jb])
+                else:
+                    FL, FM = 0.0, 0.0
+                s_lo = a_j
+            else:
+                s_lo = s_hi
+        # final segment (it, jb), root in [s_lo, s_hi): exact full-interval sums
+        if it + 1 < jb:
+            FL = math.fsum(b - a for a, b in F[it + 1:jb])
+            FM = math.fsum(self._imass(iv) for iv in F[it + 1:jb])
+        elif it < jb:
+            FL = FM = 0.0
+
+        def g(s):
+            if it == jb:
+                return _mass1(s, min(s + L, b_j), k) - qy, s + L
+            top = min(a_i + (L - FL - (b_j - s)), b_i)
+            return math.fsum((_mass1(s, b_j, k), FM, _mass1(a_i, top, k), -qy)), top
+
+        lo, hi = s_lo, s_hi  # g(lo) >= 0 > g(hi) (as evaluated; g(lo) is evaluated when lo is still s_lo)
+        glo = toplo = None
+        # closed-form start on the contiguous span [s_b, s_b + Λ]
+        lam = L if it == jb else (L - FL) + (a_i - b_j)
+        R = qy if it == jb else qy + _mass1(b_j, a_i, k) - FM
+        if lam > 0 and R > 0:
+            if k == 2:  # A^2 - (A - Λ)^2 = R
+                A = 0.5 * (R / lam + lam)
+            elif k == 3:  # A^3 - (A - Λ)^3 = R
+                A = 0.5 * lam + math.sqrt(max(R / (3.0 * lam) - lam * lam / 12.0, 0.0))
+            else:
+                A = min(max((R / (k * lam)) ** (1.0 / (k - 1)) + 0.5 * lam, lam), 1.0)
+                for _ in range(8):  # Newton on log h from a start that is close when Λ << A
+                    r = lam / A
+                    if r >= 1.0:
+                        break
+                    h = A**k * -math.expm1(k * math.log1p(-r))
+                    dh = k * A ** (k - 1) * -math.expm1((k - 1) * math.log1p(-r))
+                    if h <= 0 or dh <= 0:
+                        break
+                    An = min(max(A - (math.log(h) - math.log(R)) * h / dh, lam), 1.0)
+                    if abs(An - A) <= 4 * _U * A:
+                        A = An
+                        break
+                    A = An
+            s0 = 1.0 - A
+            if lo < s0 < hi:
+                g0, top0 = g(s0)
+                if g0 >= 0:
+                    lo, glo, toplo = s0, g0, top0
+                else:
+                    hi = s0
+                    # a point just below the start, on the safe side, to start Newton close to the root
+                    slope = k * ((1.0 - s0) ** (k - 1) - (1.0 - top0) ** (k - 1))
+                    if slope > 0:
+                        s1 = s0 + 2.0 * g0 / slope
+                        if lo < s1 < hi:
+                            g1, top1 = g(s1)
+                            if g1 >= 0:
+                                lo, glo, toplo = s1, g1, top1
+                            else:
+                                hi = s1
+        if glo is None:
+            glo, toplo = g(lo)
+            if glo < 0:
+                return False  # no root in F (rounding, or an inexact cut): the generic search's far end
+        small = 8 * _U * qy
+        s = lo
+        gap = 4 * _U * hi
+        for _ in range(100):
+            if glo <= small or hi - lo <= 4 * _U * hi:
                 break
-            slope = k * ((1.0 - g - d) ** (k - 1) - (1.0 - x + length - d) ** (k - 1))
-            nd = d - fd / slope if slope < 0 else 0.5 * (a + b)
-            if not (a < nd < b):
-                nd = 0.5 * (a + b)
-            else:  # probe just past the Newton point, so that the bracket closes from both sides
-                over = nd + 2.0 * (nd - d)
-                if a < over < b:
-                    if f(over) >= 0:
-                        a = over
+            slope = k * ((1.0 - s) ** (k - 1) - (1.0 - toplo) ** (k - 1))  # -dM/ds_b > 0
+            t = s + glo / slope if slope > 0 else 0.5 * (lo + hi)
+            if slope > 0 and t - s <= 4 * _U * t:
+                break  # Newton moves lo by an ulp or two: lo is the root, to rounding, on the safe side
+            newton = lo < t < hi
+            if not newton:
+                if t >= hi:
+                    # Newton from lo points past hi, where M < q by rounding only: the root is just below hi;
+                    # step down from hi by a gap that doubles each time (never below the midpoint)
+                    t = max(0.5 * (lo + hi), hi - gap)
+                    gap *= 2.0
+                else:
+                    t = 0.5 * (lo + hi)
+            gt, topt = g(t)
+            if gt >= 0:
+                lo, glo, toplo = t, gt, topt
+                if newton and t - s <= 4 * _U * t:
+                    break  # a Newton step of an ulp or two from the safe side: the root, to rounding
+            else:
+                hi = t
+                if newton:
+                    if t - s <= 4 * _U * t:
+                        break  # the root is within an ulp or two above lo
+                    # Newton overshot (rounding): close the bracket from the safe side by bisection
+                    mid = 0.5 * (lo + hi)
+                    gm, topm = g(mid)
+                    if gm >= 0:
+                        lo, glo, toplo = mid, gm, topm
                     else:
-                        b = over
-                    if not (a < nd < b):
-                        nd = 0.5 * (a + b)
-            d = nd
-        d = a  # the safe side: f(a) >= 0
-        d = max(d, dmin)
-        e1 = g + d
-        s2 = x - (length - d)
-        if s2 < lo:
-            s2 = lo
-        if e1 > h:
-            e1 = h
-        if e1 > g:
-            self._emit(g, e1, y)
-        if x > s2:
-            self._emit(s2, x, y)
-        keep = [(e1, h)] if h > e1 else []
-        keep += [(lo, s2)] if s2 > lo else []
-        F[-2:] = keep
+                        hi = mid
+            s = lo
+        s = lo
+        # emit the pieces and update F (top-down order: the rest of interval i above the rest of interval j)
+        if it == jb:
+            top = min(s + L, b_j)
+            self._emit1(s, top, y)
+            keep = [(top, b_j)] if b_j > top else []
+            if s > a_j:
+                keep.append((a_j, s))
+            F[jb:jb + 1] = keep
+        else:
+            top = min(max(a_i + (L - FL - (b_j - s)), a_i), b_i)  # inside interval i, whatever the rounding
+            if b_j > s:
+                self._emit1(s, b_j, y)
+            for a, b in F[it + 1:jb]:
+                self._emit1(a, b, y)
+            if top > a_i:
+                self._emit1(a_i, top, y)
+            keep = [(top, b_i)] if b_i > top else []
+            if s > a_j:
+                keep.append((a_j, s))
+            F[it:jb + 1] = keep
         self.slides += 1
         return True
 
     def _take_rest(self, y: int):
         if not self.F:  # nothing left (rounding): a degenerate piece at the boundary keeps y sampleable
             edge = self._edge
-            self._emit(edge, edge, y)
+            self._emit1(edge, edge, y)
             return
         for a, b in self.F:
-            self._emit(a, b, y)
+            self._emit1(a, b, y)
         self.F = []
 
     def place(self, tokens: np.ndarray, lengths: np.ndarray, targets: np.ndarray):
@@ -418,8 +529,8 @@ class _Side:
         self._edge = self.F[0][0] if (self.F and self.home_low) else (self.F[0][1] if self.F else 0.0)
         j = 0
         block = self.BLOCK
-        chain = 4
-        pause = skip = 0
+        slid = False
+        tl, ll, ql = tokens.tolist(), lengths.tolist(), targets.tolist()  # scalar access on the slide path
         while j < m:
             if j == m - 1:
                 self._take_rest(int(tokens[j]))
@@ -429,52 +540,51 @@ class _Side:
                 j += 1
                 continue
             a, b = self.F[0]
-            stop = min(m - 1, j + block)
-            L = lengths[j:stop]
-            cum = np.cumsum(L)
-            if self.home_low:
-                e = a + cum
-                s = np.empty_like(e)
-                s[0] = a
-                s[1:] = e[:-1]
-                fits = e <= b
-            else:
-                s = b - cum
-                e = np.empty_like(s)
-                e[0] = b
-                e[1:] = s[:-1]
-                fits = s >= a
-            ok = fits & self._good(rank_mass(s, e, self.k), targets[j:stop])
-            nk = int(np.argmin(ok)) if not ok.all() else ok.size
-            if nk:
-                self._emit(s[:nk], e[:nk], tokens[j:j + nk])
+            home = True
+            if slid and not self.home_low:
+                # the previous token slid: test this token's home window alone before a vectorised block
+                s0 = b - ll[j]
+                home = s0 >= a and _mass1(s0, b, self.k) >= ql[j]
+            if home:
+                stop = min(m - 1, j + block)
+                L = lengths[j:stop]
+                cum = np.cumsum(L)
                 if self.home_low:
-                    rest = (float(e[nk - 1]), b)
+                    e = a + cum
+                    s = np.empty_like(e)
+                    s[0] = a
+                    s[1:] = e[:-1]
+                    fits = e <= b
                 else:
-                    rest = (a, float(s[nk - 1]))
-                if rest[1] > rest[0]:
-                    self.F[0] = rest
-                else:
-                    self.F.pop(0)
-                j += nk
-            if nk == L.size:
-                block = min(block * 2, 1 << 16)
-                continue
-            if not self.home_low and self.k > 1 and j < m - 1 and skip == 0:
-                nc = self._chain(tokens[j:m - 1][:chain], lengths[j:m - 1][:chain], targets[j:m - 1][:chain])
-                chain = min(chain * 2, 1 << 16) if nc == min(chain, m - 1 - j) else 4
-                # after a failed run, the next few tokens go straight to the 1-D root (which handles every case)
-                pause = 0 if nc else min(2 * pause + 1, 32)
-                skip = pause
-                if nc:
-                    j += nc
+                    s = b - cum
+                    e = np.empty_like(s)
+                    e[0] = b
+                    e[1:] = s[:-1]
+                    fits = s >= a
+                ok = fits & self._good(rank_mass(s, e, self.k), targets[j:stop])
+                nk = int(np.argmin(ok)) if not ok.all() else ok.size
+                if nk:
+                    self._emit(s[:nk], e[:nk], tokens[j:j + nk])
+                    if self.home_low:
+                        rest = (float(e[nk - 1]), b)
+                    else:
+                        rest = (a, float(s[nk - 1]))
+                    if rest[1] > rest[0]:
+                        self.F[0] = rest
+                    else:
+                        self.F.pop(0)
+                    j += nk
+                    slid = False
+                if nk == L.size:
+                    block = min(block * 2, 1 << 16)
                     continue
-            elif skip:
-                skip -= 1
-            if self.home_low or not self._straddle(int(tokens[j]), float(lengths[j]), float(targets[j])):
-                self._place_general(int(tokens[j]), float(lengths[j]), float(targets[j]))
+            # token j slides: its 1-D root
+            if self.home_low or not self._place_star(tl[j], ll[j], ql[j]):
+                self._place_general(tl[j], ll[j], ql[j])
             j += 1
             block = self.BLOCK
+            slid = True
+        self._flush()
 
 
 # ---------------------------------------------------------------------------------------------- the verifier

@@ -54,6 +54,7 @@ import numpy as np
 
 from .closed_forms import ratio_order, sorted_prefix_optimum
 from .instance import Instance, make_instance
+from .results import require
 
 __all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "optimal_verifier_for", "ERROR_BUDGET",
            "rank_mass"]
@@ -77,7 +78,8 @@ def rank_mass(start, end, k: int):
     """``M([u, v]) = (1 - u)^K - (1 - v)^K``: the chance that the smallest of ``K`` i.i.d. uniform ranks falls in
     ``[u, v]`` (docs/theory.md §9), without cancellation for tiny windows.
 
-    Evaluated as ``A^K (-expm1(K log1p(-(v - u)/A)))`` with ``A = 1 - u``; vectorised over arrays.
+    Evaluated as ``exp(K log1p(-u)) (-expm1(K log1p(-(v - u)/A)))`` with ``A = 1 - u`` (``A^K`` from ``u``
+    itself, so that the rounding of ``1 - u`` is not raised to the power ``K``); vectorised over arrays.
 
     Examples
     --------
@@ -90,7 +92,9 @@ def rank_mass(start, end, k: int):
     with np.errstate(divide="ignore", invalid="ignore"):
         length = np.maximum(end - start, 0.0)
         ratio = np.where(a > 0, length / np.where(a > 0, a, 1.0), 0.0)
-        out = a**k * -np.expm1(k * np.log1p(-np.minimum(ratio, 1.0)))
+        # (1 - u)^K from u itself, not from the rounded 1 - u: exact to a few ulps even at K = 10^9
+        head = np.exp(k * np.log1p(-np.minimum(start, 1.0)))
+        out = head * -np.expm1(k * np.log1p(-np.minimum(ratio, 1.0)))
     return np.where(a > 0, out, 0.0)
 
 
@@ -100,9 +104,10 @@ def _mass1(s: float, e: float, k: int) -> float:
     if a <= 0.0 or e <= s:
         return 0.0
     r = (e - s) / a
+    head = math.exp(k * math.log1p(-s))  # (1 - s)^K without the rounding of 1 - s (huge K)
     if r >= 1.0:
-        return a**k
-    return a**k * -math.expm1(k * math.log1p(-r))
+        return head
+    return head * -math.expm1(k * math.log1p(-r))
 
 
 def _power_difference(hi, lo, m):
@@ -876,7 +881,7 @@ class OptimalVerifier:
         """
         s, e = self.piece_start, self.piece_end
         part = bool(s.size == 0 or (s[0] == 0.0 and e[-1] == 1.0 and np.all(e[:-1] == s[1:]) and np.all(e >= s)))
-        assert part, "the rank pieces do not partition [0, 1]"
+        require(part, "the rank pieces do not partition [0, 1]")
         bounds = self.error_bounds()
         q, p, pI = self.target, self.draft, self.selection_law
         length_err = float(np.max(np.abs(self.rank_length - p))) if self.n else 0.0
@@ -893,9 +898,9 @@ class OptimalVerifier:
         report = {"partition": part, "length_error": length_err, "side_error": side, "value_error": value_err,
                   "residual_error": resid_err, "sum_error": sum_err, "output_error": out_err,
                   "length_bound": bounds["length"], "mass_bound": bounds["mass"]}
-        assert length_err <= bounds["length"], f"|R_y| differs from p(y) by {length_err:.3g}"
+        require(length_err <= bounds["length"], f"|R_y| differs from p(y) by {length_err:.3g}")
         for key in ("side_error", "value_error", "residual_error", "sum_error", "output_error"):
-            assert report[key] <= bounds["mass"], f"{key} = {report[key]:.3g} > bound {bounds['mass']:.3g}"
+            require(report[key] <= bounds["mass"], f"{key} = {report[key]:.3g} > bound {bounds['mass']:.3g}")
         return report
 
 

@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 from test_cli import brute_force_optimum, run  # noqa: E402  (tests/ is on pytest's pythonpath)
 
-from lpspec.cli import COMMANDS, build_parser
+from lpspec.cli import (
+    COMMANDS,
+    build_parser,
+    main,  # noqa: E402
+)
 from lpspec.export import read_csv
 
 

@@ -301,3 +301,17 @@ def test_the_dispatcher_re_exports_the_closed_forms():
     for name in ("ratio_order", "sorted_prefix_optimum", "subset_optimum", "greedy_optimum", "few_draft_sets"):
         assert getattr(opt, name) is getattr(cf, name), name
         assert name in opt.__all__
+
+
+def test_no_assert_statements_in_the_package():
+    """Checks raise explicitly (lpspec.results.require): `python -O` strips assert statements, and a certificate
+    check that silently passes would be a silent wrong answer."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1] / "lpspec"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assert):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not found, found

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..results import require
 from ._torch import require_torch
 from .inputs import as_batch
 from .optimum import one_minus_power
@@ -166,7 +167,7 @@ class BatchedVerifier:
                   "value_error": value_err, "residual_error": resid_err, "sum_error": sum_err,
                   "output_error": out_err, "length_bound": length_bound, "mass_bound": mass_bound,
                   "passed": passed}
-        assert bool(passed.all()), f"rows {torch.nonzero(~passed).flatten().tolist()[:10]} fail the verifier check"
+        require(bool(passed.all()), f"rows {torch.nonzero(~passed).flatten().tolist()[:10]} fail the verifier check")
         return report
 
     def sample(self, tuples, generator=None):

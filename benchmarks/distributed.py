@@ -22,7 +22,7 @@ Run::
 
     python benchmarks/distributed.py                    # the figures in benchmarks/README.md
     python benchmarks/distributed.py --quick            # a smoke run (seconds)
-    python benchmarks/distributed.py --scheduler tcp://10.0.0.5:8786   # a real cluster (shared /tmp or --dir)
+    python benchmarks/distributed.py --scheduler tcp://scheduler-host:8786   # a real cluster (shared /tmp or --dir)
 """
 
 from __future__ import annotations

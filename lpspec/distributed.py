@@ -7,7 +7,7 @@ tasks with one of two engines and returns the results **in task order**, whateve
 * ``engine="serial"`` (the default everywhere): one task after the other, in this process;
 * ``engine="dask"``: on a ``dask.distributed`` cluster. With ``scheduler=None`` an embedded
   :class:`distributed.LocalCluster` is started (worker *processes*, one per core or ``workers``, one thread
-  each) and closed afterwards; with an address such as ``"tcp://10.0.0.5:8786"`` the tasks go to that
+  each) and closed afterwards; with an address such as ``"tcp://scheduler-host:8786"`` the tasks go to that
   cluster (its workers need lpspec installed and the input files at the same paths).
 
 Every task is a plain module-level function of one picklable argument returning a list of row dicts, so the
@@ -514,7 +514,7 @@ def add_engine_arguments(parser) -> None:
     g.add_argument("--engine", choices=ENGINES, default=None,
                    help="serial (default) or dask (an embedded LocalCluster, or --scheduler)")
     g.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                   help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (implies --engine dask)")
+                   help="Dask scheduler address, e.g. tcp://scheduler-host:8786 (implies --engine dask)")
     g.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes of the embedded cluster (default: one per core; implies --engine dask)")
     g.add_argument("--checkpoint", metavar="PATH", default=None,

@@ -330,8 +330,8 @@ def test_batch_cli_engine_options(cluster, tmp_path, capsys):
     assert batch_cli.main([*args, "--output", str(out), "--resume", "--scheduler", address]) == 1
     assert out.read_text() == out2.read_text()
     capsys.readouterr()
-    for bad, message in ((["--workers", "0"], "workers=0"),
-                         (["--engine", "serial", "--workers", "2"], "engine='dask'"),
+    for bad, message in ((["--workers", "0"], "--workers 0"),
+                         (["--engine", "serial", "--workers", "2"], "--engine dask"),
                          (["--resume"], "--resume needs"),
                          (["--scheduler", address, "--workers", "2"], "Drop one")):
         assert batch_cli.main([*args, *bad]) == 2

@@ -79,6 +79,8 @@ _ADVICE = [
     (re.compile(r"\bk=K\b"), "-k K"),
     (re.compile(r"\bk=(\d+)"), r"-k \1"),
     (re.compile(r"\bpass schemes=|\bschemes=(?=\s|$)"), "--schemes"),
+    (re.compile(r"\bengine='(\w+)'"), r"--engine \1"),
+    (re.compile(r"\b(scheduler|workers)=(?=[\s,;.]|$)"), r"--\1"),
     (re.compile(r"\bdevice='([^']*)'"), r"--device \1"),
     (re.compile(r"\b(workers|chunk_size|batch_size|draft_temperature)=(\S+?)(?=[\s,;:)]|\.?$)"),
      lambda m: f"--{m.group(1).replace('_', '-')} {m.group(2)}"),

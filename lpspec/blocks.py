@@ -29,11 +29,14 @@ from .markov import as_markov_pair
 from .models import as_models
 from .multiplicity import multiplicity_table
 
-__all__ = ["MAX_KERNEL_ENTRIES", "BlockEfficiency", "MonteCarloBlockEfficiency", "block_efficiency",
+__all__ = ["MAX_KERNEL_ENTRIES", "MAX_TABLE_ENTRIES", "BlockEfficiency", "MonteCarloBlockEfficiency", "block_efficiency",
            "block_efficiency_mc", "block_efficiency_table", "block_start_kernel", "long_run_block_efficiency"]
 
 #: Largest ``n^2 K (K + 1) / 2`` (entries of all the tables kept at once) for :func:`block_start_kernel`.
 MAX_KERNEL_ENTRIES = 40_000_000
+#: Largest ``n^2 K`` of the exact recursion: one ``a_{c,j}(y, m)`` table of ``n x n x j`` float64 at a time
+#: (2e8 entries = 1.6 GB); above it, a ValueError before any work (Monte Carlo scales: block_efficiency_mc).
+MAX_TABLE_ENTRIES = 200_000_000
 
 
 def _positive_int(value, name: str) -> int:
@@ -95,6 +98,11 @@ def _forward(pair, scheme: str, ks: list[int], length: int):
     which the inner loop over ``d`` adds in order.
     """
     n, kmax = pair.n, max(ks)
+    if n * n * kmax > MAX_TABLE_ENTRIES:
+        raise ValueError(
+            f"the exact recursion at n = {n}, K = {kmax} builds n^2 K = {n * n * kmax:,} table entries "
+            f"(about {n * n * kmax * 8 / 2**30:.1f} GiB, above MAX_TABLE_ENTRIES = {MAX_TABLE_ENTRIES:,}); use a "
+            "smaller vocabulary or K, or estimate τ by Monte Carlo (lpspec.block_efficiency_mc).")
     mu = np.zeros((len(ks), length + 1, n, kmax))
     for i, k in enumerate(ks):
         mu[i, 0, :, k - 1] = pair.start

@@ -127,3 +127,18 @@ def test_lpspec_batch_reports_the_verifier_check(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "optimal verifier (rank space), K=2: pass on 2/2 rows" in err
     assert "K=3: pass on 2/2 rows" in err
+
+
+def test_lpspec_batch_exits_1_when_the_verifier_check_fails(tmp_path, capsys, monkeypatch):
+    """A failed verifier check is a failed run: exit 1 (the table is still written), not a note with exit 0."""
+    import lpspec.batched.table as table_mod
+    from lpspec.batched.io import save_distributions
+    from lpspec.cli import main
+
+    Q, P = _batch([lm_pair(50, 31)])
+    path = tmp_path / "pair.npz"
+    save_distributions(path, target=Q, drafts=P)
+    monkeypatch.setattr(table_mod, "verifier_check", lambda **kw: {
+        2: {"rows": 1, "passed": 0, "worst_error": 1.0, "bound": 1e-12, "slid": 0}})
+    assert main(["batch", str(path), "-k", "2", "--check-verifier", "--device", "cpu"]) == 1
+    assert "K=2: FAIL on 0/1 rows" in capsys.readouterr().err

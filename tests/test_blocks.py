@@ -496,3 +496,16 @@ def test_mc_model_errors_say_what_is_wrong(bad, why):
         lpspec.block_efficiency_mc(target=lambda c: bad, draft=lambda c: p, start=[(0,)], k=2, length=2,
                                    blocks=10, seed=0)
     assert "np.float64" not in str(err.value)
+
+
+def test_exact_recursion_refuses_tables_beyond_memory_before_any_work(monkeypatch):
+    """n^2 K above MAX_TABLE_ENTRIES: a ValueError naming the size and the method that scales, raised before any
+    a(y, m) table is built (the table builder is patched to fail if it is reached)."""
+    import lpspec.blocks as blocks
+
+    n = 40
+    Q = np.full((n, n), 1.0 / n)
+    monkeypatch.setattr(blocks, "MAX_TABLE_ENTRIES", n * n * 4 - 1)
+    monkeypatch.setattr(blocks, "multiplicity_table", lambda *a, **k: pytest.fail("work started"))
+    with pytest.raises(ValueError, match="block_efficiency_mc"):
+        blocks.block_efficiency(target=Q, draft=Q, k=4, length=2, scheme="specinfer")

@@ -77,13 +77,13 @@ def run(args) -> int:
                            chunk_size=args.chunk_size, progress_bar=False if args.quiet else None, **engine)
     except ValueError as exc:
         raise CLIError(str(exc).replace("schemes: ", "--schemes: ", 1)) from None
-    if args.check_verifier:
-        report_verifier_check(args, different)
+    verifier_ok = report_verifier_check(args, different) if args.check_verifier else True
     emit_table(table, args, "csv")
     left_out = sorted({n for r in table.rows for n in (r.get("notes") or "").split("; ") if n})
     for line in left_out:
         note(f"not computed: {line}")
-    return finish_engine_run(table, engine)
+    code = finish_engine_run(table, engine)
+    return code if verifier_ok else max(code, 1)  # a failed verifier check is a failed run (exit 1)
 
 
 def probe_file(args, different: bool) -> None:
@@ -98,8 +98,9 @@ def probe_file(args, different: bool) -> None:
     as_batch(target=first.target, drafts=first.drafts, k=k, device=args.device)
 
 
-def report_verifier_check(args, different: bool) -> None:
-    """``--check-verifier``: build :func:`lpspec.batched.optimal_verifier` for every row and K; one line per K."""
+def report_verifier_check(args, different: bool) -> bool:
+    """``--check-verifier``: build :func:`lpspec.batched.optimal_verifier` for every row and K; one line per K.
+    Returns whether every row passed."""
     from ..batched.io import load_distributions
     from ..batched.table import DEFAULT_BATCH_SIZE, verifier_check
 
@@ -112,3 +113,4 @@ def report_verifier_check(args, different: bool) -> None:
         verdict = "pass" if s["passed"] == s["rows"] else "FAIL"
         note(f"optimal verifier (rank space), K={K}: {verdict} on {s['passed']}/{s['rows']} rows, largest error "
              f"{s['worst_error']:.2g} (bound >= {s['bound']:.2g}); windows slid in {s['slid']} rows")
+    return all(s["passed"] == s["rows"] for s in checks.values())

@@ -44,8 +44,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from lpspec.batched import file_table, save_distributions  # noqa: E402
 from lpspec.distributed import dask_client, map_tasks  # noqa: E402
-from lpspec.export import to_json  # noqa: E402
-from lpspec.sweep import run_sweep  # noqa: E402
+from lpspec.experiments.sweep import run_sweep  # noqa: E402
+from lpspec.io.export import to_json  # noqa: E402
 
 
 def _warm():

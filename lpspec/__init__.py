@@ -43,10 +43,12 @@ from .corpus import load_pair as load_markov_example
 from .decode import DecodeResult, decode
 from .decomposition import CanonicalDecomposition, canonical_decomposition, two_step_from_beta
 from .distributions import SUM_TOLERANCE, as_distribution
-from .export import Table, read_csv, to_csv, to_dataframe, to_json, to_latex, to_markdown, write_table
-from .families import draw_instance, example_names, load_example, load_instance_file
-from .figures import acceptance_one_region, acceptance_vs_k, figure2, save_figure
+from .experiments.families import draw_instance
+from .experiments.figures import acceptance_one_region, acceptance_vs_k, figure2, save_figure
+from .experiments.sweep import SweepSpec, load_spec, run_sweep
 from .instance import LAWS, Instance, make_instance
+from .io.export import Table, read_csv, to_csv, to_dataframe, to_json, to_latex, to_markdown, write_table
+from .io.instances import example_names, load_example, load_instance_file
 from .lp import FORMS, LPResult, solve_lp
 from .markov import MarkovPair, load_markov_pair
 from .models import NextTokenModels
@@ -71,7 +73,6 @@ from .schemes import (
     make_scheme,
     sample_drafts,
 )
-from .sweep import SweepSpec, load_spec, run_sweep
 from .theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
 from .verifier import OptimalVerifier, optimal_verifier
 from .verify import VerificationReport, verify_scheme

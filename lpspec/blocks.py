@@ -184,7 +184,7 @@ def _visited(alpha, i, kmax):
 
 def block_efficiency_table(*, target, draft=None, start=None, ks=(1, 2, 4, 8), lengths=(1, 2, 3, 4, 5),
                            schemes=("single_draft", "specinfer", "spectr")):
-    """Token acceptance and block efficiency for every scheme, ``K`` and ``L``: a :class:`~lpspec.export.Table`.
+    """Token acceptance and block efficiency for every scheme, ``K`` and ``L``: a :class:`~lpspec.io.export.Table`.
 
     One forward recursion per scheme serves every ``K`` and ``L`` (the tables ``a_{·,j}`` do not depend on
     them). Columns ``scheme, k, length, token_acceptance, block_efficiency``.
@@ -196,7 +196,7 @@ def block_efficiency_table(*, target, draft=None, start=None, ks=(1, 2, 4, 8), l
     >>> [round(v, 6) for v in t.column("block_efficiency")]
     [1.6, 1.96]
     """
-    from .export import Table
+    from .io.export import Table
 
     pair = as_markov_pair(target, draft, start)
     if isinstance(schemes, str):

@@ -120,7 +120,7 @@ for q2 in [F(0), F(1, 18), F(1, 9), F(1, 3), F(5, 9), F(11, 18)]:
 # `p_i^K ≤ q_i ≤ 1 − (1 − p_i)^K`.
 
 # %%
-from lpspec.figures import acceptance_one_region
+from lpspec.experiments.figures import acceptance_one_region
 
 fig, region = acceptance_one_region([0.5, 0.3, 0.2], k=2, resolution=24)
 inside = sum(region.column("acceptance_one"))
@@ -170,7 +170,7 @@ assert worst < 1e-9
 # 0-based), both panels, with the published points.
 
 # %%
-from lpspec.figures import figure2
+from lpspec.experiments.figures import figure2
 
 fig2, table = figure2(steps=90)
 left0 = table.where(panel="left", q1=0.0).rows[0]

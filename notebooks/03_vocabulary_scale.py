@@ -33,8 +33,8 @@ import numpy as np
 
 from lpspec import make_instance
 from lpspec.compare import compare_schemes, upper_bound
-from lpspec.export import to_markdown
-from lpspec.families import draw_instance
+from lpspec.experiments.families import draw_instance
+from lpspec.io.export import to_markdown
 from lpspec.optimum import optimum_for
 
 try:

@@ -480,7 +480,7 @@ def test_float32_rows_renormalised_in_float64_and_half_precision_refused():
 
 
 def test_logits_transforms_follow_the_numpy_truncation_rule():
-    from lpspec.families import truncate
+    from lpspec.experiments.families import truncate
 
     rng = np.random.default_rng(12)
     z = rng.standard_normal((5, 40)) * 2
@@ -518,7 +518,7 @@ def test_logits_inputs_in_the_public_functions(device):
 
 # ---------------------------------------------------------------------------- the acceptance table
 def test_acceptance_table_rows_summary_chunks_and_export(tmp_path):
-    from lpspec.export import read_csv, write_table
+    from lpspec.io.export import read_csv, write_table
     from lpspec.registry import SCHEME_FACTS, acceptance_column
 
     rng = np.random.default_rng(14)

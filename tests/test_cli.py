@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lpspec.cli import main, parse_distribution
-from lpspec.export import read_csv
+from lpspec.io.export import read_csv
 
 
 def run(capsys, *argv):
@@ -202,7 +202,7 @@ def test_check_reports_a_failure(capsys, monkeypatch):
 
 
 def test_table_command_matches_run_sweep(capsys, tmp_path):
-    from lpspec.sweep import run_sweep
+    from lpspec.experiments.sweep import run_sweep
 
     spec = {"seed": 4, "families": [{"family": "dirichlet", "grid": {"n": [3]}, "replicates": 2}], "k": [2],
             "schemes": ["specinfer", "sir"]}

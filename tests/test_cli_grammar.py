@@ -14,7 +14,7 @@ from lpspec.cli import (
     build_parser,
     main,  # noqa: E402
 )
-from lpspec.export import read_csv
+from lpspec.io.export import read_csv
 
 
 # ---------------------------------------------------------------------- one parser
@@ -105,8 +105,8 @@ def test_dash_o_suffix_chooses_the_format(capsys, tmp_path):
 
 
 def test_table_show_prints_the_builtin_spec(capsys):
-    from lpspec.families import example_path
-    from lpspec.sweep import load_spec, parse_spec
+    from lpspec.experiments.sweep import load_spec, parse_spec
+    from lpspec.io.instances import example_path
 
     code, out, _ = run(capsys, "table", "--show", "sweep-small")
     assert code == 0 and out == example_path("sweep-small").read_text(encoding="utf-8")
@@ -242,7 +242,7 @@ def test_module_aliases_are_the_same_command(module, argv):
 def test_batch_and_table_share_column_names(capsys, tmp_path):
     pytest.importorskip("torch")
     from lpspec.batched import save_distributions
-    from lpspec.sweep import run_sweep
+    from lpspec.experiments.sweep import run_sweep
 
     q, p = [0.2, 0.3, 0.5], [0.5, 0.3, 0.2]
     save_distributions(tmp_path / "d.npz", target=np.array([q]), drafts=np.array([p]))

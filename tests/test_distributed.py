@@ -35,9 +35,9 @@ from lpspec.batched import table as batch_cli
 from lpspec.batched.chunks import plan_chunks
 from lpspec.batched.table import ACCEPTANCE_TASK, _acceptance_chunk, _prepare_acceptance
 from lpspec.distributed import Checkpoint, TaskRun, map_tasks, require_dask, resolve_engine
-from lpspec.export import read_csv, to_csv, to_json
-from lpspec.families import family_point
-from lpspec.sweep import _sweep_error_row, _sweep_rows, parse_spec, sweep_jobs, sweep_row
+from lpspec.experiments.families import family_point
+from lpspec.experiments.sweep import _sweep_error_row, _sweep_rows, parse_spec, sweep_jobs, sweep_row
+from lpspec.io.export import read_csv, to_csv, to_json
 
 SPEC = {
     "name": "dist-test",

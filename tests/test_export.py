@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from lpspec.export import (
+from lpspec.io.export import (
     Table,
     as_table,
     format_from_path,

@@ -11,8 +11,7 @@ pytest.importorskip("matplotlib")
 
 from matplotlib.path import Path as MplPath
 
-from lpspec.export import read_csv
-from lpspec.figures import (
+from lpspec.experiments.figures import (
     acceptance_one_region,
     acceptance_vs_k,
     figure2,
@@ -20,6 +19,7 @@ from lpspec.figures import (
     region_polygon,
     save_figure,
 )
+from lpspec.io.export import read_csv
 
 OPT, SPECTR, SPECINFER = "optimal_acceptance", "spectr.membership_acc", "specinfer.membership_acc"
 
@@ -151,7 +151,7 @@ def test_acceptance_vs_k_plots_the_table():
                                  replicates=3, seed=5)
     sweep_spec = table.metadata["sweep"]
     assert sweep_spec["seed"] == 5 and sweep_spec["k"] == [1, 2, 3]
-    from lpspec.sweep import run_sweep
+    from lpspec.experiments.sweep import run_sweep
 
     sweep = run_sweep(sweep_spec, progress_bar=False)
     ax = fig.get_axes()[0]
@@ -175,7 +175,7 @@ def test_acceptance_vs_k_plots_the_table():
 
 def test_acceptance_vs_k_says_where_a_curve_stops():
     # n = 8: SIR enumerates 8^K tuples, beyond MAX_SCHEME_TUPLES = 200 000 from K = 6 (8^6 = 262 144)
-    from lpspec.figures import acceptance_vs_k_table, plot_acceptance_vs_k
+    from lpspec.experiments.figures import acceptance_vs_k_table, plot_acceptance_vs_k
 
     assert 8**5 <= 200_000 < 8**6
     table = acceptance_vs_k_table("dirichlet", {"n": 8}, ks=(5, 6), schemes=("sir",), replicates=1, seed=2)

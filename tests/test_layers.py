@@ -141,6 +141,61 @@ def test_the_lp_sits_below_the_dispatcher():
             assert "lpspec" not in deps, f"{mod} imports the lpspec package itself"
 
 
+#: The core: the mathematics, which reads no files and runs no experiments (subpackages included).
+CORE = ("instance", "distributions", "lp", "optimum", "closed_forms", "certify", "decomposition", "theorems",
+        "schemes", "verifier", "submodular")
+
+
+def _layer(graph, name: str) -> set[str]:
+    return {m for m in graph if m == f"lpspec.{name}" or m.startswith(f"lpspec.{name}.")}
+
+
+def _reach(graph, start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for dep in graph.get(todo.pop(), ()):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
+def layer_violations(graph) -> list[str]:
+    """Edges (direct or through other modules) that point up: io -> experiments, core -> io or experiments."""
+    io, experiments = _layer(graph, "io"), _layer(graph, "experiments")
+    found = [f"{m} reaches {sorted(_reach(graph, m) & experiments)}" for m in sorted(io)
+             if _reach(graph, m) & experiments]
+    for name in CORE:
+        for m in sorted(_layer(graph, name)):
+            up = _reach(graph, m) & (io | experiments)
+            if up:
+                found.append(f"{m} reaches {sorted(up)}")
+    return found
+
+
+def test_the_layer_check_can_fail():
+    bad = {"lpspec.io.export": {"lpspec.experiments.sweep"}, "lpspec.experiments.sweep": set(),
+           "lpspec.lp": {"lpspec.compare"}, "lpspec.compare": {"lpspec.io.export"}}
+    assert layer_violations(bad) == ["lpspec.io.export reaches ['lpspec.experiments.sweep']",
+                                     "lpspec.lp reaches ['lpspec.experiments.sweep', 'lpspec.io.export']"]
+    assert layer_violations({"lpspec.experiments.sweep": {"lpspec.io.export", "lpspec.lp"}}) == []
+
+
+def test_io_and_experiments_import_downward_only():
+    """io and experiments are packages; io never imports experiments, and no core module imports either,
+    directly or through another module."""
+    graph = import_graph()
+    assert _layer(graph, "io") == {"lpspec.io", "lpspec.io.export", "lpspec.io.instances"}
+    assert _layer(graph, "experiments") == {"lpspec.experiments", "lpspec.experiments.families",
+                                            "lpspec.experiments.sweep", "lpspec.experiments.figures"}
+    for old in ("export", "families", "sweep", "figures"):  # moved, with no shim left behind
+        assert f"lpspec.{old}" not in graph
+    assert all(_layer(graph, name) for name in CORE), [n for n in CORE if not _layer(graph, n)]
+    assert "lpspec.io.instances" in graph["lpspec.experiments.families"]  # the builder sees the edges it checks
+    found = layer_violations(graph)
+    assert not found, "imports that point up a layer: " + "; ".join(found)
+
+
 HEAVY = ("torch", "matplotlib", "pandas", "dask", "transformers")
 
 

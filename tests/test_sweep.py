@@ -9,16 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from lpspec.families import (
-    derive_seed,
-    draw_instance,
-    example_names,
-    family_point,
-    load_example,
-    load_instance_file,
-    truncate,
-)
-from lpspec.sweep import load_spec, parse_spec, progress, run_sweep, scheme_columns
+from lpspec.experiments.families import derive_seed, draw_instance, family_point, truncate
+from lpspec.experiments.sweep import load_spec, parse_spec, progress, run_sweep, scheme_columns
+from lpspec.io.instances import example_names, load_example, load_instance_file
 
 
 # ---------------------------------------------------------------------- independent references

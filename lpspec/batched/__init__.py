@@ -11,7 +11,7 @@ whole batch of positions at once, the same quantities as the NumPy side under th
 * :func:`compare_schemes` — ``{scheme name: (B,) tensor}`` for ``optimal``, ``single_draft``,
   ``specinfer``, ``spectr``, ``naive``, ``truncated_is`` (K = 2, scored by ``Σ min(q, p_I)``) and
   ``upper_bound`` (:mod:`lpspec.batched.schemes`);
-* :func:`acceptance_table` — rows (one per position, or means) ready for :func:`lpspec.export.write_table`;
+* :func:`acceptance_table` — rows (one per position, or means) ready for :func:`lpspec.io.export.write_table`;
 * :func:`load_distributions` — (B, n) / (K, B, n) arrays from ``.npy``, ``.pt`` or ``.safetensors``;
 * :func:`file_table` — a file in row chunks that workers read themselves (:func:`read_rows`), serially or on
   Dask (:mod:`lpspec.batched.chunks`, :mod:`lpspec.distributed`).

@@ -6,7 +6,7 @@ and a row range) and a :class:`ChunkTask` (what to compute); the worker reads it
 :func:`~lpspec.batched.io.read_rows` — no multi-GB array goes through the scheduler — and returns one row dict
 per position (and per ``K``). :func:`file_table` runs the chunks with :func:`lpspec.distributed.map_tasks`
 (serially, or on Dask with ``engine="dask"``), sorts the rows into a fixed order and returns one
-:class:`~lpspec.export.Table`: the same table, bit for bit, whatever the engine or the chunk size.
+:class:`~lpspec.io.export.Table`: the same table, bit for bit, whatever the engine or the chunk size.
 
 Computations plug in by name: :data:`CHUNK_TASKS` maps a name to a :class:`ChunkTask`, and
 :func:`register_chunk_task` adds one (the acceptance table of :mod:`lpspec.batched.table` is registered as
@@ -240,7 +240,7 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
     """
     from .._version import __version__
     from ..distributed import fingerprint, map_tasks
-    from ..export import Table
+    from ..io.export import Table
 
     if isinstance(task, str):
         if task not in CHUNK_TASKS:

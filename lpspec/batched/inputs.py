@@ -16,7 +16,7 @@ row of a batch (the error messages name the argument and the row):
 
 Logits (:class:`Logits`) are converted by :func:`probabilities_from_logits`: float64 softmax of
 ``logits / temperature``, then ``top_k`` / ``top_p`` truncation with the rule of
-:func:`lpspec.families.truncate` (ties to the lower index; the nucleus is measured on the tempered,
+:func:`lpspec.experiments.families.truncate` (ties to the lower index; the nucleus is measured on the tempered,
 untruncated distribution), then renormalisation.
 
 Draft layouts (:func:`as_batch`): ``drafts`` of shape ``(B, n)`` with ``k`` for ``K`` identical drafts, or
@@ -302,7 +302,7 @@ def probabilities_from_logits(logits, *, temperature: float = 1.0, top_k: int | 
     ``top_k`` keeps the ``top_k`` most probable tokens (ties to the lower index); ``top_p`` keeps the shortest
     prefix of the tokens sorted by decreasing probability (ties to the lower index) whose mass reaches
     ``top_p`` (``- 1e-12``), at least one token. Both are measured on ``softmax(z / T)`` and intersected: the
-    rule of :func:`lpspec.families.truncate`. (Hugging Face's warpers measure ``top_p`` after ``top_k``.)
+    rule of :func:`lpspec.experiments.families.truncate`. (Hugging Face's warpers measure ``top_p`` after ``top_k``.)
 
     Parameters
     ----------

@@ -2,7 +2,7 @@
 
 :func:`acceptance_table` runs :func:`lpspec.batched.compare_schemes` over a batch (in chunks of
 ``batch_size`` rows, so that a file of thousands of positions at ``n = 128 000`` fits in memory) for one or
-several ``K`` and returns plain ``dict`` rows for :func:`lpspec.export.write_table` (CSV, Markdown, LaTeX,
+several ``K`` and returns plain ``dict`` rows for :func:`lpspec.io.export.write_table` (CSV, Markdown, LaTeX,
 JSON). The summary rows (``summary=True``) are the averages over positions — the form of the paper's
 Table 3 (average token acceptance per K for the optimum, the truncated IS, SpecTr and SpecInfer).
 
@@ -98,7 +98,7 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
         Per-position rows ``{"position", "k", <column>: float or None, ..., "notes"}``, or summary rows
         ``{"k", "positions", <column>: mean, ...}``, with the columns of :func:`lpspec.registry.acceptance_column`
         (``optimal_acceptance``, ``spectr.membership_acc``, ``truncated_is.sd_acc``, ``upper_bound``, ...).
-        Pass them to :func:`lpspec.export.write_table`.
+        Pass them to :func:`lpspec.io.export.write_table`.
 
     Examples
     --------

@@ -198,7 +198,7 @@ def emit_text(text: str, args, what: str = "output") -> None:
 
 def emit_table(table, args, default: str = "csv") -> None:
     """Print or write a table in ``--format`` (default: ``--output``'s suffix, else ``default``)."""
-    from ..export import format_from_path, format_table, write_table
+    from ..io.export import format_from_path, format_table, write_table
 
     output = getattr(args, "output", None)
     fmt = args.format or (format_from_path(output) if output else default)
@@ -332,7 +332,7 @@ def add_instance_options(parser):
 
 def instance_from_args(args):
     """``(make_instance kwargs, label, description)`` from --example / --file / --target + --draft."""
-    from ..families import load_example, load_instance_file
+    from ..io.instances import load_example, load_instance_file
 
     sources = sum(x is not None for x in (args.example, args.file, args.target))
     if sources != 1:

@@ -51,7 +51,7 @@ def format_grid(table) -> str:
 
     Examples
     --------
-    >>> from lpspec.export import Table
+    >>> from lpspec.io.export import Table
     >>> t = Table(["scheme", "k", "length", "token_acceptance", "block_efficiency"],
     ...           [{"scheme": "s", "k": 1, "length": 1, "token_acceptance": 0.5, "block_efficiency": 1.5}])
     >>> print(format_grid(t))
@@ -78,7 +78,7 @@ def format_grid(table) -> str:
 def run(args) -> int:
     from ..blocks import block_efficiency_table
     from ..corpus import load_pair
-    from ..export import format_from_path
+    from ..io.export import format_from_path
     from ..markov import load_markov_pair
 
     if args.example is not None and args.file is not None:

@@ -32,7 +32,7 @@ def register(sub):
 
 
 def _instances(args):
-    from ..families import derive_seed, draw_instance
+    from ..experiments.families import derive_seed, draw_instance
     from ..instance import make_instance
 
     if args.random is None:
@@ -66,7 +66,7 @@ def theorem_checks(inst):
 
 def run(args) -> int:
     from ..checks import CHECK_TITLES
-    from ..sweep import progress
+    from ..experiments.sweep import progress
 
     instances = _instances(args)
     summary: dict = {}

@@ -17,8 +17,8 @@ def register(sub):
 
 def run(args) -> int:
     from ..corpus import CORPORA
-    from ..families import example_names, load_example
-    from ..sweep import builtin_spec_names, load_spec
+    from ..experiments.sweep import builtin_spec_names, load_spec
+    from ..io.instances import example_names, load_example
 
     lines = ["Example instances (lpspec solve --example NAME; token indices are 0-based):"]
     lines += [f"  {name:<22} {load_example(name).description}" for name in example_names()]

@@ -38,7 +38,7 @@ def register(sub):
 
 
 def _draw(name, args):
-    from .. import figures
+    from ..experiments import figures
 
     if name == "figure2":
         return figures.figure2(steps=args.steps)
@@ -62,7 +62,7 @@ def _draw(name, args):
 
 
 def run(args) -> int:
-    from .. import figures
+    from ..experiments import figures
 
     if args._output is not None:
         raise CLIError("figure writes several files: use --output-dir DIR (there is no -o/--output here).")

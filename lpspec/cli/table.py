@@ -1,7 +1,7 @@
 """``lpspec table SPEC``: run a sweep spec (a JSON/TOML file or a built-in name) and print or write its table.
 
 ``lpspec table --show NAME`` prints a built-in spec (a starting point for your own); the spec format is in
-:mod:`lpspec.sweep` and docs/guide/cli.md.
+:mod:`lpspec.experiments.sweep` and docs/guide/cli.md.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def show_spec(name: str) -> str:
     """The text of a built-in spec (or of a spec file)."""
     from pathlib import Path
 
-    from ..families import example_path
-    from ..sweep import builtin_spec_names
+    from ..experiments.sweep import builtin_spec_names
+    from ..io.instances import example_path
 
     path = Path(name)
     if path.is_file():
@@ -55,7 +55,7 @@ def show_spec(name: str) -> str:
 
 
 def run(args) -> int:
-    from ..sweep import run_sweep
+    from ..experiments.sweep import run_sweep
 
     if args.show is not None:
         if args.spec is not None:

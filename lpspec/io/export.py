@@ -360,7 +360,7 @@ def read_json(source) -> Table:
         encoding="utf-8")
     obj = json.loads(text)
     if not isinstance(obj, dict) or "rows" not in obj or "columns" not in obj:
-        raise ValueError("expected a JSON object with 'columns' and 'rows' (as written by lpspec.export.to_json).")
+        raise ValueError("expected a JSON object with 'columns' and 'rows' (as written by lpspec.io.to_json).")
     return Table(list(obj["columns"]), [dict(r) for r in obj["rows"]], dict(obj.get("metadata") or {}))
 
 

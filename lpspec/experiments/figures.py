@@ -1,4 +1,4 @@
-"""Figures for papers (matplotlib), each drawn from a :class:`~lpspec.export.Table` that is returned with it.
+"""Figures for papers (matplotlib), each drawn from a :class:`~lpspec.io.export.Table` that is returned with it.
 
 * :func:`figure2` — Figure 2 of Khisti et al. (ICLR 2025), both panels: ``P*`` (Theorem 3), SpecTr and
   SpecInfer against ``q_1`` for ``p`` uniform on three tokens and ``K = 2`` (docs/theory.md §7).
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .export import Table, write_table
-from .instance import make_instance
-from .optimum import optimum_for
-from .registry import SCHEME_FACTS, acceptance_column
+from ..instance import make_instance
+from ..io.export import Table, write_table
+from ..optimum import optimum_for
+from ..registry import SCHEME_FACTS, acceptance_column
 
 __all__ = [
     "FIGURE2_PANELS",
@@ -89,7 +89,7 @@ def figure2_table(steps: int = 90) -> Table:
     >>> row["optimal_acceptance"], round(row["spectr.membership_acc"], 12)
     (1.0, 0.888888888889)
     """
-    from .schemes import SpecInfer, SpecTr
+    from ..schemes import SpecInfer, SpecTr
 
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps={steps!r} must be a positive integer.")
@@ -205,7 +205,7 @@ def region_table(draft, k: int = 2, resolution: int = 30) -> Table:
     >>> len(t), t.where(q0=1 / 3, q1=1 / 3).rows[0]["acceptance_one"]
     (10, True)
     """
-    from .theorems import acceptance_one_for
+    from ..theorems import acceptance_one_for
 
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise ValueError(f"resolution={resolution!r} must be a positive integer.")

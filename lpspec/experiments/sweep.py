@@ -51,11 +51,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .export import Table
+from ..instance import LAWS, MAX_K, make_instance
+from ..io.export import Table
+from ..optimum import optimum_for
+from ..results import LPSolveError
 from .families import FAMILIES, derive_seed, family_point
-from .instance import LAWS, MAX_K, make_instance
-from .optimum import optimum_for
-from .results import LPSolveError
 
 __all__ = [
     "DEFAULT_SCHEMES",
@@ -220,7 +220,7 @@ def parse_spec(obj: dict, base_dir: str | Path = ".") -> SweepSpec:
         for point in group.points():  # validates the family name, parameter names and values
             family_point(group.family, point, seed=0)
             if group.family == "file" and "path" in point:  # a bad file is an error now, not a row later
-                from .families import load_instance_file
+                from ..io.instances import load_instance_file
 
                 load_instance_file(_resolve(point, str(base_dir))["path"])
         groups.append(group)
@@ -272,7 +272,7 @@ def load_spec(path) -> SweepSpec:
     >>> spec.k, spec.laws
     ((2, 3), ('independent', 'without_replacement'))
     """
-    from .families import example_path
+    from ..io.instances import example_path
 
     p = Path(path)
     if not p.is_file():
@@ -305,7 +305,7 @@ def load_spec(path) -> SweepSpec:
 
 # ---------------------------------------------------------------------- per-instance evaluation
 def _scheme_names() -> tuple[str, ...]:
-    from .schemes import SCHEMES
+    from ..schemes import SCHEMES
 
     return (*SCHEMES, "upper_bound")
 
@@ -346,8 +346,8 @@ def evaluate_instance(inst, schemes) -> dict:
     >>> round(row["optimal_acceptance"], 12), round(row["specinfer.membership_acc"], 12), row["cut_set"]
     (0.69, 0.64, '{0}')
     """
-    from .compare import upper_bound
-    from .schemes import SCHEMES, ImportanceScheme
+    from ..compare import upper_bound
+    from ..schemes import SCHEMES, ImportanceScheme
 
     opt = optimum_for(inst)
     best = float(opt.value)
@@ -499,8 +499,8 @@ def run_sweep(spec, progress_bar: bool | None = None, *, engine: str | None = No
     >>> len(t), t.rows[0]["status"]
     (1, 'ok')
     """
-    from ._version import __version__
-    from .distributed import fingerprint, map_tasks
+    from .._version import __version__
+    from ..distributed import fingerprint, map_tasks
 
     if isinstance(spec, dict):
         spec = parse_spec(spec)

@@ -11,29 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_verifier import lm_pair, packed_pair  # noqa: E402  (tests/ is on pytest's pythonpath)
 
 import lpspec.verifier as V
 from lpspec import optimal_verifier
 
 U = 2.0**-53
-
-
-def lm_pair(n, seed):
-    rng = np.random.default_rng(seed)
-    z = 3.0 * rng.standard_normal(n)
-    w = (z + rng.standard_normal(n)) / 1.3  # the draft: perturbed and tempered logits
-    q, p = np.exp(z - z.max()), np.exp(w - w.max())
-    return q / q.sum(), p / p.sum()
-
-
-def packed_pair(n, seed):
-    rng = np.random.default_rng(seed)
-    p = np.full(n, 1.0 / n)
-    q = 1 + 1e-3 * rng.random(n)
-    q[0] = 0.0
-    q = 0.5 * q / q.sum()
-    q[0] = 0.5
-    return q, p
 
 
 def slid_at_equality(v, tol):

@@ -28,31 +28,21 @@ context rather than one instance and have no twin; a :class:`~lpspec.schemes.Sch
 """
 
 from ._version import __version__ as __version__
-from .blocks import (
-    BlockEfficiency,
-    MonteCarloBlockEfficiency,
-    block_efficiency,
-    block_efficiency_mc,
-    block_efficiency_table,
-    block_start_kernel,
-    long_run_block_efficiency,
-)
+from .blocks import block_efficiency, block_efficiency_mc, block_efficiency_table
 from .certify import ExactCertificate, certify
 from .compare import compare_schemes, upper_bound
 from .corpus import load_pair as load_markov_example
-from .decode import DecodeResult, decode
-from .decomposition import CanonicalDecomposition, canonical_decomposition, two_step_from_beta
-from .distributions import SUM_TOLERANCE, as_distribution
+from .decode import decode
+from .decomposition import CanonicalDecomposition, canonical_decomposition
+from .distributions import as_distribution
 from .experiments.families import draw_instance
-from .experiments.figures import acceptance_one_region, acceptance_vs_k, figure2, save_figure
+from .experiments.figures import figure2
 from .experiments.sweep import SweepSpec, load_spec, run_sweep
 from .instance import LAWS, Instance, make_instance
-from .io.export import Table, read_csv, to_csv, to_dataframe, to_json, to_latex, to_markdown, write_table
+from .io.export import Table, write_table
 from .io.instances import example_names, load_example, load_instance_file
-from .lp import FORMS, LPResult, solve_lp
+from .lp import LPResult, solve_lp
 from .markov import MarkovPair, load_markov_pair
-from .models import NextTokenModels
-from .multiplicity import multiplicity_table
 from .optimum import optimal_acceptance
 from .results import LPSolveError, OptimumResult
 from .schemes import (
@@ -78,9 +68,7 @@ from .verifier import OptimalVerifier, optimal_verifier
 from .verify import VerificationReport, verify_scheme
 
 __all__ = [
-    "SUM_TOLERANCE",
     "LAWS",
-    "FORMS",
     "Instance",
     "make_instance",
     "as_distribution",
@@ -92,7 +80,6 @@ __all__ = [
     "solve_lp",
     "certify",
     "canonical_decomposition",
-    "two_step_from_beta",
     "CanonicalDecomposition",
     "acceptance_one",
     "AcceptanceOneResult",
@@ -125,33 +112,52 @@ __all__ = [
     "SweepSpec",
     "Table",
     "write_table",
-    "to_csv",
-    "read_csv",
-    "to_markdown",
-    "to_latex",
-    "to_json",
-    "to_dataframe",
     "draw_instance",
     "load_instance_file",
     "load_example",
     "example_names",
     "figure2",
-    "acceptance_one_region",
-    "acceptance_vs_k",
-    "save_figure",
     "MarkovPair",
     "load_markov_pair",
     "load_markov_example",
-    "multiplicity_table",
     "block_efficiency",
     "block_efficiency_mc",
     "block_efficiency_table",
-    "block_start_kernel",
-    "long_run_block_efficiency",
-    "BlockEfficiency",
-    "MonteCarloBlockEfficiency",
     "decode",
-    "DecodeResult",
-    "NextTokenModels",
 ]
 
+#: Names that left the top level for the submodule that owns them (the top level keeps what a user needs);
+#: the old spelling still works, with a DeprecationWarning that names the new place.
+_MOVED = {
+    "to_csv": "lpspec.io",
+    "read_csv": "lpspec.io",
+    "to_markdown": "lpspec.io",
+    "to_latex": "lpspec.io",
+    "to_json": "lpspec.io",
+    "to_dataframe": "lpspec.io",
+    "acceptance_one_region": "lpspec.experiments",
+    "acceptance_vs_k": "lpspec.experiments",
+    "save_figure": "lpspec.experiments",
+    "block_start_kernel": "lpspec.blocks",
+    "long_run_block_efficiency": "lpspec.blocks",
+    "BlockEfficiency": "lpspec.blocks",
+    "MonteCarloBlockEfficiency": "lpspec.blocks",
+    "multiplicity_table": "lpspec.multiplicity",
+    "DecodeResult": "lpspec.decode",
+    "NextTokenModels": "lpspec.models",
+    "two_step_from_beta": "lpspec.decomposition",
+    "SUM_TOLERANCE": "lpspec.distributions",
+    "FORMS": "lpspec.lp",
+}
+
+
+def __getattr__(name):
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        module = _MOVED[name]
+        warnings.warn(f"lpspec.{name} is now {module}.{name}; the top-level name will be removed.",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module 'lpspec' has no attribute {name!r}")

@@ -132,7 +132,7 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
     seed : int or numpy.random.Generator
     restart : bool
         False (default): real decoding, each block continues the text generated so far (for a bigram pair the
-        mean is then :func:`lpspec.long_run_block_efficiency`). True: each block starts afresh from ``start``
+        mean is then :func:`lpspec.blocks.long_run_block_efficiency`). True: each block starts afresh from ``start``
         (independent blocks, whose mean is :func:`lpspec.block_efficiency` with the same ``start``).
     confidence : float
         Level of the normal interval of the measured block efficiency.

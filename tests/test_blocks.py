@@ -24,10 +24,10 @@ from lpspec import (
     block_efficiency_table,
     load_markov_pair,
     make_scheme,
-    multiplicity_table,
 )
 from lpspec.cli import main
 from lpspec.corpus import load_pair
+from lpspec.multiplicity import multiplicity_table
 
 HAS_OPTIMAL = hasattr(lpspec, "optimal_verifier")
 

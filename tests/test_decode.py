@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from lpspec import block_efficiency, block_start_kernel, decode, long_run_block_efficiency
+from lpspec import block_efficiency, decode
+from lpspec.blocks import block_start_kernel, long_run_block_efficiency
 
 
 def pair(seed=0, n=5):

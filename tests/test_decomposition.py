@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 
-from lpspec import canonical_decomposition, make_instance, solve_lp, two_step_from_beta
+from lpspec import canonical_decomposition, make_instance, solve_lp
+from lpspec.decomposition import two_step_from_beta
 
 TOL = 1e-9
 METHODS = ("is_lp", "from_lp")

@@ -11,7 +11,8 @@ from _reference import DIST_KINDS, dists
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from lpspec import SUM_TOLERANCE, as_distribution, make_instance
+from lpspec import as_distribution, make_instance
+from lpspec.distributions import SUM_TOLERANCE
 from lpspec.strategies import distributions as lib_distributions
 
 

@@ -370,3 +370,18 @@ def test_no_assert_statements_in_the_package():
             if isinstance(node, ast.Assert):
                 found.append(f"{path.relative_to(root)}:{node.lineno}")
     assert not found, found
+
+
+def test_names_that_left_the_top_level_still_resolve_with_a_warning():
+    """The top level keeps what a user needs; moved names resolve from their module and say where they went."""
+    import importlib
+
+    import lpspec
+
+    assert not set(lpspec._MOVED) & set(lpspec.__all__)
+    for name, module in lpspec._MOVED.items():
+        with pytest.warns(DeprecationWarning, match=f"{module}.{name}"):
+            obj = getattr(lpspec, name)
+        assert obj is getattr(importlib.import_module(module), name)
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        lpspec.no_such_name  # noqa: B018

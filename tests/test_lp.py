@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 
-from lpspec import FORMS, LPResult, make_instance, optimal_acceptance, solve_lp
-from lpspec.lp import solve_instance
+from lpspec import LPResult, make_instance, optimal_acceptance, solve_lp
+from lpspec.lp import FORMS, solve_instance
 
 TOL = 1e-9
 

@@ -95,7 +95,7 @@ def test_issue_solver_fault_instance_all_forms():
     p, q = p / p.sum(), q / q.sum()
     expected = _brute_force(q, p, 3)
     assert expected == pytest.approx(0.5681231655834715, abs=1e-12)
-    for form in lpspec.FORMS:
+    for form in lpspec.lp.FORMS:
         r = lpspec.solve_lp(target=q, drafts=p, k=3, form=form)
         assert r.value == pytest.approx(0.5681231655834715, abs=1e-12), form
         r.check()

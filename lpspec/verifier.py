@@ -436,23 +436,26 @@ class _Side:
                         A = An
                         break
                     A = An
+            def narrow(s):
+                """Evaluate g at s inside (lo, hi) and move the bracket end it falls on; g(s) and its top."""
+                nonlocal lo, hi, glo, toplo
+                gs, tops = g(s)
+                if gs >= 0:
+                    lo, glo, toplo = s, gs, tops
+                else:
+                    hi = s
+                return gs, tops
+
             s0 = 1.0 - A
             if lo < s0 < hi:
-                g0, top0 = g(s0)
-                if g0 >= 0:
-                    lo, glo, toplo = s0, g0, top0
-                else:
-                    hi = s0
+                g0, top0 = narrow(s0)
+                if g0 < 0:
                     # a point just below the start, on the safe side, to start Newton close to the root
                     slope = k * ((1.0 - s0) ** (k - 1) - (1.0 - top0) ** (k - 1))
                     if slope > 0:
                         s1 = s0 + 2.0 * g0 / slope
                         if lo < s1 < hi:
-                            g1, top1 = g(s1)
-                            if g1 >= 0:
-                                lo, glo, toplo = s1, g1, top1
-                            else:
-                                hi = s1
+                            narrow(s1)
         if glo is None:
             glo, toplo = g(lo)
             if glo < 0:

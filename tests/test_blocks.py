@@ -29,8 +29,6 @@ from lpspec.cli import main
 from lpspec.corpus import load_pair
 from lpspec.multiplicity import multiplicity_table
 
-HAS_OPTIMAL = hasattr(lpspec, "optimal_verifier")
-
 
 # ------------------------------------------------------------------------------------------- helpers
 def enumerate_table(scheme, q, p, j, make=None):
@@ -299,13 +297,9 @@ def test_optimal_calls_the_verifier_multiplicity_table(monkeypatch):
 
 
 def _verifier(q, p, k):
-    v = lpspec.optimal_verifier(target=q, drafts=p, k=k)
-    if not hasattr(v, "conditional"):
-        pytest.skip("optimal_verifier(...) has no conditional(x): no tuple enumeration possible")
-    return v
+    return lpspec.optimal_verifier(target=q, drafts=p, k=k)
 
 
-@pytest.mark.skipif(not HAS_OPTIMAL, reason="needs lpspec.optimal_verifier (rank-space verifier)")
 def test_optimal_tables_reach_the_optimum():
     """Sum of a(y, m) is P* (the certified optimum); the accepted mass of y never exceeds q(y)."""
     rng = np.random.default_rng(20)
@@ -322,7 +316,6 @@ def test_optimal_tables_reach_the_optimum():
                 np.testing.assert_allclose(got[:, 0], np.minimum(q, p), atol=1e-12)
 
 
-@pytest.mark.skipif(not HAS_OPTIMAL, reason="needs lpspec.optimal_verifier (rank-space verifier)")
 def test_optimal_tables_match_enumeration():
     rng = np.random.default_rng(21)
     for _ in range(4):
@@ -334,7 +327,6 @@ def test_optimal_tables_match_enumeration():
             np.testing.assert_allclose(got, want, atol=1e-10)
 
 
-@pytest.mark.skipif(not HAS_OPTIMAL, reason="needs lpspec.optimal_verifier (rank-space verifier)")
 def test_optimal_block_efficiency_against_enumeration():
     rng = np.random.default_rng(22)
     n, K, L = 3, 3, 3

@@ -293,11 +293,12 @@ def load_spec(path) -> SweepSpec:
             obj = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path} is not valid TOML ({exc}).") from None
+        except RecursionError:  # arrays nested thousands deep
+            raise ValueError(f"{path}: TOML nested too deep (a sweep spec needs 3 levels).") from None
     elif suffix == ".json":
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path} is not valid JSON ({exc}).") from None
+        from ..io.untrusted import loads_json
+
+        obj = loads_json(text, str(path))  # nesting depth and number sizes checked before parsing
     else:
         raise ValueError(f"sweep spec {str(path)!r}: use a .json or .toml file.")
     return parse_spec(obj, base)

@@ -189,8 +189,8 @@ class Checkpoint:
         Continue an existing file. Without it an existing file is an error (nothing computed is overwritten).
     check : callable, optional
         ``check(index, rows) -> None or reason``: whether stored rows are what task ``index`` returns.
-    max_line_bytes : int
-        Longest line read back (:data:`MAX_LINE_BYTES`).
+    max_line_bytes : int, optional
+        Longest line read back (default :data:`MAX_LINE_BYTES`).
     stream : file-like, optional
         Where the bad lines are reported (default ``sys.stderr``).
 
@@ -214,12 +214,12 @@ class Checkpoint:
     """
 
     def __init__(self, path, fingerprint: str, tasks: int, resume: bool = False, *,
-                 check: Callable | None = None, max_line_bytes: int = MAX_LINE_BYTES, stream=None):
+                 check: Callable | None = None, max_line_bytes: int | None = None, stream=None):
         self.path = Path(path)
         self.fingerprint = str(fingerprint)
         self.tasks = int(tasks)
         self.check = check
-        self.max_line_bytes = int(max_line_bytes)
+        self.max_line_bytes = int(MAX_LINE_BYTES if max_line_bytes is None else max_line_bytes)
         self.stream = stream
         self.done: dict[int, list] = {}
         self.errors: dict[int, str] = {}

@@ -46,6 +46,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .checkpoint import Checkpoint, canonical
 
@@ -64,6 +65,7 @@ __all__ = [
     "map_tasks",
     "require_dask",
     "resolve_engine",
+    "unguarded_main_call",
 ]
 
 #: The engines understood by :func:`map_tasks`, :func:`lpspec.run_sweep` and ``lpspec table/batch --engine``.
@@ -158,6 +160,9 @@ def dask_client(scheduler=None, workers: int | None = None):
         dask.distributed is not installed.
     ValueError
         The scheduler cannot be reached.
+    RuntimeError
+        An embedded cluster is started from a script's top level without ``if __name__ == "__main__":``
+        (:func:`unguarded_main_call`): one line saying what to add, instead of the workers' tracebacks.
     """
     distributed = require_dask()
     if scheduler is not None and not isinstance(scheduler, str):
@@ -177,6 +182,11 @@ def dask_client(scheduler=None, workers: int | None = None):
         return
     import dask
 
+    where = unguarded_main_call()
+    if where is not None:
+        raise RuntimeError(f"engine='dask' starts worker processes that import your script {where[0]} again, and "
+                           f"line {where[1]} starts the run at its top level: put the script's work under "
+                           "`if __name__ == \"__main__\":` (or pass a scheduler address, or use engine='serial').")
     n = default_workers() if workers is None else workers
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Port .* is already in use")  # falls back to a free port
@@ -190,6 +200,63 @@ def dask_client(scheduler=None, workers: int | None = None):
             client.close()
     finally:
         cluster.close()
+
+
+def _main_guard_lines(path: str) -> list[tuple[int, int]]:
+    """Line ranges of the top-level ``if __name__ == "__main__":`` blocks of a Python file."""
+    import ast
+
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return [(1, sys.maxsize)]  # cannot read it: assume guarded (never a false alarm)
+    out = []
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and len(node.test.comparators) == 1:
+            sides = [node.test.left, node.test.comparators[0]]
+            names = [x.id for x in sides if isinstance(x, ast.Name)]
+            consts = [x.value for x in sides if isinstance(x, ast.Constant)]
+            if names == ["__name__"] and consts == ["__main__"]:
+                out.append((node.body[0].lineno, node.end_lineno or sys.maxsize))
+    return out
+
+
+def unguarded_main_call(start_method: str | None = None):
+    """``(script, line)`` when the running script starts worker processes from its top level, unguarded.
+
+    Worker processes started with ``spawn`` or ``forkserver`` (Dask's default) import the main script again;
+    work it does at its top level outside ``if __name__ == "__main__":`` then runs again in every worker,
+    which fails ("Nanny failed to start"). This walks the call stack to the script's module-level frame and
+    reads the script's guard blocks. ``None`` when there is no script (interactive, notebook, ``-c``), the
+    call is inside a guard, or workers are forked.
+
+    Examples
+    --------
+    >>> unguarded_main_call() is None  # a doctest runs inside a function, not at a script's top level
+    True
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not os.path.isfile(path):
+        return None
+    if start_method is None:
+        try:
+            import dask
+
+            start_method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
+        except ImportError:
+            start_method = "spawn"
+    if start_method == "fork":
+        return None
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals is vars(main) and frame.f_code.co_name == "<module>":
+            line = frame.f_lineno
+            if any(a <= line <= b for a, b in _main_guard_lines(path)):
+                return None
+            return path, line
+        frame = frame.f_back
+    return None
 
 
 # ---------------------------------------------------------------------- checkpoint

@@ -174,7 +174,11 @@ def _csv_instance(text: str, name: str) -> InstanceSpec:
         try:
             if exact:
                 return np.array([parse_exact(c, f"{name}: {label}") for c in cells], dtype=object)
-            return np.array([float(c) for c in cells], dtype=np.float64)
+            values = np.array([float(c) for c in cells], dtype=np.float64)
+            for c, v in zip(cells, values):
+                if np.isinf(v) and "inf" not in c.lower():
+                    raise OversizedNumberError(f"{name}: {label}: the number {c.strip()[:40]} overflows a float.")
+            return values
         except ValueError as exc:
             if isinstance(exc, OversizedNumberError):
                 raise

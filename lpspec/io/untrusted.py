@@ -10,6 +10,7 @@ exponent of a number written as text before it builds the Fraction.
 from __future__ import annotations
 
 import json
+import math
 import re
 from fractions import Fraction
 
@@ -83,7 +84,10 @@ def _number_hook(kind):
     def parse(text: str):
         if len(text) > MAX_NUMBER_CHARS:
             raise ValueError(f"a number of {len(text)} digits (at most {MAX_NUMBER_CHARS})")
-        return kind(text)
+        value = kind(text)
+        if kind is float and math.isinf(value):
+            raise ValueError(f"the number {text[:40]} overflows a float")
+        return value
 
     return parse
 

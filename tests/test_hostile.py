@@ -1281,9 +1281,10 @@ def test_negative_entries_reach_validation(argv, entry, capsys):
 def test_space_separated_lists_read_as_comma_lists(capsys):
     from lpspec.cli import main
 
-    assert main(["solve", "--target", "0.25", "0.75", "--draft", "1/2", "1/2", "-k", "2", "--json", "--schemes", "specinfer"]) == 0
+    common = ["-k", "2", "--json", "--schemes", "specinfer"]
+    assert main(["solve", "--target", "0.25", "0.75", "--draft", "1/2", "1/2", *common]) == 0
     spaced = json.loads(capsys.readouterr().out)
-    assert main(["solve", "--target", "0.25,0.75", "--draft", "1/2,1/2", "-k", "2", "--json", "--schemes", "specinfer"]) == 0
+    assert main(["solve", "--target", "0.25,0.75", "--draft", "1/2,1/2", *common]) == 0
     assert json.loads(capsys.readouterr().out) == spaced
 
 

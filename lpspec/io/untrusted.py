@@ -47,20 +47,20 @@ def parse_exact(text: str, name: str = "entry") -> Fraction:
     --------
     >>> parse_exact(" 1/3 "), parse_exact("2.5e-1")
     (Fraction(1, 3), Fraction(1, 4))
-    >>> parse_exact("1e999999999", "target")
+    >>> parse_exact("1e999999999", "target")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lpspec.io.untrusted.OversizedNumberError: target: '1e999999999' has a decimal exponent beyond 4300; write the number without it (a probability is at most 1).
+    lpspec.io.untrusted.OversizedNumberError: target: '1e999999999' has a decimal exponent beyond 4300; ...
     """
     text = str(text).strip()
     if len(text) > MAX_NUMBER_CHARS:
-        raise OversizedNumberError(f"{name}: an entry of {len(text)} characters (at most {MAX_NUMBER_CHARS}); write a number "
-                         "or a fraction like 1/3.")
+        raise OversizedNumberError(f"{name}: an entry of {len(text)} characters (at most {MAX_NUMBER_CHARS}); "
+                                   "write a number or a fraction like 1/3.")
     for m in _EXPONENT.finditer(text):
         digits = m.group(1).replace("_", "").lstrip("+-").lstrip("0")
         if len(digits) > len(str(MAX_EXPONENT)) or (digits and int(digits) > MAX_EXPONENT):
-            raise OversizedNumberError(f"{name}: {text[:40]!r} has a decimal exponent beyond {MAX_EXPONENT}; write the number "
-                             "without it (a probability is at most 1).")
+            raise OversizedNumberError(f"{name}: {text[:40]!r} has a decimal exponent beyond {MAX_EXPONENT}; "
+                                       "write the number without it (a probability is at most 1).")
     try:
         return Fraction(text)
     except (ValueError, ZeroDivisionError):

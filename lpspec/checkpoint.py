@@ -161,10 +161,12 @@ def _lock(f, path: Path) -> None:
         return
     try:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:
         f.close()
         raise ValueError(f"the checkpoint {path} is in use by another run (it holds a lock on it); wait for that "
                          "run to end, or write to another --output / --checkpoint.") from None
+    except OSError:  # a file system without locks (some network mounts): the digests catch interleaved lines
+        return
     try:
         same = os.fstat(f.fileno()).st_ino == os.stat(path).st_ino
     except OSError:
@@ -423,7 +425,7 @@ class Checkpoint:
             import fcntl
 
             fcntl.flock(new.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # pragma: no cover
+        except (ImportError, OSError):  # pragma: no cover - no locks here: as in _lock
             pass
         os.replace(tmp, self.path)
         src.close()

@@ -132,6 +132,11 @@ def rows_match(skeleton: list, rows: list, exact_count: bool = True) -> str | No
     return None
 
 
+def _short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _read_lines(f, cap: int):
     """Yield ``(line number, offset, bytes or None, complete)``; a line over ``cap`` bytes is skipped unread."""
     lineno, offset = 0, f.tell()
@@ -324,12 +329,16 @@ class Checkpoint:
                 self._refuse("was written by an older lpspec (format 1, without digests)")
             self._refuse(f"has a damaged first line ({reason}); it is not a checkpoint lpspec can trust")
         if header.get("format") != FORMAT:
-            self._refuse(f"is not an {FORMAT} file (format {header.get('format')!r})")
+            self._refuse(f"is not an {FORMAT} file (format {_short(header.get('format'))})")
         if header.get("run") != self.fingerprint or header.get("tasks") != self.tasks:
             self._refuse("belongs to another run (a different spec, file or options)")
         keep_end = None  # offset after the last complete line
         header_end = len(raw)
-        kept: dict[int, tuple[int, int, str]] = {}  # task -> (offset, length, canonical rows)
+        if not complete:  # the header is the whole file, torn just before its newline
+            f.seek(0, os.SEEK_END)
+            self._append(b"\n")
+            return
+        kept: dict[int, tuple[int, int, bytes]] = {}  # task -> (offset, length, digest of its rows)
         kept_at: dict[int, int] = {}  # task -> line number
         conflicted: set[int] = set()
         rewrite = False
@@ -356,7 +365,7 @@ class Checkpoint:
                     self.errors[task] = obj["error"]
                 rewrite = rewrite or task in kept
                 continue
-            text = canonical(obj["rows"])
+            text = hashlib.sha256(canonical(obj["rows"]).encode("ascii")).digest()  # 32 bytes, not the rows
             if task in conflicted:
                 rewrite = True
                 self._say(lineno, f"another line for task {task}", task)
@@ -384,7 +393,7 @@ class Checkpoint:
         """``(task or None, reason or None)`` for a line whose digest holds."""
         task = obj.get("task")
         if isinstance(task, bool) or not isinstance(task, int):
-            return None, f"task={task!r} is not a task index"
+            return None, f"task={_short(task)} is not a task index"
         if not 0 <= task < self.tasks:
             return None, f"task {task} is out of range (the run has {self.tasks} tasks)"
         if obj.get("run") != self.fingerprint:
@@ -395,7 +404,7 @@ class Checkpoint:
                 return task, "an error that is not a string"
             return task, None
         if body != {"rows"}:
-            return task, f"unexpected fields {sorted(body)}"
+            return task, f"unexpected fields {_short(sorted(body))}"
         rows = obj["rows"]
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             return task, "rows that are not a list of objects"

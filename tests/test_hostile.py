@@ -1067,6 +1067,11 @@ def test_old_or_foreign_checkpoints_are_refused_in_one_line(tmp_path):
         ckpt.Checkpoint(tmp_path / "d.jsonl", "abd", 3, resume=True)
     with pytest.raises(ValueError, match="another run"):
         ckpt.Checkpoint(tmp_path / "d.jsonl", "abc", 4, resume=True)
+    header = (tmp_path / "d.jsonl").read_bytes()
+    (tmp_path / "d.jsonl").write_bytes(header[:-1])  # torn just before the header's newline
+    with ckpt.Checkpoint(tmp_path / "d.jsonl", "abc", 3, resume=True) as cp:
+        cp.record(2, [{"a": 0.1}])
+    assert ckpt.Checkpoint(tmp_path / "d.jsonl", "abc", 3, resume=True).close_and_done() == {2: [{"a": 0.1}]}
 
 
 def test_rows_match_counts_and_cells():

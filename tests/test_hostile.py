@@ -882,7 +882,7 @@ def _apply(data: bytes, edits, fp: str) -> bytes:
             bad = [[], rows * 3, rows[:-1] + [{"family": "evil", "k": 99}], [{**rows[0], "x": x + 1}] + rows[1:],
                    rows + [rows[0]]][b % 5]
             forged = _forged({"run": fp if byte % 4 else "someone-else", "task": task, "rows": bad})
-            lines.insert(1 + b % len(lines), forged)
+            lines.insert(1 + b % len(lines) if lines else 0, forged)
             data = b"".join(lines)
         elif kind == "encoding" and len(body):
             i = body[a % len(body)]
@@ -896,7 +896,7 @@ def _apply(data: bytes, edits, fp: str) -> bytes:
             lines[i] = lines[i][:cut] + lines[j] + lines[i][cut:]
             data = b"".join(lines)
         elif kind == "long":
-            lines.insert(1 + b % len(lines), b'{"task": 1, "rows": [' + b"0," * 5000 + b"0]}\n")
+            lines.insert(1 + b % len(lines) if lines else 0, b'{"task": 1, "rows": [' + b"0," * 5000 + b"0]}\n")
             data = b"".join(lines)
     return data
 
@@ -952,6 +952,7 @@ def _check_checkpoint_damage(edits, stop_after, monkeypatch_limit=True):
 @example([("inject", 3, 4, 1)], None)  # a forged row with a valid digest but a task's row that is not its own
 @example([("interleave", 2, 5, 17)], None)
 @example([("long", 0, 1, 0)], 4)
+@example([("truncate", 0, 0, 0), ("inject", 0, 0, 0)], None)  # an empty file: refused
 def test_a_damaged_checkpoint_resumes_to_the_same_rows_or_is_refused(edits, stop_after):
     _check_checkpoint_damage(edits, stop_after)
 

@@ -77,6 +77,7 @@ CHECKPOINT_SUFFIX = ".checkpoint.jsonl"
 INSTALL_HINT = ("engine='dask' needs dask.distributed: pip install 'lpspec[dask]' (or pip install "
                 "'dask[distributed]').")
 
+
 def require_dask():
     """Import and return :mod:`distributed`, or raise an :class:`ImportError` that says how to install it.
 

@@ -25,9 +25,12 @@ Faults
 * A task that raises (bad input, a bug) does not stop the run: the exception is caught on the worker and the
   task's rows become *error rows* (an ``error`` column holding ``"TypeError: ..."``), built by ``on_error``.
 * With ``checkpoint=PATH`` every finished task is appended to a JSON-lines file as it arrives (floats are
-  written with ``repr``, so they come back bit for bit). ``resume=True`` reads that file and runs only the
-  tasks not yet done; tasks that ended with an error are run again. A checkpoint written for a different run
-  (another spec, file or option) is refused.
+  written with ``repr``, so they come back bit for bit), each line sealed with the run's fingerprint and a
+  SHA-256 digest (:mod:`lpspec.checkpoint`). ``resume=True`` reads that file and runs only the tasks not yet
+  done; tasks that ended with an error are run again, and so is every task whose line fails a check (digest,
+  fingerprint, task index, the rows the task returns: ``check_rows``), with one line on stderr naming the
+  file and the line. A checkpoint written for a different run (another spec, file or option), or one that
+  another run is writing, is refused.
 
 Dask is an optional dependency (``pip install 'lpspec[dask]'``), imported only when ``engine="dask"``.
 """
@@ -45,6 +48,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checkpoint import Checkpoint, canonical
+
 __all__ = [
     "ALLOWED_FAILURES",
     "CHECKPOINT_SUFFIX",
@@ -60,6 +65,7 @@ __all__ = [
     "map_tasks",
     "require_dask",
     "resolve_engine",
+    "unguarded_main_call",
 ]
 
 #: The engines understood by :func:`map_tasks`, :func:`lpspec.run_sweep` and ``lpspec table/batch --engine``.
@@ -70,8 +76,6 @@ ALLOWED_FAILURES = 3
 CHECKPOINT_SUFFIX = ".checkpoint.jsonl"
 INSTALL_HINT = ("engine='dask' needs dask.distributed: pip install 'lpspec[dask]' (or pip install "
                 "'dask[distributed]').")
-
-_FORMAT = "lpspec-checkpoint-1"
 
 
 def require_dask():
@@ -157,6 +161,9 @@ def dask_client(scheduler=None, workers: int | None = None):
         dask.distributed is not installed.
     ValueError
         The scheduler cannot be reached.
+    RuntimeError
+        An embedded cluster is started from a script's top level without ``if __name__ == "__main__":``
+        (:func:`unguarded_main_call`): one line saying what to add, instead of the workers' tracebacks.
     """
     distributed = require_dask()
     if scheduler is not None and not isinstance(scheduler, str):
@@ -176,6 +183,11 @@ def dask_client(scheduler=None, workers: int | None = None):
         return
     import dask
 
+    where = unguarded_main_call()
+    if where is not None:
+        raise RuntimeError(f"engine='dask' starts worker processes that import your script {where[0]} again, and "
+                           f"line {where[1]} starts the run at its top level: put the script's work under "
+                           "`if __name__ == \"__main__\":` (or pass a scheduler address, or use engine='serial').")
     n = default_workers() if workers is None else workers
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Port .* is already in use")  # falls back to a free port
@@ -191,16 +203,64 @@ def dask_client(scheduler=None, workers: int | None = None):
         cluster.close()
 
 
+def _main_guard_lines(path: str) -> list[tuple[int, int]]:
+    """Line ranges of the top-level ``if __name__ == "__main__":`` blocks of a Python file."""
+    import ast
+
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return [(1, sys.maxsize)]  # cannot read it: assume guarded (never a false alarm)
+    out = []
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and len(node.test.comparators) == 1:
+            sides = [node.test.left, node.test.comparators[0]]
+            names = [x.id for x in sides if isinstance(x, ast.Name)]
+            consts = [x.value for x in sides if isinstance(x, ast.Constant)]
+            if names == ["__name__"] and consts == ["__main__"]:
+                out.append((node.body[0].lineno, node.end_lineno or sys.maxsize))
+    return out
+
+
+def unguarded_main_call(start_method: str | None = None):
+    """``(script, line)`` when the running script starts worker processes from its top level, unguarded.
+
+    Worker processes started with ``spawn`` or ``forkserver`` (Dask's default) import the main script again;
+    work it does at its top level outside ``if __name__ == "__main__":`` then runs again in every worker,
+    which fails ("Nanny failed to start"). This walks the call stack to the script's module-level frame and
+    reads the script's guard blocks. ``None`` when there is no script (interactive, notebook, ``-c``), the
+    call is inside a guard, or workers are forked.
+
+    Examples
+    --------
+    >>> unguarded_main_call() is None  # a doctest runs inside a function, not at a script's top level
+    True
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not os.path.isfile(path):
+        return None
+    if start_method is None:
+        try:
+            import dask
+
+            start_method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
+        except ImportError:
+            start_method = "spawn"
+    if start_method == "fork":
+        return None
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals is vars(main) and frame.f_code.co_name == "<module>":
+            line = frame.f_lineno
+            if any(a <= line <= b for a, b in _main_guard_lines(path)):
+                return None
+            return path, line
+        frame = frame.f_back
+    return None
+
+
 # ---------------------------------------------------------------------- checkpoint
-def _json_default(obj):
-    if hasattr(obj, "item") and not isinstance(obj, (list, tuple, dict)):  # numpy scalar
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    raise TypeError(f"a task returned a cell of type {type(obj).__name__}, which a checkpoint cannot hold; "
-                    "return plain numbers, strings, booleans or None.")
-
-
 def fingerprint(*parts) -> str:
     """A short hash of JSON-able ``parts`` (the spec, the file, the options) that names one run.
 
@@ -213,107 +273,6 @@ def fingerprint(*parts) -> str:
 
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-class Checkpoint:
-    """An append-only JSON-lines file of finished tasks: a header line, then one line per task.
-
-    The header is ``{"format": "lpspec-checkpoint-1", "fingerprint": ..., "tasks": N}``; each task line is
-    ``{"task": i, "rows": [...]}`` or ``{"task": i, "error": "..."}``. Lines are flushed as they are written;
-    a torn last line (the process was killed while writing it) is dropped on resume.
-
-    Parameters
-    ----------
-    path : path-like
-    fingerprint : str
-        Names the run (:func:`fingerprint`); resuming a checkpoint of another run raises ``ValueError``.
-    tasks : int
-        Number of tasks of the run.
-    resume : bool
-        Continue an existing file. Without it an existing file is an error (nothing computed is overwritten).
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "t.checkpoint.jsonl")
-    >>> with Checkpoint(path, "abc", tasks=2) as cp:
-    ...     cp.record(1, [{"x": 0.1}])
-    >>> Checkpoint(path, "abc", tasks=2, resume=True).close_and_done()
-    {1: [{'x': 0.1}]}
-    """
-
-    def __init__(self, path, fingerprint: str, tasks: int, resume: bool = False):
-        self.path = Path(path)
-        self.fingerprint = fingerprint
-        self.tasks = int(tasks)
-        self.done: dict[int, list] = {}
-        self.errors: dict[int, str] = {}
-        if self.path.exists() and not resume:
-            raise ValueError(f"the checkpoint {self.path} of an earlier run exists; resume it (--resume, "
-                             "resume=True) or delete it to start again.")
-        if self.path.exists():
-            self._load()
-            self._file = open(self.path, "a", encoding="utf-8")
-        else:
-            if not self.path.parent.is_dir():  # before any work: the output's folder must exist
-                raise ValueError(f"{self.path.parent}: no such directory for the checkpoint {self.path.name} "
-                                 "(create it, or write the output elsewhere).")
-            self._file = open(self.path, "w", encoding="utf-8")
-            self._write({"format": _FORMAT, "fingerprint": fingerprint, "tasks": self.tasks})
-
-    def _load(self):
-        raw = self.path.read_bytes()
-        good = raw[: raw.rfind(b"\n") + 1]  # drop a torn last line
-        if len(good) != len(raw):
-            with open(self.path, "r+b") as f:
-                f.truncate(len(good))
-        lines = good.decode("utf-8").splitlines()
-        try:
-            header = json.loads(lines[0]) if lines else None
-        except json.JSONDecodeError:
-            header = None
-        if not isinstance(header, dict) or header.get("format") != _FORMAT:
-            raise ValueError(f"{self.path} is not an lpspec checkpoint; delete it or choose another --checkpoint.")
-        if header.get("fingerprint") != self.fingerprint or header.get("tasks") != self.tasks:
-            raise ValueError(f"the checkpoint {self.path} belongs to another run (a different spec, file or "
-                             "options); delete it to start again, or resume with the same arguments.")
-        for line in lines[1:]:
-            rec = json.loads(line)
-            i = int(rec["task"])
-            if "error" in rec:
-                self.errors[i] = rec["error"]
-                self.done.pop(i, None)
-            else:
-                self.done[i] = rec["rows"]
-                self.errors.pop(i, None)
-
-    def _write(self, obj):
-        self._file.write(json.dumps(obj, default=_json_default, allow_nan=True) + "\n")
-        self._file.flush()
-
-    def record(self, index: int, rows: list | None, error: str | None = None):
-        """Append one finished task: its rows, or the error it ended with."""
-        if error is not None:
-            self._write({"task": index, "error": error})
-        else:
-            self._write({"task": index, "rows": rows})
-
-    def close(self):
-        if not self._file.closed:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-
-    def close_and_done(self) -> dict:
-        """Close the file and return ``{task index: rows}`` of the tasks done (read on resume)."""
-        self.close()
-        return dict(self.done)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 # ---------------------------------------------------------------------- running tasks
@@ -370,7 +329,8 @@ def _bar(total: int, desc: str, enabled: bool | None):
 
 def map_tasks(func: Callable, items: Sequence, *, engine: str | None = None, scheduler=None,
               workers: int | None = None, checkpoint=None, resume: bool = False, run_id: str = "",
-              on_error: Callable | None = None, progress_bar: bool | None = None, desc: str = "tasks") -> TaskRun:
+              on_error: Callable | None = None, progress_bar: bool | None = None, desc: str = "tasks",
+              check_rows: Callable | None = None) -> TaskRun:
     """Run ``func(item)`` for every item, serially or on a Dask cluster, with checkpoint, resume and error rows.
 
     Parameters
@@ -391,7 +351,8 @@ def map_tasks(func: Callable, items: Sequence, *, engine: str | None = None, sch
     resume : bool
         Skip the tasks the checkpoint holds; run the others (and those that ended with an error) again.
     run_id : str
-        The run's :func:`fingerprint`, stored in the checkpoint and checked on resume.
+        The run's :func:`fingerprint`, stored in the checkpoint and checked on resume (together with a hash of
+        ``items`` when they are plain JSON data).
     on_error : callable, optional
         ``on_error(item, message) -> list of rows`` for a task that raised or whose workers kept dying;
         default ``[{"error": message}]``.
@@ -399,6 +360,10 @@ def map_tasks(func: Callable, items: Sequence, *, engine: str | None = None, sch
         A tqdm bar over tasks on stderr (default: when stderr is a terminal and tqdm is installed).
     desc : str
         Label of the progress bar and of the Dask task keys.
+    check_rows : callable, optional
+        ``check_rows(item, rows) -> None or reason``: on resume, whether the rows a checkpoint holds for
+        ``item`` are rows its task returns (count, identifying cells; :func:`lpspec.checkpoint.rows_match`).
+        Rows that fail are computed again.
 
     Returns
     -------
@@ -420,7 +385,12 @@ def map_tasks(func: Callable, items: Sequence, *, engine: str | None = None, sch
     errors: dict[int, str] = {}
     cp = None
     if checkpoint is not None:
-        cp = Checkpoint(checkpoint, run_id, len(items), resume=resume)
+        try:
+            run_id = fingerprint(run_id, canonical(items))  # plain items (numbers, strings) name the run too
+        except (TypeError, ValueError):
+            pass
+        check = None if check_rows is None else (lambda i, rows: check_rows(items[i], rows))
+        cp = Checkpoint(checkpoint, run_id, len(items), resume=resume, check=check)
     resumed = 0
     if cp is not None:
         for i, rows in cp.done.items():

@@ -34,7 +34,7 @@ from lpspec.batched import (
 from lpspec.batched import table as batch_cli
 from lpspec.batched.chunks import plan_chunks
 from lpspec.batched.table import ACCEPTANCE_TASK, _acceptance_chunk, _prepare_acceptance
-from lpspec.distributed import Checkpoint, TaskRun, map_tasks, require_dask, resolve_engine
+from lpspec.distributed import TaskRun, map_tasks, require_dask, resolve_engine
 from lpspec.experiments.families import family_point
 from lpspec.experiments.sweep import _sweep_error_row, _sweep_rows, parse_spec, sweep_jobs, sweep_row
 from lpspec.io.export import read_csv, to_csv, to_json
@@ -286,13 +286,16 @@ def test_resume_after_an_interrupted_run(cluster, tmp_path):
         map_tasks(_square, range(8), checkpoint=cp, run_id="r1")  # nothing computed is overwritten
     with pytest.raises(ValueError, match="another run"):
         map_tasks(_square, range(8), checkpoint=cp, run_id="r2", resume=True)
+    with pytest.raises(ValueError, match="another run"):
+        map_tasks(_square, range(9), checkpoint=cp, run_id="r1", resume=True)  # other items: another run
     run = map_tasks(_square, range(8), checkpoint=cp, run_id="r1", resume=True, scheduler=cluster)
     assert isinstance(run, TaskRun) and run.resumed == 3
     assert run.rows == [{"x": x, "sq": x * x / 7} for x in range(8)]
-    assert Checkpoint(cp, "r1", 8, resume=True).close_and_done() == {i: run.results[i] for i in range(8)}
+    again = map_tasks(_square, range(8), checkpoint=cp, run_id="r1", resume=True)  # the torn line is gone
+    assert again.resumed == 8 and again.results == run.results
 
 
-def test_cli_resume_skips_finished_rows_and_keeps_bits(cluster, tmp_path):
+def test_cli_resume_skips_finished_rows_and_keeps_bits(cluster, tmp_path, capsys):
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(SPEC))
     out = tmp_path / "t.csv"
@@ -305,15 +308,13 @@ def test_cli_resume_skips_finished_rows_and_keeps_bits(cluster, tmp_path):
     lines = cp.read_text().splitlines()
     assert len(lines) == 1 + len(read_csv(full).rows)
     rec = json.loads(lines[1])
-    rec["rows"][0]["optimal_acceptance"] = 0.125
+    rec["rows"][0]["optimal_acceptance"] = 0.125  # a hand edit: its digest no longer matches
     cp.write_text("\n".join([lines[0], json.dumps(rec), *lines[2:6]]) + "\n")
     out.unlink()
     assert cli.main(["table", str(spec_path), "-o", str(out), "--quiet", "--resume", "--scheduler",
                      cluster.scheduler.address]) == 0
-    rows, ref = read_csv(out).rows, read_csv(full).rows
-    assert rows[0]["optimal_acceptance"] == 0.125  # taken from the checkpoint, not recomputed
-    assert rows[1:] == ref[1:]
-    assert out.read_text().split("\n")[2:] == full.split("\n")[2:]  # the rest bit for bit
+    assert f"{cp}:2: its sha256 digest does not match" in capsys.readouterr().err  # recomputed, and said so
+    assert out.read_text() == full  # bit for bit: the edited row recomputed, the 4 others taken as they were
     assert not cp.exists()
 
 

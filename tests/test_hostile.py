@@ -798,3 +798,521 @@ def test_missing_target_or_drafts_is_named(kw, name):
         make_instance(**kw)
     with pytest.raises(ValueError, match=f"^{name} is required"):
         lpspec.optimal_verifier(**kw)
+
+
+# ===================================================================== checkpoints with integrity (issue 19)
+# The reference of every resumed run is the uninterrupted computation, done here by calling the task on each
+# item (not through the checkpoint code): a resumed run must give exactly those rows, or refuse with one line.
+from lpspec import checkpoint as ckpt  # noqa: E402
+from lpspec.distributed import map_tasks  # noqa: E402
+
+CK_ITEMS = list(range(9))
+
+
+def _ck_task(x):
+    """Rows of varying count (1 to 3) with cells of every kind a table holds."""
+    return [{"x": x, "j": j, "v": (x + 1) / (j + 7), "tiny": 5e-324 * j, "s": f"é{x}", "none": None,
+             "flag": bool(j % 2), "nan": float("nan") if x == 4 else 0.0} for j in range(x % 3 + 1)]
+
+
+def _ck_skeleton_check(x, rows):
+    return ckpt.rows_match([{"x": x, "j": j} for j in range(x % 3 + 1)], rows)
+
+
+def _same_rows(a, b):
+    """Equal rows, NaN equal to NaN (canonical JSON compares floats bit for bit through repr)."""
+    return ckpt.canonical(a) == ckpt.canonical(b)
+
+
+CK_REFERENCE = [_ck_task(x) for x in CK_ITEMS]
+
+
+def _ck_run(path, resume=False, stop_after=None):
+    items = CK_ITEMS if stop_after is None else CK_ITEMS  # same run (same fingerprint) either way
+    if stop_after is not None:
+        calls = {"n": 0}
+
+        def task(x):
+            calls["n"] += 1
+            if calls["n"] > stop_after:
+                raise KeyboardInterrupt  # the run is stopped here
+            return _ck_task(x)
+    else:
+        task = _ck_task
+    return map_tasks(task, items, checkpoint=path, resume=resume, run_id="hostile", check_rows=_ck_skeleton_check)
+
+
+def _forged(obj):
+    """A line with a *valid* digest (as a tool rewriting the file would write) but content of our choosing."""
+    return ckpt.canonical({**obj, "sha256": ckpt.line_digest(obj)}).encode() + b"\n"
+
+
+@st.composite
+def checkpoint_damage(draw):
+    """A list of edits to apply, in order, to the bytes of a checkpoint (the header is line 0)."""
+    kinds = ["byte", "truncate", "duplicate", "delete", "swap", "inject", "encoding", "interleave", "long"]
+    return draw(st.lists(st.tuples(st.sampled_from(kinds), st.integers(0, 10**9), st.integers(0, 10**9),
+                                   st.integers(0, 255)), min_size=1, max_size=3))
+
+
+def _apply(data: bytes, edits, fp: str) -> bytes:
+    for kind, a, b, byte in edits:
+        lines = data.splitlines(keepends=True)
+        body = range(1, len(lines)) if len(lines) > 1 else range(len(lines))
+        if kind == "byte" and data:
+            i = a % len(data)
+            data = data[:i] + bytes([byte]) + data[i + 1:]
+        elif kind == "truncate" and data:
+            data = data[: a % (len(data) + 1)]
+        elif kind == "duplicate" and len(body):
+            line = lines[body[a % len(body)]]
+            lines.insert(1 + b % len(lines), line if line.endswith(b"\n") else line + b"\n")
+            data = b"".join(lines)
+        elif kind == "delete" and len(body):
+            del lines[body[a % len(body)]]
+            data = b"".join(lines)
+        elif kind == "swap" and len(body) > 1:
+            i, j = body[a % len(body)], body[b % len(body)]
+            lines[i], lines[j] = lines[j], lines[i]
+            data = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
+        elif kind == "inject":
+            task = a % (len(CK_ITEMS) + 2) - 1  # -1 and len(items): out of range
+            x = task if 0 <= task < len(CK_ITEMS) else 0
+            rows = _ck_task(x)
+            bad = [[], rows * 3, rows[:-1] + [{"family": "evil", "k": 99}], [{**rows[0], "x": x + 1}] + rows[1:],
+                   rows + [rows[0]]][b % 5]
+            forged = _forged({"run": fp if byte % 4 else "someone-else", "task": task, "rows": bad})
+            lines.insert(1 + b % len(lines) if lines else 0, forged)
+            data = b"".join(lines)
+        elif kind == "encoding" and len(body):
+            i = body[a % len(body)]
+            text = lines[i].decode("utf-8", "replace")
+            enc = ["utf-16", "latin-1", "utf-32"][b % 3]
+            lines[i] = text.replace("\\u00e9", "é").encode(enc, "replace") + (b"\xff\xfe\n" if b % 2 else b"")
+            data = b"".join(lines)
+        elif kind == "interleave" and len(body) > 1:  # two writers without a lock: one line cut into another
+            i, j = body[a % len(body)], body[b % len(body)]
+            cut = byte % max(1, len(lines[i]))
+            lines[i] = lines[i][:cut] + lines[j] + lines[i][cut:]
+            data = b"".join(lines)
+        elif kind == "long":
+            lines.insert(1 + b % len(lines) if lines else 0, b'{"task": 1, "rows": [' + b"0," * 5000 + b"0]}\n")
+            data = b"".join(lines)
+    return data
+
+
+def _check_checkpoint_damage(edits, stop_after, monkeypatch_limit=True):
+    import tempfile
+
+    old = ckpt.MAX_LINE_BYTES
+    ckpt.MAX_LINE_BYTES = 4096 if monkeypatch_limit else old  # the "long" edit is over it; real lines are not
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "out.csv.checkpoint.jsonl")
+            if stop_after is None:
+                first = _ck_run(path)
+            else:
+                with pytest.raises(KeyboardInterrupt):
+                    _ck_run(path, stop_after=stop_after)
+            original = open(path, "rb").read()
+            fp = json.loads(original.splitlines()[0])["run"]
+            damaged = _apply(original, edits, fp)
+            with open(path, "wb") as f:
+                f.write(damaged)
+            err = io.StringIO()
+            try:
+                with redirect_stderr(err):
+                    run = _ck_run(path, resume=True)
+            except ValueError as exc:  # refused: one line naming the file; allowed only for a damaged header
+                msg = str(exc)
+                assert "\n" not in msg and path in msg, msg
+                assert damaged.split(b"\n", 1)[0] != original.split(b"\n", 1)[0], msg
+                return "refused"
+            assert all(_same_rows(run.results[i], CK_REFERENCE[i]) for i in range(len(CK_ITEMS))), edits
+            for line in err.getvalue().splitlines():
+                assert line.startswith(f"lpspec: warning: {path}"), line
+            if damaged != original and stop_after is None:
+                assert run.resumed <= len(CK_ITEMS)
+            # the file left behind is clean: a second resume merges every task and says nothing
+            err2 = io.StringIO()
+            with redirect_stderr(err2):
+                again = _ck_run(path, resume=True)
+            assert again.resumed == len(CK_ITEMS) and err2.getvalue() == ""
+            assert all(_same_rows(again.results[i], CK_REFERENCE[i]) for i in range(len(CK_ITEMS)))
+            if stop_after is None and damaged == original:
+                assert _same_rows(first.results, run.results)
+            return "resumed"
+    finally:
+        ckpt.MAX_LINE_BYTES = old
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(checkpoint_damage(), st.one_of(st.none(), st.integers(1, 8)))
+@example([("byte", 0, 0, ord("X"))], None)  # the header damaged: refused
+@example([("inject", 3, 4, 1)], None)  # a forged row with a valid digest but a task's row that is not its own
+@example([("interleave", 2, 5, 17)], None)
+@example([("long", 0, 1, 0)], 4)
+@example([("truncate", 0, 0, 0), ("inject", 0, 0, 0)], None)  # an empty file: refused
+def test_a_damaged_checkpoint_resumes_to_the_same_rows_or_is_refused(edits, stop_after):
+    _check_checkpoint_damage(edits, stop_after)
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(checkpoint_damage(), st.one_of(st.none(), st.integers(1, 8)))
+def test_a_damaged_checkpoint_resumes_to_the_same_rows_or_is_refused_long(edits, stop_after):
+    _check_checkpoint_damage(edits, stop_after)
+
+
+def test_checkpoint_lines_are_sealed_with_sha256_of_their_content(tmp_path):
+    """The digest is SHA-256 of the compact JSON of the line without it (recomputed here with hashlib)."""
+    import hashlib
+
+    path = tmp_path / "c.jsonl"
+    _ck_run(path)
+    for raw in path.read_bytes().splitlines():
+        obj = json.loads(raw)
+        digest = obj.pop("sha256")
+        assert hashlib.sha256(json.dumps(obj, separators=(",", ":")).encode()).hexdigest() == digest
+        assert obj["run"] == json.loads(path.read_bytes().splitlines()[0])["run"]
+
+
+def test_each_bad_line_is_named_with_its_line_number(tmp_path):
+    path = tmp_path / "c.jsonl"
+    _ck_run(path)
+    lines = path.read_bytes().splitlines(keepends=True)
+    rec = json.loads(lines[2])
+    rec["rows"][0]["v"] = 0.123456789  # a hand edit: the digest no longer matches
+    lines[2] = json.dumps(rec).encode() + b"\n"
+    lines[4] = b"[1, 2\n"
+    lines[5] = b"\xff\xfe garbage\n"
+    lines.insert(7, lines[6])  # the same task twice: kept once, silently
+    lines.append(lines[8][:20])  # a torn last line
+    path.write_bytes(b"".join(lines))
+    err = io.StringIO()
+    with redirect_stderr(err):
+        run = _ck_run(path, resume=True)
+    assert all(_same_rows(run.results[i], CK_REFERENCE[i]) for i in CK_ITEMS)
+    said = err.getvalue().splitlines()
+    assert [s.split(":")[3] for s in said] == ["3", "5", "6", "12"], said
+    assert "sha256 digest does not match" in said[0] and "task 1 will be computed again" in said[0]
+    assert "not JSON" in said[1] and "not UTF-8" in said[2] and "incomplete last line" in said[3]
+    assert run.resumed == len(CK_ITEMS) - 3
+
+
+def test_two_runs_on_one_checkpoint_the_second_is_refused(tmp_path):
+    path = tmp_path / "c.jsonl"
+    holder = ckpt.Checkpoint(path, "x", 3)  # a run in progress holds the file
+    try:
+        with pytest.raises(ValueError, match="in use by another run") as info:
+            ckpt.Checkpoint(path, "x", 3, resume=True)
+        assert "\n" not in str(info.value)
+        with pytest.raises(ValueError, match="exists; resume it"):
+            ckpt.Checkpoint(path, "x", 3)
+    finally:
+        holder.close()
+    ckpt.Checkpoint(path, "x", 3, resume=True).close()  # free again once the first run ended
+
+
+def test_a_second_process_on_a_held_checkpoint_is_refused(tmp_path):
+    """Two processes: the child resumes the checkpoint the parent holds and exits with one line."""
+    path = tmp_path / "c.jsonl"
+    code = ("import sys; from lpspec.checkpoint import Checkpoint\n"
+            "try:\n    Checkpoint(sys.argv[1], 'x', 3, resume=True)\n"
+            "except ValueError as e:\n    print(e); sys.exit(2)\n")
+    with ckpt.Checkpoint(path, "x", 3):
+        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.returncode == 2 and "in use by another run" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_300_mb_line_is_not_read_into_memory(tmp_path):
+    """A line over the cap is skipped by reading it in pieces: peak memory stays far below the line."""
+    import tracemalloc
+
+    path = tmp_path / "c.jsonl"
+    _ck_run(path)
+    lines = path.read_bytes().splitlines(keepends=True)
+    with open(path, "wb") as f:
+        f.writelines(lines[:3])
+        f.write(b'{"task": 3, "rows": [' + b"1," * (15 * 2**20) + b"1]}\n")  # 30 MB standing in for 300 MB
+        f.writelines(lines[3:])
+    err = io.StringIO()
+    tracemalloc.start()
+    try:
+        with redirect_stderr(err):
+            cp = ckpt.Checkpoint(path, json.loads(lines[0])["run"], len(CK_ITEMS), resume=True,
+                                 max_line_bytes=2**20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    cp.close()
+    assert peak < 8 * 2**20, peak
+    assert "longer than 1048576 bytes" in err.getvalue() and ":4:" in err.getvalue()
+    assert sorted(cp.done) == CK_ITEMS
+
+
+def test_old_or_foreign_checkpoints_are_refused_in_one_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"format": "lpspec-checkpoint-1", "fingerprint": "abc", "tasks": 3}\n{"task": 0, "rows": []}\n')
+    with pytest.raises(ValueError, match="older lpspec"):
+        ckpt.Checkpoint(path, "abc", 3, resume=True)
+    path.write_bytes(b"\x00" * 100)
+    with pytest.raises(ValueError, match="damaged first line"):
+        ckpt.Checkpoint(path, "abc", 3, resume=True)
+    path.write_text("")
+    with pytest.raises(ValueError, match="is empty"):
+        ckpt.Checkpoint(path, "abc", 3, resume=True)
+    ckpt.Checkpoint(tmp_path / "d.jsonl", "abc", 3).close()
+    with pytest.raises(ValueError, match="another run"):
+        ckpt.Checkpoint(tmp_path / "d.jsonl", "abd", 3, resume=True)
+    with pytest.raises(ValueError, match="another run"):
+        ckpt.Checkpoint(tmp_path / "d.jsonl", "abc", 4, resume=True)
+    header = (tmp_path / "d.jsonl").read_bytes()
+    (tmp_path / "d.jsonl").write_bytes(header[:-1])  # torn just before the header's newline
+    with ckpt.Checkpoint(tmp_path / "d.jsonl", "abc", 3, resume=True) as cp:
+        cp.record(2, [{"a": 0.1}])
+    assert ckpt.Checkpoint(tmp_path / "d.jsonl", "abc", 3, resume=True).close_and_done() == {2: [{"a": 0.1}]}
+
+
+def test_rows_match_counts_and_cells():
+    sk = [{"position": 5, "k": 2}, {"position": 6, "k": 2}]
+    assert ckpt.rows_match(sk, [{"position": 6, "k": 2, "a": 1}, {"position": 5, "k": 2, "a": 2}]) is None
+    assert "1 rows where the task returns 2" in ckpt.rows_match(sk, [{"position": 5, "k": 2}])
+    assert "does not return" in ckpt.rows_match(sk, [{"position": 5, "k": 2}, {"position": 5, "k": 2}])
+    assert "does not return" in ckpt.rows_match(sk, [{"position": 5, "k": 2}, {"position": 6, "k": True}])
+    assert ckpt.rows_match([{"position": 5}], [{"position": 5, "k": 2}, {"position": 5, "k": 3}],
+                           exact_count=False) is None
+    assert ckpt.rows_match([{"position": 5}, {"position": 6}], [{"position": 5}], exact_count=False)
+
+
+# ------------------------------------------------------------ the command line: `lpspec table -o` and `batch -o`
+CK_SPEC = {"name": "ck", "seed": 5, "families": [{"family": "dirichlet", "grid": {"n": [3, 4]}, "replicates": 2}],
+           "k": [2], "schemes": ["specinfer", "upper_bound"]}
+
+
+@pytest.fixture(scope="module")
+def table_run(tmp_path_factory):
+    """An uninterrupted `lpspec table` (the reference CSV) and the checkpoint a killed run leaves behind."""
+    from lpspec import run_sweep
+
+    d = tmp_path_factory.mktemp("ck")
+    spec = d / "spec.json"
+    spec.write_text(json.dumps(CK_SPEC))
+    from lpspec.cli import main
+
+    with redirect_stderr(io.StringIO()):
+        assert main(["table", str(spec), "-o", str(d / "ref.csv"), "--quiet"]) == 0
+    cp = d / "kept.jsonl"
+    run_sweep(spec, progress_bar=False, checkpoint=cp)
+    return spec, (d / "ref.csv").read_bytes(), cp.read_bytes().splitlines(keepends=True)
+
+
+def _table_edit(lines, how):
+    rec = json.loads(lines[1])
+    if how == "value":
+        rec["rows"][0]["optimal_acceptance"] = 0.123456789
+    elif how == "drop":
+        rec["rows"] = []
+    elif how == "triple":
+        rec["rows"] = rec["rows"] * 3
+    elif how == "bogus":
+        rec["rows"] = [{"family": "evil", "k": 99}]
+    elif how == "nan":
+        rec["rows"][0]["optimal_acceptance"] = float("nan")
+    elif how == "forged-bogus":  # a valid digest, the wrong rows: the row check refuses them
+        rec.pop("sha256")
+        rec["rows"] = [{"family": "evil", "k": 99}]
+        return [lines[0], _forged(rec), *lines[2:]]
+    elif how == "long":
+        return [lines[0], b'{"task": 0, "rows": ["' + b"x" * 20000 + b'"]}\n', *lines[2:]]
+    elif how == "typeerror":
+        return [lines[0], b'{"task": "0", "rows": 5}\n', b'{"rows": null}\n', b"7\n", *lines[2:]]
+    return [lines[0], json.dumps(rec).encode() + b"\n", *lines[2:]]
+
+
+@pytest.mark.parametrize("how", ["value", "drop", "triple", "bogus", "nan", "forged-bogus", "long", "typeerror"])
+def test_table_resume_never_merges_an_edited_line(how, table_run, tmp_path, monkeypatch, capsys):
+    """The edits of issue 19: each is recomputed (one warning naming file:line), the CSV equals the reference."""
+    from lpspec.cli import main
+
+    spec, ref, lines = table_run
+    out = tmp_path / "t.csv"
+    cp = tmp_path / "t.csv.checkpoint.jsonl"
+    cp.write_bytes(b"".join(_table_edit(lines, how)))
+    monkeypatch.setattr(ckpt, "MAX_LINE_BYTES", 10_000)
+    assert main(["table", str(spec), "-o", str(out), "--quiet", "--resume"]) == 0
+    assert out.read_bytes() == ref
+    err = capsys.readouterr().err
+    assert f"lpspec: warning: {cp}:2:" in err and "Traceback" not in err
+    assert not cp.exists()
+
+
+def test_table_resume_refuses_in_one_line(table_run, tmp_path, capsys):
+    from lpspec.cli import main
+
+    spec, _, lines = table_run
+    out = tmp_path / "t.csv"
+    cp = tmp_path / "t.csv.checkpoint.jsonl"
+    cp.write_bytes(b"".join(lines[:3]))
+    with ckpt.Checkpoint(cp, json.loads(lines[0])["run"], json.loads(lines[0])["tasks"], resume=True):
+        assert main(["table", str(spec), "-o", str(out), "--quiet", "--resume"]) == 2  # another run holds it
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lpspec: error:") and "in use by another run" in err and len(err.splitlines()) == 1
+    cp.write_bytes(b'{"format": "lpspec-checkpoint-2"\n' + b"".join(lines[1:]))
+    assert main(["table", str(spec), "-o", str(out), "--quiet", "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert str(cp) in err and "damaged first line" in err and len(err.splitlines()) == 1
+
+
+def test_batch_resume_checks_positions(tmp_path, capsys):
+    """`lpspec batch -o`: a forged chunk line holding another chunk's positions is recomputed."""
+    pytest.importorskip("torch")
+    from lpspec.batched import save_distributions
+    from lpspec.cli import main
+
+    rng = np.random.default_rng(3)
+    q = rng.dirichlet(np.ones(5), size=6)
+    p = rng.dirichlet(np.ones(5), size=6)
+    path = tmp_path / "d.npy"
+    save_distributions(path, target=q, drafts=p)
+    args = ["batch", str(path), "-k", "2", "--device", "cpu", "--batch-size", "2", "--quiet"]
+    assert main([*args, "-o", str(tmp_path / "ref.csv")]) == 0
+    from lpspec.batched.chunks import file_table
+
+    cp = tmp_path / "t.csv.checkpoint.jsonl"
+    file_table(path, k=[2], device="cpu", batch_size=2, checkpoint=cp)
+    lines = cp.read_bytes().splitlines(keepends=True)
+    one = json.loads(lines[1])
+    two = json.loads(lines[2])
+    one.pop("sha256")
+    one["rows"] = two["rows"]  # chunk 0 claims chunk 1's positions, with a valid digest
+    cp.write_bytes(lines[0] + _forged(one) + b"".join(lines[2:]))
+    assert main([*args, "-o", str(tmp_path / "t.csv"), "--resume"]) == 0
+    assert (tmp_path / "t.csv").read_bytes() == (tmp_path / "ref.csv").read_bytes()
+    err = capsys.readouterr().err
+    assert f"{cp}:2: not the rows of task 0" in err and "does not return" in err
+
+
+# ===================================================================== hostile files fail fast (issue 19)
+from lpspec.io import untrusted  # noqa: E402
+
+HOSTILE_FILES = {
+    "deep.json": "[" * 100_000 + "]" * 100_000,
+    "deep_obj.json": '{"target":' * 100_000,
+    "exp.json": json.dumps({"target": ["1e999999999", "0"], "draft": [0.5, 0.5], "k": 2}),
+    "exp_neg.json": json.dumps({"target": ["1/2", "1e-999999999"], "draft": ["1/2", "1/2"], "k": 2}),
+    "exp_num.json": '{"target": [1e999999999, 0], "draft": [0.5, 0.5], "k": 2}',
+    "digits.json": '{"target": [' + "1" * 100_000 + ', 0], "draft": [0.5, 0.5], "k": 2}',
+    "exp.csv": "target,draft\n1e999999999,0.5\n0,0.5\n",
+    "exp_rows.csv": "1e-999999999,1\n0.5,0.5\n",
+}
+
+
+def test_hostile_instance_files_are_refused_in_bounded_time(tmp_path):
+    """One process reads every hostile file (a hang would hit the timeout); each gives one line, exit 2."""
+    for name, text in HOSTILE_FILES.items():
+        (tmp_path / name).write_text(text)
+    code = ("import sys, time\nfrom lpspec.cli import main\n"
+            "for name in sys.argv[1:]:\n"
+            "    t = time.perf_counter(); code = main(['solve', '--file', name, '-k', '2'])\n"
+            "    print(name, code, round(time.perf_counter() - t, 3), file=sys.stdout, flush=True)\n")
+    proc = subprocess.run([sys.executable, "-c", code, *HOSTILE_FILES], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    results = [line.split() for line in proc.stdout.splitlines()]
+    assert [r[0] for r in results] == list(HOSTILE_FILES), proc.stdout + proc.stderr
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == len(HOSTILE_FILES) and all(e.startswith("lpspec: error:") for e in errors), errors
+    for (name, code_, seconds), err in zip(results, errors):
+        assert code_ == "2" and float(seconds) < 5, (name, seconds, err)
+        assert name in err, err
+    assert "nested 100000 levels" in errors[0] and "decimal exponent" in errors[2]
+
+
+def test_exponent_and_depth_bounds_are_exactly_where_documented():
+    big = untrusted.MAX_EXPONENT
+    assert untrusted.parse_exact(f"1e-{big}") == Fraction(1, 10**big)  # still exact at the bound
+    assert untrusted.parse_exact(f"3e{big}") == 3 * 10**big
+    for text in (f"1e-{big + 1}", f"1E+{big + 1}", "2.5e0000000000000000000000000000099999"):
+        with pytest.raises(untrusted.OversizedNumberError, match="decimal exponent"):
+            untrusted.parse_exact(text)
+    assert untrusted.parse_exact("2.5e0000000000000000000000000000000001") == 25
+    with pytest.raises(untrusted.OversizedNumberError, match="characters"):
+        untrusted.parse_exact("1" * (untrusted.MAX_NUMBER_CHARS + 1))
+
+    def depth(obj):  # brute force over the parsed object
+        return 1 + max([depth(v) for v in (obj.values() if isinstance(obj, dict) else obj)], default=0) \
+            if isinstance(obj, (list, dict)) else 0
+
+    for d in (1, 5, untrusted.MAX_JSON_DEPTH):
+        text = '{"a": ' * (d // 2) + "[" * (d - d // 2) + '"[[{"' + "]" * (d - d // 2) + "}" * (d // 2)
+        assert untrusted.json_depth(text.encode()) == d == depth(untrusted.loads_json(text, "f.json"))
+    with pytest.raises(ValueError, match=r"f.json: JSON nested 65 levels"):
+        untrusted.loads_json("[" * 65 + "]" * 65, "f.json")
+
+
+def test_hostile_sweep_specs_and_vector_files(tmp_path, capsys):
+    from lpspec.cli import main
+
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    (tmp_path / "deep.toml").write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    (tmp_path / "vec.json").write_text('["1e999999999", 0]')  # read as a float: inf, refused at once
+    for argv, words in ((["table", str(tmp_path / "deep.json")], "nested 100000 levels"),
+                        (["table", str(tmp_path / "deep.toml")], "TOML nested too deep"),
+                        (["solve", "--target", str(tmp_path / "vec.json"), "--draft", "0.5,0.5", "-k", "2"],
+                         "is not finite"),
+                        (["solve", "--target", str(tmp_path / "deep.json"), "--draft", "0.5,0.5", "-k", "2"],
+                         "nested 100000 levels")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("lpspec: error:") and words in err and len(err.splitlines()) == 1, err
+
+
+# ===================================================================== negative numbers on the command line
+@pytest.mark.parametrize("argv, entry", [
+    (["--target", "-0.1", "1.1", "--draft", "0.5,0.5", "-k", "2"], "-0.1"),
+    (["--target", "-0.1,1.1", "--draft", "0.5,0.5", "-k", "2"], "-0.1"),
+    (["--target", "0.5,0.5", "--draft", "-0.5,1.5", "-k", "2"], "-0.5"),
+    (["--target", "0.5", "0.5", "--draft", "0.5", "0.5", "--draft", "1.25", "-.25"], "-0.25"),
+    (["--target", "-1/3,4/3", "--draft", "1/2,1/2", "-k", "2"], "-1/3"),
+])
+def test_negative_entries_reach_validation(argv, entry, capsys):
+    from lpspec.cli import main
+
+    assert main(["solve", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "negative" in err and entry in err.replace("np.float64(", ""), err
+
+
+def test_space_separated_lists_read_as_comma_lists(capsys):
+    from lpspec.cli import main
+
+    common = ["-k", "2", "--json", "--schemes", "specinfer"]
+    assert main(["solve", "--target", "0.25", "0.75", "--draft", "1/2", "1/2", *common]) == 0
+    spaced = json.loads(capsys.readouterr().out)
+    assert main(["solve", "--target", "0.25,0.75", "--draft", "1/2,1/2", *common]) == 0
+    assert json.loads(capsys.readouterr().out) == spaced
+
+
+# ===================================================================== Dask without the main guard
+def test_main_guard_blocks_are_read_from_the_script(tmp_path):
+    from lpspec.distributed import _main_guard_lines
+
+    script = tmp_path / "s.py"
+    script.write_text("import x\n\nif __name__ == '__main__':\n    run()\n    more()\nif '__main__' == __name__:\n"
+                      "    again()\nif __name__ == 'other':\n    no()\n")
+    assert _main_guard_lines(str(script)) == [(4, 5), (7, 7)]
+
+
+def test_dask_from_an_unguarded_script_is_one_actionable_line(tmp_path):
+    pytest.importorskip("distributed")
+    script = tmp_path / "study.py"
+    script.write_text("from lpspec.distributed import map_tasks\n\n"
+                      "def square(x):\n    return [{'x': x * x}]\n\n"
+                      "print(map_tasks(square, [1, 2], engine='dask', workers=1).rows)\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError:") and 'if __name__ == "__main__":' in last and "line 6" in last, last
+    assert "Nanny" not in proc.stderr and len(proc.stderr.splitlines()) < 15, proc.stderr

@@ -239,6 +239,7 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
     [(0, 1.0, 0.888888889), (1, 1.0, 0.888888889), (2, 1.0, 0.888888889)]
     """
     from .._version import __version__
+    from ..checkpoint import rows_match
     from ..distributed import fingerprint, map_tasks
     from ..io.export import Table
 
@@ -274,10 +275,16 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
         _, chunk, opts = item
         return task.make_error_rows(chunk.start, chunk.stop, message, opts)
 
+    def check_rows(item, rows):  # checkpointed rows: those of the chunk's positions (and K)
+        _, chunk, opts = item
+        skeleton = [{c: v for c, v in r.items() if c != "error"}
+                    for r in task.make_error_rows(chunk.start, chunk.stop, "", opts)]
+        return rows_match(skeleton, rows, exact_count=task.error_rows is not None)
+
     try:
         run = map_tasks(run_chunk, [(task, c, options) for c in chunks], engine=engine, scheduler=scheduler,
                         workers=workers, checkpoint=checkpoint, resume=resume, run_id=run_id, on_error=on_error,
-                        progress_bar=progress_bar, desc=f"{task.name} {Path(path).name}")
+                        progress_bar=progress_bar, desc=f"{task.name} {Path(path).name}", check_rows=check_rows)
     finally:
         _read_all_cached.cache_clear()  # a whole .pt / .npz file read by the serial engine is not kept
     rows = run.rows

@@ -116,10 +116,34 @@ def note(message: str) -> None:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with the project's error style: a parse error raises :class:`CLIError` (one line, exit 2)."""
+    """argparse with the project's error style: a parse error raises :class:`CLIError` (one line, exit 2).
+
+    A word that starts with ``-`` and a digit (``-0.1``, ``-0.1,1.1``, ``-1/3``) is a value, never an option:
+    negative entries reach the validation that names them (no option of lpspec starts with a digit).
+    """
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
 
     def error(self, message):
         raise CLIError(message)
+
+
+class JoinAction(argparse.Action):
+    """``nargs="+"`` values joined by commas (``--target 0.2 0.8`` reads as ``--target 0.2,0.8``); with
+    ``append=True`` each use of the option adds one joined value."""
+
+    def __init__(self, option_strings, dest, append: bool = False, **kw):
+        self.append = append
+        super().__init__(option_strings, dest, nargs="+", **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        joined = ",".join(values)
+        if self.append:
+            setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), joined])
+        else:
+            setattr(namespace, self.dest, joined)
 
 
 def positive_int(text: str) -> int:
@@ -294,10 +318,12 @@ def parse_distribution(text: str, name: str = "distribution"):
                                "(use --file for a whole instance).")
             return [float(v) for v in arr]
         if suffix == ".json":
+            from ..io.untrusted import loads_json
+
             try:
-                obj = json.loads(path.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise CLIError(f"{name}: {text} is not valid JSON ({exc}).") from None
+                obj = loads_json(path.read_bytes(), text)  # depth and number sizes checked before parsing
+            except ValueError as exc:
+                raise CLIError(f"{name}: {exc}") from None
             if not isinstance(obj, list):
                 raise CLIError(f"{name}: {text} must hold a JSON list of probabilities (use --file for an "
                                "instance object).")
@@ -321,8 +347,9 @@ def add_instance_options(parser):
     g.add_argument("--file", metavar="PATH",
                    help="an instance file: .json (keys target, drafts, k, law), .npy, .npz (arrays target, drafts) "
                         "or .csv")
-    g.add_argument("--target", metavar="Q", help="target q: comma list (0.2,0.3,0.5 or 1/3,2/3) or a vector file")
-    g.add_argument("--draft", "--drafts", dest="draft", metavar="P", action="append", default=[],
+    g.add_argument("--target", metavar="Q", action=JoinAction,
+                   help="target q: a list (0.2,0.3,0.5 or 0.2 0.3 0.5 or 1/3,2/3) or a vector file")
+    g.add_argument("--draft", "--drafts", dest="draft", metavar="P", action=JoinAction, append=True, default=[],
                    help="draft p: once with -k K (K identical drafts) or K times (K different drafts)")
     g.add_argument("-k", type=positive_int, default=None, help="number of drafts K (with one --draft, or to check a file)")
     g.add_argument("--law", choices=("independent", "without_replacement", "greedy"), default=None,

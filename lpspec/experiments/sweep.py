@@ -293,11 +293,12 @@ def load_spec(path) -> SweepSpec:
             obj = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path} is not valid TOML ({exc}).") from None
+        except RecursionError:  # arrays nested thousands deep
+            raise ValueError(f"{path}: TOML nested too deep (a sweep spec needs 3 levels).") from None
     elif suffix == ".json":
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path} is not valid JSON ({exc}).") from None
+        from ..io.untrusted import loads_json
+
+        obj = loads_json(text, str(path))  # nesting depth and number sizes checked before parsing
     else:
         raise ValueError(f"sweep spec {str(path)!r}: use a .json or .toml file.")
     return parse_spec(obj, base)
@@ -440,6 +441,13 @@ def _sweep_error_rows(jobs: list, message: str) -> list[dict]:
     return [row for job in jobs for row in _sweep_error_row(job, message)]
 
 
+def _sweep_check(jobs: list, rows: list):
+    """Whether checkpointed ``rows`` are those of ``jobs``: one row per job carrying its identifying cells."""
+    from ..checkpoint import rows_match
+
+    return rows_match([dict(job[0]) for job in jobs], rows)
+
+
 def sweep_jobs(spec: SweepSpec) -> list[tuple]:
     """The jobs of a sweep, in table order: one :func:`sweep_row` argument per instance × K × law."""
     param_cols = _param_columns(spec)
@@ -519,7 +527,8 @@ def run_sweep(spec, progress_bar: bool | None = None, *, engine: str | None = No
     run = map_tasks(_sweep_rows, tasks, engine=engine, scheduler=scheduler, workers=workers, checkpoint=checkpoint,
                     resume=resume, run_id=fingerprint("sweep", spec.to_dict(), os.path.abspath(spec.base_dir),
                                                       chunk_size, __version__),
-                    on_error=_sweep_error_rows, progress_bar=progress_bar, desc=spec.name)
+                    on_error=_sweep_error_rows, progress_bar=progress_bar, desc=spec.name,
+                    check_rows=_sweep_check)
     rows = run.rows
     used = [c for c in columns if c in ("family", "status") or any(r.get(c) is not None for r in rows)]
     meta = {"spec": spec.to_dict(), "lpspec_version": __version__,

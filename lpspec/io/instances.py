@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .untrusted import OversizedNumberError, loads_json, parse_exact
+
 __all__ = [
     "InstanceSpec",
     "example_names",
@@ -87,8 +89,10 @@ def _vector(values, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a non-empty list of probabilities.")
     if any(isinstance(v, str) for v in values):
         try:
-            return np.array([Fraction(str(v).strip()) for v in values], dtype=object)
-        except (ValueError, ZeroDivisionError):
+            return np.array([parse_exact(str(v), name) for v in values], dtype=object)
+        except ValueError as exc:
+            if isinstance(exc, OversizedNumberError):
+                raise
             raise ValueError(f"{name} holds an entry that is neither a number nor a fraction like '1/3'.") from None
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise ValueError(f"{name} must hold numbers (or fraction strings like '1/3').")
@@ -121,16 +125,19 @@ def parse_instance_object(obj: dict, name: str = "instance") -> InstanceSpec:
         raise ValueError(f"{name} has no 'target'.")
     if ("draft" in obj) == ("drafts" in obj):
         raise ValueError(f"{name} needs exactly one of 'draft' (identical drafts) or 'drafts' (a list).")
-    target = _vector(obj["target"], "target")
-    if "draft" in obj:
-        drafts = [_vector(obj["draft"], "draft")]
-    else:
-        if not isinstance(obj["drafts"], list) or not obj["drafts"]:
-            raise ValueError(f"{name}: 'drafts' must be a non-empty list (one draft) or a list of lists.")
-        if all(not isinstance(d, (list, tuple)) for d in obj["drafts"]):  # one draft, as make_instance takes it
-            drafts = [_vector(obj["drafts"], "drafts")]
+    try:
+        target = _vector(obj["target"], "target")
+        if "draft" in obj:
+            drafts = [_vector(obj["draft"], "draft")]
         else:
-            drafts = [_vector(d, f"drafts[{i}]") for i, d in enumerate(obj["drafts"])]
+            if not isinstance(obj["drafts"], list) or not obj["drafts"]:
+                raise ValueError(f"{name}: 'drafts' must be a non-empty list (one draft) or a list of lists.")
+            if all(not isinstance(d, (list, tuple)) for d in obj["drafts"]):  # one draft, as make_instance takes it
+                drafts = [_vector(obj["drafts"], "drafts")]
+            else:
+                drafts = [_vector(d, f"drafts[{i}]") for i, d in enumerate(obj["drafts"])]
+    except OversizedNumberError as exc:
+        raise OversizedNumberError(f"{name}: {exc}") from None
     k = obj.get("k")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
         raise ValueError(f"{name}: k={k!r} must be a positive integer.")
@@ -155,18 +162,26 @@ def _csv_instance(text: str, name: str) -> InstanceSpec:
 
     def is_number(c):
         try:
-            Fraction(c.strip())
+            parse_exact(c, name)
             return True
-        except (ValueError, ZeroDivisionError):
+        except ValueError as exc:
+            if isinstance(exc, OversizedNumberError):
+                raise
             return False
 
     def vec(cells, label):
         exact = any("/" in c for c in cells)
         try:
             if exact:
-                return np.array([Fraction(c.strip()) for c in cells], dtype=object)
-            return np.array([float(c) for c in cells], dtype=np.float64)
-        except (ValueError, ZeroDivisionError):
+                return np.array([parse_exact(c, f"{name}: {label}") for c in cells], dtype=object)
+            values = np.array([float(c) for c in cells], dtype=np.float64)
+            for c, v in zip(cells, values):
+                if np.isinf(v) and "inf" not in c.lower():
+                    raise OversizedNumberError(f"{name}: {label}: the number {c.strip()[:40]} overflows a float.")
+            return values
+        except ValueError as exc:
+            if isinstance(exc, OversizedNumberError):
+                raise
             raise ValueError(f"{name}: {label} holds a cell that is not a number.") from None
 
     if not all(is_number(c) for c in rows[0]):  # header: one column per distribution
@@ -238,11 +253,7 @@ def load_instance_file(path) -> InstanceSpec:
         raise ValueError(f"instance file {str(path)!r} does not exist.")
     suffix = path.suffix.lower()
     if suffix == ".json":
-        try:
-            obj = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{name} is not valid JSON ({exc}).") from None
-        return parse_instance_object(obj, name)
+        return parse_instance_object(loads_json(path.read_bytes(), name), name)
     if suffix == ".csv":
         try:
             text = path.read_text(encoding="utf-8")

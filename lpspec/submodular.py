@@ -640,9 +640,12 @@ def amgm_bounds(q: np.ndarray, P: np.ndarray, *, tolerance: float = 0.0, max_sor
     Examples
     --------
     >>> import numpy as np
+    >>> b = amgm_bounds(np.array([0.5, 0.3, 0.2]), np.array([[0.1, 0.2, 0.7], [0.1, 0.1, 0.8]]))
+    >>> b.sorts, round(b.lower, 12), round(b.upper, 12), b.gap < 1e-15, np.flatnonzero(b.cut_mask).tolist()
+    (2, 0.64, 0.64, True, [2])
     >>> b = amgm_bounds(np.array([0.1, 0.2, 0.1, 0.6]), np.array([[0.8, 0, 0.2, 0], [0.1, 0.3, 0, 0.6]]))
-    >>> b.lower <= 0.98 <= b.upper and b.gap < 1e-15
-    True
+    >>> round(b.lower, 4), round(b.upper, 12)   # docs/theory.md §4: a gap left to the branch and bound
+    (0.8975, 0.98)
     """
     K, n = P.shape
     lam = np.ones(K)
@@ -830,8 +833,11 @@ def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress
     >>> inst = make_instance(target=[F(1, 10), F(1, 5), F(1, 10), F(3, 5)],
     ...                      drafts=[[F(4, 5), 0, F(1, 5), 0], [F(1, 10), F(3, 10), 0, F(3, 5)]])
     >>> r = submodular_optimum(inst)
-    >>> r.value, r.cut_set, r.details["stage"]
-    (Fraction(49, 50), (0, 1), 'amgm')
+    >>> r.value, r.cut_set, r.details["stage"]   # docs/theory.md §4: the AM–GM bound leaves a gap
+    (Fraction(49, 50), (0, 1), 'branch_and_bound')
+    >>> r = submodular_optimum(make_instance(target=[0.5, 0.3, 0.2], drafts=[[0.1, 0.2, 0.7], [0.1, 0.1, 0.8]]))
+    >>> round(r.value, 12), r.cut_set, r.details["stage"], r.details["sorts"], r.details["nodes"]
+    (0.64, (2,), 'amgm', 2, 0)
     """
     if inst.law != "independent":
         raise ValueError(

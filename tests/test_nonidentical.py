@@ -8,6 +8,9 @@ forms (HiGHS), exact Fractions, or direct NumPy evaluations of q(S) + 1 - Π p_k
 from __future__ import annotations
 
 import math
+import signal
+import time
+from contextlib import contextmanager
 from fractions import Fraction as F
 
 import _reference as R
@@ -19,7 +22,14 @@ from hypothesis import strategies as st
 import lpspec
 from lpspec import make_instance, optimal_acceptance, solve_lp
 from lpspec.instance import Instance
-from lpspec.submodular import CoverCertificate, local_move_gain, submodular_optimum
+from lpspec.submodular import (
+    AMGMBound,
+    CoverCertificate,
+    SearchBudgetExceeded,
+    amgm_bounds,
+    local_move_gain,
+    submodular_optimum,
+)
 
 PREFIX_Q = [F(1, 10), F(1, 5), F(1, 10), F(3, 5)]
 PREFIX_DRAFTS = [[F(4, 5), F(0), F(1, 5), F(0)], [F(1, 10), F(3, 10), F(0), F(3, 5)]]
@@ -355,17 +365,6 @@ def test_vocabulary_scale_lm_drafts_long(n, K):
 
 
 # ------------------------------------------------------------------ the AM–GM first stage and its interval
-import signal  # noqa: E402
-import time  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-
-from lpspec.submodular import (  # noqa: E402
-    AMGMBound,
-    SearchBudgetExceeded,
-    amgm_bounds,
-)
-
-
 @contextmanager
 def _hang_guard(seconds):
     """Fail (instead of hanging) when the block runs longer than ``seconds`` — far above its normal time."""

@@ -426,6 +426,9 @@ def near_or_far(draw, max_n=9):
 @given(near_or_far(), st.integers(1, 5))
 @example((np.array([0.1, 0.2, 0.1, 0.6]), np.array([[0.8, 0, 0.2, 0], [0.1, 0.3, 0, 0.6]])), 1)
 @example((np.array([0.5, 0.5]), np.array([[0.5 + 1e-15, 0.5 - 1e-15], [0.5, 0.5]])), 3)
+@example((np.array([5e-324, 5e-324, 0.5, 0.5 - 1e-323]), np.array([[0.4, 0.1, 0.25, 0.25], [0.1, 0.4, 0.25, 0.25]])), 2)
+@example((np.array([1e-310, 0.3, 0.7 - 1e-310]), np.array([[1e-310, 0.5, 0.5 - 1e-310], [0.0, 1e-320, 1.0]])), 3)
+@example((np.array([0.3, 0.3, 0.4]), np.array([[0.0, 1e-310, 1.0], [0.3, 0.3, 0.4], [0.3, 0.3, 0.4]])), 5)
 def test_amgm_interval_contains_the_exact_optimum(qp, sorts):
     # the interval after any number of sorts contains the exact P* of the float entries (Fractions): the
     # outward rounding is enough; and the upper end is the value of the returned set

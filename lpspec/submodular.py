@@ -874,7 +874,7 @@ def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress
             best_val, best_set, lower, count = stop.args
             mask = first.cut_mask if best_set is None else _mask_of(red, best_set, n)
             up = _upper_bound(q, P, mask)
-            low = max(first.lower if first_stage else -math.inf, _float_down(_LD(1 + lower) - _LD(ROUNDING)), 0.0)
+            low = max(first.lower, _float_down(_LD(1 + lower) - _LD(ROUNDING)), 0.0)
             secs = time.perf_counter() - started
             raise SearchBudgetExceeded(
                 f"the submodular search stopped at its budget ({max_nodes:,} boxes or "
@@ -888,7 +888,7 @@ def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress
         mask = first.cut_mask if best_set is None else _mask_of(red, best_set, n)
         cert = CoverCertificate(nodes, best_val, tolerance, red)
         up = _upper_bound(q, P, mask)
-        low = max(first.lower if first_stage else -math.inf,
+        low = max(first.lower,
                   _float_down(_LD(1 + best_val) - _LD(tolerance + ROUNDING)))
         details.update(stage="branch_and_bound", certificate=cert, nodes=count, merged_tokens=red.q.size,
                        bounds=(low, up))

@@ -612,3 +612,33 @@ def test_batch_table_fills_the_optimum_for_different_drafts(monkeypatch):
     lo, hi = (float(x) for x in row["notes"].split("P* in [")[1].split("]")[0].split(","))
     ref = optimal_acceptance(target=q[0], drafts=[P[0, 0], P[1, 0]], method="lp").value
     assert lo - 1e-9 <= ref <= hi + 1e-9
+
+
+def test_cli_prints_the_interval_in_one_line_when_the_budget_runs_out(capsys, monkeypatch):
+    import lpspec.optimum as opt
+    from lpspec.cli import main
+
+    real = opt.submodular_optimum
+    monkeypatch.setattr(opt, "submodular_optimum", lambda inst, **kw: real(inst, first_stage=False, max_nodes=0, **kw))
+    rng = np.random.default_rng(2)
+    n = 40
+    q, p1, p2 = (rng.dirichlet(np.full(n, 0.5)) for _ in range(3))
+
+    def arg(v):
+        return ",".join(repr(float(x)) for x in v)
+
+    rc = main(["solve", "--target", arg(q), "--draft", arg(p1), "--draft", arg(p2), "--schemes", "single_draft"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("lpspec: error:") and "certified interval [" in err[0]
+    lo, hi = (float(x) for x in err[0].split("interval [")[1].split("]")[0].split(","))
+    ref = solve_lp(target=q, drafts=[p1, p2], form="edge").value  # independent (HiGHS)
+    assert lo - 1e-9 <= ref <= hi + 1e-9
+
+
+@pytest.mark.slow
+@settings(max_examples=500, deadline=None)
+@given(near_or_far(max_n=10), st.integers(1, 8))
+def test_amgm_interval_contains_the_exact_optimum_long(qp, sorts):
+    q, P = qp
+    b = amgm_bounds(q, P, max_sorts=sorts)
+    assert F(b.lower) <= _exact_min(q, P) <= F(b.upper)

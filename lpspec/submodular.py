@@ -1,4 +1,4 @@
-"""Exact ``P*`` for K *different* independent drafts at vocabulary scale, with two certificates.
+"""Exact ``P*`` for K *different* independent drafts at vocabulary scale: AM–GM bound, then branch and bound.
 
 The optimum is the minimum of a submodular function (docs/theory.md §3, §10),
 
@@ -7,8 +7,18 @@ The optimum is the minimum of a submodular function (docs/theory.md §3, §10),
     P^* = 1 + \\min_{S \\subseteq \\Omega} f(S), \\qquad f(S) = q(S) - h(P(S)), \\quad
     h(a) = \\prod_k a_k, \\quad P(S) = (p_1(S), \\dots, p_K(S)).
 
-No sort solves it (docs/theory.md §4 gives an instance where every prefix misses it). This module solves it
-exactly by a branch and bound over the *multiplier space* ``c ∈ [0, 2]^K`` that uses one fact of
+No single sort solves it (docs/theory.md §4 gives an instance where every prefix misses it). This module
+solves it in two stages.
+
+Stage 1 (:func:`amgm_bounds`): by AM–GM, ``Π_k a_k <= (Σ_k λ_k a_k / K)^K / Π_k λ_k`` for ``λ > 0``, so
+``f(S) >= q(S) - Π_k (m_λ(S) / λ_k)`` with the mixed draft ``m_λ = Σ_k λ_k p_k / K``: an identical-draft
+problem, minimised by a prefix of the ``q / m_λ`` order (one sort), hence a lower bound on ``P*``; the
+prefixes are real sets, hence upper bounds. Iterating ``λ_k <- 1 / p_k(S_λ)`` closes the interval on most
+instances in 1–4 sorts; the lower end is rounded outward (:func:`_amgm_pass`).
+
+Stage 2, only for a gap that remains, within a budget (:data:`MAX_NODES` boxes, :data:`MAX_SECONDS`; when it
+runs out, :class:`SearchBudgetExceeded` carries a certified interval): an exact branch and bound over the
+*multiplier space* ``c ∈ [0, 2]^K`` that uses one fact of
 docs/theory.md §10: every local minimiser ``S`` (no single addition or removal lowers ``f``) is a
 **halfspace set**
 
@@ -42,12 +52,14 @@ The global minimiser is a local one, so it lies in some leaf.
 Certificates
 ------------
 1. The minimising set ``S`` (``cut_set``): an upper bound ``q(S) + 1 - Π p_k(S)`` on every exact scheme.
-2. The closed search tree (:class:`CoverCertificate`): :meth:`CoverCertificate.check` re-derives every node
+2. Stage 1 (:class:`AMGMBound`): the multipliers of the best lower bound and the best set;
+   :meth:`AMGMBound.check` re-derives both ends of the interval from the raw data (one sort).
+3. Stage 2, the closed search tree (:class:`CoverCertificate`): :meth:`CoverCertificate.check` re-derives every node
    from the raw data (its own classification of all ``n`` tokens, propagation and bounds, sums over
    whole sets), checks that the children of each node cover its propagated box (or force one token in
    and out) and that every leaf is empty or bounded below by ``value - tolerance``. Together with the halfspace fact this
    proves ``value ≤ P* + tolerance``; with (1), ``P* ≤ value``.
-3. Local optimality of ``S`` against every single addition and removal, exactly in Fractions for Fraction
+4. Local optimality of ``S`` against every single addition and removal, exactly in Fractions for Fraction
    inputs.
 
 Ties: tokens whose vectors ``(q_i, p_{1,i}, …, p_{K,i})`` are equal after scaling are merged first (all or

@@ -1,4 +1,4 @@
-"""Exact ``P*`` for K *different* independent drafts at vocabulary scale, with two certificates.
+"""Exact ``P*`` for K *different* independent drafts at vocabulary scale: AM–GM bound, then branch and bound.
 
 The optimum is the minimum of a submodular function (docs/theory.md §3, §10),
 
@@ -7,8 +7,18 @@ The optimum is the minimum of a submodular function (docs/theory.md §3, §10),
     P^* = 1 + \\min_{S \\subseteq \\Omega} f(S), \\qquad f(S) = q(S) - h(P(S)), \\quad
     h(a) = \\prod_k a_k, \\quad P(S) = (p_1(S), \\dots, p_K(S)).
 
-No sort solves it (docs/theory.md §4 gives an instance where every prefix misses it). This module solves it
-exactly by a branch and bound over the *multiplier space* ``c ∈ [0, 2]^K`` that uses one fact of
+No single sort solves it (docs/theory.md §4 gives an instance where every prefix misses it). This module
+solves it in two stages.
+
+Stage 1 (:func:`amgm_bounds`): by AM–GM, ``Π_k a_k <= (Σ_k λ_k a_k / K)^K / Π_k λ_k`` for ``λ > 0``, so
+``f(S) >= q(S) - Π_k (m_λ(S) / λ_k)`` with the mixed draft ``m_λ = Σ_k λ_k p_k / K``: an identical-draft
+problem, minimised by a prefix of the ``q / m_λ`` order (one sort), hence a lower bound on ``P*``; the
+prefixes are real sets, hence upper bounds. Iterating ``λ_k <- 1 / p_k(S_λ)`` closes the interval on most
+instances in 1–4 sorts; the lower end is rounded outward (:func:`_amgm_pass`).
+
+Stage 2, only for a gap that remains, within a budget (:data:`MAX_NODES` boxes, :data:`MAX_SECONDS`; when it
+runs out, :class:`SearchBudgetExceeded` carries a certified interval): an exact branch and bound over the
+*multiplier space* ``c ∈ [0, 2]^K`` that uses one fact of
 docs/theory.md §10: every local minimiser ``S`` (no single addition or removal lowers ``f``) is a
 **halfspace set**
 
@@ -42,12 +52,14 @@ The global minimiser is a local one, so it lies in some leaf.
 Certificates
 ------------
 1. The minimising set ``S`` (``cut_set``): an upper bound ``q(S) + 1 - Π p_k(S)`` on every exact scheme.
-2. The closed search tree (:class:`CoverCertificate`): :meth:`CoverCertificate.check` re-derives every node
+2. Stage 1 (:class:`AMGMBound`): the multipliers of the best lower bound and the best set;
+   :meth:`AMGMBound.check` re-derives both ends of the interval from the raw data (one sort).
+3. Stage 2, the closed search tree (:class:`CoverCertificate`): :meth:`CoverCertificate.check` re-derives every node
    from the raw data (its own classification of all ``n`` tokens, propagation and bounds, sums over
    whole sets), checks that the children of each node cover its propagated box (or force one token in
    and out) and that every leaf is empty or bounded below by ``value - tolerance``. Together with the halfspace fact this
    proves ``value ≤ P* + tolerance``; with (1), ``P* ≤ value``.
-3. Local optimality of ``S`` against every single addition and removal, exactly in Fractions for Fraction
+4. Local optimality of ``S`` against every single addition and removal, exactly in Fractions for Fraction
    inputs.
 
 Ties: tokens whose vectors ``(q_i, p_{1,i}, …, p_{K,i})`` are equal after scaling are merged first (all or
@@ -60,6 +72,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,6 +87,11 @@ __all__ = [
     "TOLERANCE",
     "ENUMERATE_AT",
     "MAX_NODES",
+    "MAX_SECONDS",
+    "MAX_SORTS",
+    "AMGMBound",
+    "amgm_bounds",
+    "SearchBudgetExceeded",
 ]
 
 #: A box is closed when its lower bound is at least ``best - TOLERANCE`` (absolute, on ``P*``).
@@ -84,6 +102,8 @@ ENUMERATE_AT = 10
 ENUMERATE_MAX = 18
 #: The search gives up (with an error, never a silent answer) after this many nodes.
 MAX_NODES = 200_000
+#: ... or after this many seconds (the budget of the branch and bound; stage 1 takes a few sorts).
+MAX_SECONDS = 60.0
 #: Extra allowance of :meth:`CoverCertificate.check`, whose sums (``math.fsum``) differ from the search's
 #: running sums by rounding.
 ROUNDING = 1e-14
@@ -356,14 +376,22 @@ class CoverCertificate:
         return {"nodes": len(self.nodes), "leaves": leaves, "min_leaf_bound": min_leaf}
 
 
-def _search(red: _Reduced, tolerance: float, progress=None, max_nodes: int = MAX_NODES, progress_every: int = 1000):
+class _BudgetSpent(Exception):
+    """Internal: the search ran out of boxes or seconds; carries ``(best_val, best_set, lower)`` in ``f`` units."""
+
+
+def _search(red: _Reduced, tolerance: float, progress=None, max_nodes: int = MAX_NODES, progress_every: int = 1000,
+            init_val: float = math.inf, max_seconds: float | None = None):
     q, PT = red.q, np.ascontiguousarray(red.P.T)
     K = red.P.shape[0]
     m = q.size
     allidx = np.arange(m)
-    # incumbent: the empty set (f = -h(b0)) and fixed-point iterations S <- {q < ∇h(P(S))·p}
-    best_val = -_prod(red.b0)
-    best_set = np.zeros(0, dtype=np.int64)
+    started = time.perf_counter()
+    # incumbent: the first stage's set (its value ``init_val``; ``best_set`` None while it stands), the empty
+    # set (f = -h(b0)) and fixed-point iterations S <- {q < ∇h(P(S))·p}
+    best_val, best_set = init_val, None
+    if -_prod(red.b0) < best_val:
+        best_val, best_set = -_prod(red.b0), np.zeros(0, dtype=np.int64)
 
     def value_of(T):
         a = red.b0 + np.array([math.fsum(PT[T, k].tolist()) for k in range(K)])
@@ -390,7 +418,7 @@ def _search(red: _Reduced, tolerance: float, progress=None, max_nodes: int = MAX
     heap = [(-math.inf, 0, allidx, red.b0.copy(), 0.0)]
     count = 0
     while heap:
-        _, i, U, b, qin = heapq.heappop(heap)
+        key, i, U, b, qin = heapq.heappop(heap)
         node = nodes[i]
         add, _, U = _classify(q, PT, U, node.lo, node.hi)
         if add.size:
@@ -400,10 +428,11 @@ def _search(red: _Reduced, tolerance: float, progress=None, max_nodes: int = MAX
         count += 1
         if progress is not None and count % progress_every == 0:
             progress({"nodes": count, "open": len(heap), "best": 1.0 + best_val})
-        if count > max_nodes:
-            raise LPSolveError(
-                f"the submodular search did not close within {max_nodes:,} boxes (n={m} merged tokens, K={K}); "
-                "no value is reported. Use method='lp' (small n).")
+        if count > max_nodes or (max_seconds is not None and count % 64 == 0
+                                 and time.perf_counter() - started > max_seconds):
+            # every set not yet excluded lies in the popped box or an open one: their keys bound it from below
+            lower = min([e[0] for e in heap] + [key, best_val - tolerance])
+            raise _BudgetSpent(best_val, best_set, lower, count)
         if empty:
             node.status = "empty"
             continue
@@ -454,6 +483,214 @@ def _search(red: _Reduced, tolerance: float, progress=None, max_nodes: int = MAX
     return best_val, best_set, nodes, count
 
 
+# ---------------------------------------------------------------------- first stage: the AM–GM bound
+#: Unit roundoff of the bound's arithmetic (``np.longdouble``: 2^-64 on x86-64; where it is float64 the
+#: stated error terms grow accordingly and the bound stays valid, only looser).
+_LD = np.longdouble
+_U_LD = float(np.finfo(_LD).eps) / 2
+_U64 = 2.0 ** -53
+#: At most this many sorts in the AM–GM stage before the branch and bound takes the remaining gap.
+MAX_SORTS = 40
+
+
+def _gamma(j: int, u: float = _U_LD) -> float:
+    """Higham's ``γ_j = j u / (1 - j u)``: the relative error bound of ``j`` roundings of non-negative terms."""
+    return j * u / (1.0 - j * u)
+
+
+def _float_down(x) -> float:
+    """A float64 ``<= x`` (``x`` a longdouble within one longdouble rounding of the value it stands for)."""
+    return float(np.nextafter(np.nextafter(float(x), -math.inf), -math.inf))
+
+
+def _float_up(x) -> float:
+    return float(np.nextafter(np.nextafter(float(x), math.inf), math.inf))
+
+
+def _amgm_pass(q: np.ndarray, P: np.ndarray, lam: np.ndarray):
+    """One sort: a certified lower bound on ``min_S f(S)`` for the multipliers ``lam`` and the order used.
+
+    By AM–GM, ``Π_k a_k <= Π_k (m/λ_k)`` with ``m = Σ_k λ_k a_k / K``, so with ``m_i = Σ_k λ_k p_{k,i} / K``
+    every ``S`` has ``f(S) >= q(S) - Π_k (m(S)/λ_k)``, an identical-draft problem whose minimum over all sets
+    is at a prefix of the ``q_i / m_i`` order (docs/theory.md §4: on each piece of the fractional knapsack
+    ``min{q(S) : m(S) >= x}`` the objective is concave). The order is computed from rounded ratios
+    ``ρ_i``; it is the exact order of ``q''_i = ρ_i m̃_i`` (``|q''_i - q_i| <= u q_i``), and every rounding
+    (``m̃_i``, the ratios, the prefix sums, the product) is bounded by ``γ_j`` terms and subtracted, so the
+    returned bound is valid for the real numbers. Tokens with ``m̃_i = 0`` or an infinite ratio go last with
+    ``m''_i = 0``; their (tiny) true mass is added to every prefix's ``m``.
+
+    Returns ``(lower, order, j_sur, fvals)``: ``lower`` (longdouble) ``<= min_S f(S)``; ``order`` (n,) the
+    token order; ``j_sur`` the length of the surrogate's minimising prefix; ``fvals`` (n + 1,) the float64
+    values ``f`` of every prefix (candidates for the upper bound, not certified).
+    """
+    K, n = P.shape
+    u, g = _U_LD, _gamma(n + 1)
+    tiny = float(np.finfo(_LD).smallest_subnormal) if hasattr(np.finfo(_LD), "smallest_subnormal") else 0.0
+    qL = q.astype(_LD)
+    lamL = lam.astype(_LD)
+    mt = (lamL[:, None] * P.astype(_LD)).sum(axis=0) / _LD(K)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rho = qL / mt
+    last = ~np.isfinite(rho)
+    rho[last] = np.inf
+    order = np.argsort(rho, kind="stable")
+    fin = ~last[order]
+    zero = np.zeros(1, dtype=_LD)
+    Qc = np.concatenate([zero, np.cumsum(qL[order])])
+    Mc = np.concatenate([zero, np.cumsum(np.where(fin, mt[order], 0))])
+    alpha = 1.0 + 2.0 * _gamma(2 * K + 2)  # m_i <= alpha m̃_i
+    mmax = float(mt.max()) if n else 0.0
+    tau = _LD(n * tiny * max(1.0, mmax))  # absolute error of subnormal ratios (never on x86-64 long double)
+    eta = (_LD(1.0 + g) * mt[last].sum() if last.any() else _LD(0)) + _LD(n * (K + 1) * tiny)
+    # q(S) >= (q''(S) - tau) / (1 + u); q''(P_j) >= (1 - u) q(P_j) - tau; q(P_j) >= Qc_j (1 - g)
+    A = (_LD((1 - u) * (1 - g)) * Qc - 2 * tau) / _LD(1 + u)
+    A = A - _LD(8 * u) * np.abs(A)
+    B = _LD(alpha) * (_LD(1 + g) * Mc + eta)
+    Phi = np.ones(n + 1, dtype=_LD)
+    for k in range(K):
+        Phi = Phi * (B / lamL[k])
+    Phi = Phi * _LD(1 + 2 * _gamma(2 * K + 2))
+    L = A - Phi
+    L = L - _LD(4 * u) * (np.abs(A) + Phi)
+    j_sur = int(np.argmin(L))
+    lower = L[j_sur]
+    Pc = np.cumsum(P[:, order], axis=1)
+    prod = np.ones(n + 1)
+    for k in range(K):
+        prod[1:] *= Pc[k]
+    prod[0] = 0.0 if n else 1.0
+    fvals = np.concatenate([[0.0], np.cumsum(q[order])]) - prod
+    return lower, order, j_sur, fvals
+
+
+def _upper_bound(q: np.ndarray, P: np.ndarray, mask: np.ndarray) -> float:
+    """A float64 ``>= q(S) + 1 - Π_k p_k(S)`` (correctly rounded sums, outward-rounded product)."""
+    K = P.shape[0]
+    qs = math.fsum(q[mask].tolist())
+    prod = _LD(1)
+    for k in range(K):
+        prod = prod * _LD(math.fsum(P[k, mask].tolist()) * (1 - _U64))
+    prod = prod * _LD(1 - _gamma(K + 1))
+    return _float_up(_LD(qs) * _LD(1 + _U64) + _LD(1) - prod)
+
+
+@dataclass
+class AMGMBound:
+    """The first stage of :func:`submodular_optimum`: a certified interval for ``P*`` from a few sorts.
+
+    Attributes
+    ----------
+    lower, upper : float
+        ``lower <= P* <= upper``, both rounded outward (float64).
+    cut_mask : numpy.ndarray of bool, shape (n,)
+        The best set evaluated: ``upper`` bounds its cut value ``q(S) + 1 - Π_k p_k(S)`` from above.
+    lambdas : numpy.ndarray, shape (K,)
+        The multipliers of the best lower bound (re-checked by :meth:`check`).
+    sorts : int
+        Number of sorts (one per multiplier vector tried).
+    history : list of (float, float)
+        ``(lower, upper)`` after each sort.
+    """
+
+    lower: float
+    upper: float
+    cut_mask: np.ndarray = field(repr=False)
+    lambdas: np.ndarray
+    sorts: int
+    history: list = field(default_factory=list, repr=False)
+
+    @property
+    def gap(self) -> float:
+        """``upper - lower`` (``>= 0``)."""
+        return self.upper - self.lower
+
+    def check(self, q: np.ndarray, P: np.ndarray) -> dict:
+        """Re-derive both ends from the raw data: one sort at :attr:`lambdas` for the lower end and the cut
+        value of :attr:`cut_mask` for the upper end. Raises ``AssertionError`` when either is off.
+
+        Returns
+        -------
+        dict
+            ``lower``, ``upper``, ``sorts``.
+        """
+        low = _float_down(_LD(1) + _amgm_pass(q, P, self.lambdas)[0])
+        up = _upper_bound(q, P, self.cut_mask)
+        require(low >= self.lower, f"check failed: the AM-GM lower bound {low!r} is below the claimed {self.lower!r}")
+        require(up <= self.upper, f"check failed: the cut value bound {up!r} is above the claimed {self.upper!r}")
+        return {"lower": self.lower, "upper": self.upper, "sorts": self.sorts}
+
+
+def amgm_bounds(q: np.ndarray, P: np.ndarray, *, tolerance: float = 0.0, max_sorts: int = MAX_SORTS) -> AMGMBound:
+    """A certified interval ``[lower, upper]`` for ``P*`` of K independent drafts from a few sorts.
+
+    .. math::
+
+        \\prod_k a_k \\le \\frac{1}{\\prod_k \\lambda_k} \\Big(\\frac{1}{K}\\sum_k \\lambda_k a_k\\Big)^K
+        \\quad (\\lambda > 0), \\qquad
+        P^* - 1 = \\min_S f(S) \\ge \\min_S \\; q(S) - \\prod_k \\frac{m_\\lambda(S)}{\\lambda_k}, \\quad
+        m_\\lambda = \\frac{1}{K} \\sum_k \\lambda_k p_k,
+
+    an identical-draft problem (one sort of ``q / m_λ``, docs/theory.md §10); every prefix ``S`` of that order
+    gives ``P* <= f(S) + 1``. Iterated with ``λ_k <- 1 / p_k(S_λ)`` (``S_λ`` the minimising prefix of the
+    bound): at a fixed point the bound is tight at ``S_λ`` and the interval closes. Stops when
+    ``upper - lower <= tolerance``, at a repeated set, or after ``max_sorts`` sorts. All bounds are rounded
+    outward (see :func:`_amgm_pass`).
+
+    Parameters
+    ----------
+    q : numpy.ndarray, shape (n,)
+        The target (float64, non-negative).
+    P : numpy.ndarray, shape (K, n)
+        The drafts.
+    tolerance : float
+    max_sorts : int
+
+    Returns
+    -------
+    AMGMBound
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> b = amgm_bounds(np.array([0.5, 0.3, 0.2]), np.array([[0.1, 0.2, 0.7], [0.1, 0.1, 0.8]]))
+    >>> b.sorts, round(b.lower, 12), round(b.upper, 12), b.gap < 1e-15, np.flatnonzero(b.cut_mask).tolist()
+    (2, 0.64, 0.64, True, [2])
+    >>> b = amgm_bounds(np.array([0.1, 0.2, 0.1, 0.6]), np.array([[0.8, 0, 0.2, 0], [0.1, 0.3, 0, 0.6]]))
+    >>> round(b.lower, 4), round(b.upper, 12)   # docs/theory.md §4: a gap left to the branch and bound
+    (0.8975, 0.98)
+    """
+    K, n = P.shape
+    lam = np.ones(K)
+    best_low, best_lam = -math.inf, lam
+    best_up, best_mask = math.inf, np.zeros(n, dtype=bool)
+    seen, history = set(), []
+    sorts = 0
+    while sorts < max_sorts:
+        low_ld, order, j_sur, fvals = _amgm_pass(q, P, lam)
+        sorts += 1
+        low = _float_down(_LD(1) + low_ld)
+        if low > best_low:
+            best_low, best_lam = low, lam
+        for j in {int(np.argmin(fvals)), j_sur}:
+            if 1.0 + fvals[j] < best_up + 1e-15:
+                mask = np.zeros(n, dtype=bool)
+                mask[order[:j]] = True
+                up = _upper_bound(q, P, mask)
+                if up < best_up:
+                    best_up, best_mask = up, mask
+        history.append((best_low, best_up))
+        if best_up - best_low <= tolerance:
+            break
+        a = np.array([math.fsum(P[k, order[:j_sur]].tolist()) for k in range(K)])
+        key = (j_sur, tuple(a.tolist()))
+        if key in seen or not np.all(a > 0):
+            break  # a repeated set (a cycle or a fixed point) or a draft without mass on S_λ
+        seen.add(key)
+        lam = 1.0 / a
+        lam = lam / lam.max()
+    return AMGMBound(best_low, best_up, best_mask, best_lam, sorts, history)
+
+
 def local_move_gain(inst: Instance, cut_set) -> tuple:
     """The largest decrease of ``f`` by adding or removing one token: ``(gain, token)`` (``gain <= 0`` means
     ``S`` is a local minimum). Exact in Fractions for exact instances; ``O(nK)``.
@@ -489,36 +726,117 @@ def local_move_gain(inst: Instance, cut_set) -> tuple:
     return best, arg
 
 
+class SearchBudgetExceeded(LPSolveError):
+    """The branch and bound of :func:`submodular_optimum` stopped at its budget: an interval, not a value.
+
+    Attributes
+    ----------
+    bounds : tuple of float
+        ``(lower, upper)`` with ``lower <= P* <= upper``: the AM–GM bound and the open boxes' bounds below
+        (float64, the search's bounds widened by its tolerance and :data:`ROUNDING`), the best set's cut
+        value rounded up above.
+    cut_set : tuple of int
+        The best set found (``upper`` bounds its cut value).
+    nodes : int
+        Boxes processed.
+    seconds : float
+        Time spent in the search.
+    """
+
+    def __init__(self, message: str, bounds: tuple, cut_set: tuple, nodes: int, seconds: float):
+        super().__init__(message)
+        self.bounds = bounds
+        self.cut_set = cut_set
+        self.nodes = nodes
+        self.seconds = seconds
+
+
+def _reporter(progress, total: int):
+    """``(callable or None, bar or None)`` for ``progress=`` (None, True, or a callable)."""
+    if progress is None or progress is False:
+        return None, None
+    if callable(progress):
+        return progress, None
+    if progress is not True:
+        raise ValueError(f"progress={progress!r} must be None, True (a tqdm bar, or lines on stderr without tqdm) "
+                         "or a callable taking a dict.")
+    import sys
+
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the ``tables`` extra is not installed: plain lines on stderr
+        def line(info):
+            print(f"lpspec: submodular search: {info['nodes']:,} boxes, {info['open']:,} open, "
+                  f"P* in [{info['lower']:.15g}, {info['best']:.15g}]", file=sys.stderr)
+        return line, None
+    bar = tqdm(total=total, desc="submodular search", unit="box", file=sys.stderr, leave=False)
+    seen = [0]
+
+    def report(info):
+        bar.update(info["nodes"] - seen[0])
+        seen[0] = info["nodes"]
+        bar.set_postfix(open=info["open"], best=f"{info['best']:.15g}", refresh=False)
+    return report, bar
+
+
+def _local_gain_float(q: np.ndarray, P: np.ndarray, mask: np.ndarray) -> float:
+    """``max_i f(S) - f(S △ {i})`` in float64, vectorised (the float twin of :func:`local_move_gain`)."""
+    sign = np.where(mask, -1.0, 1.0)
+    a = P[:, mask].sum(axis=1)
+    base = q[mask].sum() - _prod(a)
+    moved = q[mask].sum() + sign * q - np.prod(a[:, None] + sign[None, :] * P, axis=0)
+    return float(np.max(base - moved)) if q.size else 0.0
+
+
 def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress=None, progress_every: int = 1000,
-                       check: bool = True) -> OptimumResult:
-    """``P*`` for K independent drafts (different or not) at large n, with a cover certificate.
+                       check: bool = True, max_nodes: int = MAX_NODES, max_seconds: float | None = MAX_SECONDS,
+                       first_stage: bool = True) -> OptimumResult:
+    """``P*`` for K independent drafts (different or not) at large n: AM–GM bound first, branch and bound for the
+    rest, each with a certificate.
 
     .. math::
 
         P^* = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - \\prod_k p_k(S)
 
-    (docs/theory.md §3, §10), minimised by the multiplier-space branch and bound of the module docstring.
+    (docs/theory.md §3, §10). Stage 1 (:func:`amgm_bounds`): a few sorts give a certified interval
+    ``[lower, upper]``; when its width is at most ``tolerance`` the best set is returned. Stage 2 (only for
+    the remaining gap): the multiplier-space branch and bound of the module docstring, started from the
+    stage-1 set, within a budget of ``max_nodes`` boxes and ``max_seconds`` seconds; when the budget runs
+    out it raises :class:`SearchBudgetExceeded` whose ``.bounds`` is a certified interval (never a value).
 
     Parameters
     ----------
     inst : Instance
-        ``law="independent"``.
+        ``law="independent"``, drafts (K, n).
     tolerance : float
-        Boxes whose lower bound is within ``tolerance`` of the best set are closed: the value is within
-        ``tolerance`` (plus float64 rounding, ``~ n·1e-16``) of ``P*``.
-    progress : callable, optional
-        Called every ``progress_every`` boxes with ``{"nodes", "open", "best"}`` (hard instances, e.g.
-        ``P* = 1`` with many drafts, take 10⁴ boxes).
+        Width of the certified interval (absolute, on ``P*``) at which a result is returned.
+    progress : None, True or callable, optional
+        The branch and bound only: ``True`` shows a tqdm bar on stderr (lines on stderr without tqdm); a
+        callable is called every ``progress_every`` boxes with ``{"nodes", "open", "best", "lower"}``.
     progress_every : int
     check : bool
-        Run :meth:`CoverCertificate.check` and the local-move check before returning (default True).
+        Re-derive the certificate (:meth:`AMGMBound.check` or :meth:`CoverCertificate.check`) and check
+        local optimality before returning (default True).
+    max_nodes : int
+        Box budget of the branch and bound (:data:`MAX_NODES`).
+    max_seconds : float or None
+        Time budget of the branch and bound (:data:`MAX_SECONDS`; None: boxes only).
+    first_stage : bool
+        False skips the AM–GM stage (the branch and bound alone; for tests and benchmarks).
 
     Returns
     -------
     OptimumResult
         ``.value`` (Fraction for exact input: the exact value of the certified set), ``.cut_set``,
-        ``.method == "submodular"``; ``.details``: ``certificate`` (:class:`CoverCertificate`), ``nodes``,
-        ``tolerance``, ``local_gain`` (``<= 0``), ``check`` (the certificate check's report).
+        ``.method == "submodular"``; ``.details``: ``stage`` (``"amgm"`` or ``"branch_and_bound"``),
+        ``bounds`` (``(lower, upper)``: ``lower <= P* <= upper``, width ``<= tolerance`` plus rounding),
+        ``sorts``, ``amgm`` (:class:`AMGMBound`), ``certificate`` (the stage's), ``nodes`` (boxes, 0 when
+        stage 1 decided), ``tolerance``, ``local_gain`` (``<= 0`` up to rounding), ``check``.
+
+    Raises
+    ------
+    SearchBudgetExceeded
+        The branch and bound's budget ran out; ``.bounds`` holds the certified interval.
 
     Examples
     --------
@@ -527,8 +845,11 @@ def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress
     >>> inst = make_instance(target=[F(1, 10), F(1, 5), F(1, 10), F(3, 5)],
     ...                      drafts=[[F(4, 5), 0, F(1, 5), 0], [F(1, 10), F(3, 10), 0, F(3, 5)]])
     >>> r = submodular_optimum(inst)
-    >>> r.value, r.cut_set
-    (Fraction(49, 50), (0, 1))
+    >>> r.value, r.cut_set, r.details["stage"]   # docs/theory.md §4: the AM–GM bound leaves a gap
+    (Fraction(49, 50), (0, 1), 'branch_and_bound')
+    >>> r = submodular_optimum(make_instance(target=[0.5, 0.3, 0.2], drafts=[[0.1, 0.2, 0.7], [0.1, 0.1, 0.8]]))
+    >>> round(r.value, 12), r.cut_set, r.details["stage"], r.details["sorts"], r.details["nodes"]
+    (0.64, (2,), 'amgm', 2, 0)
     """
     if inst.law != "independent":
         raise ValueError(
@@ -536,24 +857,78 @@ def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress
             "of the drafts' masses. Use method='auto'.")
     q = inst.target.astype(np.float64)
     P = inst.drafts.astype(np.float64)
-    red = _reduce(q, P)
-    best_val, best_set, nodes, count = _search(red, tolerance, progress, progress_every=progress_every)
-    mask = np.zeros(inst.n, dtype=bool)
-    mask[red.forced] = True
-    for j in best_set.tolist():
-        mask[red.groups[j]] = True
+    n, K = inst.n, inst.k
+    started = time.perf_counter()
+    first = amgm_bounds(q, P, tolerance=tolerance, max_sorts=MAX_SORTS if first_stage else 1)
+    details = {"amgm": first, "sorts": first.sorts, "tolerance": tolerance, "nodes": 0}
+    if first_stage and first.gap <= tolerance:
+        mask = first.cut_mask
+        details.update(stage="amgm", certificate=first, bounds=(first.lower, first.upper))
+        if check:
+            details["check"] = first.check(q, P)
+    else:
+        red = _reduce(q, P)
+        init_val = math.inf
+        if first_stage:
+            m0 = first.cut_mask
+            init_val = math.fsum(q[m0].tolist()) - _prod([math.fsum(P[k, m0].tolist()) for k in range(K)])
+        report, bar = _reporter(progress, max_nodes)
+        if report is not None:
+            inner = report
+
+            def report(info):
+                inner({**info, "lower": first.lower})
+        try:
+            best_val, best_set, nodes, count = _search(red, tolerance, report, max_nodes=max_nodes,
+                                                        progress_every=progress_every, init_val=init_val,
+                                                        max_seconds=max_seconds)
+        except _BudgetSpent as stop:
+            best_val, best_set, lower, count = stop.args
+            mask = first.cut_mask if best_set is None else _mask_of(red, best_set, n)
+            up = _upper_bound(q, P, mask)
+            low = max(first.lower, _float_down(_LD(1 + lower) - _LD(ROUNDING)), 0.0)
+            secs = time.perf_counter() - started
+            raise SearchBudgetExceeded(
+                f"the submodular search stopped at its budget ({max_nodes:,} boxes or "
+                f"{max_seconds if max_seconds is not None else math.inf:g} s; used {count:,} boxes, {secs:.1f} s; "
+                f"n={n}, K={K}) with P* in the certified interval [{low!r}, {up!r}] (width {up - low:.2g} > "
+                f"tolerance {tolerance:g}); no value is reported. Raise max_nodes= / max_seconds=, or use "
+                "method='lp' (small n).", (low, up), tuple(int(i) for i in np.flatnonzero(mask)), count, secs)
+        finally:
+            if bar is not None:
+                bar.close()
+        mask = first.cut_mask if best_set is None else _mask_of(red, best_set, n)
+        cert = CoverCertificate(nodes, best_val, tolerance, red)
+        up = _upper_bound(q, P, mask)
+        low = max(first.lower,
+                  _float_down(_LD(1 + best_val) - _LD(tolerance + ROUNDING)))
+        details.update(stage="branch_and_bound", certificate=cert, nodes=count, merged_tokens=red.q.size,
+                       bounds=(low, up))
+        if check:
+            details["check"] = cert.check()
     cut = tuple(int(i) for i in np.flatnonzero(mask))
     value = inst.cut_value(mask)
-    cert = CoverCertificate(nodes, best_val, tolerance, red)
-    details = {"certificate": cert, "nodes": count, "tolerance": tolerance, "merged_tokens": red.q.size}
     if check:
-        details["check"] = cert.check()
-        gain, token = local_move_gain(inst, cut)
+        if inst.exact:
+            gain, token = local_move_gain(inst, cut)
+        else:
+            gain, token = _local_gain_float(q, P, mask), None
         limit = inst.arith.tolerance(4 * tolerance)
         if gain > limit:
             raise LPSolveError(f"the certified set can be improved by moving token {token} (by {float(gain):.3g}); "
                                "no value is reported.")
         details["local_gain"] = gain
-        if abs(float(value) - (1.0 + best_val)) > 1e-9:
-            raise LPSolveError(f"the set's cut value {float(value)!r} differs from the search's {1 + best_val!r}.")
+        low, up = details["bounds"]
+        if not (low - 1e-12 <= float(value) <= up + 1e-12):
+            raise LPSolveError(f"the set's cut value {float(value)!r} lies outside its certified interval "
+                               f"[{low!r}, {up!r}]; no value is reported.")
     return OptimumResult(value, cut, "submodular", value, details)
+
+
+def _mask_of(red: _Reduced, best_set: np.ndarray, n: int) -> np.ndarray:
+    """The original tokens of a set of merged tokens, plus the always-in ones."""
+    mask = np.zeros(n, dtype=bool)
+    mask[red.forced] = True
+    for j in best_set.tolist():
+        mask[red.groups[j]] = True
+    return mask

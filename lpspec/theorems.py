@@ -78,7 +78,7 @@ def _margin_sorted(inst: Instance):
         return None, None, True
     order = ratio_order(q, p)
     zero = inst.zero()
-    best_val, best_set = None, None
+    best_val, best_len = None, 0
     acc_q, acc_p = zero, zero
     for j in range(order.size):
         acc_q += q[order[j]]
@@ -87,7 +87,8 @@ def _margin_sorted(inst: Instance):
             break
         v = acc_q - acc_p**K
         if best_val is None or v < best_val:
-            best_val, best_set = v, tuple(sorted(int(t) for t in order[: j + 1]))
+            best_val, best_len = v, j + 1  # the set is built once, after the loop (O(n log n) in all)
+    best_set = tuple(sorted(int(t) for t in order[:best_len])) if best_val is not None else None
     # proper sets that add tokens of zero draft mass: the cheapest such token alone
     zero_tokens = [int(t) for t in range(n) if p[t] == 0]
     for t in zero_tokens:

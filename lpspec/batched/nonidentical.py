@@ -4,8 +4,9 @@
 
     P^* = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - \\prod_k p_k(S)
 
-per row (docs/theory.md §3, §10). No sort is exact here (docs/theory.md §4), so each row is solved by the
-exact multiplier-space branch and bound of :mod:`lpspec.submodular`, with its cover certificate checked. The
+per row (docs/theory.md §3, §10). No single sort is exact here (docs/theory.md §4), so each row is solved by
+:mod:`lpspec.submodular`: the AM–GM bound (a few sorts, a certified interval), then, only for a gap that
+remains, the exact multiplier-space branch and bound, with its certificate checked. The
 inputs are validated and renormalised on the torch side (:func:`~lpspec.batched.inputs.as_batch`, on any
 device); the search itself is sequential and branchy, so it runs on the CPU in float64 (rows one after the
 other) and the results are moved back to the input's device.
@@ -56,8 +57,15 @@ class BatchedDifferentOptimum:
         return self.cut_mask.sum(dim=1)
 
 
-def different_drafts_optimum(batch: BatchInput, *, progress=None) -> BatchedDifferentOptimum:
+def different_drafts_optimum(batch: BatchInput, *, progress=None, on_budget: str = "raise") -> BatchedDifferentOptimum:
     """``P*`` of each row of a validated (K, B, n) batch by :func:`lpspec.submodular.submodular_optimum`.
+
+    .. math::
+
+        P^*_b = \\min_{S} \\; q_b(S) + 1 - \\prod_k p_{k,b}(S)
+
+    Each row: the AM–GM bound (a few sorts, certified interval), then the branch and bound for the gap that
+    remains, within :data:`lpspec.submodular.MAX_NODES` boxes and :data:`lpspec.submodular.MAX_SECONDS`.
 
     Parameters
     ----------
@@ -65,10 +73,16 @@ def different_drafts_optimum(batch: BatchInput, *, progress=None) -> BatchedDiff
         From :func:`~lpspec.batched.inputs.as_batch` (drafts (K, B, n); identical drafts work too).
     progress : callable, optional
         Called after each row with ``(row, B)``.
+    on_budget : {"raise", "interval"}
+        A row whose search runs out of budget: raise
+        :class:`~lpspec.submodular.SearchBudgetExceeded` (default), or give it the value NaN, an empty
+        cut and its certified interval in ``details["stopped"]``.
 
     Returns
     -------
     BatchedDifferentOptimum
+        ``details``: ``nodes``, ``sorts``, ``stage``, ``bounds`` (per row ``(lower, upper)``),
+        ``stopped`` (``{row: (lower, upper)}``), ``tolerance``.
 
     Examples
     --------
@@ -79,27 +93,44 @@ def different_drafts_optimum(batch: BatchInput, *, progress=None) -> BatchedDiff
     >>> round(r.value.item(), 12), r.cut_mask.tolist()
     (0.98, [[True, True, False, False]])
     """
+    if on_budget not in ("raise", "interval"):
+        raise ValueError(f"on_budget={on_budget!r}: choose 'raise' or 'interval'.")
     torch = require_torch()
     from ..instance import Instance
-    from ..submodular import TOLERANCE, submodular_optimum
+    from ..submodular import TOLERANCE, SearchBudgetExceeded, submodular_optimum
 
     q = batch.target.detach().to("cpu", torch.float64).numpy()
     P = batch.drafts.detach().to("cpu", torch.float64).numpy()
     B, n = q.shape
     values = np.empty(B)
     masks = np.zeros((B, n), dtype=bool)
-    nodes = []
+    nodes, sorts, stages, bounds, stopped = [], [], [], [], {}
     for b in range(B):
         drafts = np.ascontiguousarray(P[:, b, :])
         identical = bool(np.all(drafts == drafts[0]))
         inst = Instance(np.ascontiguousarray(q[b]), drafts, "independent", identical, False)
-        res = submodular_optimum(inst)
-        values[b] = float(res.value)
-        masks[b, list(res.cut_set)] = True
-        nodes.append(res.details["nodes"])
+        try:
+            res = submodular_optimum(inst)
+        except SearchBudgetExceeded as exc:
+            if on_budget == "raise":
+                raise
+            values[b] = np.nan
+            stopped[b] = exc.bounds
+            nodes.append(exc.nodes)
+            sorts.append(None)
+            stages.append("stopped")
+            bounds.append(exc.bounds)
+        else:
+            values[b] = float(res.value)
+            masks[b, list(res.cut_set)] = True
+            nodes.append(res.details["nodes"])
+            sorts.append(res.details["sorts"])
+            stages.append(res.details["stage"])
+            bounds.append(res.details["bounds"])
         if progress is not None:
             progress(b + 1, B)
     dev = batch.device
     return BatchedDifferentOptimum(
         torch.as_tensor(values, dtype=batch.dtype, device=dev), torch.as_tensor(masks, device=dev), batch.k,
-        details={"nodes": nodes, "tolerance": TOLERANCE})
+        details={"nodes": nodes, "sorts": sorts, "stage": stages, "bounds": bounds, "stopped": stopped,
+                 "tolerance": TOLERANCE})

@@ -14,8 +14,11 @@ On the command line, for a file written by :mod:`lpspec.hf_distributions` (or :f
 
 Columns are those of ``lpspec table`` (:func:`lpspec.registry.acceptance_column`): ``optimal_acceptance``,
 ``<scheme>.membership_acc``, ``truncated_is.sd_acc`` (the batched truncated IS is scored by ``Σ min(q, p_I)``)
-and ``upper_bound``; a scheme that cannot be computed for a row (e.g. ``truncated_is`` at ``K != 2``, the
-optimum for different drafts) leaves an empty cell and says why in the row's ``notes`` column.
+and ``upper_bound``; a scheme that cannot be computed for a row (e.g. ``truncated_is`` at ``K != 2``) leaves an
+empty cell and says why in the row's ``notes`` column. For different drafts ((K, B, n)) the optimum is computed
+row by row by :func:`lpspec.batched.nonidentical.different_drafts_optimum` (the AM–GM bound of
+:mod:`lpspec.submodular`, then its branch and bound); a row whose search runs out of budget gets an empty
+cell and its certified interval in ``notes``.
 
 The command runs the file in row chunks (:func:`lpspec.batched.chunks.file_table`, task ``"acceptance"``),
 serially or on Dask (``--engine``, ``--scheduler``, ``--workers``); with ``--output`` finished chunks are kept
@@ -129,16 +132,34 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
         for K in ks:
             chunk = _with_k(full, K)
             why = _applicability(chunk)
+            # different drafts: the optimum comes from the exact per-row search (AM–GM bound, then branch and
+            # bound), not from the sorted prefix that _evaluate uses
+            search = not chunk.identical and "optimal" in (schemes or BATCHED_SCHEMES)
+            if search:
+                why["optimal"] = None
             names = [n for n in (schemes or BATCHED_SCHEMES) if why[n] is None]
-            values = _evaluate(chunk, names, s)
+            values = _evaluate(chunk, [n for n in names if not (search and n == "optimal")], s)
+            stopped = {}
+            if search:
+                from .nonidentical import different_drafts_optimum
+
+                opt = different_drafts_optimum(chunk, on_budget="interval")
+                values["optimal"] = opt.value
+                stopped = opt.details["stopped"]
             cols = {name: v.detach().cpu().tolist() for name, v in values.items()}
             notes = "; ".join(f"{n}: {why[n]}" for n in (schemes or BATCHED_SCHEMES) if why[n] is not None)
             for i in range(b - a):
                 row = {"position": a + i, "k": K}
                 for name in (schemes or BATCHED_SCHEMES):
                     row[_column(name)] = float(cols[name][i]) if name in cols else None
-                if notes:
-                    row["notes"] = notes
+                note = notes
+                if i in stopped:  # the search's budget ran out: an empty cell and the certified interval
+                    row[_column("optimal")] = None
+                    lo, hi = stopped[i]
+                    note = "; ".join(x for x in (notes, f"optimal: the search stopped at its budget with P* in "
+                                                 f"[{lo!r}, {hi!r}]") if x)
+                if note:
+                    row["notes"] = note
                 per_k[K].append(row)
     rows = [row for K in ks for row in per_k[K]]
     return summary_rows(rows, ks) if summary else rows

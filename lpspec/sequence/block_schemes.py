@@ -104,9 +104,13 @@ def _chains(target, drafts, start):
         elif isinstance(start, (int, np.integer)) and not isinstance(start, bool):
             law = None
         else:
-            law = _exact_matrix([list(start)], "start")[0] if len(list(start)) == n else None
-            if law is None:
-                raise ValueError(f"start must be a token id or a law of length n = {n}.")
+            try:
+                law = np.array([Fraction(x) for x in start], dtype=object)
+            except (TypeError, ValueError):
+                raise ValueError(f"start must be a token id, a law of length n = {n}, or None.") from None
+            if law.shape != (n,) or any(x < 0 for x in law) or sum(law, Fraction(0)) != 1:
+                raise ValueError(f"start must be a law of length n = {n} with entries >= 0 summing to exactly 1; "
+                                 f"got {start!r}.")
     else:
         from ..markov import as_markov_pair
 

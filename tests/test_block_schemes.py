@@ -1,12 +1,12 @@
-"""Sequence-level block verifiers (lpspec.sequence.block_schemes): Lemma 2 exactly, the §12 table, samplers.
+"""Sequence-level block verifiers (lpspec.sequence.block_schemes): Lemma 2 exactly, the test-instance table, samplers.
 
 Expected values come from computations written here, never from the module under test: Lemma 2 checked on
 the enumerated block law by brute force over token strings (``c(u)`` summed from the law, then
 ``μ(ua) = q(a|u) c(u) − c(ua)``), the K = 1 closed form ``min_i P(u≤i) Q(u>i | u≤i)`` by direct products,
 a second implementation of Traversal Verification written here (recomputing every acceptance from the root
-at each step), the depth-by-depth LP over full draft tuples (not multisets) by HiGHS, the published values of
-the test instance (Sun et al.'s 10/9 and 11/9; the §12 table of docs/theory.md, rational), and Monte Carlo
-runs of each sampler against the exact block law (chi-square, fixed seeds).
+at each step), the depth-by-depth LP over full draft tuples (not multisets) by HiGHS, published values (Sun et
+al.'s 10/9 and 11/9; the table of the test instance in the sequence-level section of the theory, rational),
+and Monte Carlo runs of each sampler against the exact block law (chi-square, fixed seeds).
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def test_disjoint_supports_accept_nothing():
         assert r.law_given_paths(((1, 1),) * k) == {(0,): 1}
 
 
-# ------------------------------------------------------------------------------------- the §12 table
+# -------------------------------------------------------------------------------- the test-instance table
 TABLE_STEPWISE = {(1, 1): "1.6", (1, 2): "1.84", (1, 3): "1.984", (2, 2): "2.552", (2, 3): "2.8784",
                   (3, 2): "3.103936", (3, 3): "3.598651392"}
 TABLE_BV = {1: "1.6", 2: "2.12", 3: "2.568"}
@@ -399,6 +399,43 @@ def test_block_efficiency_fields_for_sequence_schemes():
     assert r.survivors.sum(axis=1) == pytest.approx(1 + np.concatenate([[0], -np.cumsum(r.accepted_length)[:-1]]))
     t = lpspec.block_efficiency(target=QF, draft=PF, k=2, length=2, scheme="traversal")
     assert np.isnan(t.survivors).all() and 1 < t.value < 3
+
+
+def test_lp_failures_are_errors_not_answers(monkeypatch):
+    import scipy.optimize
+    from types import SimpleNamespace
+
+    real = scipy.optimize.linprog
+
+    def failing(*args, **kwargs):
+        return SimpleNamespace(status=2, message="declared infeasible")
+
+    monkeypatch.setattr(scipy.optimize, "linprog", failing)
+    with pytest.raises(ValueError, match="HiGHS did not solve"):
+        stepwise_optimal(target=QF, drafts=PF, start=0, k=2, length=2)
+
+    def off_by_a_little(*args, **kwargs):   # a primal a little above the optimum: the dual gap shows it
+        res = real(*args, **kwargs)
+        return SimpleNamespace(status=0, message="", x=res.x * 1.001, ineqlin=res.ineqlin)
+
+    monkeypatch.setattr(scipy.optimize, "linprog", off_by_a_little)
+    with pytest.raises(ValueError, match="residual check"):
+        stepwise_optimal(target=QF, drafts=PF, start=0, k=2, length=2)
+
+
+@pytest.mark.slow
+def test_lemma2_exact_on_more_random_chains():
+    rng = np.random.default_rng(99)
+    for _ in range(40):
+        n = int(rng.integers(2, 4))
+        q, p = random_chain(rng, n), random_chain(rng, n)
+        k, length = int(rng.integers(2, 4)), int(rng.integers(2, 4))
+        if n ** (k * length) > 6000:
+            continue
+        for name in ("stepwise_optimal", "traversal"):
+            ok, tau, _ = lemma2(q, 0, length, enumerated_block_law(name, target=q, drafts=p, start=0, k=k,
+                                                                   length=length))
+            assert ok, (name, q, p, k, length)
 
 
 def test_bad_input():

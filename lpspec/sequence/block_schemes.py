@@ -1,4 +1,7 @@
-"""Sequence-level block verifiers: exact ``τ``, their continuation tables and block laws (docs/theory.md §12).
+"""Sequence-level block verifiers: exact ``τ``, their continuation tables and block laws.
+
+The theory (Lemma 2, the block LP) is the sequence-level section of docs/theory.md; the depth-by-depth
+recursion is docs/theory.md §11.
 
 Three verifiers of one block of ``L`` drafted tokens, each lossless in the sense of Lemma 2
 (``0 <= c(ua) <= q(a | u) c(u)``, ``c(u) = Pr(the output block strictly extends u)``):
@@ -257,7 +260,7 @@ def block_verification(*, target, drafts, start=None, k: int = 1, length: int,
     """Block verification (Sun et al., 2024) of one draft path: exact ``τ`` and its continuation table.
 
     ``c(u) = min_{0<=i<=|u|} P(u_{<=i}) Q(u_{>i} | u_{<=i})``, i.e. ``c(ua) = min(P(ua), q(a | u) c(u))``, the
-    optimum of the block LP at ``K = 1`` (docs/theory.md §12); ``τ = 1 + Σ_{u ≠ ∅} c(u)``.
+    optimum of the block LP at ``K = 1`` (the sequence-level section of docs/theory.md); ``τ = 1 + Σ_{u ≠ ∅} c(u)``.
 
     Parameters
     ----------

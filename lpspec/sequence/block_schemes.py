@@ -400,7 +400,7 @@ def _float_lp(cost, rows, rhs):
     """``max cost·x`` s.t. ``rows x <= rhs``, ``x >= 0`` by HiGHS (presolve off), with residual/dual checks."""
     from scipy.optimize import linprog
 
-    a = np.asarray(rows, dtype=float)
+    a = rows if hasattr(rows, "tocsr") else np.asarray(rows, dtype=float)
     b = np.asarray(rhs, dtype=float)
     w = np.asarray(cost, dtype=float)
     res = linprog(-w, A_ub=a, b_ub=b, bounds=(0, None), method="highs", options={"presolve": False})
@@ -410,7 +410,8 @@ def _float_lp(cost, rows, rhs):
     y = np.maximum(-res.ineqlin.marginals, 0.0)
     scale = max(1.0, float(np.abs(w).max()))
     tol = 1e-9 * scale
-    if (np.max(a @ x - b) > tol or np.min(a.T @ y - w) < -tol or abs(w @ x - b @ y) > tol):
+    x, y = np.asarray(x), np.asarray(y)
+    if np.max(a @ x - b) > tol or np.min(a.T @ y - w) < -tol or abs(w @ x - b @ y) > tol:
         raise ValueError("HiGHS answer of a token-level LP failed its residual check (primal/dual/gap > 1e-9).")
     return x.tolist(), y.tolist()
 
@@ -462,14 +463,18 @@ def _plan(tree: BlockTree, ctx: int, j: int, weights, exact: bool) -> _Plan:
         prob.append(term)
     nt = len(types)
     cost = [weights[(y, h[y])] if h[y] >= 1 else 0 * one for h in types for y in range(n)]
-    rows, rhs = [], []
-    for t in range(nt):
-        rows.append([one if v // n == t else 0 * one for v in range(nt * n)])
-        rhs.append(prob[t])
-    for y in range(n):
-        rows.append([one if v % n == y else 0 * one for v in range(nt * n)])
-        rhs.append(q[y])
-    x, _ = (_simplex_max if exact else _float_lp)(cost, rows, rhs)
+    rhs = list(prob) + list(q)
+    if exact:
+        rows = [[one if v // n == t else 0 * one for v in range(nt * n)] for t in range(nt)]
+        rows += [[one if v % n == y else 0 * one for v in range(nt * n)] for y in range(n)]
+        x, _ = _simplex_max(cost, rows, rhs)
+    else:  # the same rows, sparse: variable v = t * n + y sits in row t (supply) and row nt + y (demand)
+        from scipy.sparse import csr_matrix
+
+        v = np.arange(nt * n)
+        rows = csr_matrix((np.ones(2 * nt * n), (np.concatenate([v // n, nt + v % n]), np.concatenate([v, v]))),
+                          shape=(nt + n, nt * n))
+        x, _ = _float_lp(cost, rows, rhs)
     flow = [[x[t * n + y] for y in range(n)] for t in range(nt)]
     supply = [prob[t] - sum(flow[t], start=0 * one) for t in range(nt)]
     demand = [q[y] - sum((flow[t][y] for t in range(nt)), start=0 * one) for y in range(n)]

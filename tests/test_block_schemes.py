@@ -281,6 +281,29 @@ def test_traversal_with_one_path_is_block_verification():
                         == block_law_given_paths("block_verification", (u,), target=q, drafts=p, start=0, length=2))
 
 
+def test_traversal_without_the_draft_law_update_is_lossy(monkeypatch):
+    """Negative control: keeping ``M_s`` unchanged after a rejection (a with-replacement reading of the paper)
+    breaks Lemma 2 on a 3-token chain (exact counterexample: mass -4/7623 at the block (2, 0)); the published
+    update (remove the rejected token, renormalise) passes on the same chain."""
+    q = [[F(1, 6), F(1, 2), F(1, 3)], [F(4, 7), F(1, 7), F(2, 7)], [F(4, 7), F(2, 7), F(1, 7)]]
+    p = [[F(1, 3), F(1, 3), F(1, 3)], [F(4, 9), F(2, 9), F(1, 3)], [F(4, 11), F(3, 11), F(4, 11)]]
+    law = enumerate_law(lambda x: reference_traversal(q, p, 0, x), p, 0, 2, 2)
+    assert lemma2(q, 0, 2, law)[0]
+    published = bs._Traversal.reject
+
+    def keep_draft_law(self, v):
+        kept = list(self.ms[v[:-1]])
+        published(self, v)
+        self.ms[v[:-1]] = kept
+        self._refresh(v[:-1])
+
+    monkeypatch.setattr(bs._Traversal, "reject", keep_draft_law)
+    law = enumerated_block_law("traversal", target=q, drafts=p, start=0, k=2, length=2)
+    assert not lemma2(q, 0, 2, law)[0]
+    c = {u: sum((m for b, m in law.items() if len(b) > len(u) and b[:len(u)] == u), F(0)) for u in [(2,), (2, 0)]}
+    assert law.get((2, 0), F(0)) - (q[2][0] * c[(2,)] - c[(2, 0)]) == F(-4, 7623)
+
+
 # --------------------------------------------------------------------------------------- orderings
 def test_orderings_between_schemes():
     rng = np.random.default_rng(8)

@@ -766,7 +766,9 @@ def traversal(*, target, drafts, start=None, k: int, length: int, max_nodes: int
 
     Reading chosen where the paper leaves room: the paper's draft trees are drawn *without* replacement at
     each node (its ``M_s`` update removes the rejected token); on a trie of i.i.d. paths we apply the
-    published update unchanged (a repeated token's drafts are merged into one child). ``τ`` and the table are
+    published update unchanged (a repeated token's drafts are merged into one child). This passes Lemma 2
+    exactly in the tests; the other reading — keep ``M_s`` unchanged, as for drafts with replacement — does
+    not (a 3-token counterexample in tests/test_block_schemes.py). ``τ`` and the table are
     computed exactly by enumerating the ``n^{LK}`` path tuples (size guard :data:`MAX_ENUMERATED_TUPLES`).
 
     Parameters

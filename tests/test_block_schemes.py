@@ -20,8 +20,15 @@ import pytest
 
 import lpspec
 from lpspec.sequence import block_schemes as bs
-from lpspec.sequence.block_schemes import (BLOCK_SCHEMES, block_law_given_paths, block_verification,
-                                           continuation_tables, enumerated_block_law, stepwise_optimal, traversal)
+from lpspec.sequence.block_schemes import (
+    BLOCK_SCHEMES,
+    block_law_given_paths,
+    block_verification,
+    continuation_tables,
+    enumerated_block_law,
+    stepwise_optimal,
+    traversal,
+)
 
 # The test instance: rows = law of the next token given the last one; start token 0.
 Q12 = [[F(1, 5), F(4, 5)], [F(1, 2), F(1, 2)]]
@@ -425,8 +432,9 @@ def test_block_efficiency_fields_for_sequence_schemes():
 
 
 def test_lp_failures_are_errors_not_answers(monkeypatch):
-    import scipy.optimize
     from types import SimpleNamespace
+
+    import scipy.optimize
 
     real = scipy.optimize.linprog
 

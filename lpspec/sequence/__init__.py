@@ -6,14 +6,14 @@ Lemma 2 on a continuation table).
 """
 
 from .block_schemes import (
-                            BLOCK_SCHEMES,
-                            BlockSchemeResult,
-                            block_law_given_paths,
-                            block_verification,
-                            continuation_tables,
-                            enumerated_block_law,
-                            stepwise_optimal,
-                            traversal,
+    BLOCK_SCHEMES,
+    BlockSchemeResult,
+    block_law_given_paths,
+    block_verification,
+    continuation_tables,
+    enumerated_block_law,
+    stepwise_optimal,
+    traversal,
 )
 from .tree import BlockTree, LosslessReport, block_tree, c_from_block_law, tree_size
 

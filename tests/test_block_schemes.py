@@ -257,7 +257,14 @@ def test_block_verification_closed_form_on_random_chains():
         n = int(rng.integers(2, 4))
         q, p = random_chain(rng, n), random_chain(rng, n)
         s, length = int(rng.integers(n)), int(rng.integers(1, 4))
-        assert block_verification(target=q, drafts=p, start=s, length=length).value == closed_form_bv(q, p, s, length)
+        r = block_verification(target=q, drafts=p, start=s, length=length)
+        assert r.value == closed_form_bv(q, p, s, length)
+        _, _, c = lemma2(q, s, length, enumerated_block_law("block_verification", target=q, drafts=p, start=s, k=1,
+                                                            length=length))
+        for u, value in c.items():   # the enumerated algorithm's c(u) is the closed form, node by node
+            best = min(path_prob(p, s, u[:i]) * path_prob(q, s if i == 0 else u[i - 1], u[i:])
+                       for i in range(len(u) + 1))
+            assert value == best
 
 
 # ------------------------------------------------------------------------------------------ traversal

@@ -262,6 +262,12 @@ def block_verification(*, target, drafts, start=None, k: int = 1, length: int,
     ``c(u) = min_{0<=i<=|u|} P(u_{<=i}) Q(u_{>i} | u_{<=i})``, i.e. ``c(ua) = min(P(ua), q(a | u) c(u))``, the
     optimum of the block LP at ``K = 1`` (the sequence-level section of docs/theory.md); ``τ = 1 + Σ_{u ≠ ∅} c(u)``.
 
+    The algorithm (what ``.sample`` and ``.law_given_paths`` run) on a draft path ``X``: ``p_0 = 1``,
+    ``p_i = min(p_{i-1} q(X_i | X_{<i}) / p(X_i | X_{<i}), 1)``; ``h_L = p_L`` and, for ``i < L``,
+    ``h_i = S_i / (S_i + 1 - p_i)`` with ``S_i = Σ_x [p_i q(x | X_{<=i}) - p(x | X_{<=i})]_+``; for
+    ``i = L, ..., 1`` stop at the first ``i`` with ``U_i <= h_i`` (else ``i = 0``) and output ``X_{<=i}`` plus
+    a token from ``q(· | X_{<=L})`` when ``i = L``, from ``[p_i q - p]_+ / S_i`` otherwise.
+
     Parameters
     ----------
     target, drafts : (n, n) array_like

@@ -240,6 +240,23 @@ def test_token_level_trees_reproduce_the_specinfer_column(lk):
         assert sd.value == pytest.approx(TABLE_SPECINFER[lk], abs=1e-12)
 
 
+TABLE_CEILING = {(1, 1): "1.6", (1, 2): "1.84", (1, 3): "1.984", (2, 1): "2.12", (2, 2): "2.5856",
+                 (2, 3): "2.894528", (3, 1): "2.568", (3, 2): "3.2252", (3, 3): "3.657347904"}
+
+
+@pytest.mark.parametrize("lk", sorted(TABLE_CEILING))
+def test_no_scheme_beats_the_ceiling_and_k1_attains_it(lk):
+    length, k = lk
+    ceiling = F(TABLE_CEILING[lk])
+    for name in BLOCK_SCHEMES:
+        if name == "block_verification" and k > 1:
+            continue
+        tau = BLOCK_SCHEMES[name](target=Q12, drafts=P12, start=0, k=k, length=length).value
+        assert tau <= ceiling
+        if k == 1 and name != "stepwise_optimal":   # block verification and traversal of one path are optimal
+            assert tau == ceiling
+
+
 def test_sun_et_al_example():
     q = [[F(1, 3), F(2, 3)]] * 2
     p = [[F(2, 3), F(1, 3)]] * 2

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numbers
 import sys
 
+from ..keywords import DRAFTS, keyword_aliases
 from ..registry import SCHEME_FACTS, acceptance_column
 from ._torch import require_torch, resolve_device
 from .chunks import ChunkTask, register_chunk_task
@@ -69,6 +70,7 @@ def _ks(k, different: bool, K_file: int | None) -> list[int]:
     return [int(v) for v in ks]
 
 
+@keyword_aliases(refused=DRAFTS)
 def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_TRUNCATION, summary: bool = False,
                      batch_size: int = DEFAULT_BATCH_SIZE, device=None, dtype=None) -> list[dict]:
     """Acceptance of every applicable scheme at every position, for one or several K, as table rows.
@@ -246,6 +248,7 @@ ACCEPTANCE_TASK = register_chunk_task(ChunkTask("acceptance", _acceptance_chunk,
                                                 summarise=_acceptance_summary))
 
 
+@keyword_aliases(refused=DRAFTS)
 def verifier_check(*, target, drafts, k, batch_size: int = DEFAULT_BATCH_SIZE, device=None) -> dict:
     """Build :func:`lpspec.batched.optimal_verifier` for every row and K and summarise its check.
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..instance import make_instance
 from ..io.export import Table, write_table
+from ..keywords import DRAFTS, keyword_aliases
 from ..optimum import optimum_for
 from ..registry import SCHEME_FACTS, acceptance_column
 
@@ -181,13 +182,14 @@ def _exact(values) -> bool:
     return any(isinstance(v, Fraction) for v in np.asarray(values, dtype=object).ravel())
 
 
-def region_table(draft, k: int = 2, resolution: int = 30) -> Table:
+@keyword_aliases(deprecated=DRAFTS)
+def region_table(drafts, k: int = 2, resolution: int = 30) -> Table:
     """Targets ``q = (i, j, r - i - j) / r`` on the 2-simplex with ``P*(acc)`` and the Theorem 2 verdict.
 
     Parameters
     ----------
-    draft : array-like, shape (3,)
-        The draft ``p`` (``K`` i.i.d. drafts).
+    drafts : array-like, shape (3,)
+        The draft ``p`` (``K`` i.i.d. drafts; ``draft=`` is its deprecated spelling).
     k : int
         Number of drafts ``K``.
     resolution : int
@@ -209,7 +211,7 @@ def region_table(draft, k: int = 2, resolution: int = 30) -> Table:
 
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise ValueError(f"resolution={resolution!r} must be a positive integer.")
-    base = _draft3(draft, k)
+    base = _draft3(drafts, k)
     p = base.draft
     rows = []
     for i in range(resolution + 1):
@@ -225,7 +227,8 @@ def region_table(draft, k: int = 2, resolution: int = 30) -> Table:
     return Table(["q0", "q1", "q2", "optimal_acceptance", "acceptance_one"], rows, meta)
 
 
-def region_polygon(draft, k: int = 2) -> np.ndarray:
+@keyword_aliases(deprecated=DRAFTS)
+def region_polygon(drafts, k: int = 2) -> np.ndarray:
     """Vertices ``(m, 3)`` (in order around it) of the acceptance-one region for ``n = 3``.
 
     For three tokens the subsets are singletons and pairs, so (docs/theory.md §4, Theorem 2 and its K-draft form)
@@ -237,7 +240,7 @@ def region_polygon(draft, k: int = 2) -> np.ndarray:
     >>> region_polygon([1 / 3, 1 / 3, 1 / 3], k=2).shape
     (6, 3)
     """
-    inst = _draft3(draft, k)
+    inst = _draft3(drafts, k)
     p = np.array([float(v) for v in inst.draft])
     lo = p**k
     hi = -np.expm1(k * np.log1p(-np.minimum(p, 1.0)))  # 1 - (1 - p)^K
@@ -297,7 +300,8 @@ def plot_region(table: Table, polygon: np.ndarray | None = None):
     return fig
 
 
-def acceptance_one_region(draft, k: int = 2, resolution: int = 30):
+@keyword_aliases(deprecated=DRAFTS)
+def acceptance_one_region(drafts, k: int = 2, resolution: int = 30):
     """The acceptance-one region of Theorem 2 on the 2-simplex: ``(figure, table)``. See :func:`region_table`.
 
     Examples
@@ -306,8 +310,8 @@ def acceptance_one_region(draft, k: int = 2, resolution: int = 30):
     >>> len(table), any(table.column("acceptance_one"))
     (21, True)
     """
-    table = region_table(draft, k, resolution)
-    return plot_region(table, region_polygon(draft, k)), table
+    table = region_table(drafts, k, resolution)
+    return plot_region(table, region_polygon(drafts, k)), table
 
 
 # ---------------------------------------------------------------------- acceptance against K

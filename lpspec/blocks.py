@@ -91,7 +91,7 @@ class BlockEfficiency:
                 "accepted_length": self.accepted_length.tolist(), "depth_acceptance": self.depth_acceptance.tolist()}
 
 
-def _forward(pair, scheme: str, ks: list[int], length: int):
+def _forward(pair, scheme: str, ks: list[int], length: int, bar=None):
     """``μ`` of shape (len(ks), L + 1, n, Kmax) and ``α_{c,K}`` for each K, processing ``j`` from Kmax down.
 
     Each table ``a_{·,j}`` (shape (n, n, j)) is built once: contributions to ``μ_d(·, m)`` come only from
@@ -117,6 +117,8 @@ def _forward(pair, scheme: str, ks: list[int], length: int):
             mu[:, d, :, :j] += (mu[:, d - 1, :, j - 1] @ flat).reshape(len(ks), n, j)
         steps = mu[:, :length, :, j - 1]  # (len(ks), L, n): mass verified with j survivors at depth d+1
         alpha[("visited", j)] = (steps * a.sum(axis=(1, 2))).sum(axis=(1, 2))
+        if bar is not None:
+            bar.update(1)
     return mu, alpha
 
 
@@ -187,11 +189,12 @@ def _visited(alpha, i, kmax):
 
 @keyword_aliases(deprecated=DRAFTS)
 def block_efficiency_table(*, target, drafts=None, start=None, ks=(1, 2, 4, 8), lengths=(1, 2, 3, 4, 5),
-                           schemes=("single_draft", "specinfer", "spectr")):
+                           schemes=("single_draft", "specinfer", "spectr"), progress_bar: bool | None = None):
     """Token acceptance and block efficiency for every scheme, ``K`` and ``L``: a :class:`~lpspec.io.export.Table`.
 
     One forward recursion per scheme serves every ``K`` and ``L`` (the tables ``a_{·,j}`` do not depend on
-    them). Columns ``scheme, k, length, token_acceptance, block_efficiency``.
+    them). Columns ``scheme, k, length, token_acceptance, block_efficiency``. ``progress_bar``: a bar on stderr
+    over the multiplicity tables built (one per scheme and ``j <= max K``; see :mod:`lpspec.progress`).
 
     Examples
     --------
@@ -212,18 +215,24 @@ def block_efficiency_table(*, target, drafts=None, start=None, ks=(1, 2, 4, 8), 
                              "block_efficiency_table).")
     ks = sorted({_positive_int(k, "ks") for k in ks})
     lengths = sorted({_positive_int(v, "lengths") for v in lengths})
+    from .progress import progress_bar as open_bar
+
     rows = []
+    bar = open_bar(total=sum(1 if s == "single_draft" else max(ks) for s in schemes), desc="blocks",
+                   enabled=progress_bar, unit="table")
     for scheme in schemes:
         if scheme == "single_draft":
             use = [1]
         else:
             use = ks
-        mu, alpha = _forward(pair, scheme, use, max(lengths))
+        bar.set_description(f"blocks {scheme}")
+        mu, alpha = _forward(pair, scheme, use, max(lengths), bar=bar)
         for i, k in enumerate(use):
             for L in lengths:
                 res = _result(mu[i][: L + 1], alpha[k], pair.start, scheme, k, L, np.nan)  # visited unused
                 rows.append({"scheme": scheme, "k": k, "length": L, "token_acceptance": res.token_acceptance,
                              "block_efficiency": res.value})
+    bar.close()
     meta = {"pair": pair.name, "n": pair.n, "note": "single_draft is the K = 1 baseline"}
     return Table(["scheme", "k", "length", "token_acceptance", "block_efficiency"], rows, metadata=meta)
 

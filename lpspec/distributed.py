@@ -37,7 +37,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import uuid
 import warnings
 from collections.abc import Callable, Sequence
@@ -353,19 +352,11 @@ def _guarded(func, item):
 
 
 def _bar(total: int, desc: str, enabled: bool | None):
-    if enabled is None:
-        try:
-            enabled = sys.stderr.isatty()
-        except (AttributeError, ValueError):
-            enabled = False
-    if enabled:
-        try:
-            from tqdm.auto import tqdm
+    """A tqdm bar over tasks (lpspec.progress decides when), or None when there is none to draw."""
+    from .progress import NullBar, progress_bar
 
-            return tqdm(total=total, desc=desc, unit="task", file=sys.stderr, leave=False)
-        except ImportError:
-            pass
-    return None
+    bar = progress_bar(total=total, desc=desc, enabled=enabled, unit="task")
+    return None if isinstance(bar, NullBar) else bar
 
 
 def map_tasks(func: Callable, items: Sequence, *, engine: str | None = None, scheduler=None,

@@ -33,6 +33,7 @@ __all__ = [
     "add_instance_options",
     "add_list_option",
     "add_output_option",
+    "add_progress_option",
     "emit_table",
     "emit_text",
     "exact_str",
@@ -41,6 +42,7 @@ __all__ = [
     "note",
     "one_line",
     "parse_distribution",
+    "progress_choice",
 ]
 
 PROG = "lpspec"
@@ -178,6 +180,24 @@ def add_output_option(parser, what: str = "the result"):
     """``-o/--output PATH``: write ``what`` to the file PATH instead of stdout."""
     return parser.add_argument("-o", "--output", metavar="PATH", default=None,
                                help=f"write {what} to the file PATH instead of stdout")
+
+
+def add_progress_option(parser):
+    """``--progress/--no-progress`` (and ``--quiet``, the same as ``--no-progress``): a tqdm bar on stderr.
+
+    Default: a bar when stderr is a terminal (or ``LPSPEC_PROGRESS=1``) and tqdm is installed
+    (:mod:`lpspec.progress`); read the choice with :func:`progress_choice`.
+    """
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar on stderr (default: when stderr is a terminal and tqdm is installed)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (same as --no-progress)")
+
+
+def progress_choice(args) -> bool | None:
+    """``True``/``False`` from ``--progress``/``--no-progress``/``--quiet``, ``None`` for the default."""
+    if getattr(args, "quiet", False):
+        return False
+    return getattr(args, "progress", None)
 
 
 def add_format_option(parser, default: str = "csv"):

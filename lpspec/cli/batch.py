@@ -14,10 +14,12 @@ from ._common import (
     add_format_option,
     add_list_option,
     add_output_option,
+    add_progress_option,
     emit_table,
     finish_engine_run,
     note,
     positive_int,
+    progress_choice,
 )
 
 NAME = "batch"
@@ -38,7 +40,7 @@ def register(sub):
     p.add_argument("--batch-size", type=positive_int, default=None, help="positions per torch batch (default 256)")
     p.add_argument("--chunk-size", type=positive_int, default=None, metavar="ROWS",
                    help="positions per task, a multiple of --batch-size (default: --batch-size)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_option(p)
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     add_format_option(p, "csv")
     add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json)")
@@ -74,7 +76,7 @@ def run(args) -> int:
     try:
         table = file_table(args.path, k=args.k, schemes=args.schemes, s=args.s, summary=args.summary,
                            batch_size=args.batch_size or DEFAULT_BATCH_SIZE, device=args.device,
-                           chunk_size=args.chunk_size, progress_bar=False if args.quiet else None, **engine)
+                           chunk_size=args.chunk_size, progress_bar=progress_choice(args), **engine)
     except ValueError as exc:
         raise CLIError(str(exc).replace("schemes: ", "--schemes: ", 1)) from None
     verifier_ok = report_verifier_check(args, different) if args.check_verifier else True

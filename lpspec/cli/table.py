@@ -12,11 +12,13 @@ from ._common import (
     add_format_option,
     add_list_option,
     add_output_option,
+    add_progress_option,
     emit_table,
     emit_text,
     finish_engine_run,
     note,
     positive_int,
+    progress_choice,
 )
 
 NAME = "table"
@@ -30,7 +32,7 @@ def register(sub):
     add_format_option(p, "csv")
     add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json)")
     add_list_option(p, "--columns", help="only these columns, in this order, e.g. --columns k optimal_acceptance")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_option(p)
     p.add_argument("--chunk-size", type=positive_int, default=1, metavar="ROWS",
                    help="sweep rows per task (default 1; more spreads a cluster's per-task cost)")
     add_engine_arguments(p)
@@ -67,7 +69,7 @@ def run(args) -> int:
     if args.chunk_size < 1:
         raise CLIError(f"--chunk-size {args.chunk_size} must be a positive integer.")
     engine = engine_options(args)
-    table = run_sweep(args.spec, progress_bar=False if args.quiet else None, chunk_size=args.chunk_size, **engine)
+    table = run_sweep(args.spec, progress_bar=progress_choice(args), chunk_size=args.chunk_size, **engine)
     if args.columns:
         missing = [c for c in args.columns if c not in table.columns]
         if missing:

@@ -67,8 +67,8 @@ ENGINES = ("serial", "dask")
 ALLOWED_FAILURES = 3
 #: Appended to an output file's name to name its checkpoint (``table.csv`` → ``table.csv.checkpoint.jsonl``).
 CHECKPOINT_SUFFIX = ".checkpoint.jsonl"
-INSTALL_HINT = ("engine='dask' needs dask.distributed: pip install 'lpspec[dask]' (or pip install "
-                "'dask[distributed]').")
+INSTALL_HINT = ("engine='dask' needs dask.distributed: pip install -e \".[dask]\" from a clone, pip install "
+                "'lpspec[dask]' from the index (or pip install 'dask[distributed]').")
 
 _FORMAT = "lpspec-checkpoint-1"
 

@@ -139,7 +139,8 @@ def hf_next_token(model, *, n: int, temperature: float = 1.0, max_context: int |
     try:
         import torch
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(f"hf_next_token needs torch ({exc}); install it with: pip install 'lpspec[hf,torch]'")
+        raise ImportError(f"hf_next_token needs torch ({exc}); install it with: pip install -e \".[hf,torch]\" "
+                          "from a clone, or pip install 'lpspec[hf,torch]' from the index")
     if not temperature > 0:
         raise ValueError(f"temperature={temperature!r} must be positive.")
     size = int(getattr(getattr(model, "config", None), "vocab_size", n))

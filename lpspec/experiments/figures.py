@@ -60,7 +60,8 @@ def _new_figure(width: float = 6.4, height: float = 4.0):
     try:
         from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("figures need matplotlib; install it with `pip install lpspec[plots]`.") from None
+        raise ImportError("figures need matplotlib; install it with `pip install -e \".[plots]\"` from a clone, or "
+                          "`pip install \"lpspec[plots]\"` from the index.") from None
     return Figure(figsize=(width, height), layout="constrained")
 
 

@@ -365,7 +365,7 @@ def read_json(source) -> Table:
 
 
 def to_dataframe(data, columns: list[str] | None = None):
-    """The table as a :class:`pandas.DataFrame` (needs the ``tables`` extra: ``pip install lpspec[tables]``).
+    """The table as a :class:`pandas.DataFrame` (needs the ``tables`` extra: ``pip install -e ".[tables]"``).
 
     Empty cells become NaN in numeric columns and ``None`` elsewhere; the table's metadata goes to
     ``DataFrame.attrs``.
@@ -379,7 +379,8 @@ def to_dataframe(data, columns: list[str] | None = None):
         import pandas as pd
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "to_dataframe needs pandas; install it with `pip install lpspec[tables]` (or `pip install pandas`), "
+            "to_dataframe needs pandas; install it with `pip install -e \".[tables]\"` from a clone, `pip install "
+            "\"lpspec[tables]\"` from the index (or `pip install pandas`), "
             "or export with to_csv/to_json instead."
         ) from None
     table = as_table(data, columns)

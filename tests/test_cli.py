@@ -302,7 +302,7 @@ def test_batch_subcommand_reaches_the_batched_table(tmp_path, capsys):
     q, p = rng.dirichlet(np.ones(12), size=3), rng.dirichlet(np.ones(12), size=3)
     path = tmp_path / "d.npz"
     lb.save_distributions(path, target=q, drafts=p)
-    assert main(["batch", str(path), "-k", "2", "4", "--device", "cpu"]) == 0
+    assert main(["batch", str(path), "-k", "2", "4", "--device", "cpu", "--notes"]) == 0  # keep the notes column
     captured = capsys.readouterr()
     rows = read_csv(captured.out).rows
     # P* of row 0 by brute force over all 2^12 sets, independent of both backends

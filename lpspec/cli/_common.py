@@ -32,6 +32,7 @@ __all__ = [
     "add_format_option",
     "add_instance_options",
     "add_list_option",
+    "add_notes_option",
     "add_output_option",
     "add_progress_option",
     "emit_table",
@@ -112,9 +113,17 @@ def one_line(exc: BaseException) -> str:
     return cli_words(text) or type(exc).__name__
 
 
+#: Width of the notes on stderr (continuation lines are indented by two spaces).
+NOTE_WIDTH = 100
+
+
 def note(message: str) -> None:
-    """A one-line note on stderr: ``lpspec: note: ...``."""
-    print(f"{PROG}: note: {cli_words(' '.join(message.split()))}", file=sys.stderr)
+    """A note on stderr, ``lpspec: note: ...``, wrapped at :data:`NOTE_WIDTH` columns (continuation lines indented)."""
+    import textwrap
+
+    text = f"{PROG}: note: {cli_words(' '.join(message.split()))}"
+    print(textwrap.fill(text, width=NOTE_WIDTH, subsequent_indent="  ", break_long_words=False,
+                        break_on_hyphens=False), file=sys.stderr)
 
 
 class Parser(argparse.ArgumentParser):
@@ -216,12 +225,30 @@ def emit_text(text: str, args, what: str = "output") -> None:
         sys.stdout.write(text)
 
 
+def add_notes_option(parser):
+    """``--notes``: keep the prose ``notes`` column in CSV, Markdown and LaTeX output (default: numbers only;
+    the notes go to stderr and, with ``-o PATH``, to ``PATH.notes.txt``)."""
+    parser.add_argument("--notes", action="store_true",
+                        help="keep the notes column (prose: what was not computed and why) in CSV/Markdown/LaTeX "
+                             "tables; by default it goes to PATH.notes.txt next to -o PATH")
+
+
 def emit_table(table, args, default: str = "csv") -> None:
-    """Print or write a table in ``--format`` (default: ``--output``'s suffix, else ``default``)."""
-    from ..io.export import format_from_path, format_table, write_table
+    """Print or write a table in ``--format`` (default: ``--output``'s suffix, else ``default``).
+
+    Commands with ``--notes`` (:func:`add_notes_option`) write numbers only to CSV/Markdown/LaTeX unless it is
+    given: the notes column goes to ``OUTPUT.notes.txt`` (with ``-o``) or is left to the stderr notes."""
+    from ..io.export import format_from_path, format_table, numbers_only, write_table
 
     output = getattr(args, "output", None)
     fmt = args.format or (format_from_path(output) if output else default)
+    asked = "notes" in (getattr(args, "columns", None) or ())  # --columns ... notes asks for it explicitly
+    if getattr(args, "notes", None) is False and not asked and fmt in ("csv", "markdown", "md", "latex", "tex"):
+        table, lines = numbers_only(table)
+        if lines and output:
+            notes_path = Path(str(output) + ".notes.txt")
+            notes_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            note(f"the notes of {len(lines)} rows are in {notes_path} (--notes keeps them in the table).")
     if output:
         write_table(table, output, fmt)
         print(f"wrote {len(table)} rows to {output}", file=sys.stderr)

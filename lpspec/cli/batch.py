@@ -13,6 +13,7 @@ from ._common import (
     CLIError,
     add_format_option,
     add_list_option,
+    add_notes_option,
     add_output_option,
     add_progress_option,
     emit_table,
@@ -41,6 +42,7 @@ def register(sub):
     p.add_argument("--chunk-size", type=positive_int, default=None, metavar="ROWS",
                    help="positions per task, a multiple of --batch-size (default: --batch-size)")
     add_progress_option(p)
+    add_notes_option(p)
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     add_format_option(p, "csv")
     add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json)")

@@ -194,10 +194,22 @@ def _plain(value):
     return value if isinstance(value, (str, int, float, bool, type(None), list, tuple, dict)) else str(value)
 
 
+def _check_chunk_memory(path, t_shape, d_shape, chunk_size, batch, options, budget) -> int:
+    """The memory estimate of one acceptance chunk (:mod:`lpspec.batched.memory`), refused beyond the budget."""
+    from .memory import check_memory
+
+    B, n = int(t_shape[0]), int(t_shape[-1])
+    whole = os.path.getsize(path) if Path(path).suffix.lower() in (".pt", ".npz") else 0  # read whole
+    compute = 4 if str(options.get("dtype")) in ("float32", "torch.float32", "float") else 8
+    return check_memory(n, chunk_rows=min(chunk_size, B), batch_rows=min(batch, chunk_size, B), budget=budget,
+                        draft_arrays=int(d_shape[0]) if len(d_shape) == 3 else 1, compute_itemsize=compute,
+                        whole_file_bytes=whole)
+
+
 def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: int | None = None,
                drafts_path=None, target_key: str = "target", drafts_key: str = "drafts",
                engine: str | None = None, scheduler=None, workers: int | None = None, checkpoint=None,
-               resume: bool = False, progress_bar: bool | None = None, **options):
+               resume: bool = False, progress_bar: bool | None = None, memory_budget=None, **options):
     """Run a chunk task over every position of a distributions file and return one table.
 
     Parameters
@@ -218,6 +230,11 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
     engine, scheduler, workers, checkpoint, resume, progress_bar
         As in :func:`lpspec.distributed.map_tasks`: ``engine="dask"`` runs the chunks on a Dask cluster whose
         workers read their rows from ``path`` themselves (a path they can open: a shared file system).
+    memory_budget : str or int, optional
+        For the acceptance task: the peak memory per process allowed (``"8G"``; default
+        ``$LPSPEC_MEMORY_BUDGET`` or half the physical memory). The estimate of :mod:`lpspec.batched.memory`
+        is checked before any chunk runs; above the budget a :class:`~lpspec.batched.memory.MemoryBudgetError`
+        (a ValueError) names the estimate and the chunk size that fits.
     **options
         The task's options.
 
@@ -263,6 +280,8 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
         raise ValueError(f"chunk_size={chunk_size} must be a multiple of batch_size={batch}, so that every chunk "
                          "holds whole batches of a serial run (and the table is the same bit for bit).")
     B = t_shape[0]
+    if task.name == "acceptance":
+        _check_chunk_memory(path, t_shape, d_shape, chunk_size, batch or chunk_size, options, memory_budget)
     chunks = plan_chunks(path, B, chunk_size, drafts_path=drafts_path, target_key=target_key,
                          drafts_key=drafts_key)
     plain_options = {key: _plain(v) for key, v in options.items()}

@@ -149,7 +149,7 @@ def test_parse_distribution():
     (["table"], "give a sweep spec"),
     (["solve", "--example", "figure2-left", "-k", "two"], "'two' is not an integer"),
     (["batch", "/no/such/file.npz", "-k", "2"], "no such file"),
-    (["batch", "d.npz", "-k", "2", "x"], "-k: 2 x are not all positive_int values"),
+    (["batch", "d.npz", "-k", "2", "x"], "-k 2 x: 'x' is not an integer"),
 ])
 def test_errors_are_one_line_and_exit_2(capsys, argv, msg):
     code, out, err = run(capsys, *argv)

@@ -99,10 +99,16 @@ def cli_words(text: str) -> str:
     'needs --law without_replacement, not --law independent; give -k K (the number of drafts)'
     >>> cli_words("needs identical drafts: pass drafts=p with k=K (the law is defined by one p).")
     'needs identical drafts: give one --draft P with -k K (the law is defined by one p).'
+    >>> cli_words("target[1] = np.float64(-0.1) is negative; sum np.float32(1.5), count np.int64(3)")
+    'target[1] = -0.1 is negative; sum 1.5, count 3'
     """
+    text = _NUMPY_REPR.sub(r"\1", text)  # NumPy 2 scalar reprs: np.float64(-0.1) -> -0.1
     for pattern, repl in _ADVICE:
         text = pattern.sub(repl, text)
     return text
+
+
+_NUMPY_REPR = re.compile(r"\bnp\.(?:float|int|uint|complex|bool|longdouble|clongdouble)\w*\(([^()]*)\)")
 
 
 def one_line(exc: BaseException) -> str:
@@ -146,7 +152,7 @@ def positive_int(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be a positive integer (at least 1)")
+        raise argparse.ArgumentTypeError(f"{value} must be ≥ 1 (a positive integer: at least 1)")
     return value
 
 
@@ -170,12 +176,15 @@ class ListAction(argparse.Action):
         items = split_list(values)
         if not items:
             raise CLIError(f"{option_string} needs at least one value.")
-        try:
-            converted = [self.item_type(x) for x in items]
-        except (ValueError, argparse.ArgumentTypeError) as exc:
-            kind = getattr(self.item_type, "__name__", "value")
-            detail = f" ({exc})" if isinstance(exc, argparse.ArgumentTypeError) else ""
-            raise CLIError(f"{option_string}: {' '.join(items)} are not all {kind} values{detail}.") from None
+        converted = []
+        for x in items:
+            try:
+                converted.append(self.item_type(x))
+            except argparse.ArgumentTypeError as exc:  # e.g. -k 0: "0 must be a positive integer (at least 1)"
+                raise CLIError(f"{option_string} {' '.join(items)}: {exc}.") from None
+            except ValueError:
+                kind = getattr(self.item_type, "__name__", "value").replace("_", " ")
+                raise CLIError(f"{option_string} {' '.join(items)}: {x!r} is not a {kind} value.") from None
         setattr(namespace, self.dest, converted)
 
 

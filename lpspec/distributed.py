@@ -248,8 +248,8 @@ class Checkpoint:
         self.done: dict[int, list] = {}
         self.errors: dict[int, str] = {}
         if self.path.exists() and not resume:
-            raise ValueError(f"the checkpoint {self.path} of an earlier run exists; resume it (--resume, "
-                             "resume=True) or delete it to start again.")
+            raise ValueError(f"the checkpoint {self.path} of an earlier run exists; resume it (resume=True) "
+                             "or delete it to start again.")
         if self.path.exists():
             self._load()
             self._file = open(self.path, "a", encoding="utf-8")

@@ -154,8 +154,30 @@ def run_chunk(item: tuple) -> list[dict]:
         try:
             rows += task.compute(_one_row(data, j), start=i, **options)
         except Exception as exc:  # noqa: BLE001
-            rows += task.make_error_rows(i, i + 1, f"{type(exc).__name__}: {exc}", options)
+            rows += task.make_error_rows(i, i + 1, _file_row_message(exc, i), options)
     return rows
+
+
+def _file_row_message(exc: BaseException, i: int) -> str:
+    """The error of a position computed alone, with its row index (0 in the one-row batch) made the file's ``i``.
+
+    Examples
+    --------
+    >>> _file_row_message(ValueError("drafts[0, 3] = -0.1 is negative"), 41)
+    'ValueError: drafts[41, 3] = -0.1 is negative'
+    >>> _file_row_message(ValueError("drafts[0, 0, 7] is NaN; target[0] too"), 5)   # (K, B, n): row is 2nd
+    'ValueError: drafts[0, 5, 7] is NaN; target[5] too'
+    """
+    import re
+
+    def fix(m):
+        idx = [x.strip() for x in m.group(2).split(",")]
+        row = 1 if (m.group(1) == "drafts" and len(idx) == 3) else 0
+        if idx[row] == "0":
+            idx[row] = str(i)
+        return f"{m.group(1)}[{', '.join(idx)}]"
+
+    return re.sub(r"\b(target|drafts)\[([0-9, ]+)\]", fix, f"{type(exc).__name__}: {exc}")
 
 
 def _positive(value, name: str) -> int:

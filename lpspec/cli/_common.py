@@ -79,6 +79,7 @@ _ADVICE = [
     (re.compile(r"\bpass k\b"), "give -k K"),
     (re.compile(r"\bpass drafts=p with k=K\b"), "give one --draft P with -k K"),
     (re.compile(r"\bLower k\b"), "Lower -k"),
+    (re.compile(r"\bresume=True\b"), "--resume"),
     (re.compile(r"\bk=K\b"), "-k K"),
     (re.compile(r"\bk=(\d+)"), r"-k \1"),
     (re.compile(r"\bpass schemes=|\bschemes=(?=\s|$)"), "--schemes"),

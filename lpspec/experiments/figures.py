@@ -331,8 +331,12 @@ def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None,
         sweep column (``optimal_acceptance``, ``<scheme>.membership_acc``: the mean), ``<column>.sem`` (the
         standard error of the mean, ``std / sqrt(count)``, empty for one instance) and ``<column>.count``
         (instances averaged; fewer than ``instances`` when the scheme was not computed on some, e.g. an
-        enumeration beyond ``MAX_SCHEME_TUPLES``). ``metadata["not_computed"]`` says which schemes stop where,
-        ``metadata["sweep"]`` is the full per-instance sweep's spec.
+        enumeration beyond ``MAX_SCHEME_TUPLES``). Every scheme also has its **paired** gap to the reference
+        ``P*`` on the same instances: ``<column>.gap`` (mean of ``P* - acceptance`` over the instances where
+        both are computed) and ``<column>.gap.sem`` (its standard error, from the per-instance differences:
+        much smaller than the per-scheme ``.sem`` because the instance-to-instance variation cancels).
+        ``metadata["not_computed"]`` says which schemes stop where, ``metadata["sweep"]`` is the full
+        per-instance sweep's spec.
 
     Examples
     --------
@@ -349,9 +353,10 @@ def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None,
         sweep = run_sweep(spec, progress_bar=False)
     names = ["optimal", *[s for s in schemes if s != "optimal"]]
     columns = ["k", "instances"]
+    ref = acceptance_column("optimal")
     for name in names:
         col = acceptance_column(name)
-        columns += [col, f"{col}.sem", f"{col}.count"]
+        columns += [col, f"{col}.sem", f"{col}.count"] + ([f"{col}.gap", f"{col}.gap.sem"] if col != ref else [])
     rows, missing = [], {}
     for k in ks:
         sub = [r for r in sweep.rows if r.get("k") == k and r.get("status") == "ok"]
@@ -362,6 +367,12 @@ def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None,
             row[col] = finite_mean(vals) if vals else None
             row[f"{col}.sem"] = float(np.std(vals, ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else None
             row[f"{col}.count"] = len(vals)
+            if col != ref:  # paired: P* - acceptance on the same instances
+                diffs = [float(r[ref]) - float(r[col]) for r in sub if r.get(col) is not None
+                         and r.get(ref) is not None and math.isfinite(float(r[col])) and math.isfinite(float(r[ref]))]
+                row[f"{col}.gap"] = finite_mean(diffs) if diffs else None
+                row[f"{col}.gap.sem"] = (float(np.std(diffs, ddof=1) / math.sqrt(len(diffs))) if len(diffs) > 1
+                                         else None)
             if len(vals) < len(sub):
                 missing.setdefault(name, []).append(k)
         rows.append(row)
@@ -378,8 +389,10 @@ def _params_text(params: dict) -> str:
 
 
 def plot_acceptance_vs_k(table: Table):
-    """Draw one line per scheme: mean membership acceptance against ``K`` with standard-error bars (from
-    :func:`acceptance_vs_k_table`). A scheme missing at some ``K`` says so in its legend entry.
+    """Two panels from :func:`acceptance_vs_k_table`: the mean membership acceptance of each scheme against
+    ``K`` (top), and each scheme's paired gap to ``P*`` on the same instances with its standard error (bottom:
+    the differences, whose error bars show the ordering honestly, unlike overlapping per-scheme bars). A
+    scheme missing at some ``K`` says so in its legend entry.
 
     Examples
     --------
@@ -387,8 +400,8 @@ def plot_acceptance_vs_k(table: Table):
     >>> [line.get_gid() for line in plot_acceptance_vs_k(t).axes[0].get_lines()]
     ['optimal', 'specinfer']
     """
-    fig = _new_figure(6.0, 4.0)
-    ax = fig.subplots()
+    fig = _new_figure(6.0, 6.0)
+    ax, gap_ax = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     names = [name for name in SCHEME_FACTS if acceptance_column(name) in table.columns]
     names += [c[: -len(".membership_acc")] for c in table.columns
               if c.endswith(".membership_acc") and c[: -len(".membership_acc")] not in names]
@@ -404,21 +417,29 @@ def plot_acceptance_vs_k(table: Table):
         x = [r["k"] for r in pts]
         y = [r[col] for r in pts]
         ax.plot(x, y, marker="o", label=label, color=color, linestyle=ls, gid=name)
-        err = [r.get(f"{col}.sem") for r in pts]
+        gaps = [r for r in pts if r.get(f"{col}.gap") is not None]
+        if not gaps:
+            continue
+        gx, gy = [r["k"] for r in gaps], [r[f"{col}.gap"] for r in gaps]
+        gap_ax.plot(gx, gy, marker="o", color=color, linestyle=ls, gid=f"{name}.gap")
+        err = [r.get(f"{col}.gap.sem") for r in gaps]
         if any(e is not None for e in err):
-            dodge = 0.05 * (index - (len(names) - 1) / 2)  # side by side, so that overlapping bars stay readable
-            ax.errorbar([v + dodge for v in x], y, yerr=[0.0 if e is None else e for e in err], fmt="none",
-                        ecolor=color or "black",
-                        capsize=0, linewidth=1.2, gid=f"{name}.sem")
+            dodge = 0.04 * (index - (len(names) - 1) / 2)
+            gap_ax.errorbar([v + dodge for v in gx], gy, yerr=[0.0 if e is None else e for e in err], fmt="none",
+                            ecolor=color or "black", capsize=2, linewidth=1.2, gid=f"{name}.gap.sem")
     meta = table.metadata
     counts = sorted({r["instances"] for r in table.rows})
     count_text = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
-    ax.set_xlabel(r"number of drafts $K$")
+    gap_ax.set_xlabel(r"number of drafts $K$")
     ax.set_ylabel(r"mean acceptance $\Pr[Y \in \{X_1, \ldots, X_K\}]$")
+    gap_ax.set_ylabel(r"$P^* -$ acceptance" + "\n(paired)")
     title = f"{meta.get('family', '')} ({_params_text(meta.get('params') or {})}), law {meta.get('law', '')}"
-    ax.set_title(f"{title}\nmean ± s.e.m. over {count_text} instances per $K$", fontsize="small")
-    ax.set_xticks(sorted(set(table.column("k"))))
+    ax.set_title(f"{title}\nmeans over {count_text} instances per $K$; below: gap to $P^*$ on the same "
+                 "instances, mean ± paired s.e.m.", fontsize="small")
+    gap_ax.set_xticks(sorted(set(table.column("k"))))
     ax.grid(alpha=0.3)
+    gap_ax.grid(alpha=0.3)
+    gap_ax.axhline(0.0, color="black", linewidth=0.8)
     ax.legend(fontsize="small")
     return fig
 

@@ -100,3 +100,15 @@ def test_estimate_bounds_the_measured_peak(tmp_path):
     assert peak > before * 1024
     estimate = estimate_memory(n, chunk_rows=B, batch_rows=B)
     assert 0.6 * estimate < peak < estimate, (peak / 2**20, estimate / 2**20)
+
+
+def test_in_memory_acceptance_table_checks_its_batch():
+    pytest.importorskip("torch")
+    from lpspec.batched import acceptance_table
+
+    q = np.full((4, 1000), 1e-3)
+    kw = dict(target=q, drafts=q, k=[2], schemes=["optimal"], device="cpu")
+    with pytest.raises(MemoryBudgetError, match="estimated peak memory"):
+        acceptance_table(**kw, memory_budget="100M")                  # the base alone is 300 MiB
+    rows = acceptance_table(**kw, memory_budget=False)
+    assert [r["optimal_acceptance"] for r in rows] == pytest.approx([1.0] * 4)   # q = p: P* = 1

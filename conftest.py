@@ -1,6 +1,17 @@
-"""Shared pytest options: ``--runslow`` enables the long property runs marked ``@pytest.mark.slow``."""
+"""Shared pytest options: ``--runslow`` enables the long property runs marked ``@pytest.mark.slow``.
+
+The tests never wait on the network: the Hugging Face hub client is offline (``HF_HUB_OFFLINE=1``,
+``TRANSFORMERS_OFFLINE=1``, set here, before anything imports transformers or huggingface_hub, which read them
+at import), and its timeouts are small in case something still asks.
+"""
 
 import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "2")
+os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "5")
 
 import pytest
 from hypothesis import settings

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .keywords import DRAFTS, keyword_aliases
 from .markov import as_markov_pair
 from .models import as_models
 from .multiplicity import multiplicity_table
@@ -90,7 +91,7 @@ class BlockEfficiency:
                 "accepted_length": self.accepted_length.tolist(), "depth_acceptance": self.depth_acceptance.tolist()}
 
 
-def _forward(pair, scheme: str, ks: list[int], length: int):
+def _forward(pair, scheme: str, ks: list[int], length: int, bar=None):
     """``μ`` of shape (len(ks), L + 1, n, Kmax) and ``α_{c,K}`` for each K, processing ``j`` from Kmax down.
 
     Each table ``a_{·,j}`` (shape (n, n, j)) is built once: contributions to ``μ_d(·, m)`` come only from
@@ -108,7 +109,7 @@ def _forward(pair, scheme: str, ks: list[int], length: int):
         mu[i, 0, :, k - 1] = pair.start
     alpha = {}
     for j in range(kmax, 0, -1):
-        a = multiplicity_table(scheme, target=pair.target, draft=pair.draft, j=j)
+        a = multiplicity_table(scheme, target=pair.target, drafts=pair.draft, j=j)
         if j in ks:
             alpha[j] = a.sum(axis=(1, 2))
         flat = a.reshape(n, n * j)
@@ -116,6 +117,8 @@ def _forward(pair, scheme: str, ks: list[int], length: int):
             mu[:, d, :, :j] += (mu[:, d - 1, :, j - 1] @ flat).reshape(len(ks), n, j)
         steps = mu[:, :length, :, j - 1]  # (len(ks), L, n): mass verified with j survivors at depth d+1
         alpha[("visited", j)] = (steps * a.sum(axis=(1, 2))).sum(axis=(1, 2))
+        if bar is not None:
+            bar.update(1)
     return mu, alpha
 
 
@@ -134,13 +137,14 @@ def _result(mu_k, alpha_k, start, scheme, k, length, visited_accept):
     )
 
 
-def block_efficiency(*, target, draft=None, start=None, k: int, length: int,
+@keyword_aliases(deprecated=DRAFTS)
+def block_efficiency(*, target, drafts=None, start=None, k: int, length: int,
                      scheme: str = "specinfer") -> BlockEfficiency:
     """Exact block efficiency ``τ`` of ``K`` i.i.d. draft sequences of length ``L`` on a bigram pair.
 
     Parameters
     ----------
-    target, draft : (n, n) array_like or path to ``.npy``
+    target, drafts : (n, n) array_like or path to ``.npy``
         Row-stochastic next-token matrices ``q(y | c)`` and ``p(y | c)`` (row = previous token); or a
         :class:`~lpspec.markov.MarkovPair` as ``target`` (and no ``draft``).
     start : (n,) array_like, optional
@@ -169,10 +173,11 @@ def block_efficiency(*, target, draft=None, start=None, k: int, length: int,
     Examples
     --------
     >>> q = [[0.5, 0.5], [0.5, 0.5]]; p = [[0.9, 0.1], [0.9, 0.1]]
-    >>> r = block_efficiency(target=q, draft=p, k=1, length=2, scheme="single_draft")
+    >>> r = block_efficiency(target=q, drafts=p, k=1, length=2, scheme="single_draft")
     >>> round(r.value, 12), r.accepted_length.round(4).tolist()   # 1 + 0.6 + 0.36
     (1.96, [0.4, 0.24, 0.36])
     """
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
     if scheme in ("block_verification", "stepwise_optimal", "traversal"):  # sequence-level block verifiers
@@ -189,20 +194,23 @@ def _visited(alpha, i, kmax):
     return float(sum(alpha[("visited", j)][i] for j in range(1, kmax + 1)))
 
 
-def block_efficiency_table(*, target, draft=None, start=None, ks=(1, 2, 4, 8), lengths=(1, 2, 3, 4, 5),
-                           schemes=("single_draft", "specinfer", "spectr")):
+@keyword_aliases(deprecated=DRAFTS)
+def block_efficiency_table(*, target, drafts=None, start=None, ks=(1, 2, 4, 8), lengths=(1, 2, 3, 4, 5),
+                           schemes=("single_draft", "specinfer", "spectr"), progress_bar: bool | None = None):
     """Token acceptance and block efficiency for every scheme, ``K`` and ``L``: a :class:`~lpspec.io.export.Table`.
 
     One forward recursion per scheme serves every ``K`` and ``L`` (the tables ``a_{·,j}`` do not depend on
-    them). Columns ``scheme, k, length, token_acceptance, block_efficiency``.
+    them). Columns ``scheme, k, length, token_acceptance, block_efficiency``. ``progress_bar``: a bar on stderr
+    over the multiplicity tables built (one per scheme and ``j <= max K``; see :mod:`lpspec.progress`).
 
     Examples
     --------
-    >>> t = block_efficiency_table(target=[[0.5, 0.5], [0.5, 0.5]], draft=[[0.9, 0.1], [0.9, 0.1]], ks=(1,),
+    >>> t = block_efficiency_table(target=[[0.5, 0.5], [0.5, 0.5]], drafts=[[0.9, 0.1], [0.9, 0.1]], ks=(1,),
     ...                            lengths=(1, 2), schemes=("single_draft",))
     >>> [round(v, 6) for v in t.column("block_efficiency")]
     [1.6, 1.96]
     """
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
     from .io.export import Table
 
     pair = as_markov_pair(target, draft, start)
@@ -214,24 +222,31 @@ def block_efficiency_table(*, target, draft=None, start=None, ks=(1, 2, 4, 8), l
                              "block_efficiency_table).")
     ks = sorted({_positive_int(k, "ks") for k in ks})
     lengths = sorted({_positive_int(v, "lengths") for v in lengths})
+    from .progress import progress_bar as open_bar
+
     rows = []
+    bar = open_bar(total=sum(1 if s == "single_draft" else max(ks) for s in schemes), desc="blocks",
+                   enabled=progress_bar, unit="table")
     for scheme in schemes:
         if scheme == "single_draft":
             use = [1]
         else:
             use = ks
-        mu, alpha = _forward(pair, scheme, use, max(lengths))
+        bar.set_description(f"blocks {scheme}")
+        mu, alpha = _forward(pair, scheme, use, max(lengths), bar=bar)
         for i, k in enumerate(use):
             for L in lengths:
                 res = _result(mu[i][: L + 1], alpha[k], pair.start, scheme, k, L, np.nan)  # visited unused
                 rows.append({"scheme": scheme, "k": k, "length": L, "token_acceptance": res.token_acceptance,
                              "block_efficiency": res.value})
+    bar.close()
     meta = {"pair": pair.name, "n": pair.n, "note": "single_draft is the K = 1 baseline"}
     return Table(["scheme", "k", "length", "token_acceptance", "block_efficiency"], rows, metadata=meta)
 
 
 # ------------------------------------------------------------------------------------------ continuous decoding
-def block_start_kernel(*, target, draft=None, k: int, length: int, scheme: str = "specinfer",
+@keyword_aliases(deprecated=DRAFTS)
+def block_start_kernel(*, target, drafts=None, k: int, length: int, scheme: str = "specinfer",
                        chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """The chain of block-start contexts of continuous decoding, and tokens per block from each context.
 
@@ -259,11 +274,12 @@ def block_start_kernel(*, target, draft=None, k: int, length: int, scheme: str =
 
     Examples
     --------
-    >>> M, tau = block_start_kernel(target=[[0.5, 0.5], [0.5, 0.5]], draft=[[0.9, 0.1], [0.9, 0.1]], k=1,
+    >>> M, tau = block_start_kernel(target=[[0.5, 0.5], [0.5, 0.5]], drafts=[[0.9, 0.1], [0.9, 0.1]], k=1,
     ...                             length=2)
     >>> M.sum(axis=1).round(12).tolist(), tau.round(12).tolist()
     ([1.0, 1.0], [1.96, 1.96])
     """
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
     chunk = _positive_int(chunk, "chunk")
@@ -273,7 +289,7 @@ def block_start_kernel(*, target, draft=None, k: int, length: int, scheme: str =
         raise ValueError(f"the block-start kernel keeps n^2 K(K+1)/2 = {n * n * k * (k + 1) // 2} table entries, "
                          f"above {MAX_KERNEL_ENTRIES}; use a smaller vocabulary or K, or measure with "
                          "lpspec.decode / block_efficiency_mc.")
-    tables = {j: multiplicity_table(scheme, target=pair.target, draft=pair.draft, j=j) for j in range(1, k + 1)}
+    tables = {j: multiplicity_table(scheme, target=pair.target, drafts=pair.draft, j=j) for j in range(1, k + 1)}
     rejected = {j: np.maximum(pair.target - a.sum(axis=2), 0.0) for j, a in tables.items()}
     kernel = np.zeros((n, n))
     tokens = np.ones(n)
@@ -292,7 +308,8 @@ def block_start_kernel(*, target, draft=None, k: int, length: int, scheme: str =
     return kernel, tokens
 
 
-def long_run_block_efficiency(*, target, draft=None, k: int, length: int,
+@keyword_aliases(deprecated=DRAFTS)
+def long_run_block_efficiency(*, target, drafts=None, k: int, length: int,
                               scheme: str = "specinfer") -> BlockEfficiency:
     """Block efficiency of continuous decoding: tokens per target call over one long generated text.
 
@@ -304,15 +321,16 @@ def long_run_block_efficiency(*, target, draft=None, k: int, length: int,
     Examples
     --------
     >>> q = [[0.9, 0.1], [0.1, 0.9]]; p = [[0.5, 0.5], [0.5, 0.5]]
-    >>> r = long_run_block_efficiency(target=q, draft=p, k=2, length=2)
+    >>> r = long_run_block_efficiency(target=q, drafts=p, k=2, length=2)
     >>> r.start.round(6).tolist()
     [0.5, 0.5]
     """
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
     from .markov import stationary_law
 
-    kernel, tokens = block_start_kernel(target=target, draft=draft, k=k, length=length, scheme=scheme)
+    kernel, tokens = block_start_kernel(target=target, drafts=draft, k=k, length=length, scheme=scheme)
     pi = stationary_law(kernel)
-    result = block_efficiency(target=target, draft=draft, start=pi, k=k, length=length, scheme=scheme)
+    result = block_efficiency(target=target, drafts=draft, start=pi, k=k, length=length, scheme=scheme)
     if abs(result.value - float(pi @ tokens)) > 1e-9:  # two evaluations of the same sum
         raise ValueError(f"internal check failed: {result.value!r} != {float(pi @ tokens)!r}")  # pragma: no cover
     return result
@@ -391,7 +409,8 @@ def _start_sampler(start, models, rng):
     return lambda: (int(rng.choice(law.size, p=law)),)
 
 
-def block_efficiency_mc(*, target, draft=None, start=None, k: int, length: int, scheme: str = "specinfer",
+@keyword_aliases(deprecated=DRAFTS)
+def block_efficiency_mc(*, target, drafts=None, start=None, k: int, length: int, scheme: str = "specinfer",
                         blocks: int = 10_000, seed=0, confidence: float = 0.99,
                         order: int | None = None) -> MonteCarloBlockEfficiency:
     """Monte Carlo block efficiency for any models, with a confidence interval (docs/theory.md §11).
@@ -403,8 +422,8 @@ def block_efficiency_mc(*, target, draft=None, start=None, k: int, length: int, 
 
     Parameters
     ----------
-    target, draft : (n, n) matrices, callables ``context tuple -> (n,) probabilities``, one callable
-        ``context tuple -> (q, p)`` as ``target`` (``draft=None``), or a
+    target, drafts : (n, n) matrices, callables ``context tuple -> (n,) probabilities``, one callable
+        ``context tuple -> (q, p)`` as ``target`` (``drafts=None``), or a
         :class:`~lpspec.models.NextTokenModels` / :class:`~lpspec.markov.MarkovPair` as ``target``.
     start : (n,) law of the first token, or a list of context tuples (drawn uniformly); optional for Markov
         pairs (their start law).
@@ -430,10 +449,11 @@ def block_efficiency_mc(*, target, draft=None, start=None, k: int, length: int, 
     Examples
     --------
     >>> q = [[0.5, 0.5], [0.5, 0.5]]; p = [[0.9, 0.1], [0.9, 0.1]]
-    >>> r = block_efficiency_mc(target=q, draft=p, k=1, length=2, scheme="single_draft", blocks=4000, seed=1)
+    >>> r = block_efficiency_mc(target=q, drafts=p, k=1, length=2, scheme="single_draft", blocks=4000, seed=1)
     >>> r.low < 1.96 < r.high
     True
     """
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
     blocks = _positive_int(blocks, "blocks")
@@ -451,7 +471,7 @@ def block_efficiency_mc(*, target, draft=None, start=None, k: int, length: int, 
             cdf = tables.get(key)
             if cdf is None:
                 q, p = models.laws(ctx)
-                cdf = np.cumsum(multiplicity_table(scheme, target=q, draft=p, j=j).ravel())
+                cdf = np.cumsum(multiplicity_table(scheme, target=q, drafts=p, j=j).ravel())
                 tables[key] = cdf
             u = rng.random()
             if u >= cdf[-1]:

@@ -24,6 +24,7 @@ from fractions import Fraction
 import numpy as np
 
 from .instance import Instance, canonical_set_keys, make_instance
+from .keywords import DRAFTS, keyword_aliases
 from .results import require
 
 __all__ = ["certify", "certify_instance", "certify_for", "ExactCertificate", "MAX_CERTIFY_SETS"]
@@ -235,6 +236,7 @@ def certify_instance(inst: Instance) -> ExactCertificate:
     return ExactCertificate(value, tuple(reach), cut_value, flow, inst)
 
 
+@keyword_aliases(refused=DRAFTS)
 def certify(*, target, drafts, k: int | None = None, law: str = "independent") -> ExactCertificate:
     """Exact optimality certificate: a feasible optimal scheme and a cut set of equal value, in Fractions.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .instance import Instance, make_instance
+from .keywords import DRAFTS, keyword_aliases
 from .optimum import optimum_for
 from .registry import ENUMERATING
 from .schemes import MAX_SCHEME_TUPLES, SCHEMES
@@ -58,6 +59,7 @@ def _why_left_out(inst: Instance, name: str) -> str | None:
     return None
 
 
+@keyword_aliases(refused=DRAFTS)
 def compare_schemes(*, target, drafts, k: int | None = None, law: str = "independent",
                     s: int = DEFAULT_TRUNCATION, schemes=None) -> Comparison:
     """Exact membership acceptance ``Pr[Y ∈ set(X)]`` of every scheme that applies, in one call.

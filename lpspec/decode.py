@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .blocks import _positive_int, _start_sampler, mean_interval
+from .keywords import DRAFTS, keyword_aliases
 from .models import NextTokenModels, as_models
 
 __all__ = ["MAX_TRANSITION_VOCABULARY", "DecodeResult", "decode"]
@@ -102,7 +103,8 @@ def _draw(law: np.ndarray, rng: np.random.Generator) -> int:
     return min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")), law.size - 1)
 
 
-def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str = "specinfer",
+@keyword_aliases(deprecated=DRAFTS)
+def decode(*, target, drafts=None, start=None, k: int, length: int, scheme: str = "specinfer",
            blocks: int = 1000, seed=0, restart: bool = False, confidence: float = 0.99,
            temperature: float = 1.0, max_context: int | None = None, order: int | None = None,
            **scheme_kw) -> DecodeResult:
@@ -110,7 +112,7 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
 
     Parameters
     ----------
-    target, draft
+    target, drafts
         Two row-stochastic ``(n, n)`` matrices (a bigram pair; or a :class:`~lpspec.markov.MarkovPair` as
         ``target``), two callables ``context tuple -> (n,) probabilities`` (or one ``context -> (q, p)`` as
         ``target``), or two local Hugging Face causal
@@ -151,10 +153,11 @@ def decode(*, target, draft=None, start=None, k: int, length: int, scheme: str =
     Examples
     --------
     >>> q = [[0.5, 0.5], [0.2, 0.8]]; p = [[0.6, 0.4], [0.5, 0.5]]
-    >>> r = decode(target=q, draft=p, k=2, length=3, blocks=200, seed=0)
+    >>> r = decode(target=q, drafts=p, k=2, length=3, blocks=200, seed=0)
     >>> r.blocks, int(r.block_tokens.sum()) == r.tokens.size, 1 <= r.value <= 4
     (200, True, True)
     """
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
     from .schemes import make_scheme
     from .verifier import optimal_verifier
 

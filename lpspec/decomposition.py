@@ -27,6 +27,7 @@ import numpy as np
 
 from .arith import EXACT, FLOAT
 from .instance import Instance, canonical_set_keys, make_instance
+from .keywords import DRAFTS, keyword_aliases
 from .results import LPSolveError, require
 
 __all__ = ["canonical_decomposition", "canonical_decomposition_for", "decomposition_for", "two_step_from_beta",
@@ -342,6 +343,7 @@ def _beta_from_selection_lp(inst: Instance):
     return sid, toks, _normalise_rows(sid, merged, mass, mass.size), res.value
 
 
+@keyword_aliases(refused=DRAFTS)
 def canonical_decomposition(
     *, target, drafts, k: int | None = None, law: str = "independent", method: str = "auto"
 ) -> CanonicalDecomposition:

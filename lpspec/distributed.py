@@ -74,8 +74,8 @@ ENGINES = ("serial", "dask")
 ALLOWED_FAILURES = 3
 #: Appended to an output file's name to name its checkpoint (``table.csv`` → ``table.csv.checkpoint.jsonl``).
 CHECKPOINT_SUFFIX = ".checkpoint.jsonl"
-INSTALL_HINT = ("engine='dask' needs dask.distributed: pip install 'lpspec[dask]' (or pip install "
-                "'dask[distributed]').")
+INSTALL_HINT = ("engine='dask' needs dask.distributed: pip install -e \".[dask]\" from a clone, pip install "
+                "'lpspec[dask]' from the index (or pip install 'dask[distributed]').")
 
 
 def require_dask():
@@ -312,19 +312,11 @@ def _guarded(func, item):
 
 
 def _bar(total: int, desc: str, enabled: bool | None):
-    if enabled is None:
-        try:
-            enabled = sys.stderr.isatty()
-        except (AttributeError, ValueError):
-            enabled = False
-    if enabled:
-        try:
-            from tqdm.auto import tqdm
+    """A tqdm bar over tasks (lpspec.progress decides when), or None when there is none to draw."""
+    from .progress import NullBar, progress_bar
 
-            return tqdm(total=total, desc=desc, unit="task", file=sys.stderr, leave=False)
-        except ImportError:
-            pass
-    return None
+    bar = progress_bar(total=total, desc=desc, enabled=enabled, unit="task")
+    return None if isinstance(bar, NullBar) else bar
 
 
 def map_tasks(func: Callable, items: Sequence, *, engine: str | None = None, scheduler=None,

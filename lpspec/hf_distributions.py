@@ -13,9 +13,16 @@ SpecTr, truncated IS, ...)::
 
 Details (lpspec's choices):
 
-* **Optional extra.** Needs ``transformers`` and ``torch`` (``pip install 'lpspec[hf,torch]'``); the models
-  are the user's (a hub name or a local directory; ``--local-files-only`` never touches the network; a missing or empty
-  directory, or a hub name that cannot be fetched, is reported in one line with what to do).
+* **Optional extra.** Needs ``transformers`` and ``torch`` (``pip install -e ".[hf,torch]"`` from a clone,
+  ``pip install "lpspec[hf,torch]"`` from the index); the models are the user's (a hub name or a local
+  directory; ``--local-files-only`` never touches the network; a missing or empty directory, or a hub name that
+  cannot be fetched, is reported in one line with what to do).
+* **Offline.** Before loading a hub name, :func:`hub_unreachable` checks in about two seconds whether the hub
+  answers (``HF_HUB_OFFLINE=1`` counts as no); without it, models load from the local cache only, so a missing
+  model is one error line at once instead of a minute of the hub client's retries. ``--hub-retry`` skips the
+  check and lets the hub client retry.
+* **Context.** ``--context`` (and :func:`distributions_from_models`'s ``context``) must not exceed the models'
+  positions (``max_position_embeddings``/``n_positions`` of their configs): checked before any model runs.
 * **Shared tokenizer.** The text is tokenised once with ``--tokenizer`` (default: the target's). A draft that
   ships its own tokenizer must have the same vocabulary, otherwise the script stops. ``n = len(tokenizer)``;
   logit columns beyond ``n`` (embedding rows padded for speed, e.g. OPT's 50 272 vs 50 265 tokens) are
@@ -34,18 +41,115 @@ Details (lpspec's choices):
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from pathlib import Path
+from urllib.parse import urlparse
 
 __all__ = [
     "HF_INSTALL_HINT",
+    "HUB_CHECK_TIMEOUT",
+    "check_context",
     "distributions_from_models",
+    "hub_unreachable",
     "main",
+    "model_positions",
     "next_token_probabilities",
     "text_windows",
 ]
 
-HF_INSTALL_HINT = "pip install 'lpspec[hf,torch]'  (transformers, tokenizers, torch)"
+HF_INSTALL_HINT = ('pip install -e ".[hf,torch]" from a clone, or pip install "lpspec[hf,torch]" '
+                   "(transformers, tokenizers, torch)")
+
+#: Seconds :func:`hub_unreachable` waits for the hub's host to accept a connection.
+HUB_CHECK_TIMEOUT = 2.0
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def hub_unreachable(endpoint: str | None = None, timeout: float = HUB_CHECK_TIMEOUT) -> str | None:
+    """Why the Hugging Face hub cannot be used now, or ``None`` when its host accepts a TCP connection.
+
+    ``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE`` set to ``1`` is an answer without any network access;
+    otherwise one connection to the host of ``endpoint`` (default ``$HF_ENDPOINT`` or
+    ``https://huggingface.co``) is tried for at most ``timeout`` seconds (name resolution included).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ.get("HF_HUB_OFFLINE") == "1" and hub_unreachable() == "HF_HUB_OFFLINE=1 is set"
+    True
+    """
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(var, "").strip().lower() in _TRUE:
+            return f"{var}=1 is set"
+    url = urlparse(endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = url.hostname or "huggingface.co"
+    port = url.port or (80 if url.scheme == "http" else 443)
+    outcome: list = []
+
+    def probe():
+        import socket
+
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                outcome.append(None)
+        except OSError as exc:
+            outcome.append(f"{host}:{port} did not answer: {type(exc).__name__}")
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout + 0.5)  # name resolution has no timeout of its own
+    if not outcome:
+        return f"{host}:{port} did not answer within {timeout:g} s"
+    return outcome[0]
+
+
+_POSITION_FIELDS = ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length", "seq_length")
+
+
+def model_positions(config) -> int | None:
+    """The longest input a model takes, from its config (or the model itself), or ``None`` when unstated.
+
+    Reads the first positive integer among ``max_position_embeddings``, ``n_positions``, ``n_ctx``,
+    ``max_sequence_length``, ``seq_length``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> model_positions(SimpleNamespace(n_positions=256)), model_positions(SimpleNamespace())
+    (256, None)
+    """
+    config = getattr(config, "config", config)
+    for field in _POSITION_FIELDS:
+        value = getattr(config, field, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def check_context(context: int, limits: dict, flag: str = "context") -> None:
+    """Raise ``ValueError`` naming ``flag`` when ``context`` exceeds a model's positions.
+
+    ``limits`` maps a model label to its :func:`model_positions` (``None``: unknown, not checked).
+
+    Examples
+    --------
+    >>> check_context(8, {"--target gpt2": 1024})
+    >>> check_context(512, {"--target m": 256, "--draft d": None}, flag="--context")
+    Traceback (most recent call last):
+    ...
+    ValueError: --context 512 is longer than the 256 positions of --target m; give --context 256 or less.
+    """
+    known = {label: n for label, n in limits.items() if n is not None}
+    if not known:
+        return
+    label, limit = min(known.items(), key=lambda item: item[1])
+    if context > limit:
+        sep = " " if flag.startswith("-") else "="
+        raise ValueError(f"{flag}{sep}{context} is longer than the {limit} positions of {label}; give "
+                         f"{flag}{sep}{limit} or less.")
 
 
 def _require_transformers():
@@ -168,6 +272,8 @@ def distributions_from_models(*, target_model, draft_models, tokenizer, text: st
     from .batched import require_torch
 
     torch = require_torch()
+    check_context(context, {"the target model": model_positions(target_model),
+                            **{f"draft model {i + 1}": model_positions(m) for i, m in enumerate(draft_models)}})
     ids = tokenizer(text)["input_ids"]
     if len(ids) == 0:
         raise ValueError("the text has no tokens.")

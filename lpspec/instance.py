@@ -21,6 +21,7 @@ import numpy as np
 
 from .arith import EXACT, FLOAT, Arith
 from .distributions import Distribution, as_distribution
+from .keywords import DRAFTS, keyword_aliases
 
 __all__ = ["LAWS", "Instance", "TupleTable", "SetTable", "make_instance", "MAX_ENUMERATED_TUPLES", "MAX_K",
            "MAX_EXACT_K", "MASS_TOLERANCE", "MassInvariantError"]
@@ -379,6 +380,7 @@ def _is_single_distribution(drafts) -> bool:
     return False
 
 
+@keyword_aliases(refused=DRAFTS)
 def make_instance(*, target, drafts, k: int | None = None, law: str = "independent") -> Instance:
     """Validate and assemble an instance (docs/theory.md §1, §6).
 

@@ -36,6 +36,7 @@ from .closed_forms import (
     subset_optimum,
 )
 from .instance import Instance, canonical_set_keys, make_instance
+from .keywords import DRAFTS, keyword_aliases
 from .results import LPSolveError, OptimumResult, require
 from .subsets import subsets_fit
 
@@ -501,6 +502,7 @@ def solve_instance(inst: Instance, form: str = "edge") -> LPResult:
     )
 
 
+@keyword_aliases(refused=DRAFTS)
 def solve_lp(*, target, drafts, k: int | None = None, law: str = "independent", form: str = "edge") -> LPResult:
     """Solve the draft-selection LP (docs/theory.md §2) with HiGHS and certify the answer with a cut (§3).
 

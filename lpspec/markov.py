@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .distributions import SUM_TOLERANCE
+from .keywords import DRAFTS, keyword_aliases
 
 __all__ = ["MarkovPair", "as_markov_pair", "load_markov_pair", "stationary_law"]
 
@@ -116,7 +117,7 @@ class MarkovPair:
 
     Examples
     --------
-    >>> pair = MarkovPair.from_arrays(target=[[0.5, 0.5], [0.25, 0.75]], draft=[[0.5, 0.5], [0.5, 0.5]])
+    >>> pair = MarkovPair.from_arrays(target=[[0.5, 0.5], [0.25, 0.75]], drafts=[[0.5, 0.5], [0.5, 0.5]])
     >>> pair.n, pair.start.round(3).tolist()
     (2, [0.333, 0.667])
     """
@@ -131,10 +132,11 @@ class MarkovPair:
         return int(self.target.shape[0])
 
     @classmethod
-    def from_arrays(cls, *, target, draft, start=None, name: str = "markov") -> MarkovPair:
+    @keyword_aliases(deprecated=DRAFTS)
+    def from_arrays(cls, *, target, drafts, start=None, name: str = "markov") -> MarkovPair:
         """Validate and build a pair from arrays or ``.npy`` paths (``start=None``: stationary law of target)."""
         q = _stochastic_rows(target, "target")
-        p = _stochastic_rows(draft, "draft", n=q.shape[0])
+        p = _stochastic_rows(drafts, "draft", n=q.shape[0])
         s = stationary_law(q) if start is None else _start_law(start, "start", q.shape[0])
         return cls(q, p, s, name)
 
@@ -151,7 +153,7 @@ def load_markov_pair(path, *, start=None, name: str | None = None) -> MarkovPair
     Examples
     --------
     >>> import tempfile, os
-    >>> pair = MarkovPair.from_arrays(target=np.eye(2)[[1, 0]], draft=np.full((2, 2), 0.5))
+    >>> pair = MarkovPair.from_arrays(target=np.eye(2)[[1, 0]], drafts=np.full((2, 2), 0.5))
     >>> with tempfile.TemporaryDirectory() as d:
     ...     back = load_markov_pair(pair.save(os.path.join(d, "pair.npz")))
     >>> back.start.tolist()
@@ -170,7 +172,7 @@ def load_markov_pair(path, *, start=None, name: str | None = None) -> MarkovPair
                          f"{sorted(arrays) or 'none'}).")
     if start is None and "start" in arrays:
         start = arrays["start"]
-    return MarkovPair.from_arrays(target=arrays["target"], draft=arrays["draft"], start=start,
+    return MarkovPair.from_arrays(target=arrays["target"], drafts=arrays["draft"], start=start,
                                   name=name or path.stem)
 
 
@@ -178,11 +180,11 @@ def as_markov_pair(target, draft, start=None) -> MarkovPair:
     """``target`` itself when it is a :class:`MarkovPair` (then ``draft`` must be ``None``), else a new pair."""
     if isinstance(target, MarkovPair):
         if draft is not None:
-            raise ValueError("draft: pass either a MarkovPair as target= or two matrices, not both.")
+            raise ValueError("drafts: pass either a MarkovPair as target= or two matrices, not both.")
         if start is None:
             return target
         return MarkovPair(target.target, target.draft, _start_law(start, "start", target.n), target.name)
     if target is None or draft is None:
-        raise ValueError("target= and draft= are both needed: (n, n) row-stochastic matrices (row = previous "
+        raise ValueError("target= and drafts= are both needed: (n, n) row-stochastic matrices (row = previous "
                          "token), or a MarkovPair as target=.")
-    return MarkovPair.from_arrays(target=target, draft=draft, start=start)
+    return MarkovPair.from_arrays(target=target, drafts=draft, start=start)

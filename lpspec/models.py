@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .keywords import DRAFTS, keyword_aliases
 from .markov import MarkovPair, as_markov_pair
 
 __all__ = ["NextTokenModels", "as_models", "hf_next_token"]
@@ -41,9 +42,9 @@ class NextTokenModels:
 
     Parameters
     ----------
-    target, draft : (n, n) array_like or callable
+    target, drafts : (n, n) array_like or callable
         Row-stochastic matrices (row = previous token), or callables ``context tuple -> (n,) probabilities``;
-        or one callable ``context tuple -> (q, p)`` as ``target`` with ``draft=None``.
+        or one callable ``context tuple -> (q, p)`` as ``target`` with ``drafts=None``.
     n : int, optional
         Vocabulary size (needed for callables only when it cannot be read from a first call).
     cache : bool
@@ -59,7 +60,9 @@ class NextTokenModels:
     (True, [1.0, 0.0])
     """
 
-    def __init__(self, target, draft, *, n: int | None = None, cache: bool = True, order: int | None = None):
+    @keyword_aliases(deprecated=DRAFTS)
+    def __init__(self, target, drafts, *, n: int | None = None, cache: bool = True, order: int | None = None):
+        draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
         self.pair: MarkovPair | None = None
         if order is not None and (isinstance(order, bool) or int(order) != order or order < 1):
             raise ValueError(f"order={order!r} must be a positive integer (tokens the laws depend on) or None.")
@@ -76,7 +79,7 @@ class NextTokenModels:
             if not (callable(target) and callable(draft)):
                 raise ValueError("target and draft must both be (n, n) matrices or both be callables "
                                  "(context tuple -> next-token probabilities); or pass one callable "
-                                 "context -> (q, p) as target with draft=None.")
+                                 "context -> (q, p) as target with drafts=None.")
             self._target: Callable = target
             self._draft: Callable = draft
             self.n = n
@@ -136,7 +139,8 @@ def hf_next_token(model, *, n: int, temperature: float = 1.0, max_context: int |
     try:
         import torch
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(f"hf_next_token needs torch ({exc}); install it with: pip install 'lpspec[hf,torch]'")
+        raise ImportError(f"hf_next_token needs torch ({exc}); install it with: pip install -e \".[hf,torch]\" "
+                          "from a clone, or pip install 'lpspec[hf,torch]' from the index")
     if not temperature > 0:
         raise ValueError(f"temperature={temperature!r} must be positive.")
     size = int(getattr(getattr(model, "config", None), "vocab_size", n))
@@ -163,7 +167,7 @@ def as_models(target, draft, n: int | None = None, order: int | None = None) -> 
     """``target`` when it is already a :class:`NextTokenModels` (``draft`` must be None), else a new one."""
     if isinstance(target, NextTokenModels):
         if draft is not None:
-            raise ValueError("draft: pass either a NextTokenModels as target= or two models, not both.")
+            raise ValueError("drafts: pass either a NextTokenModels as target= or two models, not both.")
         return target
     return NextTokenModels(target, draft, n=n, order=order)
 

@@ -35,6 +35,8 @@ import math
 
 import numpy as np
 
+from .keywords import DRAFTS, keyword_aliases
+
 __all__ = ["CLOSED_FORM_SCHEMES", "MAX_ENUMERATED_TUPLES", "multiplicity_table", "spectr_rho_rows"]
 
 #: Schemes whose ``a(y, m)`` table has a closed form here (``optimal`` comes from ``lpspec.optimal_verifier``).
@@ -240,7 +242,8 @@ def _enumerated(name, q, p, j):
 _CLOSED = {"single_draft": _single_draft, "specinfer": _specinfer, "spectr": _spectr, "optimal": _optimal}
 
 
-def multiplicity_table(scheme: str, *, target, draft, j: int) -> np.ndarray:
+@keyword_aliases(deprecated=DRAFTS)
+def multiplicity_table(scheme: str, *, target, drafts, j: int) -> np.ndarray:
     """``a(y, m)`` of docs/theory.md §11 for ``j`` i.i.d. drafts, vectorised over contexts.
 
     Parameters
@@ -248,7 +251,7 @@ def multiplicity_table(scheme: str, *, target, draft, j: int) -> np.ndarray:
     scheme : str
         ``"single_draft"``, ``"specinfer"``, ``"spectr"``, ``"optimal"`` (closed forms, module docstring), or
         another name of :data:`lpspec.SCHEMES` (enumeration of ``n^j`` tuples per context).
-    target, draft : array_like, shape (n,) or (C, n)
+    target, drafts : array_like, shape (n,) or (C, n)
         Next-token laws ``q`` and ``p`` (one row per context); rows must be probability vectors.
     j : int
         Number of surviving drafts, ``>= 1``.
@@ -260,10 +263,11 @@ def multiplicity_table(scheme: str, *, target, draft, j: int) -> np.ndarray:
 
     Examples
     --------
-    >>> a = multiplicity_table("specinfer", target=[0.5, 0.5], draft=[0.5, 0.5], j=2)
+    >>> a = multiplicity_table("specinfer", target=[0.5, 0.5], drafts=[0.5, 0.5], j=2)
     >>> a.tolist()  # y accepted at draft 1: multiplicity 1 + Bin(1, 1/2)
     [[0.25, 0.25], [0.25, 0.25]]
     """
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
     if isinstance(j, bool) or int(j) != j or j < 1:
         raise ValueError(f"j={j!r} must be a positive integer (the number of surviving drafts).")
     j = int(j)

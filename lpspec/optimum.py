@@ -25,6 +25,7 @@ from .closed_forms import (
     subset_optimum,
 )
 from .instance import Instance, make_instance
+from .keywords import DRAFTS, keyword_aliases
 from .lp import CUT_TOLERANCE, solve_instance
 from .results import OptimumResult
 from .submodular import TOLERANCE as SUBMODULAR_TOLERANCE
@@ -46,6 +47,7 @@ __all__ = [
 METHODS = ("auto", "sorted_prefix", "subsets", "greedy_formula", "submodular", "lp")
 
 
+@keyword_aliases(refused=DRAFTS)
 def optimal_acceptance(
     *, target, drafts, k: int | None = None, law: str = "independent", method: str = "auto", progress=None
 ) -> OptimumResult:

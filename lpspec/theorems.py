@@ -14,6 +14,7 @@ import numpy as np
 
 from .closed_forms import few_draft_sets, ratio_order, sorted_prefix_applies
 from .instance import Instance, make_instance
+from .keywords import DRAFTS, keyword_aliases
 from .optimum import optimum_for
 from .subsets import check_subset_size, mask_to_set, subset_table, subsets_fit
 
@@ -115,6 +116,7 @@ def _margin_sorted(inst: Instance):
     return best_val, best_set, True
 
 
+@keyword_aliases(refused=DRAFTS)
 def acceptance_one(
     *, target, drafts, k: int | None = None, law: str = "independent", method: str = "auto"
 ) -> AcceptanceOneResult:
@@ -238,6 +240,7 @@ class Theorem3Result:
     method: str
 
 
+@keyword_aliases(refused=DRAFTS)
 def theorem3(*, target, drafts, method: str = "auto") -> Theorem3Result:
     """Theorem 3 of Khisti et al. (2025): the optimal acceptance for two identical drafts.
 

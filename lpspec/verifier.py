@@ -54,6 +54,7 @@ import numpy as np
 
 from .closed_forms import ratio_order, sorted_prefix_optimum
 from .instance import Instance, make_instance
+from .keywords import DRAFTS, keyword_aliases
 from .results import require
 
 __all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "optimal_verifier_for", "ERROR_BUDGET",
@@ -966,6 +967,7 @@ def _build(q, p, K, value, cut, s_order, t_order, exact_value: bool) -> OptimalV
     return OptimalVerifier(value, cut, K, q, p, starts[order], ends[order], owners[order], slides, exact_value)
 
 
+@keyword_aliases(refused=DRAFTS)
 def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "independent") -> OptimalVerifier:
     """The exact optimal verifier for ``K`` identical independent drafts, at any vocabulary size.
 

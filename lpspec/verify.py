@@ -31,6 +31,7 @@ import numpy as np
 
 from .distributions import SUM_TOLERANCE
 from .instance import Instance, make_instance
+from .keywords import DRAFTS, keyword_aliases
 from .schemes.base import Scheme, sample_drafts
 
 __all__ = ["MAX_VERIFY_TUPLES", "MIN_EXPECTED_COUNT", "VERIFY_TOLERANCE", "VerificationReport",
@@ -257,6 +258,7 @@ def _wilson(successes: int, total: int, confidence: float) -> tuple[float, float
 
 
 # ---------------------------------------------------------------------------------------------- main
+@keyword_aliases(refused=DRAFTS)
 def verify_scheme(
     scheme,
     *,

@@ -190,3 +190,182 @@ def test_sympy_is_needed_only_by_proofs():
         if re.search(r"^\s*(import sympy|from sympy\b)", text, re.MULTILINE):
             bad.append(str(rel))
     assert not bad, f"sympy imported outside proofs/: {bad}"
+
+
+# ---------------------------------------------------------------------------------- every fenced code block
+# Every fenced block of README.md and docs/**/*.md is accounted for here:
+#
+# * ```python blocks run as pasted, each alone in a fresh namespace with ``__name__ == "__main__"``, in a sandbox
+#   folder holding the files the examples name (my-sweep.toml, dists.safetensors, dists.npy, ...). A block
+#   with an ``if __name__ == "__main__":`` guard (it starts Dask's embedded cluster, whose spawned workers import
+#   the script) runs as a script, ``python block.py``. README.md's python blocks run in tests/test_readme.py,
+#   which also checks what they print.
+# * ```bash / ```console / ```text blocks: every ``lpspec ...`` command (a line, after a ``$ `` prompt in console
+#   blocks, or a part of an ``&&`` chain; ``# comments`` dropped) runs in-process through ``lpspec.cli.main`` in
+#   the sandbox and must exit 0. Set-up and build commands (pip, venv, pytest, sphinx-build, jupytext, dask
+#   scheduler/worker) are not run here: .ci/run runs the install command itself (tests/test_readme.py checks
+#   it is README's) and test_sphinx_site_builds_without_warnings runs the site build. Commands that start a Dask
+#   cluster (--engine dask, --workers, --scheduler) run only with --runslow. Other lines of a text block are
+#   displayed output; a bash block holds commands only.
+# * A block preceded by the line ``<!-- fragment: why -->`` is not run (placeholders such as DIR, a cluster
+#   address, several machines); ``<!-- slow -->`` runs it only with --runslow (marked ``slow``).
+# * A block with another info string is not code: ```{directive} (MyST), or no info string (a formula or a
+#   displayed output: checked to hold no ``lpspec`` command or Python import).
+FENCE = re.compile(r"^(\s*)(`{3,})(.*)$")
+SETUP_PROGRAMS = {"pip", "python3", "python", ".", "source", "pytest", "sphinx-build", "jupytext", "dask", "cd",
+                  "OMP_NUM_THREADS=1", "CUDA_VISIBLE_DEVICES=i"}
+DASK_FLAGS = ("--engine dask", "--workers", "--scheduler")
+
+
+def fenced_blocks(path: Path) -> list[dict]:
+    """``{path, line, info, body, marker}`` for every fenced block; ``marker`` is the HTML comment line
+    right above the block (``fragment`` / ``slow``) or ``""``."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    out, i = [], 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        fence, info = m.group(2), m.group(3).strip()
+        j = i + 1
+        while j < len(lines) and not re.match(rf"^\s*{fence}\s*$", lines[j]):
+            j += 1
+        above = lines[i - 1].strip() if i else ""
+        marker = re.match(r"<!--\s*(fragment|slow)\b", above)
+        out.append({"path": path, "line": i + 1, "info": info.split()[0] if info else "",
+                    "body": "\n".join(lines[i + 1 : j]), "marker": marker.group(1) if marker else ""})
+        i = j + 1
+    return out
+
+
+def doc_files() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def cli_commands(block: dict) -> list[str]:
+    """The ``lpspec`` commands of a shell/console/text block."""
+    commands = []
+    for raw in block["body"].splitlines():
+        line = raw.strip()
+        if block["info"] == "console":
+            if not line.startswith("$ "):
+                continue  # output
+            line = line[2:]
+        line = re.sub(r"\s+#.*$", "", line) if not line.startswith("#") else ""
+        for part in line.split("&&"):
+            part = part.strip()
+            if part.startswith("lpspec ") or part.startswith("python -m lpspec "):
+                commands.append(part)
+            elif part and block["info"] != "text" and part.split()[0] not in SETUP_PROGRAMS:
+                raise AssertionError(f"{block['path'].name}:{block['line']}: {part!r} is neither an lpspec command "
+                                     "nor a known set-up command; mark the block <!-- fragment: why -->")
+    return commands
+
+
+def _items():
+    items = []
+    for path in doc_files():
+        rel = path.relative_to(ROOT)
+        for block in fenced_blocks(path):
+            info, marks = block["info"], [pytest.mark.slow] if block["marker"] == "slow" else []
+            where = f"{rel}:{block['line']}"
+            if block["marker"] == "fragment" or info.startswith("{"):
+                continue
+            if info == "python":
+                if path.name == "README.md" and path.parent == ROOT:
+                    continue  # tests/test_readme.py
+                items.append(pytest.param("python", block, id=where, marks=marks))
+            elif info in ("bash", "console", "text", "sh", "shell"):
+                try:
+                    commands = cli_commands(block)
+                except AssertionError as exc:
+                    items.append(pytest.param("bad", {**block, "why": str(exc)}, id=where))
+                    continue
+                for command in commands:
+                    slow = marks or ([pytest.mark.slow] if any(f in command for f in DASK_FLAGS) else [])
+                    items.append(pytest.param("cli", {**block, "command": command}, id=f"{where}:{command[:50]}",
+                                              marks=slow))
+            elif info == "":
+                if re.search(r"^\s*(\$ )?(lpspec |import |from \w+ import )", block["body"], re.M):
+                    items.append(pytest.param("bad", {**block, "why": "code in a block without an info string"},
+                                              id=where))
+            else:
+                items.append(pytest.param("bad", {**block, "why": f"unknown info string {info!r}"}, id=where))
+    return items
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    """A folder with the files the examples name: my-sweep.toml/json, dists.safetensors, dists.npy, d.*"""
+    root = tmp_path_factory.mktemp("docs-sandbox")
+    spec = (ROOT / "lpspec" / "examples" / "sweep-small.json").read_text(encoding="utf-8")
+    (root / "my-sweep.json").write_text(spec, encoding="utf-8")
+    import json
+
+    def toml_value(v):
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, list):
+            return "[" + ", ".join(toml_value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + "}"
+        return repr(v)
+
+    data = json.loads(spec)
+    (root / "my-sweep.toml").write_text("\n".join(f"{k} = {toml_value(v)}" for k, v in data.items()) + "\n",
+                                        encoding="utf-8")
+    torch = pytest.importorskip("torch")
+    from lpspec.batched.io import save_distributions
+
+    g = torch.Generator().manual_seed(0)
+    target = torch.softmax(torch.randn(12, 40, generator=g, dtype=torch.float64), dim=1)
+    drafts = torch.softmax(0.5 * torch.randn(12, 40, generator=g, dtype=torch.float64), dim=1)
+    for name in ("dists.safetensors", "d.safetensors", "dists.npy"):
+        save_distributions(root / name, target=target, drafts=drafts)
+    return root
+
+
+@pytest.mark.parametrize("kind, block", _items())
+def test_doc_code_block_runs(kind, block, sandbox, monkeypatch, capsys):
+    monkeypatch.chdir(sandbox)
+    monkeypatch.setenv("LPSPEC_PROGRESS", "0")
+    where = f"{block['path'].relative_to(ROOT)}:{block['line']}"
+    assert kind != "bad", f"{where}: {block.get('why')}"
+    if kind == "cli":
+        import shlex
+
+        from lpspec.cli import main
+
+        argv = shlex.split(block["command"])
+        argv = argv[3:] if argv[:3] == ["python", "-m", "lpspec"] else argv[1:]
+        rc = main(argv)
+        err = capsys.readouterr().err
+        assert rc == 0, f"{where}: `{block['command']}` exited {rc}:\n{err[-2000:]}"
+        return
+    code = block["body"]
+    if re.search(r"^if __name__ == .__main__.:", code, re.M):
+        script = sandbox / f"block_{block['path'].stem}_{block['line']}.py"
+        script.write_text(code, encoding="utf-8")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        proc = subprocess.run([sys.executable, str(script)], cwd=sandbox, capture_output=True, text=True,
+                              timeout=600, env=env, check=False)
+        assert proc.returncode == 0, f"{where} as a script:\n{proc.stderr[-3000:]}"
+        return
+    exec(compile(code, where, "exec"), {"__name__": "__main__"})
+
+
+def test_the_block_rules_see_every_kind_of_block():
+    """The collector is not vacuous: python blocks, CLI commands, slow and fragment markers are all found."""
+    items = _items()
+    kinds = {p.values[0] for p in items}
+    assert kinds == {"python", "cli"}
+    assert sum(1 for p in items if p.values[0] == "python") >= 8
+    assert sum(1 for p in items if p.values[0] == "cli") >= 10
+    blocks = [b for f in doc_files() for b in fenced_blocks(f)]
+    assert {b["marker"] for b in blocks} == {"", "slow", "fragment"}
+    assert any(p.marks for p in items)
+    text = "```bash\n$ not a prompt\n```"
+    assert re.match(FENCE, text.splitlines()[0])

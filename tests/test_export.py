@@ -137,3 +137,34 @@ def test_table_helpers_reject_bad_input():
         Table(["a"], [{"a": 1}]).column("b")
     with pytest.raises(ValueError, match="empty"):
         read_csv("\n")
+
+
+def test_paper_tables_are_numbers_only_by_default(tmp_path, capsys):
+    """`lpspec table` writes CSV/LaTeX/Markdown without the prose notes column; the notes go to PATH.notes.txt
+    (one line per row that has one) and --notes keeps the column. JSON keeps everything."""
+    from lpspec.cli import main
+    from lpspec.experiments.sweep import run_sweep
+    from lpspec.io.export import numbers_only, read_csv
+
+    out = tmp_path / "t.csv"
+    assert main(["table", "sweep-small", "-o", str(out), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    full = run_sweep("sweep-small", progress_bar=False)
+    plain = read_csv(out)
+    assert "notes" not in plain.columns and plain.columns == [c for c in full.columns if c != "notes"]
+    assert [[r.get(c) for c in plain.columns] for r in plain.rows] == [[r.get(c) for c in plain.columns]
+                                                                       for r in full.rows]
+    with_notes = [i for i, r in enumerate(full.rows) if r.get("notes")]
+    lines = (tmp_path / "t.csv.notes.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(with_notes) > 0
+    assert lines[0] == f"row {with_notes[0]}: {full.rows[with_notes[0]]['notes']}"
+    assert "t.csv.notes.txt" in err
+    assert all(len(ln) <= 100 for ln in err.splitlines())           # stderr notes are wrapped
+    assert main(["table", "sweep-small", "-o", str(tmp_path / "n.csv"), "--notes", "--no-progress"]) == 0
+    assert read_csv(tmp_path / "n.csv").rows == full.rows
+    assert not (tmp_path / "n.csv.notes.txt").exists()
+    capsys.readouterr()
+    assert main(["table", "sweep-small", "--format", "latex", "--no-progress"]) == 0
+    assert "notes" not in capsys.readouterr().out.splitlines()[2]       # the header row
+    t, notes = numbers_only([{"a": 1, "notes": None}])
+    assert t.columns == ["a"] and notes == []

@@ -170,7 +170,19 @@ def test_acceptance_vs_k_plots_the_table():
     # the title says what is averaged, in words (not a raw dict), with the replicate count
     title = ax.get_title()
     assert "{" not in title and "n = 4" in title and "3 instances" in title and "s.e.m." in title
-    assert len(ax.collections) == 3  # one error-bar collection per line
+    # the lower panel: paired gaps to P* on the same instances, mean and standard error of the differences
+    gap_ax = fig.get_axes()[1]
+    assert len(ax.collections) == 0 and len(gap_ax.collections) == 2  # bars only on the paired differences
+    for scheme, column in (("specinfer", "specinfer.membership_acc"), ("sir", "sir.membership_acc")):
+        diffs = [[r[OPT] - r[column] for r in sweep.rows if r["k"] == k] for k in (1, 2, 3)]
+        assert table.column(column + ".gap") == pytest.approx([np.mean(d) for d in diffs], abs=1e-15)
+        assert table.column(column + ".gap.sem") == pytest.approx(
+            [np.std(d, ddof=1) / math.sqrt(3) for d in diffs], abs=1e-15)
+        assert all(g >= -1e-12 for g in table.column(column + ".gap"))        # P* bounds every scheme
+        assert list(_line(gap_ax, scheme + ".gap").get_ydata()) == table.column(column + ".gap")
+    # pairing removes the instance-to-instance spread: at K = 3 the gap's s.e.m. is below the scheme's own
+    row = table.where(k=3).rows[0]
+    assert row["specinfer.membership_acc.gap.sem"] < row["specinfer.membership_acc.sem"]
 
 
 def test_acceptance_vs_k_says_where_a_curve_stops():

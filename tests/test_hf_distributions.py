@@ -177,3 +177,58 @@ def test_missing_empty_and_unreachable_models_say_so(tiny, tmp_path, monkeypatch
     assert main(["distributions", "--target", str(tiny["target"]), "--draft", str(tiny["draft"]), "--text",
                  str(tmp_path / "empty.txt"), "-o", str(tmp_path / "x.pt"), "--local-files-only"]) == 2
     assert "the file is empty" in _one_error_line(capsys)
+
+
+def test_context_longer_than_the_model_is_one_line_before_any_work(tiny, tmp_path, capsys):
+    """The fixture's models have n_positions=32 (GPT2Config above): --context 64 (or the default 512) is refused
+    in one line naming --context and the limit, and nothing is written."""
+    out = tmp_path / "x.safetensors"
+    for extra in (["--context", "64"], []):
+        rc = hf_distributions.main(["--target", str(tiny["target"]), "--draft", str(tiny["draft"]), "--text",
+                                    str(tiny["text"]), "-o", str(out), "--local-files-only", "--device", "cpu",
+                                    *extra])
+        assert rc == 2
+        line = _one_error_line(capsys)
+        wanted = extra[1] if extra else "512"
+        assert f"--context {wanted} is longer than the 32 positions of --target" in line
+        assert "give --context 32 or less" in line
+        assert not out.exists()
+    # the limit itself is accepted (a window of 32 tokens runs through GPT-2's 32 position embeddings)
+    assert hf_distributions.main(["--target", str(tiny["target"]), "--draft", str(tiny["draft"]), "--text",
+                                  str(tiny["text"]), "-o", str(out), "--local-files-only", "--device", "cpu",
+                                  "--context", "32"]) == 0
+    model = transformers.AutoModelForCausalLM.from_pretrained(tiny["target"], local_files_only=True)
+    with pytest.raises(ValueError, match=r"context=33 is longer than the 32 positions of the target model"):
+        hf_distributions.distributions_from_models(target_model=model, draft_models=[model], tokenizer=None,
+                                                   text="the cat", context=33)
+
+
+def test_hub_check_is_quick_and_loading_falls_back_to_the_cache(tiny, tmp_path, monkeypatch, capsys):
+    import socket
+    import time
+
+    from lpspec.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub_reason() == "HF_HUB_OFFLINE=1 is set"
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    with socket.socket() as server:                      # a port that answers
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        assert hf_distributions.hub_unreachable(f"http://127.0.0.1:{server.getsockname()[1]}") is None
+    with socket.socket() as probe:                       # a port nobody listens on (bound, then closed)
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed}")
+    start = time.perf_counter()
+    assert "did not answer" in hf_distributions.hub_unreachable()
+    rc = main(["distributions", "--target", "no-org-xyz/no-model", "--draft", str(tiny["draft"]), "--text",
+               str(tiny["text"]), "-o", str(tmp_path / "x.pt"), "--device", "cpu"])
+    assert rc == 2 and time.perf_counter() - start < 15
+    line = _one_error_line(capsys)
+    assert "not in the local cache" in line and "hub is unreachable" in line and "--hub-retry" in line
+
+
+def hub_reason():
+    return hf_distributions.hub_unreachable(timeout=0.5)

@@ -301,7 +301,8 @@ def _keyword_functions():
 
     for name in lpspec.__all__:
         obj = getattr(lpspec, name)
-        if inspect.isfunction(obj) and name != "make_instance":
+        # the context-dependent functions (block_efficiency*, decode) take drafts= per context and have no twin
+        if inspect.isfunction(obj) and name != "make_instance" and not name.startswith(("block_", "decode")):
             params = inspect.signature(obj).parameters
             if "target" in params and "drafts" in params:
                 yield name, obj

@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 #: What the ImportError tells the user to run.
-INSTALL_HINT = "pip install 'lpspec[torch]'"
+INSTALL_HINT = "pip install -e \".[torch]\" from a clone, or pip install 'lpspec[torch]' from the index"
 
 _TORCH: Any = None
 

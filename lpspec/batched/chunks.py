@@ -154,8 +154,30 @@ def run_chunk(item: tuple) -> list[dict]:
         try:
             rows += task.compute(_one_row(data, j), start=i, **options)
         except Exception as exc:  # noqa: BLE001
-            rows += task.make_error_rows(i, i + 1, f"{type(exc).__name__}: {exc}", options)
+            rows += task.make_error_rows(i, i + 1, _file_row_message(exc, i), options)
     return rows
+
+
+def _file_row_message(exc: BaseException, i: int) -> str:
+    """The error of a position computed alone, with its row index (0 in the one-row batch) made the file's ``i``.
+
+    Examples
+    --------
+    >>> _file_row_message(ValueError("drafts[0, 3] = -0.1 is negative"), 41)
+    'ValueError: drafts[41, 3] = -0.1 is negative'
+    >>> _file_row_message(ValueError("drafts[0, 0, 7] is NaN; target[0] too"), 5)   # (K, B, n): row is 2nd
+    'ValueError: drafts[0, 5, 7] is NaN; target[5] too'
+    """
+    import re
+
+    def fix(m):
+        idx = [x.strip() for x in m.group(2).split(",")]
+        row = 1 if (m.group(1) == "drafts" and len(idx) == 3) else 0
+        if idx[row] == "0":
+            idx[row] = str(i)
+        return f"{m.group(1)}[{', '.join(idx)}]"
+
+    return re.sub(r"\b(target|drafts)\[([0-9, ]+)\]", fix, f"{type(exc).__name__}: {exc}")
 
 
 def _positive(value, name: str) -> int:
@@ -194,10 +216,22 @@ def _plain(value):
     return value if isinstance(value, (str, int, float, bool, type(None), list, tuple, dict)) else str(value)
 
 
+def _check_chunk_memory(path, t_shape, d_shape, chunk_size, batch, options, budget) -> int:
+    """The memory estimate of one acceptance chunk (:mod:`lpspec.batched.memory`), refused beyond the budget."""
+    from .memory import check_memory
+
+    B, n = int(t_shape[0]), int(t_shape[-1])
+    whole = os.path.getsize(path) if Path(path).suffix.lower() in (".pt", ".npz") else 0  # read whole
+    compute = 4 if str(options.get("dtype")) in ("float32", "torch.float32", "float") else 8
+    return check_memory(n, chunk_rows=min(chunk_size, B), batch_rows=min(batch, chunk_size, B), budget=budget,
+                        draft_arrays=int(d_shape[0]) if len(d_shape) == 3 else 1, compute_itemsize=compute,
+                        whole_file_bytes=whole)
+
+
 def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: int | None = None,
                drafts_path=None, target_key: str = "target", drafts_key: str = "drafts",
                engine: str | None = None, scheduler=None, workers: int | None = None, checkpoint=None,
-               resume: bool = False, progress_bar: bool | None = None, **options):
+               resume: bool = False, progress_bar: bool | None = None, memory_budget=None, **options):
     """Run a chunk task over every position of a distributions file and return one table.
 
     Parameters
@@ -218,6 +252,11 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
     engine, scheduler, workers, checkpoint, resume, progress_bar
         As in :func:`lpspec.distributed.map_tasks`: ``engine="dask"`` runs the chunks on a Dask cluster whose
         workers read their rows from ``path`` themselves (a path they can open: a shared file system).
+    memory_budget : str or int, optional
+        For the acceptance task: the peak memory per process allowed (``"8G"``; default
+        ``$LPSPEC_MEMORY_BUDGET`` or half the physical memory). The estimate of :mod:`lpspec.batched.memory`
+        is checked before any chunk runs; above the budget a :class:`~lpspec.batched.memory.MemoryBudgetError`
+        (a ValueError) names the estimate and the chunk size that fits.
     **options
         The task's options.
 
@@ -264,6 +303,8 @@ def file_table(path, *, task="acceptance", summary: bool = False, chunk_size: in
         raise ValueError(f"chunk_size={chunk_size} must be a multiple of batch_size={batch}, so that every chunk "
                          "holds whole batches of a serial run (and the table is the same bit for bit).")
     B = t_shape[0]
+    if task.name == "acceptance":
+        _check_chunk_memory(path, t_shape, d_shape, chunk_size, batch or chunk_size, options, memory_budget)
     chunks = plan_chunks(path, B, chunk_size, drafts_path=drafts_path, target_key=target_key,
                          drafts_key=drafts_key)
     plain_options = {key: _plain(v) for key, v in options.items()}

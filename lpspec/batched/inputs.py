@@ -34,6 +34,7 @@ import numpy as np
 
 from ..distributions import sum_tolerance as _shared_sum_tolerance
 from ..instance import MAX_K
+from ..keywords import DRAFTS, keyword_aliases
 from ._torch import require_torch, resolve_device, resolve_dtype
 
 __all__ = [
@@ -385,6 +386,7 @@ def _ndim(values) -> int:
     return int(np.ndim(values))
 
 
+@keyword_aliases(refused=DRAFTS)
 def as_batch(*, target, drafts, k: int | None = None, device=None, dtype=None) -> BatchInput:
     """Validate a batch of targets and drafts (shapes in the module docstring) into a :class:`BatchInput`.
 

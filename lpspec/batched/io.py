@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..keywords import DRAFTS, keyword_aliases
 from ._torch import require_torch
 
 __all__ = ["SUFFIXES", "LoadedDistributions", "load_distributions", "read_rows", "save_distributions", "stored_shapes"]
@@ -261,6 +262,7 @@ def _to_numpy(x):
     return np.asarray(x)
 
 
+@keyword_aliases(refused=DRAFTS)
 def save_distributions(path, *, target, drafts, metadata: dict | None = None, extra: dict | None = None
                        ) -> list[Path]:
     """Write target ``(B, n)`` and drafts ``(B, n)`` / ``(K, B, n)`` to ``path`` (type from the suffix).

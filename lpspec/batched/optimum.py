@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..keywords import DRAFTS, keyword_aliases
 from ._torch import agreement_tolerance, require_torch, unit_roundoff
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch, validate_rows
@@ -324,6 +325,7 @@ def _identical_batch(target, drafts, k, device, dtype) -> BatchInput:
     return batch
 
 
+@keyword_aliases(refused=DRAFTS)
 def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dtype=None):
     """Optimal acceptance ``P*(acc)`` of K identical drafts for a whole batch of positions.
 
@@ -376,6 +378,7 @@ def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dty
     return BatchedOptimum(value, cut_size, threshold, batch.k, details=info)
 
 
+@keyword_aliases(refused=DRAFTS)
 def acceptance_one(*, target, drafts, k: int | None = None, device=None, dtype=None,
                    tolerance: float | None = None) -> BatchedAcceptanceOne:
     """Theorem 2 per row: ``P*(acc) = 1`` iff ``q(S) >= p(S)^K`` for every ``S`` (K identical drafts).

@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import numbers
 
+from ..keywords import DRAFTS, keyword_aliases
 from ..registry import BATCHED, DEFAULT_TRUNCATION, MAX_TRUNCATION, NOT_BATCHED, RHO_BISECTION_STEPS
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
@@ -377,6 +378,7 @@ def _applicability(batch: BatchInput) -> dict:
     return why
 
 
+@keyword_aliases(refused=DRAFTS)
 def compare_schemes(*, target, drafts, k: int | None = None, s: int = DEFAULT_TRUNCATION, schemes=None,
                     device=None, dtype=None) -> dict:
     """Acceptance of every applicable scheme for a batch of positions, as (B,) tensors by scheme name.

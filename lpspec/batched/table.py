@@ -30,6 +30,7 @@ from __future__ import annotations
 import numbers
 import sys
 
+from ..keywords import DRAFTS, keyword_aliases
 from ..registry import SCHEME_FACTS, acceptance_column
 from ._torch import require_torch, resolve_device
 from .chunks import ChunkTask, register_chunk_task
@@ -72,8 +73,9 @@ def _ks(k, different: bool, K_file: int | None) -> list[int]:
     return [int(v) for v in ks]
 
 
+@keyword_aliases(refused=DRAFTS)
 def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_TRUNCATION, summary: bool = False,
-                     batch_size: int = DEFAULT_BATCH_SIZE, device=None, dtype=None) -> list[dict]:
+                     batch_size: int = DEFAULT_BATCH_SIZE, device=None, dtype=None, memory_budget=None) -> list[dict]:
     """Acceptance of every applicable scheme at every position, for one or several K, as table rows.
 
     Parameters
@@ -94,6 +96,10 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
         Positions per chunk.
     device, dtype
         As in :func:`lpspec.batched.optimal_acceptance`.
+    memory_budget : str or int or False, optional
+        Peak memory allowed (``"8G"``; default ``$LPSPEC_MEMORY_BUDGET`` or half the physical memory): the
+        working memory of one batch is estimated first (:mod:`lpspec.batched.memory`) and a ``batch_size``
+        beyond the budget is refused with the size that fits. ``False``: no check.
 
     Returns
     -------
@@ -120,6 +126,11 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
     ks, schemes = _table_options(d_shape, k, schemes, batch_size)
     different = len(d_shape) == 3
     B = t_shape[0]
+    if memory_budget is not False:  # the inputs are in memory already: only the batch's working tensors count
+        from .memory import check_memory
+
+        check_memory(int(t_shape[-1]), chunk_rows=0, batch_rows=min(int(batch_size), B), budget=memory_budget,
+                     compute_itemsize=4 if str(dtype) in ("float32", "torch.float32") else 8)
     per_k: dict[int, list[dict]] = {K: [] for K in ks}
     for a in range(0, B, int(batch_size)):
         b = min(B, a + int(batch_size))
@@ -243,7 +254,7 @@ def _prepare_acceptance(t_shape, d_shape, *, k=None, schemes=None, s: int = DEFA
 
 def _acceptance_chunk(data, *, start: int, ks, schemes, s, batch_size, device, dtype) -> list[dict]:
     rows = acceptance_table(target=data.target, drafts=data.drafts, k=ks, schemes=schemes, s=s,
-                            batch_size=batch_size, device=device, dtype=dtype)
+                            batch_size=batch_size, device=device, dtype=dtype, memory_budget=False)  # checked
     for row in rows:
         row["position"] += start
     return rows
@@ -267,6 +278,7 @@ ACCEPTANCE_TASK = register_chunk_task(ChunkTask("acceptance", _acceptance_chunk,
                                                 summarise=_acceptance_summary))
 
 
+@keyword_aliases(refused=DRAFTS)
 def verifier_check(*, target, drafts, k, batch_size: int = DEFAULT_BATCH_SIZE, device=None) -> dict:
     """Build :func:`lpspec.batched.optimal_verifier` for every row and K and summarise its check.
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..keywords import DRAFTS, keyword_aliases
 from ..results import require
 from ._torch import require_torch
 from .inputs import as_batch
@@ -268,6 +269,7 @@ def _home_placement(q, p, k: int):
     return value, cut, slid, p_start, p_end, owner, support
 
 
+@keyword_aliases(refused=DRAFTS)
 def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype=None) -> BatchedVerifier:
     """The exact optimal verifier of every row of a batch: K identical independent drafts, docs/theory.md §9.
 

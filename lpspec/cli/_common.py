@@ -32,7 +32,9 @@ __all__ = [
     "add_format_option",
     "add_instance_options",
     "add_list_option",
+    "add_notes_option",
     "add_output_option",
+    "add_progress_option",
     "emit_table",
     "emit_text",
     "exact_str",
@@ -41,6 +43,7 @@ __all__ = [
     "note",
     "one_line",
     "parse_distribution",
+    "progress_choice",
 ]
 
 PROG = "lpspec"
@@ -76,6 +79,7 @@ _ADVICE = [
     (re.compile(r"\bpass k\b"), "give -k K"),
     (re.compile(r"\bpass drafts=p with k=K\b"), "give one --draft P with -k K"),
     (re.compile(r"\bLower k\b"), "Lower -k"),
+    (re.compile(r"\bresume=True\b"), "--resume"),
     (re.compile(r"\bk=K\b"), "-k K"),
     (re.compile(r"\bk=(\d+)"), r"-k \1"),
     (re.compile(r"\bpass schemes=|\bschemes=(?=\s|$)"), "--schemes"),
@@ -96,10 +100,16 @@ def cli_words(text: str) -> str:
     'needs --law without_replacement, not --law independent; give -k K (the number of drafts)'
     >>> cli_words("needs identical drafts: pass drafts=p with k=K (the law is defined by one p).")
     'needs identical drafts: give one --draft P with -k K (the law is defined by one p).'
+    >>> cli_words("target[1] = np.float64(-0.1) is negative; sum np.float32(1.5), count np.int64(3)")
+    'target[1] = -0.1 is negative; sum 1.5, count 3'
     """
+    text = _NUMPY_REPR.sub(r"\1", text)  # NumPy 2 scalar reprs: np.float64(-0.1) -> -0.1
     for pattern, repl in _ADVICE:
         text = pattern.sub(repl, text)
     return text
+
+
+_NUMPY_REPR = re.compile(r"\bnp\.(?:float|int|uint|complex|bool|longdouble|clongdouble)\w*\(([^()]*)\)")
 
 
 def one_line(exc: BaseException) -> str:
@@ -110,9 +120,17 @@ def one_line(exc: BaseException) -> str:
     return cli_words(text) or type(exc).__name__
 
 
+#: Width of the notes on stderr (continuation lines are indented by two spaces).
+NOTE_WIDTH = 100
+
+
 def note(message: str) -> None:
-    """A one-line note on stderr: ``lpspec: note: ...``."""
-    print(f"{PROG}: note: {cli_words(' '.join(message.split()))}", file=sys.stderr)
+    """A note on stderr, ``lpspec: note: ...``, wrapped at :data:`NOTE_WIDTH` columns (continuation lines indented)."""
+    import textwrap
+
+    text = f"{PROG}: note: {cli_words(' '.join(message.split()))}"
+    print(textwrap.fill(text, width=NOTE_WIDTH, subsequent_indent="  ", break_long_words=False,
+                        break_on_hyphens=False), file=sys.stderr)
 
 
 class Parser(argparse.ArgumentParser):
@@ -159,7 +177,7 @@ def positive_int(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be a positive integer (at least 1)")
+        raise argparse.ArgumentTypeError(f"{value} must be ≥ 1 (a positive integer: at least 1)")
     return value
 
 
@@ -183,12 +201,15 @@ class ListAction(argparse.Action):
         items = split_list(values)
         if not items:
             raise CLIError(f"{option_string} needs at least one value.")
-        try:
-            converted = [self.item_type(x) for x in items]
-        except (ValueError, argparse.ArgumentTypeError) as exc:
-            kind = getattr(self.item_type, "__name__", "value")
-            detail = f" ({exc})" if isinstance(exc, argparse.ArgumentTypeError) else ""
-            raise CLIError(f"{option_string}: {' '.join(items)} are not all {kind} values{detail}.") from None
+        converted = []
+        for x in items:
+            try:
+                converted.append(self.item_type(x))
+            except argparse.ArgumentTypeError as exc:  # e.g. -k 0: "0 must be a positive integer (at least 1)"
+                raise CLIError(f"{option_string} {' '.join(items)}: {exc}.") from None
+            except ValueError:
+                kind = getattr(self.item_type, "__name__", "value").replace("_", " ")
+                raise CLIError(f"{option_string} {' '.join(items)}: {x!r} is not a {kind} value.") from None
         setattr(namespace, self.dest, converted)
 
 
@@ -202,6 +223,24 @@ def add_output_option(parser, what: str = "the result"):
     """``-o/--output PATH``: write ``what`` to the file PATH instead of stdout."""
     return parser.add_argument("-o", "--output", metavar="PATH", default=None,
                                help=f"write {what} to the file PATH instead of stdout")
+
+
+def add_progress_option(parser):
+    """``--progress/--no-progress`` (and ``--quiet``, the same as ``--no-progress``): a tqdm bar on stderr.
+
+    Default: a bar when stderr is a terminal (or ``LPSPEC_PROGRESS=1``) and tqdm is installed
+    (:mod:`lpspec.progress`); read the choice with :func:`progress_choice`.
+    """
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar on stderr (default: when stderr is a terminal and tqdm is installed)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (same as --no-progress)")
+
+
+def progress_choice(args) -> bool | None:
+    """``True``/``False`` from ``--progress``/``--no-progress``/``--quiet``, ``None`` for the default."""
+    if getattr(args, "quiet", False):
+        return False
+    return getattr(args, "progress", None)
 
 
 def add_format_option(parser, default: str = "csv"):
@@ -220,12 +259,30 @@ def emit_text(text: str, args, what: str = "output") -> None:
         sys.stdout.write(text)
 
 
+def add_notes_option(parser):
+    """``--notes``: keep the prose ``notes`` column in CSV, Markdown and LaTeX output (default: numbers only;
+    the notes go to stderr and, with ``-o PATH``, to ``PATH.notes.txt``)."""
+    parser.add_argument("--notes", action="store_true",
+                        help="keep the notes column (prose: what was not computed and why) in CSV/Markdown/LaTeX "
+                             "tables; by default it goes to PATH.notes.txt next to -o PATH")
+
+
 def emit_table(table, args, default: str = "csv") -> None:
-    """Print or write a table in ``--format`` (default: ``--output``'s suffix, else ``default``)."""
-    from ..io.export import format_from_path, format_table, write_table
+    """Print or write a table in ``--format`` (default: ``--output``'s suffix, else ``default``).
+
+    Commands with ``--notes`` (:func:`add_notes_option`) write numbers only to CSV/Markdown/LaTeX unless it is
+    given: the notes column goes to ``OUTPUT.notes.txt`` (with ``-o``) or is left to the stderr notes."""
+    from ..io.export import format_from_path, format_table, numbers_only, write_table
 
     output = getattr(args, "output", None)
     fmt = args.format or (format_from_path(output) if output else default)
+    asked = "notes" in (getattr(args, "columns", None) or ())  # --columns ... notes asks for it explicitly
+    if getattr(args, "notes", None) is False and not asked and fmt in ("csv", "markdown", "md", "latex", "tex"):
+        table, lines = numbers_only(table)
+        if lines and output:
+            notes_path = Path(str(output) + ".notes.txt")
+            notes_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            note(f"the notes of {len(lines)} rows are in {notes_path} (--notes keeps them in the table).")
     if output:
         write_table(table, output, fmt)
         print(f"wrote {len(table)} rows to {output}", file=sys.stderr)

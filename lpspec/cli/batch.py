@@ -13,11 +13,14 @@ from ._common import (
     CLIError,
     add_format_option,
     add_list_option,
+    add_notes_option,
     add_output_option,
+    add_progress_option,
     emit_table,
     finish_engine_run,
     note,
     positive_int,
+    progress_choice,
 )
 
 NAME = "batch"
@@ -38,7 +41,11 @@ def register(sub):
     p.add_argument("--batch-size", type=positive_int, default=None, help="positions per torch batch (default 256)")
     p.add_argument("--chunk-size", type=positive_int, default=None, metavar="ROWS",
                    help="positions per task, a multiple of --batch-size (default: --batch-size)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_option(p)
+    p.add_argument("--memory-budget", metavar="SIZE", default=None,
+                   help="peak memory allowed per process, e.g. 8G (default: $LPSPEC_MEMORY_BUDGET or half the "
+                        "physical memory); the estimate is checked before any work")
+    add_notes_option(p)
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     add_format_option(p, "csv")
     add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json)")
@@ -74,7 +81,8 @@ def run(args) -> int:
     try:
         table = file_table(args.path, k=args.k, schemes=args.schemes, s=args.s, summary=args.summary,
                            batch_size=args.batch_size or DEFAULT_BATCH_SIZE, device=args.device,
-                           chunk_size=args.chunk_size, progress_bar=False if args.quiet else None, **engine)
+                           chunk_size=args.chunk_size, progress_bar=progress_choice(args),
+                           memory_budget=args.memory_budget, **engine)
     except ValueError as exc:
         raise CLIError(str(exc).replace("schemes: ", "--schemes: ", 1)) from None
     verifier_ok = report_verifier_check(args, different) if args.check_verifier else True

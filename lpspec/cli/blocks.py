@@ -13,7 +13,16 @@ The default output is one grid per scheme (rows ``K``; columns the token accepta
 
 from __future__ import annotations
 
-from ._common import CLIError, add_list_option, add_output_option, emit_table, emit_text, positive_int
+from ._common import (
+    CLIError,
+    add_list_option,
+    add_output_option,
+    add_progress_option,
+    emit_table,
+    emit_text,
+    positive_int,
+    progress_choice,
+)
 
 NAME = "blocks"
 HELP = "block efficiency (tokens per target call) per scheme, K and L on a bigram pair: exact recursion"
@@ -42,6 +51,7 @@ def register(sub):
                    help="text grid (default) or the long table as csv, markdown, latex, json")
     p.add_argument("--json", action="store_true", help="same as --format json")
     add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json; otherwise the text grid)")
+    add_progress_option(p)
     p.set_defaults(func=run)
     return p
 
@@ -96,7 +106,8 @@ def run(args) -> int:
     else:
         given = {"n": args.vocabulary, "draft_temperature": args.draft_temperature}
         pair = load_pair(args.example or "stdlib-docs", **{k: v for k, v in given.items() if v is not None})
-    table = block_efficiency_table(target=pair, ks=args.k, lengths=args.lengths, schemes=args.schemes)
+    table = block_efficiency_table(target=pair, ks=args.k, lengths=args.lengths, schemes=args.schemes,
+                                   progress_bar=progress_choice(args))
     table.metadata.update({"example": pair.name, "vocabulary": pair.n})
     fmt = "json" if args.json else args.format
     if fmt is None and args.output and format_from_path(args.output) in ("csv", "markdown", "latex", "json"):

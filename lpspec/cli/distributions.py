@@ -37,6 +37,9 @@ def register(sub):
                    help="dtype the models run in")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--local-files-only", action="store_true", help="never download (local directories only)")
+    p.add_argument("--hub-retry", action="store_true",
+                   help="skip the quick hub check and let the hub client retry (default: when the hub does not "
+                        "answer within 2 s, load from the local cache only and fail at once)")
     p.set_defaults(func=run)
     return p
 
@@ -68,9 +71,13 @@ def _first_sentence(exc: BaseException, limit: int = 200) -> str:
     return head if len(head) <= limit else head[: limit - 3] + "..."
 
 
-def _hub_advice(flag: str, name: str, exc: BaseException) -> CLIError:
+def _hub_advice(flag: str, name: str, exc: BaseException, offline: str | None = None) -> CLIError:
     if Path(name).expanduser().is_dir():
         return CLIError(f"{flag} {name}: not a loadable model or tokenizer directory ({_first_sentence(exc)}).")
+    if offline:
+        return CLIError(f"{flag} {name}: not in the local cache, and the Hugging Face hub is unreachable "
+                        f"({offline}); download the model where there is a network and pass its local directory "
+                        "with --local-files-only (or give --hub-retry to let the hub client retry).")
     return CLIError(f"{flag} {name}: could not load it from the Hugging Face hub ({_first_sentence(exc)}); without "
                     "a network, download the model first and pass its local directory with --local-files-only.")
 
@@ -90,15 +97,19 @@ def run(args) -> int:
     text = text_path.read_text(encoding="utf-8")
     if not text.strip():
         raise CLIError(f"--text {args.text}: the file is empty.")
+    names = [args.target, *args.draft, *([args.tokenizer] if args.tokenizer else [])]
+    offline = None
+    if not args.local_files_only and not args.hub_retry and not all(Path(n).expanduser().is_dir() for n in names):
+        offline = hf.hub_unreachable()  # at most ~2 s; then the cache only, no retries
     transformers = hf._require_transformers()  # after the cheap checks: importing it takes seconds
     torch = require_torch()
     device = resolve_device(args.device)
-    local = {"local_files_only": True} if args.local_files_only else {}
+    local = {"local_files_only": True} if (args.local_files_only or offline) else {}
     tok_flag, tok_name = ("--tokenizer", args.tokenizer) if args.tokenizer else ("--target", args.target)
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(tok_name, **local)
     except (OSError, ValueError) as exc:
-        raise _hub_advice(tok_flag, tok_name, exc) from None
+        raise _hub_advice(tok_flag, tok_name, exc, offline) from None
     for name in args.draft:
         if not hf._ships_tokenizer(name):
             continue  # the draft has no tokenizer files: it uses the shared one
@@ -111,11 +122,24 @@ def run(args) -> int:
                            "sampling needs target and drafts over the same tokens.")
     model_dtype = getattr(torch, args.model_dtype)
 
+    # the context against every model's positions, from the configs alone (before any model is loaded)
+    limits = {}
+    for flag, name in [("--target", args.target), *[("--draft", d) for d in args.draft]]:
+        try:
+            config = transformers.AutoConfig.from_pretrained(name, **local)
+        except (OSError, ValueError) as exc:
+            raise _hub_advice(flag, name, exc, offline) from None
+        limits[f"{flag} {name}"] = hf.model_positions(config)
+    try:
+        hf.check_context(args.context, limits, flag="--context")
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
     def load(flag, name):
         try:
             model = transformers.AutoModelForCausalLM.from_pretrained(name, **local)
         except (OSError, ValueError) as exc:
-            raise _hub_advice(flag, name, exc) from None
+            raise _hub_advice(flag, name, exc, offline) from None
         return model.to(device=device, dtype=model_dtype)
 
     target_model = load("--target", args.target)

@@ -11,12 +11,15 @@ from ._common import (
     CLIError,
     add_format_option,
     add_list_option,
+    add_notes_option,
     add_output_option,
+    add_progress_option,
     emit_table,
     emit_text,
     finish_engine_run,
     note,
     positive_int,
+    progress_choice,
 )
 
 NAME = "table"
@@ -30,7 +33,8 @@ def register(sub):
     add_format_option(p, "csv")
     add_output_option(p, "the table (format from the suffix: .csv, .md, .tex, .json)")
     add_list_option(p, "--columns", help="only these columns, in this order, e.g. --columns k optimal_acceptance")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_option(p)
+    add_notes_option(p)
     p.add_argument("--chunk-size", type=positive_int, default=1, metavar="ROWS",
                    help="sweep rows per task (default 1; more spreads a cluster's per-task cost)")
     add_engine_arguments(p)
@@ -67,7 +71,7 @@ def run(args) -> int:
     if args.chunk_size < 1:
         raise CLIError(f"--chunk-size {args.chunk_size} must be a positive integer.")
     engine = engine_options(args)
-    table = run_sweep(args.spec, progress_bar=False if args.quiet else None, chunk_size=args.chunk_size, **engine)
+    table = run_sweep(args.spec, progress_bar=progress_choice(args), chunk_size=args.chunk_size, **engine)
     if args.columns:
         missing = [c for c in args.columns if c not in table.columns]
         if missing:
@@ -79,6 +83,7 @@ def run(args) -> int:
         note(f"{len(skipped)} of {len(table)} rows not computed (see their status column).")
     partial = [r for r in table.rows if r.get("status") == "ok" and r.get("notes")]
     if partial:
-        note(f"{len(partial)} of {len(table)} rows leave some scheme out (see their notes column), e.g. "
-             f"{partial[0]['notes']}")
+        where = "their notes column" if (args.notes or "notes" in (args.columns or ())) else "--notes"
+        note(f"{len(partial)} of {len(table)} rows leave some scheme out (see {where}), e.g. "
+             f"{partial[0]['notes'].split('; ')[0]}")
     return finish_engine_run(table, engine)

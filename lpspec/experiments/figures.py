@@ -29,6 +29,7 @@ import numpy as np
 
 from ..instance import make_instance
 from ..io.export import Table, write_table
+from ..keywords import DRAFTS, keyword_aliases
 from ..optimum import optimum_for
 from ..registry import SCHEME_FACTS, acceptance_column
 
@@ -59,7 +60,8 @@ def _new_figure(width: float = 6.4, height: float = 4.0):
     try:
         from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("figures need matplotlib; install it with `pip install lpspec[plots]`.") from None
+        raise ImportError("figures need matplotlib; install it with `pip install -e \".[plots]\"` from a clone, or "
+                          "`pip install \"lpspec[plots]\"` from the index.") from None
     return Figure(figsize=(width, height), layout="constrained")
 
 
@@ -181,13 +183,14 @@ def _exact(values) -> bool:
     return any(isinstance(v, Fraction) for v in np.asarray(values, dtype=object).ravel())
 
 
-def region_table(draft, k: int = 2, resolution: int = 30) -> Table:
+@keyword_aliases(deprecated=DRAFTS)
+def region_table(drafts, k: int = 2, resolution: int = 30) -> Table:
     """Targets ``q = (i, j, r - i - j) / r`` on the 2-simplex with ``P*(acc)`` and the Theorem 2 verdict.
 
     Parameters
     ----------
-    draft : array-like, shape (3,)
-        The draft ``p`` (``K`` i.i.d. drafts).
+    drafts : array-like, shape (3,)
+        The draft ``p`` (``K`` i.i.d. drafts; ``draft=`` is its deprecated spelling).
     k : int
         Number of drafts ``K``.
     resolution : int
@@ -209,7 +212,7 @@ def region_table(draft, k: int = 2, resolution: int = 30) -> Table:
 
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise ValueError(f"resolution={resolution!r} must be a positive integer.")
-    base = _draft3(draft, k)
+    base = _draft3(drafts, k)
     p = base.draft
     rows = []
     for i in range(resolution + 1):
@@ -225,7 +228,8 @@ def region_table(draft, k: int = 2, resolution: int = 30) -> Table:
     return Table(["q0", "q1", "q2", "optimal_acceptance", "acceptance_one"], rows, meta)
 
 
-def region_polygon(draft, k: int = 2) -> np.ndarray:
+@keyword_aliases(deprecated=DRAFTS)
+def region_polygon(drafts, k: int = 2) -> np.ndarray:
     """Vertices ``(m, 3)`` (in order around it) of the acceptance-one region for ``n = 3``.
 
     For three tokens the subsets are singletons and pairs, so (docs/theory.md §4, Theorem 2 and its K-draft form)
@@ -237,7 +241,7 @@ def region_polygon(draft, k: int = 2) -> np.ndarray:
     >>> region_polygon([1 / 3, 1 / 3, 1 / 3], k=2).shape
     (6, 3)
     """
-    inst = _draft3(draft, k)
+    inst = _draft3(drafts, k)
     p = np.array([float(v) for v in inst.draft])
     lo = p**k
     hi = -np.expm1(k * np.log1p(-np.minimum(p, 1.0)))  # 1 - (1 - p)^K
@@ -297,7 +301,8 @@ def plot_region(table: Table, polygon: np.ndarray | None = None):
     return fig
 
 
-def acceptance_one_region(draft, k: int = 2, resolution: int = 30):
+@keyword_aliases(deprecated=DRAFTS)
+def acceptance_one_region(drafts, k: int = 2, resolution: int = 30):
     """The acceptance-one region of Theorem 2 on the 2-simplex: ``(figure, table)``. See :func:`region_table`.
 
     Examples
@@ -306,8 +311,8 @@ def acceptance_one_region(draft, k: int = 2, resolution: int = 30):
     >>> len(table), any(table.column("acceptance_one"))
     (21, True)
     """
-    table = region_table(draft, k, resolution)
-    return plot_region(table, region_polygon(draft, k)), table
+    table = region_table(drafts, k, resolution)
+    return plot_region(table, region_polygon(drafts, k)), table
 
 
 # ---------------------------------------------------------------------- acceptance against K
@@ -326,8 +331,12 @@ def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None,
         sweep column (``optimal_acceptance``, ``<scheme>.membership_acc``: the mean), ``<column>.sem`` (the
         standard error of the mean, ``std / sqrt(count)``, empty for one instance) and ``<column>.count``
         (instances averaged; fewer than ``instances`` when the scheme was not computed on some, e.g. an
-        enumeration beyond ``MAX_SCHEME_TUPLES``). ``metadata["not_computed"]`` says which schemes stop where,
-        ``metadata["sweep"]`` is the full per-instance sweep's spec.
+        enumeration beyond ``MAX_SCHEME_TUPLES``). Every scheme also has its **paired** gap to the reference
+        ``P*`` on the same instances: ``<column>.gap`` (mean of ``P* - acceptance`` over the instances where
+        both are computed) and ``<column>.gap.sem`` (its standard error, from the per-instance differences:
+        much smaller than the per-scheme ``.sem`` because the instance-to-instance variation cancels).
+        ``metadata["not_computed"]`` says which schemes stop where, ``metadata["sweep"]`` is the full
+        per-instance sweep's spec.
 
     Examples
     --------
@@ -344,9 +353,10 @@ def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None,
         sweep = run_sweep(spec, progress_bar=False)
     names = ["optimal", *[s for s in schemes if s != "optimal"]]
     columns = ["k", "instances"]
+    ref = acceptance_column("optimal")
     for name in names:
         col = acceptance_column(name)
-        columns += [col, f"{col}.sem", f"{col}.count"]
+        columns += [col, f"{col}.sem", f"{col}.count"] + ([f"{col}.gap", f"{col}.gap.sem"] if col != ref else [])
     rows, missing = [], {}
     for k in ks:
         sub = [r for r in sweep.rows if r.get("k") == k and r.get("status") == "ok"]
@@ -357,6 +367,12 @@ def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None,
             row[col] = finite_mean(vals) if vals else None
             row[f"{col}.sem"] = float(np.std(vals, ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else None
             row[f"{col}.count"] = len(vals)
+            if col != ref:  # paired: P* - acceptance on the same instances
+                diffs = [float(r[ref]) - float(r[col]) for r in sub if r.get(col) is not None
+                         and r.get(ref) is not None and math.isfinite(float(r[col])) and math.isfinite(float(r[ref]))]
+                row[f"{col}.gap"] = finite_mean(diffs) if diffs else None
+                row[f"{col}.gap.sem"] = (float(np.std(diffs, ddof=1) / math.sqrt(len(diffs))) if len(diffs) > 1
+                                         else None)
             if len(vals) < len(sub):
                 missing.setdefault(name, []).append(k)
         rows.append(row)
@@ -373,8 +389,10 @@ def _params_text(params: dict) -> str:
 
 
 def plot_acceptance_vs_k(table: Table):
-    """Draw one line per scheme: mean membership acceptance against ``K`` with standard-error bars (from
-    :func:`acceptance_vs_k_table`). A scheme missing at some ``K`` says so in its legend entry.
+    """Two panels from :func:`acceptance_vs_k_table`: the mean membership acceptance of each scheme against
+    ``K`` (top), and each scheme's paired gap to ``P*`` on the same instances with its standard error (bottom:
+    the differences, whose error bars show the ordering honestly, unlike overlapping per-scheme bars). A
+    scheme missing at some ``K`` says so in its legend entry.
 
     Examples
     --------
@@ -382,8 +400,8 @@ def plot_acceptance_vs_k(table: Table):
     >>> [line.get_gid() for line in plot_acceptance_vs_k(t).axes[0].get_lines()]
     ['optimal', 'specinfer']
     """
-    fig = _new_figure(6.0, 4.0)
-    ax = fig.subplots()
+    fig = _new_figure(6.0, 6.0)
+    ax, gap_ax = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     names = [name for name in SCHEME_FACTS if acceptance_column(name) in table.columns]
     names += [c[: -len(".membership_acc")] for c in table.columns
               if c.endswith(".membership_acc") and c[: -len(".membership_acc")] not in names]
@@ -399,21 +417,29 @@ def plot_acceptance_vs_k(table: Table):
         x = [r["k"] for r in pts]
         y = [r[col] for r in pts]
         ax.plot(x, y, marker="o", label=label, color=color, linestyle=ls, gid=name)
-        err = [r.get(f"{col}.sem") for r in pts]
+        gaps = [r for r in pts if r.get(f"{col}.gap") is not None]
+        if not gaps:
+            continue
+        gx, gy = [r["k"] for r in gaps], [r[f"{col}.gap"] for r in gaps]
+        gap_ax.plot(gx, gy, marker="o", color=color, linestyle=ls, gid=f"{name}.gap")
+        err = [r.get(f"{col}.gap.sem") for r in gaps]
         if any(e is not None for e in err):
-            dodge = 0.05 * (index - (len(names) - 1) / 2)  # side by side, so that overlapping bars stay readable
-            ax.errorbar([v + dodge for v in x], y, yerr=[0.0 if e is None else e for e in err], fmt="none",
-                        ecolor=color or "black",
-                        capsize=0, linewidth=1.2, gid=f"{name}.sem")
+            dodge = 0.04 * (index - (len(names) - 1) / 2)
+            gap_ax.errorbar([v + dodge for v in gx], gy, yerr=[0.0 if e is None else e for e in err], fmt="none",
+                            ecolor=color or "black", capsize=2, linewidth=1.2, gid=f"{name}.gap.sem")
     meta = table.metadata
     counts = sorted({r["instances"] for r in table.rows})
     count_text = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
-    ax.set_xlabel(r"number of drafts $K$")
+    gap_ax.set_xlabel(r"number of drafts $K$")
     ax.set_ylabel(r"mean acceptance $\Pr[Y \in \{X_1, \ldots, X_K\}]$")
+    gap_ax.set_ylabel(r"$P^* -$ acceptance" + "\n(paired)")
     title = f"{meta.get('family', '')} ({_params_text(meta.get('params') or {})}), law {meta.get('law', '')}"
-    ax.set_title(f"{title}\nmean ± s.e.m. over {count_text} instances per $K$", fontsize="small")
-    ax.set_xticks(sorted(set(table.column("k"))))
+    ax.set_title(f"{title}\nmeans over {count_text} instances per $K$; below: gap to $P^*$ on the same "
+                 "instances, mean ± paired s.e.m.", fontsize="small")
+    gap_ax.set_xticks(sorted(set(table.column("k"))))
     ax.grid(alpha=0.3)
+    gap_ax.grid(alpha=0.3)
+    gap_ax.axhline(0.0, color="black", linewidth=0.8)
     ax.legend(fontsize="small")
     return fig
 

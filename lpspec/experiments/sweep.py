@@ -47,13 +47,13 @@ import itertools
 import json
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..instance import LAWS, MAX_K, make_instance
 from ..io.export import Table
 from ..optimum import optimum_for
+from ..progress import progress  # noqa: F401  (re-exported: lpspec.experiments.sweep.progress)
 from ..results import LPSolveError
 from .families import FAMILIES, derive_seed, family_point
 
@@ -74,31 +74,6 @@ __all__ = [
 
 #: Schemes swept when the spec names none.
 DEFAULT_SCHEMES = ("single_draft", "specinfer", "spectr", "sir", "naive")
-
-
-def progress(iterable, total: int | None = None, desc: str = "", enabled: bool | None = None):
-    """Wrap ``iterable`` in a tqdm progress bar on stderr when tqdm is installed and stderr is a terminal.
-
-    ``enabled=None`` decides from ``sys.stderr.isatty()``; without tqdm (the ``tables`` extra) the iterable
-    is returned unchanged, silently.
-
-    Examples
-    --------
-    >>> list(progress(range(3), enabled=False))
-    [0, 1, 2]
-    """
-    if enabled is None:
-        try:
-            enabled = sys.stderr.isatty()
-        except (AttributeError, ValueError):
-            enabled = False
-    if not enabled:
-        return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return iterable
-    return tqdm(iterable, total=total, desc=desc, file=sys.stderr, leave=False)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ __all__ = [
     "as_table",
     "format_from_path",
     "format_table",
+    "NOTE_COLUMNS",
+    "numbers_only",
     "read_csv",
     "read_json",
     "to_csv",
@@ -365,7 +367,7 @@ def read_json(source) -> Table:
 
 
 def to_dataframe(data, columns: list[str] | None = None):
-    """The table as a :class:`pandas.DataFrame` (needs the ``tables`` extra: ``pip install lpspec[tables]``).
+    """The table as a :class:`pandas.DataFrame` (needs the ``tables`` extra: ``pip install -e ".[tables]"``).
 
     Empty cells become NaN in numeric columns and ``None`` elsewhere; the table's metadata goes to
     ``DataFrame.attrs``.
@@ -379,7 +381,8 @@ def to_dataframe(data, columns: list[str] | None = None):
         import pandas as pd
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "to_dataframe needs pandas; install it with `pip install lpspec[tables]` (or `pip install pandas`), "
+            "to_dataframe needs pandas; install it with `pip install -e \".[tables]\"` from a clone, `pip install "
+            "\"lpspec[tables]\"` from the index (or `pip install pandas`), "
             "or export with to_csv/to_json instead."
         ) from None
     table = as_table(data, columns)
@@ -404,6 +407,29 @@ def format_from_path(path: str | os.PathLike) -> str:
             "or pass the format explicitly."
         )
     return _SUFFIXES[suffix]
+
+
+#: Columns of prose (why a cell is empty, which scheme was left out): out of paper tables by default.
+NOTE_COLUMNS = ("notes",)
+
+
+def numbers_only(data, columns=NOTE_COLUMNS) -> tuple[Table, list[str]]:
+    """The table without its prose columns, and those notes as lines ``row i: text`` (rows counted from 0).
+
+    What the command line writes to CSV, Markdown and LaTeX by default (``--notes`` keeps the column); the
+    notes go to stderr and, with ``-o PATH``, to ``PATH.notes.txt``.
+
+    Examples
+    --------
+    >>> t, notes = numbers_only([{"k": 2, "acc": 0.5, "notes": ""}, {"k": 4, "acc": None, "notes": "sir: too big"}])
+    >>> t.columns, notes
+    (['k', 'acc'], ['row 1: sir: too big'])
+    """
+    table = as_table(data)
+    drop = [c for c in table.columns if c in columns]
+    lines = [f"row {i}: {row[c]}" for i, row in enumerate(table.rows) for c in drop if row.get(c)]
+    kept = Table([c for c in table.columns if c not in drop], table.rows, dict(table.metadata))
+    return kept, lines
 
 
 def format_table(data, fmt: str = "csv", **options) -> str:

@@ -38,6 +38,7 @@ import numpy as np
 
 from ..arith import EXACT, FLOAT, Arith, arith_of
 from ..instance import Instance, make_instance
+from ..keywords import DRAFTS, keyword_aliases
 
 __all__ = [
     "MAX_SCHEME_TUPLES",
@@ -56,6 +57,7 @@ from ..registry import MAX_SCHEME_TUPLES  # noqa: E402  (facts about schemes liv
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+@keyword_aliases(refused=DRAFTS)
 def resolve_instance(instance=None, *, target=None, drafts=None, k=None, law="independent") -> Instance:
     """The :class:`~lpspec.instance.Instance` given, or one built by :func:`~lpspec.make_instance`.
 
@@ -242,6 +244,7 @@ class Scheme:
     #: One line saying what the scheme is and where it comes from.
     title: ClassVar[str] = "a selection scheme"
 
+    @keyword_aliases(refused=DRAFTS)
     def __init__(self, instance: Instance | None = None, /, *, target=None, drafts=None, k=None,
                  law: str = "independent"):
         inst = resolve_instance(instance, target=target, drafts=drafts, k=k, law=law)

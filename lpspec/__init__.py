@@ -66,6 +66,7 @@ from .schemes import (
 from .theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
 from .verifier import OptimalVerifier, optimal_verifier
 from .verify import VerificationReport, verify_scheme
+from .sequence.verify_blocks import verify_block_scheme
 
 __all__ = [
     "LAWS",
@@ -124,6 +125,7 @@ __all__ = [
     "block_efficiency_mc",
     "block_efficiency_table",
     "decode",
+    "verify_block_scheme",
 ]
 
 #: Names that left the top level for the submodule that owns them (the top level keeps what a user needs);

@@ -303,7 +303,7 @@ def _keyword_functions():
         obj = getattr(lpspec, name)
         if inspect.isfunction(obj) and name != "make_instance":
             params = inspect.signature(obj).parameters
-            if "target" in params and "drafts" in params:
+            if "target" in params and "drafts" in params and "length" not in params:  # sequence level: no twin
                 yield name, obj
 
 

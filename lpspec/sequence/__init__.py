@@ -6,5 +6,7 @@ Lemma 2 on a continuation table).
 """
 
 from .tree import BlockTree, LosslessReport, block_tree, c_from_block_law, tree_size
+from .verify_blocks import BlockVerificationReport, hf_speculative_sampler, verify_block_scheme
 
-__all__ = ["BlockTree", "LosslessReport", "block_tree", "c_from_block_law", "tree_size"]
+__all__ = ["BlockTree", "LosslessReport", "block_tree", "c_from_block_law", "tree_size",
+           "BlockVerificationReport", "hf_speculative_sampler", "verify_block_scheme"]

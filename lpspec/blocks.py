@@ -150,7 +150,9 @@ def block_efficiency(*, target, draft=None, start=None, k: int, length: int,
     scheme : str
         ``"single_draft"``, ``"specinfer"``, ``"spectr"`` or ``"optimal"`` (the rank-space verifier of
         docs/theory.md §9 with its own placement order, from ``lpspec.optimal_verifier``; ``P*`` alone does
-        not determine ``τ``), or another built-in scheme evaluated by enumerating ``n^j`` tuples (tiny ``n``).
+        not determine ``τ``), or another built-in scheme evaluated by enumerating ``n^j`` tuples (tiny ``n``);
+        or a sequence-level verifier of :mod:`lpspec.sequence.block_schemes`: ``"block_verification"``
+        (``k = 1``), ``"stepwise_optimal"``, ``"traversal"`` (exact, from their continuation tables).
 
     Returns
     -------
@@ -173,6 +175,11 @@ def block_efficiency(*, target, draft=None, start=None, k: int, length: int,
     """
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
+    if scheme in ("block_verification", "stepwise_optimal", "traversal"):  # sequence-level block verifiers
+        from .sequence.block_schemes import sequence_block_efficiency
+
+        return BlockEfficiency(**sequence_block_efficiency(scheme, target=target, drafts=draft, start=start, k=k,
+                                                           length=length))
     pair = as_markov_pair(target, draft, start)
     mu, alpha = _forward(pair, scheme, [k], length)
     return _result(mu[0], alpha[k], pair.start, scheme, k, length, _visited(alpha, 0, k))

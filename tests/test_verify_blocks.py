@@ -371,3 +371,59 @@ def test_hf_with_greedy_drafts_and_softmax_probabilities_is_flagged_with_its_pow
     power = stats.ncx2.sf(stats.chi2.ppf(0.99, 7), 7, 600 * w2)
     assert r.power == pytest.approx(power, rel=1e-9) and r.power > 0.999
     assert "alternative" in r.alternative
+
+
+# ------------------------------------------------------------------------------------ guide, CLI, figure
+def test_the_sequence_guide_python_blocks_run(capsys):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "sequence.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 4
+    for block in blocks:
+        exec(compile(block, "docs/guide/sequence.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert "True 51/25 0" in out and "False () 2/25" in out
+    assert "stepwise_optimal  tau = 3.103936" in out  # the published table, K = 2, L = 3
+
+
+def test_blocks_cli_prints_the_sequence_schemes(tmp_path, capsys):
+    from lpspec.cli import main
+    from lpspec.markov import MarkovPair
+
+    MarkovPair.from_arrays(target=QF, draft=PF, start=[1.0, 0.0]).save(tmp_path / "pair.npz")
+    assert main(["blocks", "--file", str(tmp_path / "pair.npz"), "-k", "1", "2", "3", "--lengths", "2", "3",
+                 "--schemes", "specinfer", "block_verification", "stepwise_optimal"]) == 0
+    out = capsys.readouterr().out
+    # the published table: SpecInfer tree, block verification (K = 1), best depth-by-depth tree
+    assert "  2  0.7600  2.3568  2.7998" in out and "  3  0.8560  2.5565  3.0853" in out
+    assert "  1  0.6000  2.1200  2.5680" in out
+    assert "  3  0.9840  2.8784  3.5987" in out
+    assert main(["blocks", "--file", str(tmp_path / "pair.npz"), "--vocabulary", "3"]) == 2
+
+
+def test_figure_tau_against_length_without_the_ceiling():
+    pytest.importorskip("matplotlib")
+    from lpspec.experiments.figures import block_ceiling
+
+    fig, table = block_ceiling(target=QF, drafts=PF, start=[1.0, 0.0], k=3, lengths=(2, 3),
+                               schemes=("specinfer", "stepwise_optimal"), ceiling=False)
+    taus = {(r["scheme"], r["length"]): r["tau"] for r in table.rows}
+    assert taus[("specinfer", 3)] == pytest.approx(3.085285248, abs=1e-12)
+    assert taus[("stepwise_optimal", 2)] == pytest.approx(2.8784, abs=1e-12)
+    assert [line.get_gid() for line in fig.axes[0].get_lines()] == ["specinfer", "stepwise_optimal"]
+
+
+def test_schemes_of_the_field_pass_the_checker():
+    """seq-schemes' block laws (their own code) through the independent checker: lossless, τ as published."""
+    from lpspec.sequence.block_schemes import block_law_given_paths
+
+    for scheme, k, tau in (("block_verification", 1, F(53, 25)), ("traversal", 2, None),
+                           ("stepwise_optimal", 2, F(2552, 1000))):
+        law = lambda paths, start, s=scheme: block_law_given_paths(s, paths, target=Q, drafts=P, start=start,
+                                                                   length=2)
+        r = verify_block_scheme(law, target=Q, drafts=P, start=0, k=k, length=2, ceiling=False)
+        assert r.lossless is True and r.max_error == 0, (scheme, r.verdict)
+        if tau is not None:
+            assert r.tau == tau

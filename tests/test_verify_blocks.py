@@ -114,7 +114,7 @@ def recursion_tau(law_fn, q, p, start, k, length):
     paths = list(itertools.product(range(len(q)), repeat=length))
     tau = 0
     for combo in itertools.product(paths, repeat=k):
-        w, ok = 1, True
+        w = 1
         for x in combo:
             ctx = start
             for a in x:
@@ -421,9 +421,68 @@ def test_schemes_of_the_field_pass_the_checker():
 
     for scheme, k, tau in (("block_verification", 1, F(53, 25)), ("traversal", 2, None),
                            ("stepwise_optimal", 2, F(2552, 1000))):
-        law = lambda paths, start, s=scheme: block_law_given_paths(s, paths, target=Q, drafts=P, start=start,
-                                                                   length=2)
+        def law(paths, start, s=scheme):
+            return block_law_given_paths(s, paths, target=Q, drafts=P, start=start, length=2)
+
         r = verify_block_scheme(law, target=Q, drafts=P, start=0, k=k, length=2, ceiling=False)
         assert r.lossless is True and r.max_error == 0, (scheme, r.verdict)
         if tau is not None:
             assert r.tau == tau
+
+
+# ------------------------------------------------------------------------------------ hard branches
+def test_zero_probability_paths_are_skipped_and_ties_in_the_selection():
+    # the draft never shows token 1 after token 0: only paths with positive probability are enumerated
+    q = [[F(1, 2), F(1, 2)], [F(1, 3), F(2, 3)]]
+    p = [[F(1), F(0)], [F(1, 2), F(1, 2)]]
+    r = verify_block_scheme(sps_law(q, p, length=2), target=q, drafts=p, start=0, k=1, length=2, ceiling=False)
+    assert r.lossless is True and r.tuples == 1  # the one path (0, 0)
+    # τ by hand: accept 0 w.p. 1/2, then 0 again w.p. 1/2, bonus: 1 + 1/2 + 1/4
+    assert r.tau == F(7, 4)
+    # identical target probabilities for both paths (a tie): "best path" picks the first, still lossy at K = 2
+    q2 = [[F(1, 2), F(1, 2)], [F(1, 2), F(1, 2)]]
+    p2 = [[F(3, 4), F(1, 4)], [F(1, 4), F(3, 4)]]
+    r2 = verify_block_scheme(best_path_law(q2, p2, length=1), target=q2, drafts=p2, start=0, k=2, length=1,
+                             ceiling=False)
+    # all paths tie under q2 (uniform), so "best" = the first draft: a plain single-draft SpS, lossless
+    assert r2.lossless is True and r2.tau == 1 + F(3, 4)
+
+
+def test_float_laws_on_an_exact_pair_are_checked_in_floats_with_the_tolerance():
+    law = specinfer_law(QF.tolist(), PF.tolist(), length=2)
+    r = verify_block_scheme(lambda paths, start: law(paths, start), target=Q, drafts=P, start=0, k=2, length=2,
+                            ceiling=False)
+    assert r.lossless is True and r.tolerance == 1e-9 and isinstance(r.tau, float)
+    assert any("floats" in note for note in r.notes)
+    # a float error below the tolerance passes, above it fails
+    def off(paths, start, eps):
+        out = dict(law(paths, start))
+        b = next(iter(out))
+        out[b] += eps
+        other = next(x for x in out if x != b)
+        out[other] -= eps
+        return out
+    assert verify_block_scheme(lambda x, start: off(x, start, 1e-13), target=QF, drafts=PF, start=0, k=2,
+                               length=2, ceiling=False).lossless is True
+    bad = verify_block_scheme(lambda x, start: off(x, start, 1e-4), target=QF, drafts=PF, start=0, k=2,
+                              length=2, ceiling=False)
+    assert bad.lossless is False and 1e-5 < bad.max_error <= 2e-4
+
+
+def test_sampling_proves_lossy_when_a_string_is_impossible_under_the_target():
+    q = np.array([[1.0, 0.0], [0.5, 0.5]])
+    p = np.array([[0.5, 0.5], [0.5, 0.5]])
+    r = verify_block_scheme(lambda paths, rng: (paths[0][0],), target=q, drafts=p, start=0, k=1, length=1,
+                            samples=200, ceiling=False)
+    assert r.lossless is False and r.p_value is None and "cannot produce" in r.verdict
+
+
+def test_sampling_over_a_start_law():
+    r = verify_block_scheme(_sps_sampler(QF, PF), target=QF, drafts=PF, start=[0.25, 0.75], k=1, length=2,
+                            samples=4000, seed=4, ceiling=False)
+    assert r.lossless is None and r.dof >= 8  # 2 × 8 cells, pooled
+    exact = 0.25 * float(F(51, 25)) + 0.75 * float(recursion_tau(sps_law(Q, P, length=2), Q, P, 1, 1, 2))
+    assert r.tau_ci[0] <= exact <= r.tau_ci[1]
+    lossy = verify_block_scheme(_sps_sampler(QF, PF, residual="q"), target=QF, drafts=PF, start=[0.25, 0.75],
+                                k=1, length=2, samples=4000, seed=4, ceiling=False)
+    assert lossy.lossless is False

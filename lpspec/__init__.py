@@ -63,10 +63,10 @@ from .schemes import (
     make_scheme,
     sample_drafts,
 )
+from .sequence.verify_blocks import verify_block_scheme
 from .theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
 from .verifier import OptimalVerifier, optimal_verifier
 from .verify import VerificationReport, verify_scheme
-from .sequence.verify_blocks import verify_block_scheme
 
 __all__ = [
     "LAWS",

@@ -486,3 +486,18 @@ def test_sampling_over_a_start_law():
     lossy = verify_block_scheme(_sps_sampler(QF, PF, residual="q"), target=QF, drafts=PF, start=[0.25, 0.75],
                                 k=1, length=2, samples=4000, seed=4, ceiling=False)
     assert lossy.lossless is False
+
+
+def test_hf_ensemble_verification_is_lossy_by_design(hf_step):
+    import inspect
+
+    from transformers.generation.utils import _speculative_sampling
+
+    from lpspec.sequence.verify_blocks import hf_speculative_sampler
+
+    if "assistant_ensemble_weight" not in inspect.signature(_speculative_sampling).parameters:
+        pytest.skip("this transformers version has no ensemble verification")
+    step = hf_speculative_sampler(target=QF, drafts=PF, assistant_ensemble_weight=0.5)
+    r = verify_block_scheme(step, target=QF, drafts=PF, start=0, k=1, length=2, samples=1000, seed=7,
+                            ceiling=False)
+    assert r.error is None and r.lossless is False and r.p_value < 1e-3

@@ -351,9 +351,8 @@ def _ceiling(target, drafts, start, k, length, notes):
 
 
 # ------------------------------------------------------------------------------------------------ sampling
-def _draft_paths(p, s, k, length, rng):
-    n = p.shape[0]
-    cum = np.cumsum(np.asarray(p, dtype=np.float64), axis=1)
+def _draft_paths(cum, s, k, length, rng):
+    n = cum.shape[0]
     paths = []
     for _ in range(k):
         ctx, x = s, []
@@ -438,6 +437,7 @@ def _sample_mode(scheme, q, p, starts, exact, k, length, samples, seed, alpha, a
     horizon = _horizon_laws(q, starts, length)
     qf = np.asarray(q, dtype=np.float64)
     qcum = np.cumsum(qf, axis=1)
+    pcum = np.cumsum(np.asarray(p, dtype=np.float64), axis=1)
     weights = np.array([float(w) for _, w in starts])
     start_ids = [s for s, _ in starts]
     counts = np.zeros(cells)
@@ -445,7 +445,7 @@ def _sample_mode(scheme, q, p, starts, exact, k, length, samples, seed, alpha, a
     for t in range(samples):
         si = int(rng.choice(len(starts), p=weights / weights.sum())) if len(starts) > 1 else 0
         s = start_ids[si]
-        paths = draft_sampler(s, rng) if draft_sampler is not None else _draft_paths(p, s, k, length, rng)
+        paths = draft_sampler(s, rng) if draft_sampler is not None else _draft_paths(pcum, s, k, length, rng)
         paths = tuple(tuple(int(a) for a in x) for x in paths)
         kw = {"start": s} if pass_start else {}
         try:
@@ -702,7 +702,7 @@ def _enumerate(scheme, q, p, starts, exact, k, length, tol, report):
     report.max_error, report.tau = worst, tau
 
 
-def hf_speculative_sampler(*, target, drafts):
+def hf_speculative_sampler(*, target, drafts, assistant_ensemble_weight: float | None = None):
     """A sampler ``(paths, rng, start=) -> block`` running HF transformers' own speculative-sampling step.
 
     The step is ``transformers.generation.utils._speculative_sampling`` (what assisted generation calls to
@@ -711,6 +711,8 @@ def hf_speculative_sampler(*, target, drafts):
     first draft path. Randomness is torch's global generator, seeded from ``rng`` at every call. The bug class
     users reported (a candidate generator drafting greedily while handing the verifier the softmax draft law)
     is reproduced by giving :func:`verify_block_scheme` a ``draft_sampler=`` that returns argmax paths.
+    ``assistant_ensemble_weight`` is passed on to the step when given (the relaxed, deliberately lossy
+    "static ensemble verification" of recent transformers versions); a step without that argument refuses it.
 
     Needs ``transformers`` (the ``hf`` extra) and ``torch``.
 
@@ -726,6 +728,12 @@ def hf_speculative_sampler(*, target, drafts):
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("hf_speculative_sampler needs transformers and torch: pip install 'lpspec[hf]' "
                           f"({exc})") from None
+    extra = {}
+    if assistant_ensemble_weight is not None:
+        if "assistant_ensemble_weight" not in inspect.signature(_speculative_sampling).parameters:
+            raise ValueError("assistant_ensemble_weight: this transformers version's _speculative_sampling does not "
+                             "take it; drop the argument.")
+        extra["assistant_ensemble_weight"] = float(assistant_ensemble_weight)
     with np.errstate(divide="ignore"):
         logq = torch.tensor(np.log(np.asarray(target, dtype=np.float64)), dtype=torch.float64)
         logp = torch.tensor(np.log(np.asarray(drafts, dtype=np.float64)), dtype=torch.float64)
@@ -737,7 +745,7 @@ def hf_speculative_sampler(*, target, drafts):
         ids = torch.tensor([ctx], dtype=torch.long)
         cand = logp[torch.tensor(ctx[:-1])][None]  # (1, L, n): draft logits at each candidate position
         new = logq[torch.tensor(ctx)][None]  # (1, L + 1, n): target logits
-        tokens, _ = _speculative_sampling(ids, cand, len(x), new)
+        tokens, _ = _speculative_sampling(ids, cand, len(x), new, **extra)
         return tuple(int(a) for a in tokens[0].tolist())
 
     return step

@@ -223,6 +223,17 @@ def test_bad_verifiers_are_reported_not_crashed(bad, words):
     assert "invalid verifier" in r.verdict
 
 
+def test_zero_mass_entries_need_not_be_valid_blocks():
+    inner = sps_law(Q, P, length=1)
+
+    def law(paths, start):
+        out = dict(inner(paths, start))
+        out[(1 - paths[0][0], 1)] = F(0)  # not a prefix of its path, but listed with probability 0
+        return out
+
+    assert verify_block_scheme(law, target=Q, drafts=P, start=0, k=1, length=1, ceiling=False).lossless is True
+
+
 def test_size_guard_refuses_before_calling_the_verifier():
     calls = []
 

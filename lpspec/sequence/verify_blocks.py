@@ -305,6 +305,8 @@ def _checked_law(raw, paths, n, length, exact, tol):
                 raise _SchemeFailure(f"probability of block {block!r} is {mass!r}")
         if mass < (0 if exact else -tol):
             raise _SchemeFailure(f"negative probability {mass} for block {block!r}")
+        if mass == 0:  # a listed impossible block carries no mass: nothing to check
+            continue
         b = _check_block(block, paths, n, length)
         mass = Fraction(mass) if exact else mass
         law[b] = law.get(b, 0) + mass

@@ -512,3 +512,37 @@ def test_hf_ensemble_verification_is_lossy_by_design(hf_step):
     r = verify_block_scheme(step, target=QF, drafts=PF, start=0, k=1, length=2, samples=1000, seed=7,
                             ceiling=False)
     assert r.error is None and r.lossless is False and r.p_value < 1e-3
+
+
+# ------------------------------------------------------------------------------------ the ceiling τ*
+def test_report_carries_the_ceiling_and_the_gap():
+    pytest.importorskip("lpspec.sequence.block_lp")
+    r = verify_block_scheme(specinfer_law(Q, P, length=2), target=Q, drafts=P, start=0, k=2, length=2)
+    # published: τ* = 2.5856, the SpecInfer tree 2.3568 (K = 2, L = 2)
+    assert float(r.ceiling) == pytest.approx(2.5856, abs=1e-7)
+    assert float(r.gap) == pytest.approx(2.5856 - 2.3568, abs=1e-7)
+    r = verify_block_scheme(sps_law(Q, P, length=3), target=Q, drafts=P, start=0, k=1, length=3)
+    assert float(r.ceiling) == pytest.approx(2.568, abs=1e-7) and float(r.gap) == pytest.approx(0.208, abs=1e-7)
+
+
+def test_blocks_cli_ceiling_grid_has_the_gap_column(tmp_path, capsys):
+    pytest.importorskip("lpspec.sequence.block_lp")
+    from lpspec.cli import main
+    from lpspec.markov import MarkovPair
+
+    MarkovPair.from_arrays(target=QF, draft=PF, start=[1.0, 0.0]).save(tmp_path / "pair.npz")
+    assert main(["blocks", "--file", str(tmp_path / "pair.npz"), "-k", "2", "3", "--lengths", "2", "3",
+                 "--schemes", "specinfer", "stepwise_optimal", "--ceiling"]) == 0
+    out = capsys.readouterr().out
+    assert "gap to τ*" in out
+    # ceiling rows: τ* (published) with gap 0; SpecInfer K = 2: gaps 0.2288 and 0.42536
+    assert "2.5856      0.0000  3.2252      0.0000" in out
+    assert "2.3568      0.2288  2.7998      0.4254" in out
+    assert main(["blocks", "--file", str(tmp_path / "pair.npz"), "-k", "2", "--lengths", "2", "--ceiling",
+                 "--json"]) == 0
+    import json
+
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    gaps = {(r["scheme"], r["k"]): r["gap_to_ceiling"] for r in rows}
+    assert gaps[("ceiling", 2)] == 0 and gaps[("specinfer", 2)] == pytest.approx(0.2288, abs=1e-7)
+    assert gaps[("single_draft", 1)] is None  # K = 1 has no ceiling column unless -k includes 1

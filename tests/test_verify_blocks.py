@@ -546,3 +546,17 @@ def test_blocks_cli_ceiling_grid_has_the_gap_column(tmp_path, capsys):
     gaps = {(r["scheme"], r["k"]): r["gap_to_ceiling"] for r in rows}
     assert gaps[("ceiling", 2)] == 0 and gaps[("specinfer", 2)] == pytest.approx(0.2288, abs=1e-7)
     assert gaps[("single_draft", 1)] is None  # K = 1 has no ceiling column unless -k includes 1
+
+
+def test_samplers_of_the_field_pass_the_sampling_mode():
+    """seq-schemes' samplers (the algorithms run on drafted paths) through the G-test; τ in the interval."""
+    from lpspec.sequence.block_schemes import traversal
+
+    res = traversal(target=QF, drafts=PF, start=0, k=2, length=2)
+    r = verify_block_scheme(res.sample, target=QF, drafts=PF, start=0, k=2, length=2, samples=3000, seed=8,
+                            ceiling=False)
+    assert r.error is None and r.lossless is None and r.p_value >= 0.01
+    assert r.tau_ci[0] <= float(res.value) <= r.tau_ci[1]
+    # and its exact law, enumerated by the checker, is lossless with the same τ
+    e = verify_block_scheme(res.law_given_paths, target=QF, drafts=PF, start=0, k=2, length=2, ceiling=False)
+    assert e.mode == "enumerate" and e.lossless is True and e.tau == pytest.approx(float(res.value), abs=1e-12)

@@ -427,7 +427,7 @@ def _dual_bound(tree: BlockTree, k: int, y, cuts, z):
         sd = np.where(sd > 0, sd, zero)
         s.append(sd)
         bound = bound + (sd * g_value(np.asarray(tree.P[d], dtype=dtype), k)).sum()
-    return bound, s
+    return (bound if exact else float(bound)), s
 
 
 def _p3_start(tree: BlockTree, k: int) -> StartOptimum:
@@ -904,4 +904,4 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
         rounds += r
         ncuts += len(cuts)
         converged = converged and worst <= TOL
-    return BlockBounds(lower, upper, converged, rounds, ncuts, time.perf_counter() - began, per)
+    return BlockBounds(float(lower), float(upper), bool(converged), rounds, ncuts, time.perf_counter() - began, per)

@@ -45,6 +45,7 @@ from .lp import LPResult, solve_lp
 from .markov import MarkovPair, load_markov_pair
 from .optimum import optimal_acceptance
 from .results import LPSolveError, OptimumResult
+from .sequence import block_optimum
 from .schemes import (
     SCHEMES,
     SIR,
@@ -124,6 +125,7 @@ __all__ = [
     "block_efficiency",
     "block_efficiency_mc",
     "block_efficiency_table",
+    "block_optimum",
     "decode",
     "verify_block_scheme",
 ]

@@ -301,7 +301,8 @@ def _keyword_functions():
 
     for name in lpspec.__all__:
         obj = getattr(lpspec, name)
-        if inspect.isfunction(obj) and name != "make_instance":
+        # functions over context-dependent (Markov) laws take matrices, not one Instance: no twin (lpspec/__init__)
+        if inspect.isfunction(obj) and name != "make_instance" and not obj.__module__.startswith("lpspec.sequence"):
             params = inspect.signature(obj).parameters
             if "target" in params and "drafts" in params and "length" not in params:  # sequence level: no twin
                 yield name, obj

@@ -45,7 +45,6 @@ from .lp import LPResult, solve_lp
 from .markov import MarkovPair, load_markov_pair
 from .optimum import optimal_acceptance
 from .results import LPSolveError, OptimumResult
-from .sequence import block_optimum
 from .schemes import (
     SCHEMES,
     SIR,
@@ -64,6 +63,7 @@ from .schemes import (
     make_scheme,
     sample_drafts,
 )
+from .sequence import block_optimum
 from .sequence.verify_blocks import verify_block_scheme
 from .theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
 from .verifier import OptimalVerifier, optimal_verifier

@@ -560,3 +560,19 @@ def test_samplers_of_the_field_pass_the_sampling_mode():
     # and its exact law, enumerated by the checker, is lossless with the same τ
     e = verify_block_scheme(res.law_given_paths, target=QF, drafts=PF, start=0, k=2, length=2, ceiling=False)
     assert e.mode == "enumerate" and e.lossless is True and e.tau == pytest.approx(float(res.value), abs=1e-12)
+
+
+def test_figure_puts_the_ceiling_on_top():
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("lpspec.sequence.block_lp")
+    from lpspec.experiments.figures import block_ceiling
+
+    fig, table = block_ceiling(target=QF, drafts=PF, start=[1.0, 0.0], k=3, lengths=(1, 2, 3))
+    lines = fig.axes[0].get_lines()
+    assert lines[0].get_gid() == "ceiling" and list(lines[0].get_ydata()) == pytest.approx([1.984, 2.894528,
+                                                                                            3.657347904], abs=1e-7)
+    for L in (1, 2, 3):
+        top = max(r["tau"] for r in table.rows if r["length"] == L and r["scheme"] != "ceiling")
+        assert top <= next(r["tau"] for r in table.rows if r["length"] == L and r["scheme"] == "ceiling") + 1e-9
+    best = {r["length"]: r["gap_to_ceiling"] for r in table.rows if r["scheme"] == "stepwise_optimal"}
+    assert best[2] == pytest.approx(2.894528 - 2.8784, abs=1e-7)  # the published best depth-by-depth tree

@@ -90,7 +90,7 @@ def format_grid(table) -> str:
                 taus += "  " + ("   n/a" if cell is None else f"{cell['block_efficiency']:.4f}")
                 if gaps:
                     gap = None if cell is None else cell.get("gap_to_ceiling")
-                    taus += "  " + ("       n/a" if gap is None else f"{gap:10.4f}")
+                    taus += "  " + ("       n/a" if gap is None else f"{0.0 if abs(gap) < 1e-9 else gap:10.4f}")
             lines.append(f"  {k:<2d} {acc:.4f}{taus}")
     return "\n".join(lines)
 

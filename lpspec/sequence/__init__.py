@@ -6,8 +6,16 @@ Lemma 2 on a continuation table).
 """
 
 from .block_lp import BlockBounds, BlockOptimum, block_bounds, block_optimum, block_upper_bound
-from .block_schemes import (BLOCK_SCHEMES, BlockSchemeResult, block_law_given_paths, block_verification,
-                            continuation_tables, enumerated_block_law, stepwise_optimal, traversal)
+from .block_schemes import (
+    BLOCK_SCHEMES,
+    BlockSchemeResult,
+    block_law_given_paths,
+    block_verification,
+    continuation_tables,
+    enumerated_block_law,
+    stepwise_optimal,
+    traversal,
+)
 from .tree import BlockTree, LosslessReport, block_tree, c_from_block_law, tree_size
 from .verify_blocks import BlockVerificationReport, hf_speculative_sampler, verify_block_scheme
 

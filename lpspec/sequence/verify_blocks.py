@@ -632,6 +632,9 @@ def verify_block_scheme(scheme, *, target, drafts, start=None, k: int, length: i
             if isinstance(report.ceiling, Fraction) != isinstance(tau, Fraction):
                 tau, report.ceiling = float(tau), float(report.ceiling)
             report.gap = report.ceiling - tau
+            if report.lossless is True and report.gap < -1e-9 * max(1.0, float(tau)):
+                report.notes.append(f"warning: tau = {float(tau):.12g} exceeds the ceiling tau* = "
+                                    f"{float(report.ceiling):.12g}, which no lossless verifier can; report this")
     return report
 
 

@@ -578,3 +578,17 @@ def test_figure_puts_the_ceiling_on_top():
         assert top <= next(r["tau"] for r in table.rows if r["length"] == L and r["scheme"] == "ceiling") + 1e-9
     best = {r["length"]: r["gap_to_ceiling"] for r in table.rows if r["scheme"] == "stepwise_optimal"}
     assert best[2] == pytest.approx(2.894528 - 2.8784, abs=1e-7)  # the published best depth-by-depth tree
+
+
+def test_blocks_cli_leaves_a_cell_empty_beyond_a_schemes_size_guard(tmp_path, capsys):
+    from lpspec.cli import main
+    from lpspec.markov import MarkovPair
+
+    MarkovPair.from_arrays(target=QF, draft=PF, start=[1.0, 0.0]).save(tmp_path / "pair.npz")
+    # traversal enumerates n^(LK) tuples: 2^18 > 200,000 at K = 6, L = 3; the other cells are still printed
+    assert main(["blocks", "--file", str(tmp_path / "pair.npz"), "-k", "1", "6", "--lengths", "1", "3",
+                 "--schemes", "traversal"]) == 0
+    captured = capsys.readouterr()
+    assert "traversal at K = 6, L = 3 not computed" in captured.err
+    assert "  1  0.6000  1.6000  2.5680" in captured.out  # K = 1: block verification's published values
+    assert "  6 " in captured.out and "   n/a" in captured.out

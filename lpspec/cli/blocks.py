@@ -17,7 +17,7 @@ lossless verifier, docs/theory.md), as the scheme ``ceiling`` and a column "gap 
 
 from __future__ import annotations
 
-from ._common import CLIError, add_list_option, add_output_option, emit_table, emit_text, positive_int
+from ._common import CLIError, add_list_option, add_output_option, emit_table, emit_text, note, positive_int
 
 NAME = "blocks"
 HELP = "block efficiency (tokens per target call) per scheme, K and L on a bigram pair: exact recursion"
@@ -119,7 +119,11 @@ def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
     for s in sequence:
         for k in ([1] if s == "block_verification" else ks):
             for L in lengths:
-                r = block_efficiency(target=pair, k=k, length=L, scheme=s)
+                try:
+                    r = block_efficiency(target=pair, k=k, length=L, scheme=s)
+                except ValueError as exc:  # beyond the scheme's own size guard: the cell stays empty
+                    note(f"{s} at K = {k}, L = {L} not computed: {exc}")
+                    continue
                 rows.append({"scheme": s, "k": k, "length": L, "token_acceptance": r.token_acceptance,
                              "block_efficiency": r.value})
     columns = ["scheme", "k", "length", "token_acceptance", "block_efficiency"]

@@ -23,8 +23,9 @@ keyword function                Instance twin
 
 Older spellings of some twins stay as aliases (``optimum_for``, ``solve_instance``, ``certify_instance``,
 ``decomposition_for``, ``verifier_for``). Functions over context-dependent laws (``block_efficiency*``,
-``block_start_kernel``, ``long_run_block_efficiency``, ``decode``, ``multiplicity_table``) take ``drafts=`` per
-context rather than one instance and have no twin; a :class:`~lpspec.schemes.Scheme` takes ``instance=``.
+``block_start_kernel``, ``long_run_block_efficiency``, ``decode``, ``multiplicity_table``, and the
+sequence level: ``block_optimum``, ``verify_block_scheme``) take ``drafts=`` per context rather than one instance and
+have no twin; a :class:`~lpspec.schemes.Scheme` takes ``instance=``.
 """
 
 from ._version import __version__ as __version__
@@ -63,6 +64,8 @@ from .schemes import (
     make_scheme,
     sample_drafts,
 )
+from .sequence import block_optimum
+from .sequence.verify_blocks import verify_block_scheme
 from .theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
 from .verifier import OptimalVerifier, optimal_verifier
 from .verify import VerificationReport, verify_scheme
@@ -123,7 +126,9 @@ __all__ = [
     "block_efficiency",
     "block_efficiency_mc",
     "block_efficiency_table",
+    "block_optimum",
     "decode",
+    "verify_block_scheme",
 ]
 
 #: Names that left the top level for the submodule that owns them (the top level keeps what a user needs);

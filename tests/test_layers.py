@@ -301,10 +301,11 @@ def _keyword_functions():
 
     for name in lpspec.__all__:
         obj = getattr(lpspec, name)
-        # the context-dependent functions (block_efficiency*, decode) take drafts= per context and have no twin
-        if inspect.isfunction(obj) and name != "make_instance" and not name.startswith(("block_", "decode")):
+        # functions over context-dependent (Markov) laws take matrices per context, not one Instance: no twin
+        if (inspect.isfunction(obj) and name != "make_instance" and not name.startswith(("block_", "decode"))
+                and not obj.__module__.startswith("lpspec.sequence")):
             params = inspect.signature(obj).parameters
-            if "target" in params and "drafts" in params:
+            if "target" in params and "drafts" in params and "length" not in params:  # sequence level: no twin
                 yield name, obj
 
 

@@ -15,9 +15,9 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.py"))
 
 
-def test_the_three_notebooks_exist():
+def test_the_four_notebooks_exist():
     names = [p.name for p in NOTEBOOKS]
-    assert names == ["01_theorems_tour.py", "02_test_your_scheme.py", "03_vocabulary_scale.py"]
+    assert names == ["01_theorems_tour.py", "02_test_your_scheme.py", "03_vocabulary_scale.py", "04_block_ceiling.py"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

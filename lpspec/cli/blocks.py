@@ -5,10 +5,14 @@
     lpspec blocks --example stdlib-docs
     lpspec blocks --example stdlib-docs --vocabulary 500 -k 1 2 4 --lengths 1 3 5 --format markdown
     lpspec blocks --file pair.npz --schemes specinfer spectr --json
+    lpspec blocks --vocabulary 4 -k 1 2 --lengths 1 2 --schemes specinfer block_verification traversal --ceiling
 
 The default output is one grid per scheme (rows ``K``; columns the token acceptance and ``τ`` for each
 ``L``), the way the paper's Tables 1 and 3 read; ``--format csv|markdown|latex|json`` (or ``--json``, or an
-``--output`` suffix) prints the long table (one row per scheme, ``K``, ``L``) instead.
+``--output`` suffix) prints the long table (one row per scheme, ``K``, ``L``) instead. The sequence-level
+verifiers ``block_verification`` (``K = 1``), ``stepwise_optimal`` and ``traversal`` are evaluated exactly on
+the draft tree (small vocabularies); ``--ceiling`` adds ``τ*``, the block LP's optimum (the best ``τ`` of any
+lossless verifier, docs/theory.md), as the scheme ``ceiling`` and a column "gap to τ*" beside every ``τ``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from ._common import (
     add_progress_option,
     emit_table,
     emit_text,
+    note,
     positive_int,
     progress_choice,
 )
@@ -28,6 +33,9 @@ NAME = "blocks"
 HELP = "block efficiency (tokens per target call) per scheme, K and L on a bigram pair: exact recursion"
 
 _DEFAULT_SCHEMES = ["single_draft", "specinfer", "spectr"]
+_SEQUENCE_SCHEMES = ("block_verification", "stepwise_optimal", "traversal")
+#: Largest draft tree (``Σ_d n^d`` nodes) the sequence-level columns are computed on.
+MAX_SEQUENCE_NODES = 200_000
 
 
 def register(sub):
@@ -46,7 +54,11 @@ def register(sub):
                     help="draft lengths L (default 1 2 3 4 5)")
     add_list_option(p, "--schemes", default=list(_DEFAULT_SCHEMES),
                     help="schemes (default single_draft specinfer spectr; 'optimal' = the rank-space verifier, "
-                         "one build per context and K: use a small --vocabulary)")
+                         "one build per context and K: use a small --vocabulary; the sequence-level verifiers "
+                         "block_verification (K = 1), stepwise_optimal, traversal: a tiny --vocabulary)")
+    p.add_argument("--ceiling", action="store_true",
+                   help="add tau*, the block LP's optimum (no lossless verifier does better), and the gap to it "
+                        "of every scheme (a tiny --vocabulary: the tree has sum_d n^d nodes)")
     p.add_argument("--format", choices=("text", "csv", "markdown", "md", "latex", "tex", "json"), default=None,
                    help="text grid (default) or the long table as csv, markdown, latex, json")
     p.add_argument("--json", action="store_true", help="same as --format json")
@@ -57,7 +69,8 @@ def register(sub):
 
 
 def format_grid(table) -> str:
-    """One grid per scheme: rows ``K``, columns token acceptance and ``τ`` at each ``L``.
+    """One grid per scheme: rows ``K``, columns token acceptance and ``τ`` at each ``L`` (and, when the table
+    has a ``gap_to_ceiling`` column, the gap to ``τ*`` beside each ``τ``).
 
     Examples
     --------
@@ -72,17 +85,83 @@ def format_grid(table) -> str:
     lines = []
     schemes = list(dict.fromkeys(table.column("scheme")))
     lengths = sorted(set(table.column("length")))
+    gaps = "gap_to_ceiling" in table.columns
     for s in schemes:
         rows = [r for r in table.rows if r["scheme"] == s]
         ks = sorted({r["k"] for r in rows})
         lines.append(s)
-        lines.append("  K   acc   " + "".join(f"  L={L:<5d}" for L in lengths).rstrip())
+        head = "".join(f"  L={L:<5d}" + ("  gap to τ*" if gaps else "") for L in lengths)
+        lines.append(("  K   acc   " + head).rstrip())
         for k in ks:
             cells = {r["length"]: r for r in rows if r["k"] == k}
             acc = next(iter(cells.values()))["token_acceptance"]
-            taus = "".join(f"  {cells[L]['block_efficiency']:.4f}" for L in lengths)
+            taus = ""
+            for L in lengths:
+                cell = cells.get(L)
+                taus += "  " + ("   n/a" if cell is None else f"{cell['block_efficiency']:.4f}")
+                if gaps:
+                    gap = None if cell is None else cell.get("gap_to_ceiling")
+                    taus += "  " + ("       n/a" if gap is None else f"{0.0 if abs(gap) < 1e-9 else gap:10.4f}")
             lines.append(f"  {k:<2d} {acc:.4f}{taus}")
     return "\n".join(lines)
+
+
+def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
+    """The long table with the sequence-level schemes and, with ``ceiling``, ``τ*`` and a gap column.
+
+    Token-level schemes come from :func:`lpspec.blocks.block_efficiency_table`; ``block_verification``,
+    ``stepwise_optimal``, ``traversal`` from :func:`lpspec.block_efficiency` per ``(K, L)`` (``K = 1`` only
+    for ``block_verification``); the ceiling from :func:`lpspec.sequence.block_lp.block_optimum`.
+    """
+    from ..blocks import block_efficiency, block_efficiency_table
+    from ..io.export import Table
+    from ..sequence.tree import tree_size
+
+    token = [s for s in schemes if s not in _SEQUENCE_SCHEMES and s != "ceiling"]
+    sequence = [s for s in schemes if s in _SEQUENCE_SCHEMES]
+    ks, lengths = sorted(set(ks)), sorted(set(lengths))
+    if (sequence or ceiling) and tree_size(pair.n, max(lengths)) > MAX_SEQUENCE_NODES:
+        raise CLIError(f"the sequence-level columns work on the draft tree of {tree_size(pair.n, max(lengths)):,} "
+                       f"nodes (n = {pair.n}, L = {max(lengths)}), above {MAX_SEQUENCE_NODES:,}; use a smaller "
+                       "--vocabulary or --lengths.")
+    rows = []
+    if token:
+        rows += block_efficiency_table(target=pair, ks=ks, lengths=lengths, schemes=token).rows
+    for s in sequence:
+        for k in ([1] if s == "block_verification" else ks):
+            for L in lengths:
+                try:
+                    r = block_efficiency(target=pair, k=k, length=L, scheme=s)
+                except ValueError as exc:  # beyond the scheme's own size guard: the cell stays empty
+                    note(f"{s} at K = {k}, L = {L} not computed: {exc}")
+                    continue
+                rows.append({"scheme": s, "k": k, "length": L, "token_acceptance": r.token_acceptance,
+                             "block_efficiency": r.value})
+    columns = ["scheme", "k", "length", "token_acceptance", "block_efficiency"]
+    if ceiling:
+        try:
+            from ..sequence.block_lp import block_optimum
+        except ImportError:
+            raise CLIError("--ceiling needs lpspec.sequence.block_lp (the block LP), which this install lacks.") from None
+        from ..optimum import optimal_acceptance
+
+        best = {}
+        for k in ks:
+            acc = float(pair.start @ [optimal_acceptance(target=pair.target[c], drafts=pair.draft[c], k=k).value
+                                      for c in range(pair.n)])
+            for L in lengths:
+                best[k, L] = float(block_optimum(target=pair.target, drafts=pair.draft, start=pair.start, k=k,
+                                                 length=L).value)
+                rows.append({"scheme": "ceiling", "k": k, "length": L, "token_acceptance": acc,
+                             "block_efficiency": best[k, L]})
+        for r in rows:
+            tau_star = best.get((r["k"], r["length"]))
+            r["gap_to_ceiling"] = None if tau_star is None else tau_star - r["block_efficiency"]
+        columns.append("gap_to_ceiling")
+    meta = {"pair": pair.name, "n": pair.n, "note": "single_draft and block_verification are K = 1"}
+    if ceiling:
+        meta["ceiling"] = "tau* = the block LP's optimum; gap_to_ceiling = tau* - tau at the same K and L"
+    return Table(columns, rows, metadata=meta)
 
 
 def run(args) -> int:
@@ -106,8 +185,11 @@ def run(args) -> int:
     else:
         given = {"n": args.vocabulary, "draft_temperature": args.draft_temperature}
         pair = load_pair(args.example or "stdlib-docs", **{k: v for k, v in given.items() if v is not None})
-    table = block_efficiency_table(target=pair, ks=args.k, lengths=args.lengths, schemes=args.schemes,
-                                   progress_bar=progress_choice(args))
+    if args.ceiling or any(s in _SEQUENCE_SCHEMES for s in args.schemes):
+        table = sequence_table(pair, ks=args.k, lengths=args.lengths, schemes=args.schemes, ceiling=args.ceiling)
+    else:
+        table = block_efficiency_table(target=pair, ks=args.k, lengths=args.lengths, schemes=args.schemes,
+                                       progress_bar=progress_choice(args))
     table.metadata.update({"example": pair.name, "vocabulary": pair.n})
     fmt = "json" if args.json else args.format
     if fmt is None and args.output and format_from_path(args.output) in ("csv", "markdown", "latex", "json"):

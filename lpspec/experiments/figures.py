@@ -39,6 +39,9 @@ __all__ = [
     "acceptance_one_region",
     "acceptance_vs_k",
     "acceptance_vs_k_table",
+    "block_ceiling",
+    "block_ceiling_table",
+    "plot_block_ceiling",
     "figure2",
     "figure2_table",
     "plot_acceptance_vs_k",
@@ -462,6 +465,106 @@ def acceptance_vs_k(family: str = "dirichlet", params: dict | None = None, ks=(1
 
 
 # ---------------------------------------------------------------------- saving
+# ---------------------------------------------------------------------- τ against L, with the ceiling τ*
+#: Schemes of :func:`block_ceiling_table` by default (token-level trees and the sequence-level verifiers).
+BLOCK_CEILING_SCHEMES = ("single_draft", "specinfer", "spectr", "block_verification", "stepwise_optimal",
+                         "traversal")
+
+
+def block_ceiling_table(*, target, drafts, start=None, k: int = 2, lengths=(1, 2, 3),
+                        schemes=BLOCK_CEILING_SCHEMES, ceiling: bool = True) -> Table:
+    """Block efficiency ``τ`` of every scheme and the ceiling ``τ*`` (the block LP's optimum) against ``L``.
+
+    ``τ`` of each scheme is :func:`lpspec.block_efficiency` (``K = 1`` for ``single_draft`` and
+    ``block_verification``, ``k`` for the others); ``τ*`` is
+    :func:`lpspec.sequence.block_lp.block_optimum` at ``k`` drafts (the scheme ``"ceiling"``). Columns
+    ``scheme, k, length, tau, gap_to_ceiling``.
+
+    Examples
+    --------
+    >>> t = block_ceiling_table(target=[[0.2, 0.8], [0.5, 0.5]], drafts=[[0.6, 0.4], [0.3, 0.7]],
+    ...                         start=[1.0, 0.0], k=2, lengths=(1, 2), schemes=("specinfer",), ceiling=False)
+    >>> [round(r["tau"], 6) for r in t.rows]
+    [1.76, 2.3568]
+    """
+    from ..blocks import block_efficiency
+    from ..markov import as_markov_pair
+
+    pair = as_markov_pair(target, drafts, start)
+    lengths = sorted({int(v) for v in lengths})
+    if not lengths or lengths[0] < 1:
+        raise ValueError(f"lengths={lengths!r} must hold integers >= 1.")
+    rows, best = [], {}
+    if ceiling:
+        try:
+            from ..sequence.block_lp import block_optimum
+        except ImportError:
+            raise ImportError("the ceiling needs lpspec.sequence.block_lp (the block LP); pass ceiling=False "
+                              "to draw the schemes alone.") from None
+        for L in lengths:
+            best[L] = float(block_optimum(target=pair.target, drafts=pair.draft, start=pair.start, k=k,
+                                          length=L).value)
+            rows.append({"scheme": "ceiling", "k": k, "length": L, "tau": best[L], "gap_to_ceiling": 0.0})
+    for name in schemes:
+        kk = 1 if name in ("single_draft", "block_verification") else k
+        for L in lengths:
+            tau = float(block_efficiency(target=pair, k=kk, length=L, scheme=name).value)
+            rows.append({"scheme": name, "k": kk, "length": L, "tau": tau,
+                         "gap_to_ceiling": best[L] - tau if L in best else None})
+    meta = {"pair": pair.name, "n": pair.n, "k": k, "ceiling": "tau* (block LP optimum)" if ceiling else "not drawn"}
+    return Table(["scheme", "k", "length", "tau", "gap_to_ceiling"], rows, metadata=meta)
+
+
+def plot_block_ceiling(table: Table):
+    """One line per scheme of ``τ`` against ``L`` (from :func:`block_ceiling_table`), ``τ*`` on top, dashed.
+
+    Examples
+    --------
+    >>> t = Table(["scheme", "k", "length", "tau", "gap_to_ceiling"],
+    ...           [{"scheme": "ceiling", "k": 2, "length": 1, "tau": 1.84, "gap_to_ceiling": 0.0},
+    ...            {"scheme": "specinfer", "k": 2, "length": 1, "tau": 1.76, "gap_to_ceiling": 0.08}])
+    >>> [line.get_gid() for line in plot_block_ceiling(t).axes[0].get_lines()]
+    ['ceiling', 'specinfer']
+    """
+    fig = _new_figure(6.0, 4.0)
+    ax = fig.subplots()
+    names = list(dict.fromkeys(table.column("scheme")))
+    names = (["ceiling"] if "ceiling" in names else []) + [n for n in names if n != "ceiling"]
+    for name in names:
+        pts = sorted((r["length"], r["tau"], r["k"]) for r in table.rows if r["scheme"] == name)
+        if name == "ceiling":
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], color="black", linestyle="--", linewidth=2.2,
+                    marker="s", label=rf"ceiling $\tau^*$ (K = {pts[0][2]})", gid=name, zorder=5)
+            continue
+        label, color, ls = _style(name)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=color, linestyle=ls,
+                label=f"{label} (K = {pts[0][2]})", gid=name)
+    ax.set_xlabel(r"draft length $L$")
+    ax.set_ylabel(r"block efficiency $\tau$ (tokens per target call)")
+    meta = table.metadata
+    ax.set_title(f"{meta.get('pair', '')}: n = {meta.get('n', '')}, K = {meta.get('k', '')}", fontsize="small")
+    ax.set_xticks(sorted(set(table.column("length"))))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def block_ceiling(*, target, drafts, start=None, k: int = 2, lengths=(1, 2, 3), schemes=BLOCK_CEILING_SCHEMES,
+                  ceiling: bool = True):
+    """The τ-against-L figure with the ceiling and its table: ``(figure, table)``. See :func:`block_ceiling_table`.
+
+    Examples
+    --------
+    >>> fig, t = block_ceiling(target=[[0.2, 0.8], [0.5, 0.5]], drafts=[[0.6, 0.4], [0.3, 0.7]],
+    ...                        start=[1.0, 0.0], lengths=(1, 2), schemes=("single_draft",), ceiling=False)
+    >>> len(fig.axes), len(t.rows)
+    (1, 2)
+    """
+    table = block_ceiling_table(target=target, drafts=drafts, start=start, k=k, lengths=lengths, schemes=schemes,
+                                ceiling=ceiling)
+    return plot_block_ceiling(table), table
+
+
 def save_figure(fig, stem, formats=("png", "pdf"), table: Table | None = None, dpi: int = 150) -> list[Path]:
     """Save ``fig`` as ``<stem>.png`` / ``<stem>.pdf`` (and its table as ``<stem>.csv``); return the paths.
 

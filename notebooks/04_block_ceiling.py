@@ -114,7 +114,7 @@ qf, pf = np.array(q, dtype=float), np.array(p, dtype=float)
 taus = {"my tree": float(report.tau)}
 for scheme, k in (("single_draft", 1), ("block_verification", 1), ("specinfer", K), ("stepwise_optimal", K),
                   ("traversal", K)):
-    taus[scheme] = lpspec.block_efficiency(target=qf, draft=pf, start=[1.0, 0.0], k=k, length=L,
+    taus[scheme] = lpspec.block_efficiency(target=qf, drafts=pf, start=[1.0, 0.0], k=k, length=L,
                                            scheme=scheme).value
 for name, tau in sorted(taus.items(), key=lambda kv: kv[1]):
     print(f"{name:20s} tau = {tau:.6f}")

@@ -27,6 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..keywords import DRAFTS, keyword_aliases
 from ..results import LPSolveError, require
 from .antichain import g_value, separate
 from .tree import DEFAULT_MAX_NODES, BlockTree, block_tree, tree_size
@@ -693,6 +694,7 @@ def _coupling(tree: BlockTree, c, k: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ API
+@keyword_aliases(refused=DRAFTS)
 def block_optimum(*, target, drafts=None, start=None, k: int, length: int, method: str = "auto",
                   max_nodes: int | None = None) -> BlockOptimum:
     """``τ*``: the largest block efficiency of any lossless ``K``-draft verifier on a Markov pair, certified.
@@ -764,6 +766,7 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
     return BlockOptimum(value, ub, k, length, method, starts, per, q, p, exact)
 
 
+@keyword_aliases(refused=DRAFTS)
 def block_upper_bound(*, target, drafts=None, start=None, k: int, length: int) -> float:
     """A certified upper bound on ``τ*`` linear in the tree: P3 with only the singleton antichain rows.
 
@@ -854,6 +857,7 @@ def _feasible_scale(c, P, k: int) -> float:
     raise LPSolveError("block_bounds: the feasible scaling did not settle in 100 Dinkelbach steps.")
 
 
+@keyword_aliases(refused=DRAFTS)
 def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_limit: float = 60.0,
                  max_nodes: int | None = None) -> BlockBounds:
     """A certified interval around ``τ*`` for trees too large for the exact cut generation within ``time_limit``.

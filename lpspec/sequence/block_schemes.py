@@ -31,6 +31,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..keywords import DRAFTS, keyword_aliases
 from .tree import BlockTree, block_tree, c_from_block_law
 
 __all__ = ["BLOCK_SCHEMES", "MAX_ENUMERATED_TUPLES", "MAX_PLAN_ENTRIES", "BlockSchemeResult", "block_law_given_paths",
@@ -255,6 +256,7 @@ def _bv_table(tree: BlockTree) -> list:
     return c
 
 
+@keyword_aliases(refused=DRAFTS)
 def block_verification(*, target, drafts, start=None, k: int = 1, length: int,
                        max_nodes: int | None = None) -> BlockSchemeResult:
     """Block verification (Sun et al., 2024) of one draft path: exact ``τ`` and its continuation table.
@@ -553,6 +555,7 @@ def _stepwise_table(tree: BlockTree, k: int, memo: dict, survivors_out: dict) ->
     return c
 
 
+@keyword_aliases(refused=DRAFTS)
 def stepwise_optimal(*, target, drafts, start=None, k: int, length: int,
                      max_nodes: int | None = None) -> BlockSchemeResult:
     """The best depth-by-depth tree verifier for ``K`` i.i.d. draft paths: exact ``τ`` and continuation table.
@@ -758,6 +761,7 @@ def _traversal_sample(result, s, paths, rng):
         run.reject(v)
 
 
+@keyword_aliases(refused=DRAFTS)
 def traversal(*, target, drafts, start=None, k: int, length: int, max_nodes: int | None = None) -> BlockSchemeResult:
     """Traversal Verification (Weng et al., arXiv 2505.12398) on the trie of ``K`` i.i.d. draft paths.
 

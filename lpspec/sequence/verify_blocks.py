@@ -44,6 +44,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..keywords import DRAFTS, keyword_aliases
 from .tree import block_tree, c_from_block_law, tree_size
 
 __all__ = ["BLOCK_VERIFY_TOLERANCE", "MAX_BLOCK_TUPLES", "MAX_HORIZON_CELLS", "BlockVerificationReport",
@@ -516,6 +517,7 @@ def _sample_mode(scheme, q, p, starts, exact, k, length, samples, seed, alpha, a
 
 
 # ------------------------------------------------------------------------------------------------- public
+@keyword_aliases(refused=DRAFTS)
 def verify_block_scheme(scheme, *, target, drafts, start=None, k: int, length: int, mode: str = "auto",
                         tolerance: float = BLOCK_VERIFY_TOLERANCE, max_tuples: int = MAX_BLOCK_TUPLES,
                         samples: int = 20_000, seed: int | None = 0, alpha: float = 0.01, alternative=None,
@@ -707,6 +709,7 @@ def _enumerate(scheme, q, p, starts, exact, k, length, tol, report):
     report.max_error, report.tau = worst, tau
 
 
+@keyword_aliases(refused=DRAFTS)
 def hf_speculative_sampler(*, target, drafts, assistant_ensemble_weight: float | None = None):
     """A sampler ``(paths, rng, start=) -> block`` running HF transformers' own speculative-sampling step.
 

@@ -234,8 +234,8 @@ class Checkpoint:
         self._bad: list = []
         self._too_long_reported = False
         if self.path.exists() and not resume:
-            raise ValueError(f"the checkpoint {self.path} of an earlier run exists; resume it (resume=True in "
-                             "Python, --resume on the command line) or delete it to start again.")
+            raise ValueError(f"the checkpoint {self.path} of an earlier run exists; resume it (resume=True) or "
+                             "delete it to start again.")
         if resume and self.path.exists():
             try:
                 self._file = open(self.path, "r+b")

@@ -57,7 +57,7 @@ from .instance import Instance, make_instance
 from .results import require
 
 __all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "optimal_verifier_for", "ERROR_BUDGET",
-           "rank_mass"]
+           "rank_mass", "one_tolerance"]
 
 _U = 2.0**-53
 
@@ -908,14 +908,41 @@ class OptimalVerifier:
 
 
 # ---------------------------------------------------------------------------------------------- construction
+def one_tolerance(n: int, k: int) -> float:
+    """The tolerance below 1 within which the float cut declares ``P* = 1``: ``2 (K + 2) n u`` (``u = 2^-53``).
+
+    A bound on the rounding of the prefix values ``Q_j + 1 - (1 - P_j)^K`` (two running sums of ``n`` terms,
+    the second raised to the power ``K``), and at most the mass bound of :meth:`OptimalVerifier.check`, so a
+    plan built on the full cut passes its checks whenever the value is declared 1.
+
+    Examples
+    --------
+    >>> one_tolerance(1000, 2) == 8000 * 2.0**-53
+    True
+    """
+    return 2.0 * (k + 2) * n * _U
+
+
 def _float_cut(q: np.ndarray, p: np.ndarray, k: int):
-    """One sort: the ratio order and the best prefix (the float branch of the sorted-prefix optimum)."""
+    """One sort: the ratio order and the best prefix (the float branch of the sorted-prefix optimum).
+
+    Tie rule (docs/guide/verifier.md): when ``min_j`` of the prefix values is at least ``1 -``
+    :func:`one_tolerance`, ``P* = 1`` is declared and the cut is the *full* one (``S* =`` every token with
+    ``p > 0``, ``T = ∅``), whatever the float noise says about which of the tied cuts is lowest. Otherwise the
+    first (smallest) prefix attaining the minimum.
+    """
     order = ratio_order(q, p)  # exact order of the float ratios (no overflow for subnormal p)
-    Q = np.concatenate([[0.0], np.cumsum(q[order])])
-    tail = np.concatenate([np.cumsum(p[order][::-1])[::-1], [0.0]])
+    Q = np.empty(order.size + 1)
+    Q[0] = 0.0
+    np.cumsum(q[order], out=Q[1:])
+    tail = np.empty(order.size + 1)
+    tail[-1] = 0.0
+    np.cumsum(p[order[::-1]], out=tail[-2::-1])
     with np.errstate(divide="ignore"):
-        values = Q + -np.expm1(k * np.log1p(-np.minimum(tail, 1.0)))
+        values = Q - np.expm1(k * np.log1p(-np.minimum(tail, 1.0)))
     best = int(np.argmin(values))
+    if values[best] >= 1.0 - one_tolerance(q.size, k):
+        return order, order.size, 1.0
     return order, best, float(values[best])
 
 
@@ -931,6 +958,8 @@ def verifier_for(inst: Instance) -> OptimalVerifier:
         q = inst.target.astype(np.float64)
         p = inst.draft.astype(np.float64)
         value, cut = opt.value, tuple(opt.cut_set)
+        if value == 1:  # the tie rule of _float_cut, decided exactly: P* = 1 takes the full cut
+            cut = tuple(np.flatnonzero(inst.draft > 0).tolist())
         mask = np.zeros(inst.n, dtype=bool)
         mask[list(cut)] = True
         order = ratio_order(q, p)

@@ -214,12 +214,43 @@ class BatchedVerifier:
         return torch.where(accepted, win, resid), accepted
 
 
+def _ratio_order(q, p):
+    """Per row, the order of :func:`lpspec.closed_forms.ratio_order` (``q/p`` ascending in exact arithmetic of
+    the floats, ties to the lower index) followed by the tokens with ``p = 0`` in index order, shape (B, n).
+
+    One stable ``torch.sort`` of the rounded ratios; rows where that order may differ from the exact one (a ratio
+    that overflows or is subnormal, or equal rounded ratios of different ``(q, p)`` pairs) are re-sorted by the
+    NumPy function, so that every row has the NumPy verifier's order.
+    """
+    torch = require_torch()
+    B, n = q.shape
+    pos = p > 0
+    ratio = torch.where(pos, q / torch.where(pos, p, torch.ones_like(p)), torch.full_like(q, float("inf")))
+    order = torch.sort(ratio, dim=1, stable=True).indices
+    tiny = torch.finfo(q.dtype).tiny
+    hard = (pos & (torch.isinf(ratio) | ((ratio < tiny) & (q > 0)))).any(dim=1)
+    if n > 1:
+        rs = torch.gather(ratio, 1, order)
+        qs, ps = torch.gather(q, 1, order), torch.gather(p, 1, order)
+        tie = (rs[:, 1:] == rs[:, :-1]) & ((qs[:, 1:] != qs[:, :-1]) | (ps[:, 1:] != ps[:, :-1]))
+        hard |= (tie & torch.isfinite(rs[:, 1:])).any(dim=1)
+    rows = torch.nonzero(hard).flatten().tolist()
+    if rows:
+        from ..closed_forms import ratio_order
+
+        qn, pn = q[rows].cpu().numpy(), p[rows].cpu().numpy()
+        for i, b in enumerate(rows):
+            sup = ratio_order(qn[i], pn[i])
+            full = np.concatenate([sup, np.flatnonzero(~(pn[i] > 0))])
+            order[b] = torch.from_numpy(full).to(order.device)
+    return order
+
+
 def _home_placement(q, p, k: int):
     """Sort, cut and home placement for every row; returns the pieces and a (B,) mask of rows that slide."""
     torch = require_torch()
     B, n = q.shape
-    ratio = torch.where(p > 0, q / torch.where(p > 0, p, 1.0), torch.full_like(q, float("inf")))
-    order = torch.sort(ratio, dim=1, stable=True).indices
+    order = _ratio_order(q, p)
     qs, ps = torch.gather(q, 1, order), torch.gather(p, 1, order)
     support = p.gt(0).sum(dim=1)  # m per row
     ar = torch.arange(n, device=q.device).unsqueeze(0)
@@ -231,6 +262,12 @@ def _home_placement(q, p, k: int):
     values = torch.where(torch.arange(n + 1, device=q.device).unsqueeze(0) <= support.unsqueeze(1), values,
                          torch.full_like(values, float("inf")))
     value, cut = values.min(dim=1)
+    # the tie rule of lpspec.verifier._float_cut: P* = 1 within one_tolerance(n, K) takes the full cut
+    from ..verifier import one_tolerance
+
+    one = value >= 1.0 - one_tolerance(n, k)
+    cut = torch.where(one, support, cut)
+    value = torch.where(one, torch.ones_like(value), value)
     prefix = torch.cumsum(ps, dim=1)
     c = torch.gather(suffix, 1, cut.unsqueeze(1)).squeeze(1)
     c = torch.where(cut == 0, torch.ones_like(c), torch.where(cut == support, torch.zeros_like(c), c))

@@ -60,6 +60,7 @@ __all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "optimal_verif
            "rank_mass", "one_tolerance"]
 
 _U = 2.0**-53
+_DEEP = 32  # owners with more pieces than this get their suffix sums by one cumsum each
 
 #: How :meth:`OptimalVerifier.check` sizes its tolerances (``u = 2^-53``, ``n`` tokens, ``P`` pieces, ``K``).
 ERROR_BUDGET = (
@@ -659,7 +660,10 @@ class OptimalVerifier:
         self.cut_mask = np.zeros(n, dtype=bool)
         self.cut_mask[list(self.cut_set)] = True
         # pieces grouped by owner (then start): used by selection, sampling and the multiplicity table
-        by = np.lexsort((self.piece_start, self.piece_owner))
+        if self.piece_start.size < 2 or bool(np.all(self.piece_start[1:] >= self.piece_start[:-1])):
+            by = np.argsort(self.piece_owner, kind="stable")  # already by start: a stable sort by owner suffices
+        else:
+            by = np.lexsort((self.piece_start, self.piece_owner))
         self._own_start = self.piece_start[by]
         self._own_end = self.piece_end[by]
         self._own_len = self._own_end - self._own_start
@@ -672,11 +676,18 @@ class OptimalVerifier:
         pos = np.arange(owners.size) - self._first[owners]
         count = self.pieces_per_token[owners]
         above = self._own_len.copy()
-        multi = np.flatnonzero(count > 1)
+        # owners with many pieces: one reversed cumsum each (the same additions, in the same order)
+        big = np.flatnonzero(self.pieces_per_token > _DEEP)
+        for t in big.tolist():
+            f, c = int(self._first[t]), int(self.pieces_per_token[t])
+            above[f:f + c] = np.cumsum(self._own_len[f:f + c][::-1])[::-1]
+        multi = np.flatnonzero((count > 1) & (count <= _DEEP))
         if multi.size:
             depth = pos[multi]
+            by_depth = np.argsort(depth, kind="stable")
+            bounds = np.searchsorted(depth[by_depth], np.arange(int(depth.max()) + 2))
             for d in range(int(depth.max()) - 1, -1, -1):
-                idx = multi[(depth == d)]
+                idx = multi[by_depth[bounds[d]:bounds[d + 1]]]
                 has_next = count[idx] > d + 1
                 above[idx[has_next]] += above[idx[has_next] + 1]
         self._own_above = above  # length of the owner's pieces from this one on
@@ -946,8 +957,10 @@ def _float_cut(q: np.ndarray, p: np.ndarray, k: int):
     return order, best, float(values[best])
 
 
-def verifier_for(inst: Instance) -> OptimalVerifier:
+def verifier_for(inst: Instance, *, engine: str = "auto") -> OptimalVerifier:
     """:func:`optimal_verifier` on an already built :class:`~lpspec.instance.Instance`."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} must be one of {ENGINES}.")
     if inst.law != "independent":
         raise ValueError(_NOT_APPLICABLE.format(what=f"law={inst.law!r}"))
     if not inst.identical:
@@ -972,10 +985,57 @@ def verifier_for(inst: Instance) -> OptimalVerifier:
         s_order = order[:best]
         t_order = order[best:][::-1]
         cut = tuple(np.sort(s_order).tolist())
-    return _build(q, p, K, value, cut, s_order, t_order, inst.exact)
+    return _build(q, p, K, value, cut, s_order, t_order, inst.exact, engine)
 
 
-def _build(q, p, K, value, cut, s_order, t_order, exact_value: bool) -> OptimalVerifier:
+ENGINES = ("auto", "numba", "numpy")
+
+
+def _kernel(engine: str):
+    """The compiled ``S*`` loop for ``engine`` (``None``: the NumPy/Python path)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} must be one of {ENGINES}.")
+    if engine == "numpy":
+        return None
+    from . import verifier_kernel
+
+    kernel = verifier_kernel.compiled()
+    if kernel is None and engine == "numba":
+        raise ValueError("engine='numba' needs numba (pip install 'lpspec[fast]'); use engine='auto' or 'numpy'.")
+    return kernel
+
+
+def _place_star_side(side: _Side, tokens, lengths, targets, kernel) -> None:
+    """:meth:`_Side.place` for the ``S*`` side through the compiled loop (same pieces, :mod:`lpspec.verifier_kernel`)."""
+    m = tokens.size
+    if m == 0:
+        return
+    tokens = np.ascontiguousarray(tokens, dtype=np.int64)
+    lengths = np.ascontiguousarray(lengths, dtype=np.float64)
+    targets = np.ascontiguousarray(targets, dtype=np.float64)
+    cap = len(side.F) + m + 4
+    Flo = np.zeros(cap)
+    Fhi = np.zeros(cap)
+    nF = len(side.F)
+    for i, (a, b) in enumerate(side.F):
+        Flo[i], Fhi[i] = a, b
+    edge = side.F[0][1] if side.F else 0.0
+    bs, be, bo = np.empty(m), np.empty(m), np.empty(m, dtype=np.int64)
+    pcap = 3 * m + nF + 4
+    ss, se, so = np.empty(pcap), np.empty(pcap), np.empty(pcap, dtype=np.int64)
+    nF, nb, nsc, slides, forced = kernel(Flo, Fhi, nF, tokens, lengths, targets, side.k, 0, _Side.BLOCK, False,
+                                         edge, bs, be, bo, 0, ss, se, so, 0)
+    side.slides += int(slides)
+    side.forced += int(forced)
+    side.F = []
+    # the NumPy path's order: the home blocks first (as emitted), then the scalar pieces
+    side.starts += [bs[:nb], ss[:nsc]]
+    side.ends += [be[:nb], se[:nsc]]
+    side.owners += [bo[:nb], so[:nsc]]
+
+
+def _pieces(q, p, K, s_order, t_order, engine: str = "auto"):
+    """The greedy placement of both sides: pieces sorted by start (``starts, ends, owners``) and the slide counts."""
     if t_order.size == 0:
         c = 0.0
     elif s_order.size == 0:
@@ -985,17 +1045,27 @@ def _build(q, p, K, value, cut, s_order, t_order, exact_value: bool) -> OptimalV
     t_side = _Side(0.0, c, K, home_low=True)
     t_side.place(t_order, p[t_order], q[t_order])
     s_side = _Side(c, 1.0, K, home_low=False)
-    s_side.place(s_order, p[s_order], q[s_order])
+    kernel = _kernel(engine)
+    if kernel is None:
+        s_side.place(s_order, p[s_order], q[s_order])
+    else:
+        _place_star_side(s_side, s_order, p[s_order], q[s_order], kernel)
     parts = [t_side, s_side]
     starts = np.concatenate([a for side in parts for a in side.starts] or [np.zeros(0)])
     ends = np.concatenate([a for side in parts for a in side.ends] or [np.zeros(0)])
     owners = np.concatenate([a for side in parts for a in side.owners] or [np.zeros(0, dtype=np.int64)])
     order = np.lexsort((ends, starts))
     slides = {"T": t_side.slides, "S": s_side.slides, "forced": t_side.forced + s_side.forced}
-    return OptimalVerifier(value, cut, K, q, p, starts[order], ends[order], owners[order], slides, exact_value)
+    return starts[order], ends[order], owners[order], slides
 
 
-def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "independent") -> OptimalVerifier:
+def _build(q, p, K, value, cut, s_order, t_order, exact_value: bool, engine: str = "auto") -> OptimalVerifier:
+    starts, ends, owners, slides = _pieces(q, p, K, s_order, t_order, engine)
+    return OptimalVerifier(value, cut, K, q, p, starts, ends, owners, slides, exact_value)
+
+
+def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "independent",
+                     engine: str = "auto") -> OptimalVerifier:
     """The exact optimal verifier for ``K`` identical independent drafts, at any vocabulary size.
 
     Rank-space selection (docs/theory.md §9): each token owns rank pieces of total length ``p(y)``; each draft
@@ -1020,6 +1090,11 @@ def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "indepe
         Number of drafts ``K``.
     law : str
         Must be ``"independent"``.
+    engine : {"auto", "numba", "numpy"}
+        Who runs the ``S*`` side's placement loop: ``"numba"`` the compiled transcription
+        (:mod:`lpspec.verifier_kernel`, optional extra ``lpspec[fast]``; the first call in a fresh environment
+        compiles for a few seconds, then it is cached on disk), ``"numpy"`` the NumPy/Python path; both give
+        identical pieces. ``"auto"``: numba when it is installed.
 
     Returns
     -------
@@ -1046,7 +1121,7 @@ def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "indepe
     (0.984375, True)
     """
     inst = make_instance(target=target, drafts=drafts, k=k, law=law)
-    return verifier_for(inst)
+    return verifier_for(inst, engine=engine)
 
 
 #: The Instance twin of :func:`optimal_verifier` under the ``<name>_for`` pattern (same function as

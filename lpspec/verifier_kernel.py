@@ -38,7 +38,11 @@ def exact_sum(values, count: int) -> float:
     >>> exact_sum(np.array([1e100, 1.0, -1e100, 1e-30]), 4) == 1.0
     True
     """
-    partials = np.empty(count + 2)
+    return _exact_sum(values, count, np.empty(count + 2))
+
+
+def _exact_sum(values, count, partials):
+    """:func:`exact_sum` with a work array of at least ``count + 1`` entries."""
     n = 0
     for t in range(count):
         x = values[t]
@@ -111,7 +115,7 @@ def _g(s, same, L, FL, FM, a_i, b_i, b_j, qy, k, buf):
     buf[1] = FM
     buf[2] = _mass1(a_i, top, k)
     buf[3] = -qy
-    return exact_sum(buf, 4), top
+    return _exact_sum(buf, 4, buf[4:]), top
 
 
 def _star(Flo, Fhi, nF, y, L, qy, k, ss, se, so, nsc, buf):
@@ -188,13 +192,13 @@ def _star(Flo, Fhi, nF, y, L, qy, k, ss, se, so, nsc, buf):
     # final segment: exact full-interval sums
     if it + 1 < jb:
         cnt = jb - it - 1
-        tmp = np.empty(cnt)
+        tmp = np.empty(2 * cnt + 2)
         for t in range(cnt):
             tmp[t] = Fhi[it + 1 + t] - Flo[it + 1 + t]
-        FL = exact_sum(tmp, cnt)
+        FL = _exact_sum(tmp, cnt, tmp[cnt:])
         for t in range(cnt):
             tmp[t] = _mass1(Flo[it + 1 + t], Fhi[it + 1 + t], k)
-        FM = exact_sum(tmp, cnt)
+        FM = _exact_sum(tmp, cnt, tmp[cnt:])
     elif it < jb:
         FL = 0.0
         FM = 0.0
@@ -358,7 +362,7 @@ def _gwin(t, Flo, Fhi, base, cnt, cum, length, qy, k, wS, wE, wI, tmp):
     nw = _window(Flo, Fhi, base, cnt, cum, t, length, wS, wE, wI)
     for w in range(nw):
         tmp[w] = _mass1(wS[w], wE[w], k)
-    return qy - exact_sum(tmp, nw)
+    return qy - _exact_sum(tmp, nw, tmp[nw:])
 
 
 def _general(Flo, Fhi, nF, y, length, qy, k, ss, se, so, nsc, cum, wS, wE, wI, tmp):
@@ -471,9 +475,9 @@ def star_side(Flo, Fhi, nF, tokens, lengths, targets, k, j, block, slid, edge,
     m = tokens.size
     slides = 0
     forced = 0
-    buf = np.empty(4)
+    buf = np.empty(12)
     cap = Flo.size
-    cumbuf, wS, wE, tmp = np.empty(cap), np.empty(cap), np.empty(cap), np.empty(cap)
+    cumbuf, wS, wE, tmp = np.empty(cap), np.empty(cap), np.empty(cap), np.empty(2 * cap + 2)
     wI = np.empty(cap, dtype=np.int64)
     while j < m:
         if j == m - 1 or nF == 0:
@@ -552,7 +556,8 @@ def compiled():
             return None
         jit = numba.njit(cache=True, nogil=True)
         g = globals()
-        for name in ("exact_sum", "_mass1", "_mass_vec", "_g", "_replace", "_window", "_gwin", "_general", "_star"):
+        for name in ("_exact_sum", "exact_sum", "_mass1", "_mass_vec", "_g", "_replace", "_window", "_gwin",
+                     "_general", "_star"):
             g[name] = jit(g[name])
         _COMPILED = jit(star_side)
     return _COMPILED

@@ -493,3 +493,32 @@ def test_ratio_order_ties_of_identical_pairs_stay_in_index_order():
     p = np.array([0.5, 0.16666666666666666, 0.5, 0.16666666666666666, 0.3, 0.25])
     exact = sorted(range(6), key=lambda i: (F(q[i]) / F(p[i]), i))
     assert ratio_order(q, p).tolist() == exact == [0, 2, 1, 3, 4, 5]
+
+
+def test_optimal_multiplicity_rows_are_the_verifier_on_the_users_rows():
+    """Issue 19 item 5: the optimal scheme's a(y, m) per context is that of optimal_verifier on that row (checked
+    against the enumeration of the row's tuples), and P* = 1 rows moved by an ulp (a caller's renormalisation)
+    keep their cut, hence their table (the ratio order is unchanged: the ratios are well apart)."""
+    from lpspec.multiplicity import multiplicity_table
+
+    k = 3
+    rows_q, rows_p = [], []
+    for seed in range(200):
+        q, p = pathological_pair(5, seed=seed)
+        r = np.sort(q / p)
+        if np.min(np.diff(r) / r[1:]) > 1e-9 and R.identical_min_cut(list(q), list(p), k) >= 1 - 1e-15:
+            rows_q.append(q)
+            rows_p.append(p)
+        if len(rows_q) == 4:
+            break
+    assert len(rows_q) == 4
+    Q, P = np.array(rows_q), np.array(rows_p)
+    table = multiplicity_table("optimal", target=Q, draft=P, j=k)
+    for c in range(Q.shape[0]):
+        _, acc, mult = enumerate_scheme(optimal_verifier(target=Q[c], drafts=P[c], k=k), Q[c], P[c], k)
+        assert np.max(np.abs(table[c] - mult)) <= TOL
+        assert abs(table[c].sum() - R.identical_min_cut(list(Q[c]), list(P[c]), k)) <= TOL
+    for step in (1.0, -1.0):
+        Q2 = Q.copy()
+        Q2[:, 0] = np.nextafter(Q2[:, 0], step)  # one entry moved by one ulp
+        assert np.max(np.abs(multiplicity_table("optimal", target=Q2, draft=P, j=k) - table)) <= 1e-12

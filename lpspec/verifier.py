@@ -659,28 +659,44 @@ class OptimalVerifier:
         self.acceptance = math.fsum(np.minimum(q, pI).tolist())
         self.cut_mask = np.zeros(n, dtype=bool)
         self.cut_mask[list(self.cut_set)] = True
+        self._grouped_cache = None  # pieces grouped by owner: built on first use (_grouped)
+
+    _GROUPED = ("_own_start", "_own_end", "_own_len", "pieces_per_token", "_first", "rank_length", "_own_above",
+                "_owners_sorted")
+
+    def __getattr__(self, name):
+        # the owner-grouped arrays (selection, sampling, multiplicity table, check) are built on first access
+        if name in OptimalVerifier._GROUPED:
+            return self._grouped()[name]
+        raise AttributeError(name)
+
+    def _grouped(self) -> dict:
+        """The pieces grouped by owner (then start), with per-owner counts, lengths and suffix lengths."""
+        if self.__dict__.get("_grouped_cache") is not None:
+            return self._grouped_cache
+        n = self.n
         # pieces grouped by owner (then start): used by selection, sampling and the multiplicity table
         if self.piece_start.size < 2 or bool(np.all(self.piece_start[1:] >= self.piece_start[:-1])):
             by = np.argsort(self.piece_owner, kind="stable")  # already by start: a stable sort by owner suffices
         else:
             by = np.lexsort((self.piece_start, self.piece_owner))
-        self._own_start = self.piece_start[by]
-        self._own_end = self.piece_end[by]
-        self._own_len = self._own_end - self._own_start
+        own_start = self.piece_start[by]
+        own_end = self.piece_end[by]
+        own_len = own_end - own_start
         owners = self.piece_owner[by]
-        self.pieces_per_token = np.bincount(owners, minlength=n)
-        self._first = np.concatenate([[0], np.cumsum(self.pieces_per_token)[:-1]]).astype(np.int64)
-        self.rank_length = np.bincount(owners, weights=self._own_len, minlength=n)
+        per_token = np.bincount(owners, minlength=n)
+        first = np.concatenate([[0], np.cumsum(per_token)[:-1]]).astype(np.int64)
+        rank_length = np.bincount(owners, weights=own_len, minlength=n)
         # ℓ(start) of each piece within its owner: the owner's length at or above that piece (suffix sums)
         # (a segmented suffix sum, by position inside the owner, so that no large sum is subtracted)
-        pos = np.arange(owners.size) - self._first[owners]
-        count = self.pieces_per_token[owners]
-        above = self._own_len.copy()
+        pos = np.arange(owners.size) - first[owners]
+        count = per_token[owners]
+        above = own_len.copy()
         # owners with many pieces: one reversed cumsum each (the same additions, in the same order)
-        big = np.flatnonzero(self.pieces_per_token > _DEEP)
+        big = np.flatnonzero(per_token > _DEEP)
         for t in big.tolist():
-            f, c = int(self._first[t]), int(self.pieces_per_token[t])
-            above[f:f + c] = np.cumsum(self._own_len[f:f + c][::-1])[::-1]
+            f, c = int(first[t]), int(per_token[t])
+            above[f:f + c] = np.cumsum(own_len[f:f + c][::-1])[::-1]
         multi = np.flatnonzero((count > 1) & (count <= _DEEP))
         if multi.size:
             depth = pos[multi]
@@ -690,8 +706,11 @@ class OptimalVerifier:
                 idx = multi[by_depth[bounds[d]:bounds[d + 1]]]
                 has_next = count[idx] > d + 1
                 above[idx[has_next]] += above[idx[has_next] + 1]
-        self._own_above = above  # length of the owner's pieces from this one on
-        self._owners_sorted = owners
+        # _own_above: the owner's length from this piece on
+        self._grouped_cache = {"_own_start": own_start, "_own_end": own_end, "_own_len": own_len,
+                               "pieces_per_token": per_token, "_first": first, "rank_length": rank_length,
+                               "_own_above": above, "_owners_sorted": owners}
+        return self._grouped_cache
 
     # ------------------------------------------------------------------ statistics
     @property

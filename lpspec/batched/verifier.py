@@ -368,9 +368,9 @@ def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype
         P = max(n, max(b[0].size for b in built))
         S = np.ones((len(rows), P))
         E = np.ones((len(rows), P))
-        O = np.full((len(rows), P), -1, dtype=np.int64)
+        OW = np.full((len(rows), P), -1, dtype=np.int64)
         for i, (st, en, ow, sl) in enumerate(built):
-            S[i, :st.size], E[i, :st.size], O[i, :st.size] = st, en, ow
+            S[i, :st.size], E[i, :st.size], OW[i, :st.size] = st, en, ow
         if P > n:
             pad = P - n
             ps = torch.cat([ps, torch.ones((B, pad), dtype=q.dtype, device=q.device)], dim=1)
@@ -379,7 +379,7 @@ def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype
         idx = torch.tensor(rows, dtype=torch.int64, device=q.device)
         ps[idx] = torch.from_numpy(S).to(q.device)
         pe[idx] = torch.from_numpy(E).to(q.device)
-        owner[idx] = torch.from_numpy(O).to(q.device)
+        owner[idx] = torch.from_numpy(OW).to(q.device)
         support = support.clone()
         support[idx] = torch.tensor([b[0].size for b in built], dtype=support.dtype, device=q.device)
         slides_t[idx] = torch.tensor([b[3]["T"] for b in built], dtype=torch.int64, device=q.device)

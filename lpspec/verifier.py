@@ -654,9 +654,11 @@ class OptimalVerifier:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # overflow only where min(1, .) = 1
             self.accept_prob = np.where(pI > 0, np.minimum(1.0, q / np.where(pI > 0, pI, 1.0)), 1.0)
         excess = np.maximum(q - pI, 0.0)
-        self.rejection_mass = math.fsum(excess.tolist())
+        # sums of non-negative terms: NumPy's pairwise sum is within log2(n) u of the exact value, far inside the
+        # bounds of check() (math.fsum costs 30-60 ms at n = 128 000 on masses of very different sizes)
+        self.rejection_mass = float(np.sum(excess))
         self.residual = excess / self.rejection_mass if self.rejection_mass > 0 else q.copy()
-        self.acceptance = math.fsum(np.minimum(q, pI).tolist())
+        self.acceptance = float(np.sum(np.minimum(q, pI)))
         self.cut_mask = np.zeros(n, dtype=bool)
         self.cut_mask[list(self.cut_set)] = True
         self._grouped_cache = None  # pieces grouped by owner: built on first use (_grouped)

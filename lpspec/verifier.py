@@ -37,6 +37,14 @@ pieces partition ``[0, 1]`` exactly (``end[i] == start[i + 1]`` as floats). ``M`
 ``α_y = min(1, q(y)/M(R_y))`` and the residual ``(q - M)^+`` are computed from the masses actually realised
 by the float pieces, over all tokens.
 
+Ties. Tokens are placed in the exact order of the float ratios ``q/p`` (:func:`lpspec.closed_forms.ratio_order`,
+ties to the lower index). When ``P* = 1`` to within :func:`one_tolerance` the empty and the full cut tie; the
+verifier then takes the full cut (``S*`` = every token with ``p > 0``) and reports ``value = 1``, so the plan does
+not depend on which of the two the rounding favours (exact input: decided in rationals, same cut).
+
+Engines. ``engine="numba"`` runs the ``S*`` side's loop compiled (:mod:`lpspec.verifier_kernel`, a transcription
+of :meth:`_Side.place`, same pieces bit for bit); ``"numpy"`` the code below; ``"auto"`` numba when installed.
+
 Floating point. The rank sets are float64 objects (the roots are algebraic numbers): with ``u = 2^-53``,
 ``n`` tokens and ``P`` pieces, every bound checked by :meth:`OptimalVerifier.check` is stated there
 (:data:`ERROR_BUDGET`). With Fraction input the value ``P*`` and the cut stay exact (the sorted prefix in

@@ -522,3 +522,18 @@ def test_optimal_multiplicity_rows_are_the_verifier_on_the_users_rows():
         Q2 = Q.copy()
         Q2[:, 0] = np.nextafter(Q2[:, 0], step)  # one entry moved by one ulp
         assert np.max(np.abs(multiplicity_table("optimal", target=Q2, draft=P, j=k) - table)) <= 1e-12
+
+
+def test_engine_argument_is_checked(monkeypatch):
+    """engine= is validated; engine='numba' without numba is an error, 'auto' falls back to the NumPy path
+    (runs with or without numba installed)."""
+    with pytest.raises(ValueError, match="engine="):
+        optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2, engine="fortran")
+    from lpspec import verifier_kernel as VK
+
+    monkeypatch.setattr(VK, "compiled", lambda: None)  # as if numba were not installed
+    with pytest.raises(ValueError, match="numba"):
+        optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2, engine="numba")
+    v = optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2)  # auto falls back to NumPy
+    assert abs(v.acceptance - 1.0) <= 1e-15
+    assert lpspec.verifier.ENGINES == ("auto", "numba", "numpy")

@@ -25,7 +25,6 @@ from test_verifier import (
     pathological_pair,
 )
 
-import lpspec.verifier as V
 from lpspec import optimal_verifier
 
 numba = pytest.importorskip("numba")
@@ -101,16 +100,3 @@ def test_engines_identical_and_exact_on_random_small_instances(kw):
     out, acc, _ = enumerate_scheme(b, q, p, kw["k"])
     assert np.max(np.abs(out - q)) <= TOL
     assert abs(acc - R.identical_min_cut(list(q), list(p), kw["k"])) <= TOL
-
-
-def test_engine_argument_is_checked(monkeypatch):
-    with pytest.raises(ValueError, match="engine="):
-        optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2, engine="fortran")
-    from lpspec import verifier_kernel as VK
-
-    monkeypatch.setattr(VK, "compiled", lambda: None)  # as if numba were not installed
-    with pytest.raises(ValueError, match="numba"):
-        optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2, engine="numba")
-    v = optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2)  # auto falls back to NumPy
-    assert abs(v.acceptance - 1.0) <= 1e-15
-    assert V.ENGINES == ("auto", "numba", "numpy")

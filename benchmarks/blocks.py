@@ -8,9 +8,14 @@
 * Monte Carlo (:func:`lpspec.block_efficiency_mc`) and the decoding loop (:func:`lpspec.decode`): blocks per
   second, and whether their intervals contain the exact value.
 
+* ``--optimal``: only ``block_efficiency(scheme="optimal")`` (the rank-space verifier of every context row, for
+  each ``j = 1..K``) at K = 8, L = 5, with its ratio to the baseline — minutes; the numba compile (or cache load)
+  of the first call is timed on its own line.
+
 Run::
 
     python benchmarks/blocks.py                 # the figures in benchmarks/README.md (section blocks.py)
+    python benchmarks/blocks.py --optimal       # the optimal scheme only (section blocks.py, optimal)
     python benchmarks/blocks.py --vocabulary 300 --blocks 2000   # a smoke run
 """
 
@@ -65,8 +70,11 @@ def main(argv=None) -> int:
     ap.add_argument("--length", type=int, default=5)
     ap.add_argument("--blocks", type=int, default=20_000, help="Monte Carlo blocks (decode runs a tenth)")
     ap.add_argument("--schemes", default="single_draft,specinfer,spectr")
+    ap.add_argument("--optimal", action="store_true", help="only block_efficiency(scheme='optimal')")
     args = ap.parse_args(argv)
     K, L = args.k, args.length
+    if args.optimal:
+        return optimal_only(args)
 
     print(f"# blocks.py — {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
     t_build, pair = timed(lambda: load_pair(n=args.vocabulary))
@@ -109,6 +117,31 @@ def main(argv=None) -> int:
     t, d = timed(lambda: decode(target=pair, k=K, length=L, scheme="specinfer", blocks=nb, seed=3))
     print(f"| decode (continuous text) | specinfer | {nb} | {t:.2f} | {nb / t:.0f} | {d.value:.4f} "
           f"[{d.low:.4f}, {d.high:.4f}] | (long-run value; not the start-law τ) |")
+    return 0
+
+
+def optimal_only(args) -> int:
+    """``block_efficiency(scheme="optimal")`` on the built-in pair, timed against the baseline (issue 18)."""
+    from lpspec import verifier_kernel
+
+    K, L = args.k, args.length
+    print(f"# blocks.py --optimal — {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
+    t0 = time.perf_counter()
+    compiled = verifier_kernel.compiled() is not None
+    if compiled:
+        lpspec.optimal_verifier(target=[0.1, 0.9], drafts=[0.5, 0.5], k=2)
+        print(f"numba: first call (compile, or load from the on-disk cache) {time.perf_counter() - t0:.2f} s")
+    else:
+        print("numba not installed: the NumPy/Python placement")
+    t_build, pair = timed(lambda: load_pair(n=args.vocabulary))
+    name, run = baselines(pair, K)[0]
+    run()
+    t_base, _ = timed(run, reps=3)
+    print(f"baseline: {name}, K = {K}, {pair.n} contexts: {t_base:.3f} s (median of 3, same process)")
+    t, r = timed(lambda: block_efficiency(target=pair, k=K, length=L, scheme="optimal"))
+    print(f"block_efficiency(scheme='optimal'), stdlib-docs, n = {pair.n}, K = {K}, L = {L}: τ = {r.value:.6f}, "
+          f"token acceptance {r.token_acceptance:.6f}, {t:.1f} s ({t / t_base:.3g}× baseline; "
+          f"{K} x {pair.n} verifier builds)", flush=True)
     return 0
 
 

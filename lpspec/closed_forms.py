@@ -54,6 +54,9 @@ def ratio_order(target: np.ndarray, draft: np.ndarray) -> np.ndarray:
 
     Floats: the exact order of the ratios of the given floats (rounded ratios with an unbounded exponent, ties
     among them settled in rationals), so neither overflow (a subnormal ``p``) nor rounding reorders tokens.
+    Rounding is monotone, so only tokens with equal rounded ratios can be out of order; within such a group,
+    tokens with identical ``(q, p)`` floats are equal and stay in index order, and only the distinct pairs of a
+    group are compared as exact rationals (once per pair, not per token).
 
     Examples
     --------
@@ -63,27 +66,51 @@ def ratio_order(target: np.ndarray, draft: np.ndarray) -> np.ndarray:
     support = np.flatnonzero(draft > 0)
     if target.dtype == object:
         return np.array(sorted(support.tolist(), key=lambda i: (target[i] / draft[i], i)), dtype=np.int64)
-    # the ratio as mantissa x 2^exponent: q/p can overflow (subnormal p) or lose bits (subnormal q/p), and
-    # ties among overflowed ratios would be broken by index instead of by value (docs/guide/numerics.md)
-    mq, eq = np.frexp(target[support].astype(np.float64))
-    mp, ep = np.frexp(draft[support].astype(np.float64))
-    m, e = np.frexp(mq / mp)
-    expo = np.where(m > 0, eq.astype(np.int64) - ep.astype(np.int64) + e.astype(np.int64), np.iinfo(np.int64).min)
-    order = np.lexsort((support, m, expo))
-    # rounding is monotone, so only equal rounded ratios can be out of order: settle those in exact rationals
-    # of the same floats (0.125 / 0.16666666666666666 and 0.375 / 0.5 both round to 0.75)
-    ms, es = m[order], expo[order]
-    same = (ms[1:] == ms[:-1]) & (es[1:] == es[:-1])
+    tq = np.asarray(target, dtype=np.float64)[support]
+    dp = np.asarray(draft, dtype=np.float64)[support]
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        r = tq / dp
+    tiny = np.finfo(np.float64).tiny
+    if r.size and np.all(np.isfinite(r)) and np.all((r >= tiny) | (tq == 0)):
+        # no overflow and no subnormal ratio: the rounded ratio is a monotone function of the exact one
+        order = np.argsort(r)  # not stable: equal ratios are put in index order below
+        key = r[order]
+        same = key[1:] == key[:-1]
+        if same.any():
+            first = np.concatenate([[True], ~same])
+            tied = ~(first & np.append(first[1:], True))  # positions inside a group of two or more
+            pos = np.flatnonzero(tied)
+            group = np.cumsum(first)[pos]
+            order[pos] = order[pos][np.lexsort((order[pos], group))]
+    else:
+        # the ratio as mantissa x 2^exponent: q/p can overflow (subnormal p) or lose bits (subnormal q/p), and
+        # ties among overflowed ratios would be broken by index instead of by value (docs/guide/numerics.md)
+        mq, eq = np.frexp(tq)
+        mp, ep = np.frexp(dp)
+        m, e = np.frexp(mq / mp)
+        expo = np.where(m > 0, eq.astype(np.int64) - ep.astype(np.int64) + e.astype(np.int64),
+                        np.iinfo(np.int64).min)
+        order = np.lexsort((m, expo)) if r.size else np.zeros(0, dtype=np.int64)  # stable: index order in ties
+        ms, es = m[order], expo[order]
+        same = (ms[1:] == ms[:-1]) & (es[1:] == es[:-1])
     if same.any():
-        order = order.copy()
-        starts = np.flatnonzero(np.concatenate([[True], ~same]))
-        ends = np.append(starts[1:], order.size)
-        tq, dp = target[support], draft[support]
-        for a, b in zip(starts.tolist(), ends.tolist()):
-            if b - a > 1:
-                group = order[a:b].tolist()
-                order[a:b] = sorted(group, key=lambda i: (Fraction(float(tq[i])) / Fraction(float(dp[i])),
-                                                          int(support[i])))
+        # equal rounded ratios: only pairs (q, p) that differ can be out of order (identical floats are equal)
+        qs, ps = tq[order], dp[order]
+        differ = same & ((qs[1:] != qs[:-1]) | (ps[1:] != ps[:-1]))
+        if differ.any():
+            starts = np.flatnonzero(np.concatenate([[True], ~same]))
+            ends = np.append(starts[1:], order.size)
+            group = np.cumsum(np.concatenate([[True], ~same])) - 1  # group of each sorted position
+            bad = np.unique(group[1:][differ])
+            order = order.copy()
+            for g in bad.tolist():
+                a, b = int(starts[g]), int(ends[g])
+                idx = order[a:b]
+                pairs, inv = np.unique(np.stack([tq[idx], dp[idx]], axis=1), axis=0, return_inverse=True)
+                exact = [Fraction(float(x)) / Fraction(float(y)) for x, y in pairs.tolist()]
+                dense = {v: i for i, v in enumerate(sorted(set(exact)))}  # equal rationals share a rank
+                rank = np.array([dense[v] for v in exact], dtype=np.int64)
+                order[a:b] = idx[np.lexsort((idx, rank[inv.ravel()]))]
     return support[order]
 
 

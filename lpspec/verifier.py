@@ -37,6 +37,14 @@ pieces partition ``[0, 1]`` exactly (``end[i] == start[i + 1]`` as floats). ``M`
 ``α_y = min(1, q(y)/M(R_y))`` and the residual ``(q - M)^+`` are computed from the masses actually realised
 by the float pieces, over all tokens.
 
+Ties. Tokens are placed in the exact order of the float ratios ``q/p`` (:func:`lpspec.closed_forms.ratio_order`,
+ties to the lower index). When ``P* = 1`` to within :func:`one_tolerance` the empty and the full cut tie; the
+verifier then takes the full cut (``S*`` = every token with ``p > 0``) and reports ``value = 1``, so the plan does
+not depend on which of the two the rounding favours (exact input: decided in rationals, same cut).
+
+Engines. ``engine="numba"`` runs the ``S*`` side's loop compiled (:mod:`lpspec.verifier_kernel`, a transcription
+of :meth:`_Side.place`, same pieces bit for bit); ``"numpy"`` the code below; ``"auto"`` numba when installed.
+
 Floating point. The rank sets are float64 objects (the roots are algebraic numbers): with ``u = 2^-53``,
 ``n`` tokens and ``P`` pieces, every bound checked by :meth:`OptimalVerifier.check` is stated there
 (:data:`ERROR_BUDGET`). With Fraction input the value ``P*`` and the cut stay exact (the sorted prefix in
@@ -58,9 +66,10 @@ from .keywords import DRAFTS, keyword_aliases
 from .results import require
 
 __all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "optimal_verifier_for", "ERROR_BUDGET",
-           "rank_mass"]
+           "rank_mass", "one_tolerance"]
 
 _U = 2.0**-53
+_DEEP = 32  # owners with more pieces than this get their suffix sums by one cumsum each
 
 #: How :meth:`OptimalVerifier.check` sizes its tolerances (``u = 2^-53``, ``n`` tokens, ``P`` pieces, ``K``).
 ERROR_BUDGET = (
@@ -654,34 +663,65 @@ class OptimalVerifier:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # overflow only where min(1, .) = 1
             self.accept_prob = np.where(pI > 0, np.minimum(1.0, q / np.where(pI > 0, pI, 1.0)), 1.0)
         excess = np.maximum(q - pI, 0.0)
-        self.rejection_mass = math.fsum(excess.tolist())
+        # sums of non-negative terms: NumPy's pairwise sum is within log2(n) u of the exact value, far inside the
+        # bounds of check() (math.fsum costs 30-60 ms at n = 128 000 on masses of very different sizes)
+        self.rejection_mass = float(np.sum(excess))
         self.residual = excess / self.rejection_mass if self.rejection_mass > 0 else q.copy()
-        self.acceptance = math.fsum(np.minimum(q, pI).tolist())
+        self.acceptance = float(np.sum(np.minimum(q, pI)))
         self.cut_mask = np.zeros(n, dtype=bool)
         self.cut_mask[list(self.cut_set)] = True
+        self._grouped_cache = None  # pieces grouped by owner: built on first use (_grouped)
+
+    _GROUPED = ("_own_start", "_own_end", "_own_len", "pieces_per_token", "_first", "rank_length", "_own_above",
+                "_owners_sorted")
+
+    def __getattr__(self, name):
+        # the owner-grouped arrays (selection, sampling, multiplicity table, check) are built on first access
+        if name in OptimalVerifier._GROUPED:
+            return self._grouped()[name]
+        raise AttributeError(name)
+
+    def _grouped(self) -> dict:
+        """The pieces grouped by owner (then start), with per-owner counts, lengths and suffix lengths."""
+        if self.__dict__.get("_grouped_cache") is not None:
+            return self._grouped_cache
+        n = self.n
         # pieces grouped by owner (then start): used by selection, sampling and the multiplicity table
-        by = np.lexsort((self.piece_start, self.piece_owner))
-        self._own_start = self.piece_start[by]
-        self._own_end = self.piece_end[by]
-        self._own_len = self._own_end - self._own_start
+        if self.piece_start.size < 2 or bool(np.all(self.piece_start[1:] >= self.piece_start[:-1])):
+            by = np.argsort(self.piece_owner, kind="stable")  # already by start: a stable sort by owner suffices
+        else:
+            by = np.lexsort((self.piece_start, self.piece_owner))
+        own_start = self.piece_start[by]
+        own_end = self.piece_end[by]
+        own_len = own_end - own_start
         owners = self.piece_owner[by]
-        self.pieces_per_token = np.bincount(owners, minlength=n)
-        self._first = np.concatenate([[0], np.cumsum(self.pieces_per_token)[:-1]]).astype(np.int64)
-        self.rank_length = np.bincount(owners, weights=self._own_len, minlength=n)
+        per_token = np.bincount(owners, minlength=n)
+        first = np.concatenate([[0], np.cumsum(per_token)[:-1]]).astype(np.int64)
+        rank_length = np.bincount(owners, weights=own_len, minlength=n)
         # ℓ(start) of each piece within its owner: the owner's length at or above that piece (suffix sums)
         # (a segmented suffix sum, by position inside the owner, so that no large sum is subtracted)
-        pos = np.arange(owners.size) - self._first[owners]
-        count = self.pieces_per_token[owners]
-        above = self._own_len.copy()
-        multi = np.flatnonzero(count > 1)
+        pos = np.arange(owners.size) - first[owners]
+        count = per_token[owners]
+        above = own_len.copy()
+        # owners with many pieces: one reversed cumsum each (the same additions, in the same order)
+        big = np.flatnonzero(per_token > _DEEP)
+        for t in big.tolist():
+            f, c = int(first[t]), int(per_token[t])
+            above[f:f + c] = np.cumsum(own_len[f:f + c][::-1])[::-1]
+        multi = np.flatnonzero((count > 1) & (count <= _DEEP))
         if multi.size:
             depth = pos[multi]
+            by_depth = np.argsort(depth, kind="stable")
+            bounds = np.searchsorted(depth[by_depth], np.arange(int(depth.max()) + 2))
             for d in range(int(depth.max()) - 1, -1, -1):
-                idx = multi[(depth == d)]
+                idx = multi[by_depth[bounds[d]:bounds[d + 1]]]
                 has_next = count[idx] > d + 1
                 above[idx[has_next]] += above[idx[has_next] + 1]
-        self._own_above = above  # length of the owner's pieces from this one on
-        self._owners_sorted = owners
+        # _own_above: the owner's length from this piece on
+        self._grouped_cache = {"_own_start": own_start, "_own_end": own_end, "_own_len": own_len,
+                               "pieces_per_token": per_token, "_first": first, "rank_length": rank_length,
+                               "_own_above": above, "_owners_sorted": owners}
+        return self._grouped_cache
 
     # ------------------------------------------------------------------ statistics
     @property
@@ -909,19 +949,48 @@ class OptimalVerifier:
 
 
 # ---------------------------------------------------------------------------------------------- construction
+def one_tolerance(n: int, k: int) -> float:
+    """The tolerance below 1 within which the float cut declares ``P* = 1``: ``2 (K + 2) n u`` (``u = 2^-53``).
+
+    A bound on the rounding of the prefix values ``Q_j + 1 - (1 - P_j)^K`` (two running sums of ``n`` terms,
+    the second raised to the power ``K``), and at most the mass bound of :meth:`OptimalVerifier.check`, so a
+    plan built on the full cut passes its checks whenever the value is declared 1.
+
+    Examples
+    --------
+    >>> one_tolerance(1000, 2) == 8000 * 2.0**-53
+    True
+    """
+    return 2.0 * (k + 2) * n * _U
+
+
 def _float_cut(q: np.ndarray, p: np.ndarray, k: int):
-    """One sort: the ratio order and the best prefix (the float branch of the sorted-prefix optimum)."""
+    """One sort: the ratio order and the best prefix (the float branch of the sorted-prefix optimum).
+
+    Tie rule (docs/guide/verifier.md): when ``min_j`` of the prefix values is at least ``1 -``
+    :func:`one_tolerance`, ``P* = 1`` is declared and the cut is the *full* one (``S* =`` every token with
+    ``p > 0``, ``T = ∅``), whatever the float noise says about which of the tied cuts is lowest. Otherwise the
+    first (smallest) prefix attaining the minimum.
+    """
     order = ratio_order(q, p)  # exact order of the float ratios (no overflow for subnormal p)
-    Q = np.concatenate([[0.0], np.cumsum(q[order])])
-    tail = np.concatenate([np.cumsum(p[order][::-1])[::-1], [0.0]])
+    Q = np.empty(order.size + 1)
+    Q[0] = 0.0
+    np.cumsum(q[order], out=Q[1:])
+    tail = np.empty(order.size + 1)
+    tail[-1] = 0.0
+    np.cumsum(p[order[::-1]], out=tail[-2::-1])
     with np.errstate(divide="ignore"):
-        values = Q + -np.expm1(k * np.log1p(-np.minimum(tail, 1.0)))
+        values = Q - np.expm1(k * np.log1p(-np.minimum(tail, 1.0)))
     best = int(np.argmin(values))
+    if values[best] >= 1.0 - one_tolerance(q.size, k):
+        return order, order.size, 1.0
     return order, best, float(values[best])
 
 
-def verifier_for(inst: Instance) -> OptimalVerifier:
+def verifier_for(inst: Instance, *, engine: str = "auto") -> OptimalVerifier:
     """:func:`optimal_verifier` on an already built :class:`~lpspec.instance.Instance`."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} must be one of {ENGINES}.")
     if inst.law != "independent":
         raise ValueError(_NOT_APPLICABLE.format(what=f"law={inst.law!r}"))
     if not inst.identical:
@@ -932,6 +1001,8 @@ def verifier_for(inst: Instance) -> OptimalVerifier:
         q = inst.target.astype(np.float64)
         p = inst.draft.astype(np.float64)
         value, cut = opt.value, tuple(opt.cut_set)
+        if value == 1:  # the tie rule of _float_cut, decided exactly: P* = 1 takes the full cut
+            cut = tuple(np.flatnonzero(inst.draft > 0).tolist())
         mask = np.zeros(inst.n, dtype=bool)
         mask[list(cut)] = True
         order = ratio_order(q, p)
@@ -944,10 +1015,57 @@ def verifier_for(inst: Instance) -> OptimalVerifier:
         s_order = order[:best]
         t_order = order[best:][::-1]
         cut = tuple(np.sort(s_order).tolist())
-    return _build(q, p, K, value, cut, s_order, t_order, inst.exact)
+    return _build(q, p, K, value, cut, s_order, t_order, inst.exact, engine)
 
 
-def _build(q, p, K, value, cut, s_order, t_order, exact_value: bool) -> OptimalVerifier:
+ENGINES = ("auto", "numba", "numpy")
+
+
+def _kernel(engine: str):
+    """The compiled ``S*`` loop for ``engine`` (``None``: the NumPy/Python path)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} must be one of {ENGINES}.")
+    if engine == "numpy":
+        return None
+    from . import verifier_kernel
+
+    kernel = verifier_kernel.compiled()
+    if kernel is None and engine == "numba":
+        raise ValueError("engine='numba' needs numba (pip install 'lpspec[fast]'); use engine='auto' or 'numpy'.")
+    return kernel
+
+
+def _place_star_side(side: _Side, tokens, lengths, targets, kernel) -> None:
+    """:meth:`_Side.place` for the ``S*`` side through the compiled loop (same pieces, :mod:`lpspec.verifier_kernel`)."""
+    m = tokens.size
+    if m == 0:
+        return
+    tokens = np.ascontiguousarray(tokens, dtype=np.int64)
+    lengths = np.ascontiguousarray(lengths, dtype=np.float64)
+    targets = np.ascontiguousarray(targets, dtype=np.float64)
+    cap = len(side.F) + m + 4
+    Flo = np.zeros(cap)
+    Fhi = np.zeros(cap)
+    nF = len(side.F)
+    for i, (a, b) in enumerate(side.F):
+        Flo[i], Fhi[i] = a, b
+    edge = side.F[0][1] if side.F else 0.0
+    bs, be, bo = np.empty(m), np.empty(m), np.empty(m, dtype=np.int64)
+    pcap = 3 * m + nF + 4
+    ss, se, so = np.empty(pcap), np.empty(pcap), np.empty(pcap, dtype=np.int64)
+    nF, nb, nsc, slides, forced = kernel(Flo, Fhi, nF, tokens, lengths, targets, side.k, 0, _Side.BLOCK, False,
+                                         edge, bs, be, bo, 0, ss, se, so, 0)
+    side.slides += int(slides)
+    side.forced += int(forced)
+    side.F = []
+    # the NumPy path's order: the home blocks first (as emitted), then the scalar pieces
+    side.starts += [bs[:nb], ss[:nsc]]
+    side.ends += [be[:nb], se[:nsc]]
+    side.owners += [bo[:nb], so[:nsc]]
+
+
+def _pieces(q, p, K, s_order, t_order, engine: str = "auto"):
+    """The greedy placement of both sides: pieces sorted by start (``starts, ends, owners``) and the slide counts."""
     if t_order.size == 0:
         c = 0.0
     elif s_order.size == 0:
@@ -957,18 +1075,28 @@ def _build(q, p, K, value, cut, s_order, t_order, exact_value: bool) -> OptimalV
     t_side = _Side(0.0, c, K, home_low=True)
     t_side.place(t_order, p[t_order], q[t_order])
     s_side = _Side(c, 1.0, K, home_low=False)
-    s_side.place(s_order, p[s_order], q[s_order])
+    kernel = _kernel(engine)
+    if kernel is None:
+        s_side.place(s_order, p[s_order], q[s_order])
+    else:
+        _place_star_side(s_side, s_order, p[s_order], q[s_order], kernel)
     parts = [t_side, s_side]
     starts = np.concatenate([a for side in parts for a in side.starts] or [np.zeros(0)])
     ends = np.concatenate([a for side in parts for a in side.ends] or [np.zeros(0)])
     owners = np.concatenate([a for side in parts for a in side.owners] or [np.zeros(0, dtype=np.int64)])
     order = np.lexsort((ends, starts))
     slides = {"T": t_side.slides, "S": s_side.slides, "forced": t_side.forced + s_side.forced}
-    return OptimalVerifier(value, cut, K, q, p, starts[order], ends[order], owners[order], slides, exact_value)
+    return starts[order], ends[order], owners[order], slides
+
+
+def _build(q, p, K, value, cut, s_order, t_order, exact_value: bool, engine: str = "auto") -> OptimalVerifier:
+    starts, ends, owners, slides = _pieces(q, p, K, s_order, t_order, engine)
+    return OptimalVerifier(value, cut, K, q, p, starts, ends, owners, slides, exact_value)
 
 
 @keyword_aliases(refused=DRAFTS)
-def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "independent") -> OptimalVerifier:
+def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "independent",
+                     engine: str = "auto") -> OptimalVerifier:
     """The exact optimal verifier for ``K`` identical independent drafts, at any vocabulary size.
 
     Rank-space selection (docs/theory.md §9): each token owns rank pieces of total length ``p(y)``; each draft
@@ -993,6 +1121,11 @@ def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "indepe
         Number of drafts ``K``.
     law : str
         Must be ``"independent"``.
+    engine : {"auto", "numba", "numpy"}
+        Who runs the ``S*`` side's placement loop: ``"numba"`` the compiled transcription
+        (:mod:`lpspec.verifier_kernel`, optional extra ``lpspec[fast]``; the first call in a fresh environment
+        compiles for a few seconds, then it is cached on disk), ``"numpy"`` the NumPy/Python path; both give
+        identical pieces. ``"auto"``: numba when it is installed.
 
     Returns
     -------
@@ -1019,7 +1152,7 @@ def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "indepe
     (0.984375, True)
     """
     inst = make_instance(target=target, drafts=drafts, k=k, law=law)
-    return verifier_for(inst)
+    return verifier_for(inst, engine=engine)
 
 
 #: The Instance twin of :func:`optimal_verifier` under the ``<name>_for`` pattern (same function as

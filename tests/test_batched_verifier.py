@@ -14,6 +14,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import _reference as R  # noqa: E402
 from test_verifier import dirichlet_pair, lm_pair, packed_pair, pooled_chisquare, wilson  # noqa: E402
 
 import lpspec.batched as lb  # noqa: E402
@@ -142,3 +143,55 @@ def test_lpspec_batch_exits_1_when_the_verifier_check_fails(tmp_path, capsys, mo
         2: {"rows": 1, "passed": 0, "worst_error": 1.0, "bound": 1e-12, "slid": 0}})
     assert main(["batch", str(path), "-k", "2", "--check-verifier", "--device", "cpu"]) == 1
     assert "K=2: FAIL on 0/1 rows" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------- subnormal and tied rows
+def test_subnormal_draft_row_builds_a_valid_plan():
+    """q = (.3, .3, .4), p ∝ (0, 1e-310, 1), K = 2: q/p overflows; the p = 0 token owns no rank, the subnormal
+    one its p; the value is the brute-force min cut (0.4)."""
+    p = np.array([0.0, 1e-310, 1.0])
+    p = p / p.sum()
+    q = np.array([0.3, 0.3, 0.4])
+    truth = R.identical_min_cut(list(q), list(p), 2)
+    assert abs(truth - 0.4) <= 1e-15
+    Q, P = np.array([q, [0.2, 0.3, 0.5]]), np.array([p, [0.5, 0.25, 0.25]])
+    v = lb.optimal_verifier(target=Q, drafts=P, k=2, device="cpu")
+    assert bool(v.check()["passed"].all())
+    assert abs(float(v.value[0]) - truth) <= 1e-15 and abs(float(v.acceptance[0]) - truth) <= 1e-15
+    assert float(v.selection_law[0, 0]) == 0.0 and float(v.rank_length[0, 0]) == 0.0
+    assert abs(float(v.rank_length[0, 1]) - p[1]) <= 1e-15 * p[1]
+    truth1 = R.identical_min_cut([0.2, 0.3, 0.5], [0.5, 0.25, 0.25], 2)
+    assert abs(float(v.value[1]) - truth1) <= 1e-15
+
+
+def _tied_rows(n, seed):
+    """Rows with ties: q = p uniform (P* = 1), q and p on a coarse grid (many equal ratios, P* < 1), q a rounding
+    of p, and a row with equal rounded ratios of different (q, p) pairs."""
+    rng = np.random.default_rng(seed)
+    rows = [(np.full(n, 1.0 / n), np.full(n, 1.0 / n))]
+    for _ in range(3):
+        q = rng.integers(1, 4, n).astype(float)
+        p = rng.integers(1, 4, n).astype(float)
+        rows.append((q / q.sum(), p / p.sum()))
+    p = rng.dirichlet(np.ones(n))
+    rows.append((np.nextafter(p, 1.0) / np.nextafter(p, 1.0).sum(), p))
+    rows.append((p.copy(), p.copy()))
+    q = np.tile([0.375, 0.125], n // 2)[:n]
+    d = np.tile([0.5, 0.16666666666666666], n // 2)[:n]
+    rows.append((q / q.sum(), d / d.sum()))
+    return rows
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_tied_rows_agree_with_numpy_per_row(k):
+    n = 6
+    Q, P = _batch(_tied_rows(n, k))
+    v = lb.optimal_verifier(target=Q, drafts=P, k=k, device="cpu")
+    assert bool(v.check()["passed"].all())
+    for b in range(Q.shape[0]):
+        ref = optimal_verifier(target=Q[b], drafts=P[b], k=k)
+        bound = ref.error_bounds()["mass"]
+        truth = R.identical_min_cut(list(Q[b]), list(P[b]), k)
+        assert abs(float(v.value[b]) - truth) <= bound
+        assert int(v.cut_size[b]) == len(ref.cut_set)
+        assert np.max(np.abs(v.selection_law[b].numpy() - ref.selection_law)) <= bound

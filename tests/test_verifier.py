@@ -180,13 +180,16 @@ def test_the_worked_example_slides_on_both_sides():
 
 
 def _t_slide_instances(count, k):
-    """q ≈ p: T tokens whose home window is a little too heavy."""
+    """q ≈ p except one heavy draft token with a small target (so that P* < 1 and T is not empty): T tokens
+    whose home window is a little too heavy. (With q ≈ p everywhere P* = 1, and the tie rule puts every token
+    in S*.)"""
     found = []
     for seed in range(400):
         rng = np.random.default_rng(seed)
         n = int(rng.integers(3, 7))
         p = rng.dirichlet(np.ones(n))
         q = p * (1 + 0.05 * rng.standard_normal(n))
+        q[np.argmax(p)] *= rng.uniform(0.1, 0.6)
         q = np.abs(q) / np.abs(q).sum()
         if optimal_verifier(target=q, drafts=p, k=k).slides["T"] > 0:
             found.append((q, p))
@@ -407,3 +410,130 @@ def test_huge_k_keeps_the_plan_exact(K):
     r = rng.dirichlet(np.ones(300))
     w = optimal_verifier(target=r, drafts=r, k=K)  # q = p: P* = 1
     assert 1 - w.acceptance <= 1e-12
+
+
+# ---------------------------------------------------------------------------------------------- the P* = 1 tie rule
+def pathological_pair(n, seed=0):
+    """Target softmax(z), draft softmax(0.8 z + 0.3 noise) (z = 3 N(0, 1)): P* = 1 at K = 4, so the empty and the
+    full cut tie (issue 18's 101.8 s pair at n = 128 000)."""
+    rng = np.random.default_rng(seed)
+    z = 3.0 * rng.standard_normal(n)
+    return softmax(z), softmax(0.8 * z + 0.3 * rng.standard_normal(n))
+
+
+def _exact_prefix_minimum(q, p, k):
+    """``min_j Q_j + 1 - (1 - P_j)^K`` over prefixes in exact-rational ``q/p`` order, in Fractions of the floats
+    (the identical-draft min cut is attained on such a prefix, docs/theory.md §4; computed here independently)."""
+    qf = [F(float(x)) for x in q]
+    pf = [F(float(x)) for x in p]
+    sup = sorted((i for i in range(len(q)) if pf[i] > 0), key=lambda i: (qf[i] / pf[i], i))
+    Q, tail = F(0), sum(pf[i] for i in sup)
+    best = 1 - (1 - tail) ** k
+    for i in sup:
+        Q += qf[i]
+        tail -= pf[i]
+        best = min(best, Q + 1 - (1 - tail) ** k)
+    return best
+
+
+@pytest.mark.parametrize("n", [1999, 2000, 2001, 2002])
+def test_pathological_pair_takes_the_full_cut_at_every_n(n):
+    q, p = pathological_pair(n)
+    exact = _exact_prefix_minimum(q, p, 4)
+    assert abs(float(exact) - 1.0) <= lpspec.verifier.one_tolerance(n, 4)  # P* = 1 (to the stated tolerance)
+    v = optimal_verifier(target=q, drafts=p, k=4)
+    assert v.value == 1.0 and v.cut_set == tuple(range(n))  # the full cut, every token in S*
+    assert v.slides["T"] == 0
+    v.check()
+    # rows perturbed by ~1e-16 (one ulp per entry, renormalised) take the same cut and almost the same plan
+    rng = np.random.default_rng(n)
+    q2 = q * (1 + 2.0**-52 * rng.choice([-1, 0, 1], n))
+    q2 /= q2.sum()
+    w = optimal_verifier(target=q2, drafts=p, k=4)
+    assert w.value == 1.0 and w.cut_set == v.cut_set
+    assert np.max(np.abs(w.selection_law - v.selection_law)) <= 1e-12
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_acceptance_one_instances_are_exact_on_the_full_cut(k):
+    """P* = 1 instances (q = p, and q a rounding away from p): full cut, exhaustive output law and acceptance."""
+    rng = np.random.default_rng(7)
+    for _ in range(6):
+        n = int(rng.integers(2, 6))
+        p = rng.dirichlet(np.ones(n))
+        for q in (p.copy(), np.nextafter(p, 1.0) / np.nextafter(p, 1.0).sum()):
+            truth = R.identical_min_cut(list(q), list(p), k)
+            assert abs(truth - 1.0) <= 1e-15
+            v = optimal_verifier(target=q, drafts=p, k=k)
+            assert v.value == 1.0 and v.cut_set == tuple(range(n)) and v.slides["T"] == 0
+            v.check()
+            out, acc, mult = enumerate_scheme(v, q, p, k)
+            assert np.max(np.abs(out - q)) <= TOL and abs(acc - truth) <= TOL
+            assert np.max(np.abs(v.multiplicity_table() - mult)) <= TOL
+    # exact input: P* = 1 decided in rationals, same full cut
+    exact = optimal_verifier(target=[F(1, 3), F(2, 3), F(0)], drafts=[F(1, 3), F(1, 3), F(1, 3)], k=3)
+    assert R.identical_min_cut([F(1, 3), F(2, 3), F(0)], [F(1, 3)] * 3, 3) < 1  # control: not a P* = 1 case
+    assert exact.value < 1
+    one = optimal_verifier(target=[F(1, 4), F(3, 4)], drafts=[F(1, 2), F(1, 2)], k=2)
+    assert R.identical_min_cut([F(1, 4), F(3, 4)], [F(1, 2)] * 2, 2) == 1 and one.value == 1
+    assert one.cut_set == (0, 1)
+
+
+def test_ratio_order_ties_of_identical_pairs_stay_in_index_order():
+    """Large tied groups (identical (q, p) floats) and tied rounded ratios of different pairs: exact order."""
+    from lpspec.optimum import ratio_order
+
+    n = 3000
+    q = np.full(n, 0.3 / (n - 5))
+    q[:5] = 0.7 / 5
+    p = np.full(n, 1.0 / n)
+    assert ratio_order(q, p).tolist() == list(range(5, n)) + list(range(5))
+    # 0.125/0.16666666666666666 and 0.375/0.5 both round to 0.75; exactly the first is larger
+    q = np.array([0.375, 0.125, 0.375, 0.125, 0.6, 0.5])
+    p = np.array([0.5, 0.16666666666666666, 0.5, 0.16666666666666666, 0.3, 0.25])
+    exact = sorted(range(6), key=lambda i: (F(q[i]) / F(p[i]), i))
+    assert ratio_order(q, p).tolist() == exact == [0, 2, 1, 3, 4, 5]
+
+
+def test_optimal_multiplicity_rows_are_the_verifier_on_the_users_rows():
+    """Issue 19 item 5: the optimal scheme's a(y, m) per context is that of optimal_verifier on that row (checked
+    against the enumeration of the row's tuples), and P* = 1 rows moved by an ulp (a caller's renormalisation)
+    keep their cut, hence their table (the ratio order is unchanged: the ratios are well apart)."""
+    from lpspec.multiplicity import multiplicity_table
+
+    k = 3
+    rows_q, rows_p = [], []
+    for seed in range(200):
+        q, p = pathological_pair(5, seed=seed)
+        r = np.sort(q / p)
+        if np.min(np.diff(r) / r[1:]) > 1e-9 and R.identical_min_cut(list(q), list(p), k) >= 1 - 1e-15:
+            rows_q.append(q)
+            rows_p.append(p)
+        if len(rows_q) == 4:
+            break
+    assert len(rows_q) == 4
+    Q, P = np.array(rows_q), np.array(rows_p)
+    table = multiplicity_table("optimal", target=Q, draft=P, j=k)
+    for c in range(Q.shape[0]):
+        _, acc, mult = enumerate_scheme(optimal_verifier(target=Q[c], drafts=P[c], k=k), Q[c], P[c], k)
+        assert np.max(np.abs(table[c] - mult)) <= TOL
+        assert abs(table[c].sum() - R.identical_min_cut(list(Q[c]), list(P[c]), k)) <= TOL
+    for step in (1.0, -1.0):
+        Q2 = Q.copy()
+        Q2[:, 0] = np.nextafter(Q2[:, 0], step)  # one entry moved by one ulp
+        assert np.max(np.abs(multiplicity_table("optimal", target=Q2, draft=P, j=k) - table)) <= 1e-12
+
+
+def test_engine_argument_is_checked(monkeypatch):
+    """engine= is validated; engine='numba' without numba is an error, 'auto' falls back to the NumPy path
+    (runs with or without numba installed)."""
+    with pytest.raises(ValueError, match="engine="):
+        optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2, engine="fortran")
+    from lpspec import verifier_kernel as VK
+
+    monkeypatch.setattr(VK, "compiled", lambda: None)  # as if numba were not installed
+    with pytest.raises(ValueError, match="numba"):
+        optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2, engine="numba")
+    v = optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2)  # auto falls back to NumPy
+    assert abs(v.acceptance - 1.0) <= 1e-15
+    assert lpspec.verifier.ENGINES == ("auto", "numba", "numpy")

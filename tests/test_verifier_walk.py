@@ -39,7 +39,7 @@ def test_walk_solver_gives_the_greedy_root(pair, k, monkeypatch):
         return placed
 
     monkeypatch.setattr(V._Side, "_place_star", counting)
-    fast = optimal_verifier(target=q, drafts=p, k=k)
+    fast = optimal_verifier(target=q, drafts=p, k=k, engine="numpy")  # Python solver
     report = fast.check()
     assert calls["placed"] > 0.5 * fast.slides["S"] > 0  # the solver under test placed most of the slides
     if pair is lm_pair:
@@ -49,7 +49,7 @@ def test_walk_solver_gives_the_greedy_root(pair, k, monkeypatch):
     assert slid_at_equality(fast, tol) >= fast.slides["S"] - fast.slides["forced"]
     # the same plan, within the check's mass bound, as the generic bracketing of every S* slide
     monkeypatch.setattr(V._Side, "_place_star", lambda self, *args: False)
-    generic = optimal_verifier(target=q, drafts=p, k=k)
+    generic = optimal_verifier(target=q, drafts=p, k=k, engine="numpy")
     generic.check()
     assert generic.slides == fast.slides
     assert np.max(np.abs(generic.selection_law - fast.selection_law)) <= report["mass_bound"]

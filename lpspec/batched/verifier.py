@@ -12,11 +12,12 @@ Per row (one position: target ``q``, draft ``p``, ``K`` identical drafts) the co
    side's inequality (``M <= q`` on ``T``, ``M >= q`` on ``S*``, the last token of each side excepted: it
    takes the rest); then the greedy of docs/theory.md §9 places every window at its home end and the row is
    done.
-3. **Rows where a window must slide** are handled by the NumPy construction, row by row
-   (:func:`lpspec.verifier.verifier_for` on the row moved to the CPU: block prefix sums, vectorised
-   equality-position runs on the ``S*`` side and 1-D root searches), and their pieces are copied back into
-   the padded batch arrays. On LM-like pairs most rows slide on the ``S*`` side (measured in
-   ``benchmarks/verifier.py``), so the batched construction is then as fast as the NumPy one per row.
+3. **Rows where a window must slide** keep the batch's order and cut (the same as the NumPy verifier's: the
+   exact ratio order of :func:`lpspec.closed_forms.ratio_order`, re-sorted by it for rows with overflowing,
+   subnormal or tied-but-different ratios, and the ``P* = 1`` tie rule of :func:`lpspec.verifier.one_tolerance`)
+   and run the greedy placement of :mod:`lpspec.verifier` on the CPU, one row after another; the ``S*`` side's
+   loop is compiled when numba is installed (:mod:`lpspec.verifier_kernel`), so a row costs its compiled
+   placement, not the Python one. Their pieces are copied back into the padded batch arrays in one assignment.
 
 Realised masses ``p_I = M(R_y)``, ``α = min(1, q/p_I)`` and the residual are computed on the batch from the
 pieces. Agreement with the NumPy construction, per row: every mass within the NumPy verifier's stated bound
@@ -73,7 +74,7 @@ class BatchedVerifier:
     cut_size : torch.Tensor of int64, shape (B,)
         ``|S*|`` (the first ``cut_size`` tokens of the row's ``q/p`` order).
     slid : torch.Tensor of bool, shape (B,)
-        Rows where a window slid (built by the NumPy construction).
+        Rows where a window slid (placed by the greedy of :mod:`lpspec.verifier`, row after row).
     slides_t, slides_s : torch.Tensor of int64, shape (B,)
         Windows slid on each side (0 on non-sliding rows).
     selection_law, accept_prob, residual : torch.Tensor, shape (B, n)
@@ -215,12 +216,44 @@ class BatchedVerifier:
         return torch.where(accepted, win, resid), accepted
 
 
-def _home_placement(q, p, k: int):
-    """Sort, cut and home placement for every row; returns the pieces and a (B,) mask of rows that slide."""
+def _ratio_order(q, p):
+    """Per row, the order of :func:`lpspec.closed_forms.ratio_order` (``q/p`` ascending in exact arithmetic of
+    the floats, ties to the lower index) followed by the tokens with ``p = 0`` in index order, shape (B, n).
+
+    One stable ``torch.sort`` of the rounded ratios; rows where that order may differ from the exact one (a ratio
+    that overflows or is subnormal, or equal rounded ratios of different ``(q, p)`` pairs) are re-sorted by the
+    NumPy function, so that every row has the NumPy verifier's order.
+    """
     torch = require_torch()
     B, n = q.shape
-    ratio = torch.where(p > 0, q / torch.where(p > 0, p, 1.0), torch.full_like(q, float("inf")))
+    pos = p > 0
+    ratio = torch.where(pos, q / torch.where(pos, p, torch.ones_like(p)), torch.full_like(q, float("inf")))
     order = torch.sort(ratio, dim=1, stable=True).indices
+    tiny = torch.finfo(q.dtype).tiny
+    hard = (pos & (torch.isinf(ratio) | ((ratio < tiny) & (q > 0)))).any(dim=1)
+    if n > 1:
+        rs = torch.gather(ratio, 1, order)
+        qs, ps = torch.gather(q, 1, order), torch.gather(p, 1, order)
+        tie = (rs[:, 1:] == rs[:, :-1]) & ((qs[:, 1:] != qs[:, :-1]) | (ps[:, 1:] != ps[:, :-1]))
+        hard |= (tie & torch.isfinite(rs[:, 1:])).any(dim=1)
+    rows = torch.nonzero(hard).flatten().tolist()
+    if rows:
+        from ..closed_forms import ratio_order
+
+        qn, pn = q[rows].cpu().numpy(), p[rows].cpu().numpy()
+        for i, b in enumerate(rows):
+            sup = ratio_order(qn[i], pn[i])
+            full = np.concatenate([sup, np.flatnonzero(~(pn[i] > 0))])
+            order[b] = torch.from_numpy(full).to(order.device)
+    return order
+
+
+def _home_placement(q, p, k: int):
+    """Sort, cut and home placement for every row; returns the pieces, a (B,) mask of rows that slide and the
+    (B, n) ratio order."""
+    torch = require_torch()
+    B, n = q.shape
+    order = _ratio_order(q, p)
     qs, ps = torch.gather(q, 1, order), torch.gather(p, 1, order)
     support = p.gt(0).sum(dim=1)  # m per row
     ar = torch.arange(n, device=q.device).unsqueeze(0)
@@ -232,6 +265,12 @@ def _home_placement(q, p, k: int):
     values = torch.where(torch.arange(n + 1, device=q.device).unsqueeze(0) <= support.unsqueeze(1), values,
                          torch.full_like(values, float("inf")))
     value, cut = values.min(dim=1)
+    # the tie rule of lpspec.verifier._float_cut: P* = 1 within one_tolerance(n, K) takes the full cut
+    from ..verifier import one_tolerance
+
+    one = value >= 1.0 - one_tolerance(n, k)
+    cut = torch.where(one, support, cut)
+    value = torch.where(one, torch.ones_like(value), value)
     prefix = torch.cumsum(ps, dim=1)
     c = torch.gather(suffix, 1, cut.unsqueeze(1)).squeeze(1)
     c = torch.where(cut == 0, torch.ones_like(c), torch.where(cut == support, torch.zeros_like(c), c))
@@ -266,7 +305,7 @@ def _home_placement(q, p, k: int):
     p_start = torch.where(valid_sorted, p_start, torch.ones_like(p_start))
     p_end = torch.where(valid_sorted, p_end, torch.ones_like(p_end))
     owner = torch.where(valid_sorted, owner, torch.full_like(owner, -1))
-    return value, cut, slid, p_start, p_end, owner, support
+    return value, cut, slid, p_start, p_end, owner, support, order
 
 
 @keyword_aliases(refused=DRAFTS)
@@ -279,7 +318,7 @@ def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype
         \\sum_y \\min(q(y), p_I(y)) = P^* = \\min_S \\, q(S) + 1 - p(S)^K
 
     Rows whose windows never slide are placed by prefix sums on the batch; rows where a window slides are
-    built by the NumPy construction (:func:`lpspec.verifier.verifier_for`) row by row (module docstring).
+    placed by the greedy of :mod:`lpspec.verifier` row after row (compiled with numba; module docstring).
 
     Parameters
     ----------
@@ -312,40 +351,39 @@ def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype
         raise ValueError("lpspec.batched.optimal_verifier computes in float64 (its error bounds are stated for it); "
                          "pass dtype=None or torch.float64.")
     B, n = q.shape
-    value, cut, slid, ps, pe, owner, support = _home_placement(q, p, K)
+    value, cut, slid, ps, pe, owner, support, row_order = _home_placement(q, p, K)
     slides_t = torch.zeros(B, dtype=torch.int64, device=q.device)
     slides_s = torch.zeros_like(slides_t)
     rows = torch.nonzero(slid).flatten().tolist()
     if rows:
-        from ..verifier import _build, _float_cut
+        from ..verifier import _pieces
 
-        built = {}
+        # the row's own order and cut (the NumPy verifier's, see _ratio_order and the tie rule), then the greedy
+        # placement of both sides (the S* loop compiled when numba is installed)
+        order = row_order[rows].cpu().numpy()
         qn, pn = q[rows].cpu().numpy(), p[rows].cpu().numpy()
-        for i, b in enumerate(rows):
-            order, best, val = _float_cut(qn[i], pn[i], K)
-            v = _build(qn[i], pn[i], K, val, tuple(np.sort(order[:best]).tolist()), order[:best],
-                       order[best:][::-1], False)
-            built[b] = v
-        P = max(n, max(v.num_pieces for v in built.values()))
+        cuts, sups = cut[rows].cpu().numpy(), support[rows].cpu().numpy()
+        built = []
+        for i in range(len(rows)):
+            j, m = int(cuts[i]), int(sups[i])
+            built.append(_pieces(qn[i], pn[i], K, order[i, :j], order[i, j:m][::-1]))
+        P = max(n, max(b[0].size for b in built))
+        S = np.ones((len(rows), P))
+        E = np.ones((len(rows), P))
+        OW = np.full((len(rows), P), -1, dtype=np.int64)
+        for i, (st, en, ow, sl) in enumerate(built):
+            S[i, :st.size], E[i, :st.size], OW[i, :st.size] = st, en, ow
         if P > n:
             pad = P - n
             ps = torch.cat([ps, torch.ones((B, pad), dtype=q.dtype, device=q.device)], dim=1)
             pe = torch.cat([pe, torch.ones((B, pad), dtype=q.dtype, device=q.device)], dim=1)
             owner = torch.cat([owner, torch.full((B, pad), -1, dtype=torch.int64, device=q.device)], dim=1)
-        counts = support.clone()
-        for b, v in built.items():
-            m = v.num_pieces
-            row_s = torch.ones(P, dtype=q.dtype)
-            row_e = torch.ones(P, dtype=q.dtype)
-            row_o = torch.full((P,), -1, dtype=torch.int64)
-            row_s[:m] = torch.from_numpy(v.piece_start)
-            row_e[:m] = torch.from_numpy(v.piece_end)
-            row_o[:m] = torch.from_numpy(v.piece_owner)
-            ps[b], pe[b], owner[b] = row_s.to(q.device), row_e.to(q.device), row_o.to(q.device)
-            value[b] = float(v.value)
-            cut[b] = len(v.cut_set)
-            slides_t[b] = v.slides["T"]
-            slides_s[b] = v.slides["S"]
-            counts[b] = m
-        support = counts
+        idx = torch.tensor(rows, dtype=torch.int64, device=q.device)
+        ps[idx] = torch.from_numpy(S).to(q.device)
+        pe[idx] = torch.from_numpy(E).to(q.device)
+        owner[idx] = torch.from_numpy(OW).to(q.device)
+        support = support.clone()
+        support[idx] = torch.tensor([b[0].size for b in built], dtype=support.dtype, device=q.device)
+        slides_t[idx] = torch.tensor([b[3]["T"] for b in built], dtype=torch.int64, device=q.device)
+        slides_s[idx] = torch.tensor([b[3]["S"] for b in built], dtype=torch.int64, device=q.device)
     return BatchedVerifier(value, cut, slid, slides_t, slides_s, ps, pe, owner, support, q, p, K)

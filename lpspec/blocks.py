@@ -28,6 +28,7 @@ import numpy as np
 from .markov import as_markov_pair
 from .models import as_models
 from .multiplicity import multiplicity_table
+from .registry import BLOCK_TABLE_SCHEMES, DEFAULT_BLOCK_SCHEME, SCHEME_SPECS
 
 __all__ = ["MAX_KERNEL_ENTRIES", "MAX_TABLE_ENTRIES", "BlockEfficiency", "MonteCarloBlockEfficiency", "block_efficiency",
            "block_efficiency_mc", "block_efficiency_table", "block_start_kernel", "long_run_block_efficiency"]
@@ -135,7 +136,7 @@ def _result(mu_k, alpha_k, start, scheme, k, length, visited_accept):
 
 
 def block_efficiency(*, target, draft=None, start=None, k: int, length: int,
-                     scheme: str = "specinfer") -> BlockEfficiency:
+                     scheme: str = DEFAULT_BLOCK_SCHEME) -> BlockEfficiency:
     """Exact block efficiency ``τ`` of ``K`` i.i.d. draft sequences of length ``L`` on a bigram pair.
 
     Parameters
@@ -183,7 +184,7 @@ def _visited(alpha, i, kmax):
 
 
 def block_efficiency_table(*, target, draft=None, start=None, ks=(1, 2, 4, 8), lengths=(1, 2, 3, 4, 5),
-                           schemes=("single_draft", "specinfer", "spectr")):
+                           schemes=BLOCK_TABLE_SCHEMES):
     """Token acceptance and block efficiency for every scheme, ``K`` and ``L``: a :class:`~lpspec.io.export.Table`.
 
     One forward recursion per scheme serves every ``K`` and ``L`` (the tables ``a_{·,j}`` do not depend on
@@ -209,10 +210,8 @@ def block_efficiency_table(*, target, draft=None, start=None, ks=(1, 2, 4, 8), l
     lengths = sorted({_positive_int(v, "lengths") for v in lengths})
     rows = []
     for scheme in schemes:
-        if scheme == "single_draft":
-            use = [1]
-        else:
-            use = ks
+        spec = SCHEME_SPECS.get(scheme)
+        use = [1] if spec is not None and spec.one_draft else ks
         mu, alpha = _forward(pair, scheme, use, max(lengths))
         for i, k in enumerate(use):
             for L in lengths:
@@ -224,7 +223,7 @@ def block_efficiency_table(*, target, draft=None, start=None, ks=(1, 2, 4, 8), l
 
 
 # ------------------------------------------------------------------------------------------ continuous decoding
-def block_start_kernel(*, target, draft=None, k: int, length: int, scheme: str = "specinfer",
+def block_start_kernel(*, target, draft=None, k: int, length: int, scheme: str = DEFAULT_BLOCK_SCHEME,
                        chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """The chain of block-start contexts of continuous decoding, and tokens per block from each context.
 
@@ -286,7 +285,7 @@ def block_start_kernel(*, target, draft=None, k: int, length: int, scheme: str =
 
 
 def long_run_block_efficiency(*, target, draft=None, k: int, length: int,
-                              scheme: str = "specinfer") -> BlockEfficiency:
+                              scheme: str = DEFAULT_BLOCK_SCHEME) -> BlockEfficiency:
     """Block efficiency of continuous decoding: tokens per target call over one long generated text.
 
     The block-start contexts form the Markov chain :func:`block_start_kernel`; by the renewal-reward theorem the
@@ -384,7 +383,7 @@ def _start_sampler(start, models, rng):
     return lambda: (int(rng.choice(law.size, p=law)),)
 
 
-def block_efficiency_mc(*, target, draft=None, start=None, k: int, length: int, scheme: str = "specinfer",
+def block_efficiency_mc(*, target, draft=None, start=None, k: int, length: int, scheme: str = DEFAULT_BLOCK_SCHEME,
                         blocks: int = 10_000, seed=0, confidence: float = 0.99,
                         order: int | None = None) -> MonteCarloBlockEfficiency:
     """Monte Carlo block efficiency for any models, with a confidence interval (docs/theory.md §11).

@@ -35,10 +35,12 @@ import math
 
 import numpy as np
 
+from .registry import CLOSED_FORM_SCHEMES, SCHEME_SPECS
+
 __all__ = ["CLOSED_FORM_SCHEMES", "MAX_ENUMERATED_TUPLES", "multiplicity_table", "spectr_rho_rows"]
 
-#: Schemes whose ``a(y, m)`` table has a closed form here (``optimal`` comes from ``lpspec.optimal_verifier``).
-CLOSED_FORM_SCHEMES = ("single_draft", "specinfer", "spectr", "optimal")
+# CLOSED_FORM_SCHEMES (schemes whose a(y, m) table has a closed form here: the entries of lpspec.registry with a
+# ``multiplicity_fn`` pointer; the optimum's comes from lpspec.optimal_verifier) is read from the registry.
 #: Rows are processed in chunks of about this many entries (bounds the temporaries of the closed forms).
 _CHUNK_ELEMENTS = 1 << 18
 #: Largest ``C · n^j`` for the enumeration fallback of other schemes.
@@ -213,10 +215,11 @@ def _optimal(q, p, j):
 
 
 def _enumerated(name, q, p, j):
-    from .schemes import SCHEMES, make_scheme
+    from .schemes import SCHEMES
 
     if name not in SCHEMES:
         raise ValueError(f"scheme={name!r} is not a built-in scheme; choose one of {', '.join(SCHEMES)}.")
+    cls = SCHEMES[name]
     shape = q.shape
     n = shape[-1]
     q2, p2 = q.reshape(-1, n), p.reshape(-1, n)
@@ -226,7 +229,7 @@ def _enumerated(name, q, p, j):
     out = np.zeros(q2.shape + (j,))
     tuples = list(itertools.product(range(n), repeat=j))
     for c in range(q2.shape[0]):
-        s = make_scheme(name, target=q2[c], drafts=p2[c], k=j)
+        s = cls(target=q2[c], drafts=p2[c], k=j)
         for x in tuples:
             mass = float(np.prod(p2[c, list(x)]))
             if mass == 0:
@@ -235,9 +238,6 @@ def _enumerated(name, q, p, j):
             for y in set(x):
                 out[c, y, x.count(y) - 1] += mass * law[y]
     return out.reshape(shape + (j,))
-
-
-_CLOSED = {"single_draft": _single_draft, "specinfer": _specinfer, "spectr": _spectr, "optimal": _optimal}
 
 
 def multiplicity_table(scheme: str, *, target, draft, j: int) -> np.ndarray:
@@ -280,13 +280,12 @@ def multiplicity_table(scheme: str, *, target, draft, j: int) -> np.ndarray:
                              f"{float(np.ravel(sums)[np.argmax(np.abs(np.ravel(sums) - 1.0))])!r}); normalise it.")
     if not isinstance(scheme, str):
         raise ValueError(f"scheme must be a scheme name such as 'specinfer'; got {type(scheme).__name__}.")
-    func = _CLOSED.get(scheme)
-    if func is None:
+    spec = SCHEME_SPECS.get(scheme)
+    if spec is None or not spec.has("multiplicity"):
         return _enumerated(scheme, q, p, j)
+    func = spec.load("multiplicity")
     if q.ndim == 1:
         return func(q[None, :], p[None, :], j)[0]
-    if scheme == "optimal":
-        return func(q, p, j)
     out = np.empty(q.shape + (j,))
     step = max(1, _CHUNK_ELEMENTS // max(q.shape[1], 1))
     for lo in range(0, q.shape[0], step):

@@ -14,11 +14,12 @@ The default output is one grid per scheme (rows ``K``; columns the token accepta
 from __future__ import annotations
 
 from ._common import CLIError, add_list_option, add_output_option, emit_table, emit_text, positive_int
+from ..registry import BLOCK_TABLE_SCHEMES, OPTIMAL
 
 NAME = "blocks"
 HELP = "block efficiency (tokens per target call) per scheme, K and L on a bigram pair: exact recursion"
 
-_DEFAULT_SCHEMES = ["single_draft", "specinfer", "spectr"]
+_DEFAULT_SCHEMES = list(BLOCK_TABLE_SCHEMES)
 
 
 def register(sub):
@@ -36,7 +37,7 @@ def register(sub):
     add_list_option(p, "--lengths", "-L", dest="lengths", item_type=positive_int, metavar="L", default=[1, 2, 3, 4, 5],
                     help="draft lengths L (default 1 2 3 4 5)")
     add_list_option(p, "--schemes", default=list(_DEFAULT_SCHEMES),
-                    help="schemes (default single_draft specinfer spectr; 'optimal' = the rank-space verifier, "
+                    help=f"schemes (default {' '.join(BLOCK_TABLE_SCHEMES)}; '{OPTIMAL}' = the rank-space verifier, "
                          "one build per context and K: use a small --vocabulary)")
     p.add_argument("--format", choices=("text", "csv", "markdown", "md", "latex", "tex", "json"), default=None,
                    help="text grid (default) or the long table as csv, markdown, latex, json")

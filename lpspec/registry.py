@@ -386,6 +386,8 @@ class LawSpec:
         ``"module:attr"`` of ``fn(inst, rng, size) -> (size, K) int64`` draft tuples.
     check : str or None
         ``"module:attr"`` of ``fn(inst) -> None``, raising ``ValueError`` when the law cannot draw on ``inst``.
+    inclusion : str or None
+        ``"module:attr"`` of ``fn(inst) -> Pr(y ∈ set(X))`` of shape (n,) in closed form (None: from the set table).
     """
 
     name: str
@@ -396,6 +398,7 @@ class LawSpec:
     set_mass: str | None = None
     identical_only: bool = False
     check: str | None = None
+    inclusion: str | None = None
 
     def load(self, what: str):
         """Import the pointer ``what`` (``"tuples"``, ``"set_mass"``, ``"count"``, ``"sample"``, ``"check"``).
@@ -405,8 +408,8 @@ class LawSpec:
         >>> LAW_SPECS["greedy"].load("count").__name__
         '_count_greedy'
         """
-        if what not in ("tuples", "set_mass", "count", "sample", "check"):
-            raise ValueError(f"what={what!r} must be tuples, set_mass, count, sample or check.")
+        if what not in ("tuples", "set_mass", "count", "sample", "check", "inclusion"):
+            raise ValueError(f"what={what!r} must be tuples, set_mass, count, sample, check or inclusion.")
         pointer = getattr(self, what)
         if pointer is None:
             raise MissingBackendError(f"law {self.name!r} has no {what} pointer.")
@@ -420,7 +423,7 @@ _D = "lpspec.schemes.base:"
 LAW_SPECS: dict[str, LawSpec] = {s.name: s for s in (
     LawSpec("independent", "X_k ~ p_k independently (with replacement)", tuples=_I + "_independent_tuples",
             count=_I + "_count_independent", sample=_D + "_sample_independent",
-            set_mass=_I + "_independent_set_mass"),
+            set_mass=_I + "_independent_set_mass", inclusion=_I + "_independent_inclusion"),
     LawSpec("without_replacement", "successive sampling from p without replacement",
             tuples=_I + "_without_replacement_tuples", count=_I + "_count_without_replacement",
             sample=_D + "_sample_without_replacement", identical_only=True, check=_I + "_check_without_replacement"),

@@ -188,17 +188,29 @@ def sample_drafts(inst: Instance, rng: np.random.Generator, size: int) -> np.nda
     >>> sample_drafts(inst, np.random.default_rng(0), 4).shape
     (4, 3)
     """
-    drafts = inst.drafts.astype(np.float64)
+    return inst.law_spec.load("sample")(inst, rng, size)
+
+
+# The samplers of the draft laws (lpspec.registry.LAW_SPECS points at them).
+def _sample_independent(inst: Instance, rng: np.random.Generator, size: int) -> np.ndarray:
+    """``X_k ~ p_k`` independently."""
+    cols = [rng.choice(inst.n, size=size, p=row / row.sum()) for row in inst.drafts.astype(np.float64)]
+    return np.stack(cols, axis=1).astype(np.int64)
+
+
+def _sample_without_replacement(inst: Instance, rng: np.random.Generator, size: int) -> np.ndarray:
+    """Successive sampling as the Gumbel-top-K of ``log p``."""
+    p = inst.drafts[0].astype(np.float64)
+    with np.errstate(divide="ignore"):
+        logp = np.log(p)
+    keys = logp[None, :] + rng.gumbel(size=(size, inst.n))
+    return np.argsort(-keys, axis=1, kind="stable")[:, : inst.k].astype(np.int64)
+
+
+def _sample_greedy(inst: Instance, rng: np.random.Generator, size: int) -> np.ndarray:
+    """The fixed top ``K-1`` tokens, then one draw from ``p`` on the rest."""
     n, K = inst.n, inst.k
-    if inst.law == "independent":
-        cols = [rng.choice(n, size=size, p=row / row.sum()) for row in drafts]
-        return np.stack(cols, axis=1).astype(np.int64)
-    p = drafts[0]
-    if inst.law == "without_replacement":
-        with np.errstate(divide="ignore"):
-            logp = np.log(p)
-        keys = logp[None, :] + rng.gumbel(size=(size, n))
-        return np.argsort(-keys, axis=1, kind="stable")[:, :K].astype(np.int64)
+    p = inst.drafts[0].astype(np.float64)
     fixed = inst.greedy_fixed
     rest = np.ones(n, dtype=bool)
     rest[fixed] = False

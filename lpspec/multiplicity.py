@@ -36,6 +36,7 @@ import math
 import numpy as np
 
 from .registry import CLOSED_FORM_SCHEMES, SCHEME_SPECS
+from .xp import specinfer_round
 
 __all__ = ["CLOSED_FORM_SCHEMES", "MAX_ENUMERATED_TUPLES", "multiplicity_table", "spectr_rho_rows"]
 
@@ -93,13 +94,12 @@ def _specinfer(q, p, j):
     r = q
     reach = np.ones(q.shape[:-1] + (1,))
     for k in range(1, j + 1):
-        acc = np.minimum(r, p)
-        first = reach * acc
+        first = reach * np.minimum(r, p)
         for m in range(1, j - k + 2):
             out[m - 1] += first * pw.binom(m - 1, j - k)
         if k < j:
-            reach = reach * (1.0 - acc.sum(axis=-1, keepdims=True))
-            r = _residual_rows(r, p)
+            miss, r = specinfer_round(r, p)  # SpecInfer's round, the one formula of lpspec.xp
+            reach = reach * miss[..., None]
     return np.stack(out, axis=-1)
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import numbers
 
+from ..xp import specinfer_acceptance as specinfer_rounds
 from ..registry import BATCHED, DEFAULT_TRUNCATION, MAX_TRUNCATION, NOT_BATCHED, RHO_BISECTION_STEPS, SCHEME_SPECS
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
@@ -114,14 +115,7 @@ def specinfer_acceptance(batch: BatchInput):
             if i % 64 == 63 and not bool((excess > 0).any()):  # S = 0 is a fixed point: every later round too
                 break
         return 1.0 - excess
-    r = q
-    miss = torch.ones(B, dtype=q.dtype, device=q.device)
-    for i in range(batch.k):
-        d = (r - batch.drafts[i]).clamp_(min=0.0)
-        m = d.sum(dim=1)
-        miss = miss * m
-        r = d / m.clamp(min=torch.finfo(q.dtype).tiny).unsqueeze(1)
-    return 1.0 - miss
+    return specinfer_rounds(q, [batch.drafts[i] for i in range(batch.k)])  # the one formula (lpspec.xp)
 
 
 def _inclusion(batch: BatchInput):

@@ -17,10 +17,8 @@ from __future__ import annotations
 from .certify import certify_instance
 from .closed_forms import (
     few_draft_sets,
-    greedy_applies,
     greedy_optimum,
     ratio_order,
-    sorted_prefix_applies,
     sorted_prefix_optimum,
     subset_optimum,
 )
@@ -31,7 +29,6 @@ from .registry import METHODS as REGISTERED_METHODS
 from .results import OptimumResult
 from .submodular import TOLERANCE as SUBMODULAR_TOLERANCE
 from .submodular import submodular_optimum
-from .subsets import subsets_fit
 
 __all__ = [
     "optimal_acceptance",

@@ -31,8 +31,15 @@ from __future__ import annotations
 import itertools
 import numbers
 
+from ..registry import (
+    BATCHED,
+    DEFAULT_TRUNCATION,
+    MAX_TRUNCATION,
+    NOT_BATCHED,
+    RHO_BISECTION_STEPS,
+    SCHEME_SPECS,
+)
 from ..xp import specinfer_acceptance as specinfer_rounds
-from ..registry import BATCHED, DEFAULT_TRUNCATION, MAX_TRUNCATION, NOT_BATCHED, RHO_BISECTION_STEPS, SCHEME_SPECS
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch

@@ -13,8 +13,8 @@ The default output is one grid per scheme (rows ``K``; columns the token accepta
 
 from __future__ import annotations
 
-from ._common import CLIError, add_list_option, add_output_option, emit_table, emit_text, positive_int
 from ..registry import BLOCK_TABLE_SCHEMES, OPTIMAL
+from ._common import CLIError, add_list_option, add_output_option, emit_table, emit_text, positive_int
 
 NAME = "blocks"
 HELP = "block efficiency (tokens per target call) per scheme, K and L on a bigram pair: exact recursion"

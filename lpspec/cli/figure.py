@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ._common import CLIError, add_list_option, note, parse_distribution, positive_int
 from ..registry import FIGURE_SCHEMES
+from ._common import CLIError, add_list_option, note, parse_distribution, positive_int
 
 NAME = "figure"
 HELP = "regenerate figures (PNG/PDF/SVG) with their tables (CSV) into --output-dir"

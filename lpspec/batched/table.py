@@ -33,7 +33,7 @@ from .chunks import ChunkTask, register_chunk_task
 from .inputs import BatchInput, Logits, as_batch
 from .schemes import BATCHED_SCHEMES, DEFAULT_TRUNCATION, _applicability, _evaluate
 
-__all__ = ["DEFAULT_BATCH_SIZE", "acceptance_table", "main", "summary_rows"]
+__all__ = ["DEFAULT_BATCH_SIZE", "acceptance_table", "summary_rows"]
 
 #: Rows per chunk (a (256, 128 000) float64 chunk is 262 MB per tensor).
 DEFAULT_BATCH_SIZE = 256
@@ -285,12 +285,20 @@ def verifier_check(*, target, drafts, k, batch_size: int = DEFAULT_BATCH_SIZE, d
     return out
 
 
-def main(argv=None) -> int:
-    """``python -m lpspec.batched ARGS`` = ``lpspec batch ARGS`` (:mod:`lpspec.cli.batch`)."""
-    from ..cli import main as cli_main
+def __getattr__(name):
+    """``main`` moved to the CLI layer (:func:`lpspec.cli.aliases.batched_main`); resolved with a warning."""
+    if name == "main":
+        import importlib
+        import warnings
 
-    return cli_main(["batch", *(sys.argv[1:] if argv is None else list(argv))])
+        warnings.warn("lpspec.batched.table.main is now lpspec.cli.aliases.batched_main; the old name will be "
+                      "removed.", DeprecationWarning, stacklevel=2)
+        return importlib.import_module("lpspec.cli.aliases").batched_main
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+if __name__ == "__main__":  # pragma: no cover  (python -m lpspec.batched.table: the CLI, run by name)
+    import runpy
+
+    sys.argv[1:1] = ["batch"]
+    runpy.run_module("lpspec", run_name="__main__", alter_sys=True)

@@ -45,8 +45,9 @@ class MassInvariantError(ArithmeticError):
 
 def _check_total(mass: np.ndarray, exact: bool, law: str) -> None:
     """Raise :class:`MassInvariantError` unless ``Σ mass = 1`` (exactly, or within :data:`MASS_TOLERANCE`)."""
-    total = (EXACT if exact else FLOAT).sum(mass)  # Σ over no tuple is the arithmetic's zero
-    ok = total == 1 if exact else abs(total - 1.0) <= MASS_TOLERANCE
+    arith = EXACT if exact else FLOAT
+    total = arith.sum(mass)  # Σ over no tuple is the arithmetic's zero
+    ok = abs(total - arith.one) <= arith.tolerance(MASS_TOLERANCE)  # exactly 1 for rationals
     if not ok:
         raise MassInvariantError(
             f"the draft tuples of law={law!r} have total mass {total!r}, not 1; lpspec refuses to report a "
@@ -391,7 +392,7 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
     K = int(k) if single else len(rows)
     if not single and is_exact and K > MAX_EXACT_K:
         raise ValueError(f"{K} exact (Fraction) drafts: lpspec allows at most {MAX_EXACT_K} for exact input.")
-    dtype = object if is_exact else np.float64
+    dtype = (EXACT if is_exact else FLOAT).dtype
     if single:  # K identical rows: a read-only broadcast view, no K x n copy (any K <= 2^53)
         max_k_view = np.iinfo(np.intp).max // (q.n * rows[0].values.itemsize)
         if K > max_k_view:  # numpy refuses a view whose nominal size K * n * 8 bytes exceeds its index range
@@ -446,7 +447,9 @@ def _without_replacement_tuples(self: Instance):
     support = np.flatnonzero(p > 0)
     prefixes = support[:, None]
     mass = p[support].copy()  # P(x_1) = p(x_1) / p(Omega), and p(Omega) = 1 after validation
-    if not self.exact:  # mantissa/exponent form: mass · p / rem cannot underflow (docs/theory.md §6)
+    # Deliberate exact/float branches (here only): floats carry the masses in mantissa/exponent form, so that
+    # mass · p / rem cannot underflow (docs/theory.md §6); rationals need no such care.
+    if not self.exact:
         mant, expo = np.frexp(mass)
         expo = expo.astype(np.int64)
     for _ in range(1, self.k):
@@ -518,7 +521,7 @@ def _greedy_set_mass(inst: Instance, mask: np.ndarray):
 def _independent_inclusion(inst: Instance) -> np.ndarray:
     """``Pr(y ∈ set(X)) = 1 - Π_k (1 - p_k(y))``."""
     if inst.identical:  # 1 - (1 - p)^K, without cancellation in floats (Arith.one_minus_power), any K
-        return inst.arith.one_minus_power(inst.draft if inst.exact else inst.draft.astype(np.float64), inst.k)
+        return inst.arith.one_minus_power(inst.draft, inst.k)
     miss = inst.arith.array([inst.one()] * inst.n)
     for row in inst.drafts:
         miss = miss * (inst.one() - row)

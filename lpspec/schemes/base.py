@@ -29,7 +29,6 @@ Importance-sampling schemes (Theorem 1's step 1 followed by single-draft specula
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from functools import cached_property
 from typing import ClassVar
@@ -111,9 +110,7 @@ def exact_sum(values):
     (Fraction(1, 1), 1.0)
     """
     vals = list(values.tolist() if isinstance(values, np.ndarray) else values)
-    if any(isinstance(v, Fraction) for v in vals):
-        return sum(vals, Fraction(0))
-    return math.fsum(float(v) for v in vals)
+    return (EXACT if any(isinstance(v, Fraction) for v in vals) else FLOAT).sum(vals)  # Arith.sum, either way
 
 
 def tuple_weighted_sum(inst: Instance, table: np.ndarray, exact: bool) -> np.ndarray:

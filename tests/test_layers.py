@@ -434,13 +434,14 @@ def test_import_lpspec_shows_all_and_the_subpackages_only():
 def scheme_literals(package: Path, names) -> list[str]:
     """``path:line: 'name'`` for every string constant equal to a scheme name in ``package`` outside
     ``registry.py``, not counting docstrings, ``__all__`` lists, and the ``name = "..."`` class attribute in the
-    module that the scheme's own ``cls`` pointer names (a class states its key once)."""
+    module that the scheme's own ``cls`` or ``block_fn`` pointer names (a class states its key once)."""
     from lpspec.registry import SCHEME_SPECS
 
     own = {}  # module path (relative, no suffix) -> the names whose class lives there
     for spec in SCHEME_SPECS.values():
-        if spec.cls:
-            own.setdefault(spec.cls.split(":")[0].replace(".", "/"), set()).add(spec.name)
+        for pointer in (spec.cls, spec.block_fn):
+            if pointer:
+                own.setdefault(pointer.split(":")[0].replace(".", "/"), set()).add(spec.name)
     found = []
     for path in sorted(package.rglob("*.py")):
         if path.name == "registry.py":
@@ -510,6 +511,8 @@ def test_every_registered_backend_loads(name):
                 spec.load(backend)
     if spec.kind == "bound":
         assert spec.load("exact") is upper_bound and name not in SCHEMES
+    elif spec.level == "sequence":  # a block verifier: evaluated on draft trees, not a token scheme
+        assert spec.has("block") and name not in SCHEMES
     else:  # the class states the same key, and SCHEMES is the registry's class
         assert spec.load("exact").name == name and SCHEMES[name] is spec.load("exact")
     if spec.has("batched"):

@@ -64,7 +64,7 @@ class _Torch:
 
     @staticmethod
     def positive(a):
-        return a.clamp(min=0.0)
+        return a.clamp_(min=0.0)  # in place: callers pass a fresh temporary
 
     @staticmethod
     def row_sum(a):
@@ -146,10 +146,12 @@ def specinfer_round(r, p):
     (0.25, [1.0, 0.0])
     """
     ops = namespace(r)
-    d = ops.positive(r - p)
+    d = ops.positive(r - p)  # r - p is a fresh array: positive() may work in place
     m = ops.row_sum(d)
     positive = m > 0
-    r_next = ops.where(positive, d / ops.where(positive, m, m + 1), r)
+    r_next = d / ops.where(positive, m, m + 1)
+    if not bool(positive.all()):  # rows that never reject keep r (rare: one extra pass only then)
+        r_next = ops.where(positive, r_next, r)
     return m[..., 0], r_next
 
 

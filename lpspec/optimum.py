@@ -150,7 +150,7 @@ def solve_with(inst: Instance, method="auto", progress=None) -> OptimumResult:
     return result
 
 
-def optimum_for(inst: Instance, method="auto", progress=None) -> OptimumResult:
+def optimal_acceptance_for(inst: Instance, method="auto", progress=None) -> OptimumResult:
     """:func:`optimal_acceptance` on an already built :class:`~lpspec.instance.Instance` (:func:`solve_with`)."""
     return solve_with(inst, method, progress)
 
@@ -196,6 +196,5 @@ def _solve_lp(inst: Instance, progress=None) -> OptimumResult:
                          {"lp": res, "float_answer": True, "tolerance": CUT_TOLERANCE})
 
 
-#: The Instance twin of :func:`optimal_acceptance` under the ``<name>_for`` pattern (same function as
-#: :func:`optimum_for`).
-optimal_acceptance_for = optimum_for
+#: The older spelling of :func:`optimal_acceptance_for` (the same function; its ``__name__`` is the twin's).
+optimum_for = optimal_acceptance_for

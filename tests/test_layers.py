@@ -322,6 +322,8 @@ def test_every_keyword_function_has_an_instance_twin():
         first = next(iter(inspect.signature(twin).parameters))
         assert first == "inst", f"{name}_for takes {first!r} first, not the instance"
         assert f"{name}_for" in module.__all__
+        if name != "optimal_verifier":  # lpspec.verifier is being rewritten elsewhere: its twin keeps its old name
+            assert twin.__name__ == f"{name}_for", f"{name}_for is named {twin.__name__!r}"
         assert f"{fn.__module__}.{name}_for" in lpspec.__doc__  # documented in the table of lpspec's docstring
 
 

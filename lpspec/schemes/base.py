@@ -91,7 +91,7 @@ def float_instance(inst: Instance) -> Instance:
     >>> float_instance(inst).exact
     False
     """
-    if not inst.exact:
+    if not inst.exact:  # deliberate: the conversion itself
         return inst
     drafts = inst.drafts.astype(np.float64)
     target = inst.target.astype(np.float64)
@@ -117,7 +117,7 @@ def tuple_weighted_sum(inst: Instance, table: np.ndarray, exact: bool) -> np.nda
     """``Σ_x P(x) table[x, ·]`` over the rows of ``inst.tuple_table``, shape (n,): exact for Fractions,
     ``math.fsum`` per column for floats."""
     arith = EXACT if exact else FLOAT
-    mass = inst.tuple_table.mass if exact else inst.tuple_table.mass.astype(np.float64)
+    mass = arith.array(inst.tuple_table.mass)
     return arith.array([arith.sum(mass * table[:, y]) for y in range(inst.n)])
 
 
@@ -405,9 +405,7 @@ class ImportanceScheme(Scheme):
     @cached_property
     def _step2(self):
         """``(min(1, q/p_I), normalised residual)`` of step 2."""
-        q, pI = self.instance.target, self.intermediate
-        if not self.exact:
-            q = q.astype(np.float64)
+        q, pI = self.arith.array(self.instance.target), self.intermediate
         accept = self.arith.array([acceptance_ratio(a, b) for a, b in zip(q.tolist(), pI.tolist())])
         return accept, residual(q, pI)
 
@@ -433,7 +431,7 @@ class ImportanceScheme(Scheme):
         from ..decomposition import two_step_from_beta
 
         table = self.beta_table
-        if not self.exact:  # repair the rounding of β rows so that they sum to one exactly enough
+        if not self.exact:  # deliberate float-only branch: repair the rounding of β rows (rationals need none)
             table = np.maximum(table, 0.0)
             table = table / table.sum(axis=1, keepdims=True)
         return two_step_from_beta(self.instance, table, method=self.name)

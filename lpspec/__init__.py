@@ -156,7 +156,33 @@ _MOVED = {
 }
 
 
+#: The subpackages reachable as attributes after ``import lpspec`` (documented in docs/api): every other
+#: submodule is imported by its name (``import lpspec.optimum``, ``from lpspec.lp import ...``).
+SUBPACKAGES = ("batched", "cli", "experiments", "io", "schemes")
+
+
+def _hide_submodules() -> None:
+    """Drop the submodules that importing the names above left as attributes: the top level shows ``__all__``
+    and :data:`SUBPACKAGES` only (``lpspec.<module>`` still resolves, through :func:`__getattr__`)."""
+    import types
+
+    for key, value in list(globals().items()):
+        if isinstance(value, types.ModuleType) and not key.startswith("_") and key not in SUBPACKAGES:
+            del globals()[key]
+
+
+_hide_submodules()
+
+
+def __dir__():
+    return sorted({*__all__, *SUBPACKAGES, "SUBPACKAGES", "__version__"})
+
+
 def __getattr__(name):
+    if name in SUBPACKAGES or (not name.startswith("_") and _is_submodule(name)):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     if name in _MOVED:
         import importlib
         import warnings
@@ -166,3 +192,12 @@ def __getattr__(name):
                       DeprecationWarning, stacklevel=2)
         return getattr(importlib.import_module(module), name)
     raise AttributeError(f"module 'lpspec' has no attribute {name!r}")
+
+
+def _is_submodule(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(f"{__name__}.{name}") is not None
+    except (ImportError, ValueError):
+        return False

@@ -28,6 +28,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .xp import one_minus_power as _one_minus_power
+
 __all__ = ["Arith", "EXACT", "FLOAT", "arith_of"]
 
 
@@ -85,8 +87,7 @@ class Arith:
         ``-expm1(k · log1p(-tail))`` without cancellation for a small ``tail`` (docs/theory.md §4)."""
         if self.exact:
             return 1 - (1 - tail) ** k
-        with np.errstate(divide="ignore"):
-            return -np.expm1(k * np.log1p(-np.minimum(tail, 1.0)))
+        return _one_minus_power(np.asarray(tail, dtype=np.float64), k)  # the one float formula (lpspec.xp)
 
     def bincount(self, index, weights, size: int) -> np.ndarray:
         """``out[i] = Σ_{j : index[j] = i} weights[j]``, shape (size,), added in the order of ``index``:

@@ -29,6 +29,7 @@ from .keywords import DRAFTS, keyword_aliases
 from .markov import as_markov_pair
 from .models import as_models
 from .multiplicity import multiplicity_table
+from .registry import BLOCK_TABLE_SCHEMES, DEFAULT_BLOCK_SCHEME, SCHEME_SPECS
 
 __all__ = ["MAX_KERNEL_ENTRIES", "MAX_TABLE_ENTRIES", "BlockEfficiency", "MonteCarloBlockEfficiency", "block_efficiency",
            "block_efficiency_mc", "block_efficiency_table", "block_start_kernel", "long_run_block_efficiency"]
@@ -38,6 +39,12 @@ MAX_KERNEL_ENTRIES = 40_000_000
 #: Largest ``n^2 K`` of the exact recursion: one ``a_{c,j}(y, m)`` table of ``n x n x j`` float64 at a time
 #: (2e8 entries = 1.6 GB); above it, a ValueError before any work (Monte Carlo scales: block_efficiency_mc).
 MAX_TABLE_ENTRIES = 200_000_000
+
+
+def _one_draft(scheme: str) -> bool:
+    """The scheme uses the first draft only (evaluated at ``K = 1``), from its registry entry."""
+    spec = SCHEME_SPECS.get(scheme)
+    return spec is not None and spec.one_draft
 
 
 def _positive_int(value, name: str) -> int:
@@ -139,7 +146,7 @@ def _result(mu_k, alpha_k, start, scheme, k, length, visited_accept):
 
 @keyword_aliases(deprecated=DRAFTS)
 def block_efficiency(*, target, drafts=None, start=None, k: int, length: int,
-                     scheme: str = "specinfer") -> BlockEfficiency:
+                     scheme: str = DEFAULT_BLOCK_SCHEME) -> BlockEfficiency:
     """Exact block efficiency ``τ`` of ``K`` i.i.d. draft sequences of length ``L`` on a bigram pair.
 
     Parameters
@@ -180,7 +187,8 @@ def block_efficiency(*, target, drafts=None, start=None, k: int, length: int,
     draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
-    if scheme in ("block_verification", "stepwise_optimal", "traversal"):  # sequence-level block verifiers
+    spec = SCHEME_SPECS.get(scheme)
+    if spec is not None and spec.level == "sequence":  # block verifiers evaluated on whole draft trees
         from .sequence.block_schemes import sequence_block_efficiency
 
         return BlockEfficiency(**sequence_block_efficiency(scheme, target=target, drafts=draft, start=start, k=k,
@@ -196,7 +204,7 @@ def _visited(alpha, i, kmax):
 
 @keyword_aliases(deprecated=DRAFTS)
 def block_efficiency_table(*, target, drafts=None, start=None, ks=(1, 2, 4, 8), lengths=(1, 2, 3, 4, 5),
-                           schemes=("single_draft", "specinfer", "spectr"), progress_bar: bool | None = None):
+                           schemes=BLOCK_TABLE_SCHEMES, progress_bar: bool | None = None):
     """Token acceptance and block efficiency for every scheme, ``K`` and ``L``: a :class:`~lpspec.io.export.Table`.
 
     One forward recursion per scheme serves every ``K`` and ``L`` (the tables ``a_{·,j}`` do not depend on
@@ -225,13 +233,10 @@ def block_efficiency_table(*, target, drafts=None, start=None, ks=(1, 2, 4, 8), 
     from .progress import progress_bar as open_bar
 
     rows = []
-    bar = open_bar(total=sum(1 if s == "single_draft" else max(ks) for s in schemes), desc="blocks",
+    bar = open_bar(total=sum(1 if _one_draft(s) else max(ks) for s in schemes), desc="blocks",
                    enabled=progress_bar, unit="table")
     for scheme in schemes:
-        if scheme == "single_draft":
-            use = [1]
-        else:
-            use = ks
+        use = [1] if _one_draft(scheme) else ks
         bar.set_description(f"blocks {scheme}")
         mu, alpha = _forward(pair, scheme, use, max(lengths), bar=bar)
         for i, k in enumerate(use):
@@ -246,7 +251,7 @@ def block_efficiency_table(*, target, drafts=None, start=None, ks=(1, 2, 4, 8), 
 
 # ------------------------------------------------------------------------------------------ continuous decoding
 @keyword_aliases(deprecated=DRAFTS)
-def block_start_kernel(*, target, drafts=None, k: int, length: int, scheme: str = "specinfer",
+def block_start_kernel(*, target, drafts=None, k: int, length: int, scheme: str = DEFAULT_BLOCK_SCHEME,
                        chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """The chain of block-start contexts of continuous decoding, and tokens per block from each context.
 
@@ -310,7 +315,7 @@ def block_start_kernel(*, target, drafts=None, k: int, length: int, scheme: str 
 
 @keyword_aliases(deprecated=DRAFTS)
 def long_run_block_efficiency(*, target, drafts=None, k: int, length: int,
-                              scheme: str = "specinfer") -> BlockEfficiency:
+                              scheme: str = DEFAULT_BLOCK_SCHEME) -> BlockEfficiency:
     """Block efficiency of continuous decoding: tokens per target call over one long generated text.
 
     The block-start contexts form the Markov chain :func:`block_start_kernel`; by the renewal-reward theorem the
@@ -410,7 +415,7 @@ def _start_sampler(start, models, rng):
 
 
 @keyword_aliases(deprecated=DRAFTS)
-def block_efficiency_mc(*, target, drafts=None, start=None, k: int, length: int, scheme: str = "specinfer",
+def block_efficiency_mc(*, target, drafts=None, start=None, k: int, length: int, scheme: str = DEFAULT_BLOCK_SCHEME,
                         blocks: int = 10_000, seed=0, confidence: float = 0.99,
                         order: int | None = None) -> MonteCarloBlockEfficiency:
     """Monte Carlo block efficiency for any models, with a confidence interval (docs/theory.md §11).

@@ -205,7 +205,7 @@ def _max_flow(caps_src: list[Fraction], members: list[list[int]], caps_sink: lis
                     del flow[(w, u - M)]
 
 
-def certify_instance(inst: Instance) -> ExactCertificate:
+def certify_for(inst: Instance) -> ExactCertificate:
     """:func:`certify` on an already built exact :class:`~lpspec.instance.Instance`."""
     if not inst.exact:
         raise ValueError(
@@ -266,6 +266,5 @@ def certify(*, target, drafts, k: int | None = None, law: str = "independent") -
     return certify_instance(make_instance(target=target, drafts=drafts, k=k, law=law))
 
 
-#: The Instance twin of :func:`certify` under the ``<name>_for`` pattern (same function as
-#: :func:`certify_instance`).
-certify_for = certify_instance
+#: The older spelling of :func:`certify_for` (the same function; its ``__name__`` is the twin's).
+certify_instance = certify_for

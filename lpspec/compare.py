@@ -5,15 +5,12 @@ from __future__ import annotations
 from .instance import Instance, make_instance
 from .keywords import DRAFTS, keyword_aliases
 from .optimum import optimum_for
-from .registry import ENUMERATING
-from .schemes import MAX_SCHEME_TUPLES, SCHEMES
+from .registry import COMPARED, DEFAULT_TRUNCATION, ENUMERATING, MAX_SCHEME_TUPLES, SCHEME_SPECS, SchemeSpec
 from .schemes.base import exact_sum
-from .schemes.importance import DEFAULT_TRUNCATION
 
 __all__ = ["COMPARED", "Comparison", "compare_schemes", "compare_schemes_for", "upper_bound"]
 
-#: Names reported by :func:`compare_schemes`, in order (``upper_bound`` last).
-COMPARED = (*SCHEMES, "upper_bound")
+# COMPARED (the names reported by compare_schemes, in order, the bound last) comes from lpspec.registry.
 
 def upper_bound(inst: Instance):
     """SpecTr's bound ``P* <= Σ_y min(q(y), Pr(y ∈ set(X)))`` (docs/theory.md §5), exact for exact instances.
@@ -44,19 +41,36 @@ class Comparison(dict):
         self.not_computed: dict[str, str] = dict(not_computed or {})
 
 
+def _why_not(spec: SchemeSpec, inst: Instance) -> str | None:
+    """Why the scheme of ``spec`` does not apply to ``inst`` (None: it applies; a bound always does)."""
+    return None if spec.kind == "bound" else spec.load("exact").why_not(inst)
+
+
 def _why_left_out(inst: Instance, name: str) -> str | None:
     """Why ``name`` is not computed on ``inst`` by default (None: it is computed)."""
-    if name == "upper_bound":
+    spec = SCHEME_SPECS[name]
+    if spec.kind == "bound":
         return None
-    if name == "tournament" and inst.k <= 2 and SCHEMES[name].applies_to(inst):
-        return "at K = 2 the tournament is pairwise_is itself"
-    reason = SCHEMES[name].why_not(inst)
+    reason = _why_not(spec, inst)
+    if spec.same_as is not None and inst.k <= spec.same_as[0] and reason is None:
+        return f"at K = {inst.k} the {name} is {spec.same_as[1]} itself"
     if reason is not None:
         return f"does not apply: {reason}"
-    if name in ENUMERATING and inst.num_tuples() > MAX_SCHEME_TUPLES:
+    if spec.enumerates and inst.num_tuples() > MAX_SCHEME_TUPLES:
         return (f"would enumerate {inst.tuple_count_text()} draft tuples (limit MAX_SCHEME_TUPLES = "
                 f"{MAX_SCHEME_TUPLES:,})")
     return None
+
+
+def _value(spec: SchemeSpec, inst: Instance, s: int, optimum):
+    """The exact acceptance of one registered entry on ``inst`` (``optimum`` reused where given)."""
+    if spec.kind == "optimum":  # the row is P* itself, not the completed scheme's evaluation
+        return (optimum_for(inst) if optimum is None else optimum).value
+    backend = spec.load("exact")
+    if spec.kind == "bound":
+        return backend(inst)
+    given = {"s": s, "optimum": optimum}
+    return backend(inst, **{key: given[key] for key in spec.params if given[key] is not None}).acceptance
 
 
 @keyword_aliases(refused=DRAFTS)
@@ -141,28 +155,18 @@ def compare_schemes_for(inst: Instance, schemes=None, *, s: int = DEFAULT_TRUNCA
             if name not in COMPARED:
                 raise ValueError(
                     f"schemes: {name!r} is not a scheme name; choose from {', '.join(COMPARED)}.")
-            if name != "upper_bound":
-                reason = SCHEMES[name].why_not(inst)
-                if reason is not None:
-                    raise ValueError(f"schemes: {name!r} does not apply: {reason}")
+            reason = _why_not(SCHEME_SPECS[name], inst)
+            if reason is not None:
+                raise ValueError(f"schemes: {name!r} does not apply: {reason}")
         heavy = [name for name in names if name in ENUMERATING]
         if heavy and inst.num_tuples() > MAX_SCHEME_TUPLES:
             raise ValueError(
                 f"{', '.join(heavy)} need an enumeration of {inst.tuple_count_text()} draft tuples (limit "
-                f"{MAX_SCHEME_TUPLES:,}); leave them out of the selected schemes (e.g. optimal, specinfer, spectr, naive, "
-                "single_draft, upper_bound), or use a smaller instance."
+                f"{MAX_SCHEME_TUPLES:,}); leave them out of the selected schemes (e.g. "
+                f"{', '.join(n for n in COMPARED if not SCHEME_SPECS[n].enumerates)}), or use a smaller instance."
             )
         left_out = {name: "not requested" for name in COMPARED if name not in names}
     out = Comparison(not_computed=left_out)
     for name in names:
-        if name == "upper_bound":
-            out[name] = upper_bound(inst)
-        elif name == "optimal":
-            out[name] = (optimum_for(inst) if optimum is None else optimum).value
-        elif name == "truncated_is":
-            out[name] = SCHEMES[name](inst, s=s).acceptance
-        elif name == "canonical" and optimum is not None:
-            out[name] = SCHEMES[name](inst, optimum=optimum).acceptance
-        else:
-            out[name] = SCHEMES[name](inst).acceptance
+        out[name] = _value(SCHEME_SPECS[name], inst, s, optimum)
     return out

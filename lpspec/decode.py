@@ -25,6 +25,7 @@ import numpy as np
 from .blocks import _positive_int, _start_sampler, mean_interval
 from .keywords import DRAFTS, keyword_aliases
 from .models import NextTokenModels, as_models
+from .registry import DEFAULT_BLOCK_SCHEME, SCHEME_SPECS
 
 __all__ = ["MAX_TRANSITION_VOCABULARY", "DecodeResult", "decode"]
 
@@ -83,6 +84,14 @@ class DecodeResult:
                 "accepted_length": self.accepted_length.tolist(), "tokens": int(self.tokens.size)}
 
 
+def _optimal_sampler(q, p, j: int):
+    """The optimal scheme's sampler for :func:`decode` (the registry's ``sampler`` pointer of the optimum): the
+    rank-space verifier ``lpspec.optimal_verifier`` of ``(q, p, j)``, adapted to one tuple per call."""
+    from .verifier import optimal_verifier
+
+    return _RankSpaceVerifier(optimal_verifier(target=q, drafts=p, k=j))
+
+
 class _RankSpaceVerifier:
     """Adapter: ``sample(x, rng)`` of one tuple for ``lpspec.optimal_verifier`` (which samples batches)."""
 
@@ -104,7 +113,7 @@ def _draw(law: np.ndarray, rng: np.random.Generator) -> int:
 
 
 @keyword_aliases(deprecated=DRAFTS)
-def decode(*, target, drafts=None, start=None, k: int, length: int, scheme: str = "specinfer",
+def decode(*, target, drafts=None, start=None, k: int, length: int, scheme: str = DEFAULT_BLOCK_SCHEME,
            blocks: int = 1000, seed=0, restart: bool = False, confidence: float = 0.99,
            temperature: float = 1.0, max_context: int | None = None, order: int | None = None,
            **scheme_kw) -> DecodeResult:
@@ -159,7 +168,6 @@ def decode(*, target, drafts=None, start=None, k: int, length: int, scheme: str 
     """
     draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
     from .schemes import make_scheme
-    from .verifier import optimal_verifier
 
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
@@ -179,8 +187,8 @@ def decode(*, target, drafts=None, start=None, k: int, length: int, scheme: str 
             q, p = models.laws(ctx)
             if callable(scheme):
                 s = scheme(q, p, j)
-            elif scheme == "optimal" and not scheme_kw:
-                s = _RankSpaceVerifier(optimal_verifier(target=q, drafts=p, k=j))
+            elif not scheme_kw and scheme in SCHEME_SPECS and SCHEME_SPECS[scheme].has("sampler"):
+                s = SCHEME_SPECS[scheme].load("sampler")(q, p, j)
             else:
                 s = make_scheme(scheme, target=q, drafts=p, k=j, **scheme_kw)
             if models.markov or models.order:

@@ -380,7 +380,7 @@ def canonical_decomposition(
     return decomposition_for(inst, method)
 
 
-def decomposition_for(inst: Instance, method: str = "auto", optimum=None) -> CanonicalDecomposition:
+def canonical_decomposition_for(inst: Instance, method: str = "auto", optimum=None) -> CanonicalDecomposition:
     """:func:`canonical_decomposition` on an already built instance (``optimum``: its P*, when already known)."""
     from .instance import MAX_ENUMERATED_TUPLES
     from .optimum import optimum_for
@@ -408,6 +408,5 @@ def decomposition_for(inst: Instance, method: str = "auto", optimum=None) -> Can
     return dec
 
 
-#: The Instance twin of :func:`canonical_decomposition` under the ``<name>_for`` pattern (same function as
-#: :func:`decomposition_for`).
-canonical_decomposition_for = decomposition_for
+#: The older spelling of :func:`canonical_decomposition_for` (the same function; its ``__name__`` is the twin's).
+decomposition_for = canonical_decomposition_for

@@ -53,7 +53,6 @@ __all__ = [
     "check_context",
     "distributions_from_models",
     "hub_unreachable",
-    "main",
     "model_positions",
     "next_token_probabilities",
     "text_windows",
@@ -289,12 +288,20 @@ def distributions_from_models(*, target_model, draft_models, tokenizer, text: st
     return target, drafts_t, tokens
 
 
-def main(argv=None) -> int:
-    """``python -m lpspec.hf_distributions ARGS`` = ``lpspec distributions ARGS`` (:mod:`lpspec.cli.distributions`)."""
-    from .cli import main as cli_main
+def __getattr__(name):
+    """``main`` moved to the CLI layer (:func:`lpspec.cli.aliases.distributions_main`); resolved with a warning."""
+    if name == "main":
+        import importlib
+        import warnings
 
-    return cli_main(["distributions", *(sys.argv[1:] if argv is None else list(argv))])
+        warnings.warn("lpspec.hf_distributions.main is now lpspec.cli.aliases.distributions_main; the old name "
+                      "will be removed.", DeprecationWarning, stacklevel=2)
+        return importlib.import_module("lpspec.cli.aliases").distributions_main
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+if __name__ == "__main__":  # pragma: no cover  (python -m lpspec.hf_distributions = lpspec distributions, by name)
+    import runpy
+
+    sys.argv[1:1] = ["distributions"]
+    runpy.run_module("lpspec", run_name="__main__", alter_sys=True)

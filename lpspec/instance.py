@@ -22,11 +22,12 @@ import numpy as np
 from .arith import EXACT, FLOAT, Arith
 from .distributions import Distribution, as_distribution
 from .keywords import DRAFTS, keyword_aliases
+from .registry import LAW_SPECS, LAWS, LawSpec
 
 __all__ = ["LAWS", "Instance", "TupleTable", "SetTable", "make_instance", "MAX_ENUMERATED_TUPLES", "MAX_K",
            "MAX_EXACT_K", "MASS_TOLERANCE", "MassInvariantError"]
 
-LAWS = ("independent", "without_replacement", "greedy")
+# LAWS (the draft law names) and their code: lpspec.registry.LAW_SPECS.
 
 #: Largest number of draft tuples lpspec enumerates (a guard against n**K blowing up memory).
 MAX_ENUMERATED_TUPLES = 4_000_000
@@ -45,8 +46,9 @@ class MassInvariantError(ArithmeticError):
 
 def _check_total(mass: np.ndarray, exact: bool, law: str) -> None:
     """Raise :class:`MassInvariantError` unless ``Σ mass = 1`` (exactly, or within :data:`MASS_TOLERANCE`)."""
-    total = _psum(mass) if mass.size else (EXACT if exact else FLOAT).zero
-    ok = total == 1 if exact else abs(total - 1.0) <= MASS_TOLERANCE
+    arith = EXACT if exact else FLOAT
+    total = arith.sum(mass)  # Σ over no tuple is the arithmetic's zero
+    ok = abs(total - arith.one) <= arith.tolerance(MASS_TOLERANCE)  # exactly 1 for rationals
     if not ok:
         raise MassInvariantError(
             f"the draft tuples of law={law!r} have total mass {total!r}, not 1; lpspec refuses to report a "
@@ -63,14 +65,6 @@ def _scaled_product(mant: np.ndarray, expo: np.ndarray, num: np.ndarray, den: np
     md, ed = np.frexp(den)
     m, e = np.frexp(mant * mn / md)
     return m, expo + en.astype(np.int64) - ed.astype(np.int64) + e.astype(np.int64)
-
-
-def _psum(values) -> float | Fraction:
-    """Sum of non-negative terms: exact for Fractions, ``math.fsum`` (correctly rounded) for floats."""
-    vals = list(values.tolist() if isinstance(values, np.ndarray) else values)
-    if (vals and isinstance(vals[0], Fraction)) or getattr(getattr(values, "dtype", None), "kind", "") == "O":
-        return sum(vals, Fraction(0))
-    return math.fsum(vals)
 
 
 @dataclass(frozen=True)
@@ -171,18 +165,8 @@ class Instance:
 
     # ------------------------------------------------------------------ tuples and sets
     def num_tuples(self) -> int:
-        """Number of tuples of positive probability (before enumeration)."""
-        if self.law == "greedy":
-            return int(np.count_nonzero(self._greedy_rest_mask() & (self.draft > 0)))
-        if self.identical:
-            m = int(np.count_nonzero(self.draft > 0))
-            if self.law == "without_replacement":
-                return math.perm(m, self.k)
-            if m > 1 and self.k * math.log2(m) > 4096:  # astronomically many: a bound, not the number
-                return 2**4096
-            return m**self.k
-        support = [int(np.count_nonzero(row > 0)) for row in self.drafts]
-        return math.prod(support)
+        """Number of tuples of positive probability (before enumeration; the law's ``count``)."""
+        return self.law_spec.load("count")(self)
 
     def tuple_count_text(self) -> str:
         """:meth:`num_tuples` for a message: ``"1,024"``, or ``"about 10^301"`` when it is astronomical."""
@@ -204,6 +188,11 @@ class Instance:
                 "(sorted prefix, identical independent drafts, any n) or the batched backend."
             )
 
+    @property
+    def law_spec(self) -> LawSpec:
+        """The draft law's entry of :data:`lpspec.registry.LAW_SPECS`."""
+        return LAW_SPECS[self.law]
+
     @cached_property
     def greedy_fixed(self) -> np.ndarray:
         """The ``K-1`` fixed tokens of the greedy law, by decreasing ``p`` (ties to the lower index)."""
@@ -220,66 +209,11 @@ class Instance:
     def tuple_table(self) -> TupleTable:
         """All draft tuples of positive probability, with ``P(x)`` (docs/theory.md §1, §6)."""
         self.check_enumerable("tuple enumeration")
-        K = self.k
-        if self.law == "independent":
-            supports = [np.flatnonzero(row > 0) for row in self.drafts]
-            grids = np.meshgrid(*supports, indexing="ij")
-            tuples = np.stack([g.ravel() for g in grids], axis=1).astype(np.int64)
-            mass = self.drafts[0][tuples[:, 0]].copy()
-            for k in range(1, K):  # products of numbers <= 1: no intermediate underflow below the result
-                mass = mass * self.drafts[k][tuples[:, k]]
-        elif self.law == "without_replacement":
-            tuples, mass = self._without_replacement_tuples()
-        else:
-            p = self.draft
-            rest = np.flatnonzero(self._greedy_rest_mask() & (p > 0))
-            denom = _psum(p[self._greedy_rest_mask()])
-            tuples = np.empty((rest.size, K), dtype=np.int64)
-            tuples[:, : K - 1] = self.greedy_fixed
-            tuples[:, K - 1] = rest
-            mass = self.arith.array([p[y] / denom for y in rest])
+        tuples, mass = self.law_spec.load("tuples")(self)
         _check_total(mass, self.exact, self.law)
         keys = canonical_set_keys(tuples, self.n)
         uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
         return TupleTable(tuples, mass, inverse.ravel().astype(np.int64))
-
-    def _without_replacement_tuples(self):
-        p = self.draft
-        support = np.flatnonzero(p > 0)
-        prefixes = support[:, None]
-        mass = p[support].copy()  # P(x_1) = p(x_1) / p(Omega), and p(Omega) = 1 after validation
-        if not self.exact:  # mantissa/exponent form: mass · p / rem cannot underflow (docs/theory.md §6)
-            mant, expo = np.frexp(mass)
-            expo = expo.astype(np.int64)
-        for _ in range(1, self.k):
-            # remaining mass after each prefix: a sum of the positive masses left, not 1 - sum(prefix)
-            remaining = np.ones((prefixes.shape[0], self.n), dtype=bool)
-            np.put_along_axis(remaining, prefixes, False, axis=1)
-            if self.exact:
-                rem = np.array([_psum(p[r]) for r in remaining], dtype=object)
-            else:
-                rem = np.where(remaining, p[None, :], 0.0).sum(axis=1)
-            nxt = []
-            nmass = []
-            rows = []
-            for j in range(prefixes.shape[0]):
-                cand = support[remaining[j, support]]
-                nxt.append(np.concatenate([np.repeat(prefixes[j][None, :], cand.size, 0), cand[:, None]], 1))
-                if self.exact:
-                    nmass.append(mass[j] * p[cand] / rem[j])
-                else:
-                    rows.append(np.full(cand.size, j))
-                    nmass.append(cand)
-            if not self.exact:
-                parent = np.concatenate(rows)
-                cand = np.concatenate(nmass)
-                mant, expo = _scaled_product(mant[parent], expo[parent], p[cand], rem[parent])
-            else:
-                mass = np.concatenate(nmass)
-            prefixes = np.concatenate(nxt, axis=0)
-        if not self.exact:
-            mass = np.ldexp(mant, expo)
-        return prefixes.astype(np.int64), mass
 
     @cached_property
     def tuple_rows(self) -> dict:
@@ -299,26 +233,16 @@ class Instance:
 
     # ------------------------------------------------------------------ cut quantities (docs/theory.md §3)
     def subset_mass(self, dist: np.ndarray, mask: np.ndarray):
-        return _psum(dist[np.asarray(mask, dtype=bool)])
+        return self.arith.sum(dist[np.asarray(mask, dtype=bool)])
 
     def containment_probability(self, mask) -> float | Fraction:
         """``Pr(set(X) ⊆ S)`` for the set ``S`` given as a boolean mask of shape (n,)."""
         mask = np.asarray(mask, dtype=bool)
-        if self.law == "independent":
-            if self.identical:
-                return self.subset_mass(self.draft, mask) ** self.k
-            out = self.one()
-            for row in self.drafts:
-                out = out * self.subset_mass(row, mask)
-            return out
-        if self.law == "greedy":
-            if not np.all(mask[self.greedy_fixed]):
-                return self.zero()
-            rest = self._greedy_rest_mask()
-            return self.subset_mass(self.draft, mask & rest) / self.subset_mass(self.draft, rest)
+        if self.law_spec.set_mass is not None:  # the law's closed form
+            return self.law_spec.load("set_mass")(self, mask)
         st = self.set_table
         inside = np.all(np.where(st.sets >= 0, mask[np.maximum(st.sets, 0)], True), axis=1)
-        return _psum(st.mass[inside])
+        return self.arith.sum(st.mass[inside])
 
     def cut_value(self, mask) -> float | Fraction:
         """``q(S) + 1 - Pr(set(X) ⊆ S)``: an upper bound on every exact scheme's acceptance (docs/theory.md §3)."""
@@ -327,13 +251,8 @@ class Instance:
 
     def inclusion_probability(self) -> np.ndarray:
         """``Pr(y ∈ set(X))`` for every token ``y``, shape (n,)."""
-        if self.law == "independent":
-            if self.identical and not self.exact:  # 1 - (1 - p)^K without cancellation, any K
-                return FLOAT.one_minus_power(self.draft.astype(np.float64), self.k)
-            miss = self.arith.array([self.one()] * self.n)
-            for row in self.drafts:
-                miss = miss * (self.one() - row)
-            return self.one() - miss
+        if self.law_spec.inclusion is not None:  # the law's closed form
+            return self.law_spec.load("inclusion")(self)
         st = self.set_table
         out = self.arith.zeros(self.n)
         sid, tok = st.edges
@@ -405,7 +324,7 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
     >>> inst.n, inst.k, inst.identical
     (2, 2, True)
     """
-    if law not in LAWS:
+    if law not in LAW_SPECS:
         raise ValueError(f"law={law!r} is not a draft law; choose one of {', '.join(LAWS)}.")
     if isinstance(k, bool) or (k is not None and not isinstance(k, (int, np.integer))):
         raise ValueError(f"k={k!r} must be a positive integer (the number of drafts).")
@@ -475,7 +394,7 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
     K = int(k) if single else len(rows)
     if not single and is_exact and K > MAX_EXACT_K:
         raise ValueError(f"{K} exact (Fraction) drafts: lpspec allows at most {MAX_EXACT_K} for exact input.")
-    dtype = object if is_exact else np.float64
+    dtype = (EXACT if is_exact else FLOAT).dtype
     if single:  # K identical rows: a read-only broadcast view, no K x n copy (any K <= 2^53)
         max_k_view = np.iinfo(np.intp).max // (q.n * rows[0].values.itemsize)
         if K > max_k_view:  # numpy refuses a view whose nominal size K * n * 8 bytes exceeds its index range
@@ -489,26 +408,143 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
             drafts_arr[i] = r.values
     named = [("drafts", rows[0])] if single else [(f"drafts[{i}]", r) for i, r in enumerate(rows)]
     renorm = tuple(name for name, d in [("target", q), *named] if d.renormalised)
-    if law != "independent" and not identical:
+    if LAW_SPECS[law].identical_only and not identical:
         raise ValueError(
             f"law={law!r} needs identical drafts: pass drafts=p with k=K (the law is defined by one p)."
         )
     inst = Instance(q.values, drafts_arr, law, identical, is_exact, renorm)
-    p0 = drafts_arr[0]
-    if law == "without_replacement":
-        support = int(np.count_nonzero(p0 > 0))
-        if support < K:
-            raise ValueError(
-                f"law='without_replacement' cannot draw K={K} distinct tokens: drafts has only {support} "
-                f"tokens of positive mass. Lower k to at most {support}, or use law='independent'."
-            )
-    if law == "greedy":
-        if K > q.n:
-            raise ValueError(f"law='greedy' needs K <= n; got K={K}, n={q.n}. Lower k.")
-        rest = inst._greedy_rest_mask()
-        if not np.any(p0[rest] > 0):
-            raise ValueError(
-                f"law='greedy' cannot draw the last draft: p puts no mass outside its top K-1={K - 1} "
-                "tokens. Lower k, or use law='independent'."
-            )
+    if LAW_SPECS[law].check is not None:
+        LAW_SPECS[law].load("check")(inst)
     return inst
+
+
+# ---------------------------------------------------------------------------------------------- the draft laws
+# One function per law and question; lpspec.registry.LAW_SPECS points at them ("module:attr"), and Instance asks
+# the registry, so a new law is its functions plus one LawSpec.
+def _independent_tuples(inst: Instance):
+    """``independent``: every tuple of the supports, ``P(x) = Π_k p_k(x_k)``."""
+    supports = [np.flatnonzero(row > 0) for row in inst.drafts]
+    grids = np.meshgrid(*supports, indexing="ij")
+    tuples = np.stack([g.ravel() for g in grids], axis=1).astype(np.int64)
+    mass = inst.drafts[0][tuples[:, 0]].copy()
+    for k in range(1, inst.k):  # products of numbers <= 1: no intermediate underflow below the result
+        mass = mass * inst.drafts[k][tuples[:, k]]
+    return tuples, mass
+
+
+def _greedy_tuples(inst: Instance):
+    """``greedy``: the fixed top ``K-1`` tokens, then ``y`` with ``p(y) / p(rest)``."""
+    p, K = inst.draft, inst.k
+    rest = np.flatnonzero(inst._greedy_rest_mask() & (p > 0))
+    denom = inst.arith.sum(p[inst._greedy_rest_mask()])
+    tuples = np.empty((rest.size, K), dtype=np.int64)
+    tuples[:, : K - 1] = inst.greedy_fixed
+    tuples[:, K - 1] = rest
+    return tuples, inst.arith.array([p[y] / denom for y in rest])
+
+
+def _without_replacement_tuples(self: Instance):
+    """``without_replacement``: successive sampling, ``P(x) = Π_i p(x_i) / p(Ω \\ {x_<i})``."""
+    p = self.draft
+    support = np.flatnonzero(p > 0)
+    prefixes = support[:, None]
+    mass = p[support].copy()  # P(x_1) = p(x_1) / p(Omega), and p(Omega) = 1 after validation
+    # Deliberate exact/float branches (here only): floats carry the masses in mantissa/exponent form, so that
+    # mass · p / rem cannot underflow (docs/theory.md §6); rationals need no such care.
+    if not self.exact:
+        mant, expo = np.frexp(mass)
+        expo = expo.astype(np.int64)
+    for _ in range(1, self.k):
+        # remaining mass after each prefix: a sum of the positive masses left, not 1 - sum(prefix)
+        remaining = np.ones((prefixes.shape[0], self.n), dtype=bool)
+        np.put_along_axis(remaining, prefixes, False, axis=1)
+        if self.exact:
+            rem = np.array([self.arith.sum(p[r]) for r in remaining], dtype=object)
+        else:
+            rem = np.where(remaining, p[None, :], 0.0).sum(axis=1)
+        nxt = []
+        nmass = []
+        rows = []
+        for j in range(prefixes.shape[0]):
+            cand = support[remaining[j, support]]
+            nxt.append(np.concatenate([np.repeat(prefixes[j][None, :], cand.size, 0), cand[:, None]], 1))
+            if self.exact:
+                nmass.append(mass[j] * p[cand] / rem[j])
+            else:
+                rows.append(np.full(cand.size, j))
+                nmass.append(cand)
+        if not self.exact:
+            parent = np.concatenate(rows)
+            cand = np.concatenate(nmass)
+            mant, expo = _scaled_product(mant[parent], expo[parent], p[cand], rem[parent])
+        else:
+            mass = np.concatenate(nmass)
+        prefixes = np.concatenate(nxt, axis=0)
+    if not self.exact:
+        mass = np.ldexp(mant, expo)
+    return prefixes.astype(np.int64), mass
+
+
+def _count_independent(inst: Instance) -> int:
+    if inst.identical:
+        m = int(np.count_nonzero(inst.draft > 0))
+        if m > 1 and inst.k * math.log2(m) > 4096:  # astronomically many: a bound, not the number
+            return 2**4096
+        return m**inst.k
+    return math.prod(int(np.count_nonzero(row > 0)) for row in inst.drafts)
+
+
+def _count_without_replacement(inst: Instance) -> int:
+    return math.perm(int(np.count_nonzero(inst.draft > 0)), inst.k)
+
+
+def _count_greedy(inst: Instance) -> int:
+    return int(np.count_nonzero(inst._greedy_rest_mask() & (inst.draft > 0)))
+
+
+def _independent_set_mass(inst: Instance, mask: np.ndarray):
+    """``Pr(set(X) ⊆ S) = Π_k p_k(S)``."""
+    if inst.identical:
+        return inst.subset_mass(inst.draft, mask) ** inst.k
+    out = inst.one()
+    for row in inst.drafts:
+        out = out * inst.subset_mass(row, mask)
+    return out
+
+
+def _greedy_set_mass(inst: Instance, mask: np.ndarray):
+    """``Pr(set(X) ⊆ S) = p(S ∩ rest) / p(rest)`` when ``S`` holds the fixed tokens, else 0."""
+    if not np.all(mask[inst.greedy_fixed]):
+        return inst.zero()
+    rest = inst._greedy_rest_mask()
+    return inst.subset_mass(inst.draft, mask & rest) / inst.subset_mass(inst.draft, rest)
+
+
+def _independent_inclusion(inst: Instance) -> np.ndarray:
+    """``Pr(y ∈ set(X)) = 1 - Π_k (1 - p_k(y))``."""
+    if inst.identical:  # 1 - (1 - p)^K, without cancellation in floats (Arith.one_minus_power), any K
+        return inst.arith.one_minus_power(inst.draft, inst.k)
+    miss = inst.arith.array([inst.one()] * inst.n)
+    for row in inst.drafts:
+        miss = miss * (inst.one() - row)
+    return inst.one() - miss
+
+
+def _check_without_replacement(inst: Instance) -> None:
+    support = int(np.count_nonzero(inst.draft > 0))
+    if support < inst.k:
+        raise ValueError(
+            f"law='without_replacement' cannot draw K={inst.k} distinct tokens: drafts has only {support} "
+            f"tokens of positive mass. Lower k to at most {support}, or use law='independent'."
+        )
+
+
+def _check_greedy(inst: Instance) -> None:
+    K = inst.k
+    if K > inst.n:
+        raise ValueError(f"law='greedy' needs K <= n; got K={K}, n={inst.n}. Lower k.")
+    if not np.any(inst.draft[inst._greedy_rest_mask()] > 0):
+        raise ValueError(
+            f"law='greedy' cannot draw the last draft: p puts no mass outside its top K-1={K - 1} "
+            "tokens. Lower k, or use law='independent'."
+        )

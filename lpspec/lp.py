@@ -468,7 +468,7 @@ def check_lp_cost(inst: Instance, form: str, what: str | None = None) -> None:
         "or lower n.")
 
 
-def solve_instance(inst: Instance, form: str = "edge") -> LPResult:
+def solve_lp_for(inst: Instance, form: str = "edge") -> LPResult:
     """:func:`solve_lp` on an already built :class:`~lpspec.instance.Instance`."""
     if form not in FORMS:
         raise ValueError(f"form={form!r} is not an LP form; choose one of {', '.join(FORMS)}.")
@@ -548,6 +548,5 @@ def solve_lp(*, target, drafts, k: int | None = None, law: str = "independent", 
     return solve_instance(inst, form)
 
 
-#: The Instance twin of :func:`solve_lp` under the ``<name>_for`` pattern (same function as
-#: :func:`solve_instance`).
-solve_lp_for = solve_instance
+#: The older spelling of :func:`solve_lp_for` (the same function; its ``__name__`` is the twin's).
+solve_instance = solve_lp_for

@@ -36,11 +36,13 @@ import math
 import numpy as np
 
 from .keywords import DRAFTS, keyword_aliases
+from .registry import CLOSED_FORM_SCHEMES, SCHEME_SPECS
+from .xp import specinfer_round
 
 __all__ = ["CLOSED_FORM_SCHEMES", "MAX_ENUMERATED_TUPLES", "multiplicity_table", "spectr_rho_rows"]
 
-#: Schemes whose ``a(y, m)`` table has a closed form here (``optimal`` comes from ``lpspec.optimal_verifier``).
-CLOSED_FORM_SCHEMES = ("single_draft", "specinfer", "spectr", "optimal")
+# CLOSED_FORM_SCHEMES (schemes whose a(y, m) table has a closed form here: the entries of lpspec.registry with a
+# ``multiplicity_fn`` pointer; the optimum's comes from lpspec.optimal_verifier) is read from the registry.
 #: Rows are processed in chunks of about this many entries (bounds the temporaries of the closed forms).
 _CHUNK_ELEMENTS = 1 << 18
 #: Largest ``C · n^j`` for the enumeration fallback of other schemes.
@@ -93,13 +95,12 @@ def _specinfer(q, p, j):
     r = q
     reach = np.ones(q.shape[:-1] + (1,))
     for k in range(1, j + 1):
-        acc = np.minimum(r, p)
-        first = reach * acc
+        first = reach * np.minimum(r, p)
         for m in range(1, j - k + 2):
             out[m - 1] += first * pw.binom(m - 1, j - k)
         if k < j:
-            reach = reach * (1.0 - acc.sum(axis=-1, keepdims=True))
-            r = _residual_rows(r, p)
+            miss, r = specinfer_round(r, p)  # SpecInfer's round, the one formula of lpspec.xp
+            reach = reach * miss[..., None]
     return np.stack(out, axis=-1)
 
 
@@ -215,10 +216,11 @@ def _optimal(q, p, j):
 
 
 def _enumerated(name, q, p, j):
-    from .schemes import SCHEMES, make_scheme
+    from .schemes import SCHEMES
 
     if name not in SCHEMES:
         raise ValueError(f"scheme={name!r} is not a built-in scheme; choose one of {', '.join(SCHEMES)}.")
+    cls = SCHEMES[name]
     shape = q.shape
     n = shape[-1]
     q2, p2 = q.reshape(-1, n), p.reshape(-1, n)
@@ -228,7 +230,7 @@ def _enumerated(name, q, p, j):
     out = np.zeros(q2.shape + (j,))
     tuples = list(itertools.product(range(n), repeat=j))
     for c in range(q2.shape[0]):
-        s = make_scheme(name, target=q2[c], drafts=p2[c], k=j)
+        s = cls(target=q2[c], drafts=p2[c], k=j)
         for x in tuples:
             mass = float(np.prod(p2[c, list(x)]))
             if mass == 0:
@@ -237,9 +239,6 @@ def _enumerated(name, q, p, j):
             for y in set(x):
                 out[c, y, x.count(y) - 1] += mass * law[y]
     return out.reshape(shape + (j,))
-
-
-_CLOSED = {"single_draft": _single_draft, "specinfer": _specinfer, "spectr": _spectr, "optimal": _optimal}
 
 
 @keyword_aliases(deprecated=DRAFTS)
@@ -284,13 +283,12 @@ def multiplicity_table(scheme: str, *, target, drafts, j: int) -> np.ndarray:
                              f"{float(np.ravel(sums)[np.argmax(np.abs(np.ravel(sums) - 1.0))])!r}); normalise it.")
     if not isinstance(scheme, str):
         raise ValueError(f"scheme must be a scheme name such as 'specinfer'; got {type(scheme).__name__}.")
-    func = _CLOSED.get(scheme)
-    if func is None:
+    spec = SCHEME_SPECS.get(scheme)
+    if spec is None or not spec.has("multiplicity"):
         return _enumerated(scheme, q, p, j)
+    func = spec.load("multiplicity")
     if q.ndim == 1:
         return func(q[None, :], p[None, :], j)[0]
-    if scheme == "optimal":
-        return func(q, p, j)
     out = np.empty(q.shape + (j,))
     step = max(1, _CHUNK_ELEMENTS // max(q.shape[1], 1))
     for lo in range(0, q.shape[0], step):

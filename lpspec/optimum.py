@@ -17,20 +17,19 @@ from __future__ import annotations
 from .certify import certify_instance
 from .closed_forms import (
     few_draft_sets,
-    greedy_applies,
     greedy_optimum,
     ratio_order,
-    sorted_prefix_applies,
     sorted_prefix_optimum,
     subset_optimum,
 )
 from .instance import Instance, make_instance
 from .keywords import DRAFTS, keyword_aliases
 from .lp import CUT_TOLERANCE, solve_instance
+from .registry import METHOD_SPECS
+from .registry import METHODS as REGISTERED_METHODS
 from .results import OptimumResult
 from .submodular import TOLERANCE as SUBMODULAR_TOLERANCE
 from .submodular import submodular_optimum
-from .subsets import subsets_fit
 
 __all__ = [
     "optimal_acceptance",
@@ -42,9 +41,13 @@ __all__ = [
     "optimum_for",
     "optimal_acceptance_for",
     "METHODS",
+    "auto_method",
+    "solve_with",
 ]
 
-METHODS = ("auto", "sorted_prefix", "subsets", "greedy_formula", "submodular", "lp")
+#: ``method=`` values (:data:`lpspec.registry.METHODS`: ``"auto"`` and every entry of
+#: :data:`lpspec.registry.METHOD_SPECS`, ``exact_max_flow`` included).
+METHODS = REGISTERED_METHODS
 
 
 @keyword_aliases(refused=DRAFTS)
@@ -70,8 +73,9 @@ def optimal_acceptance(
         Number of identical drafts (with a single distribution).
     law : {"independent", "without_replacement", "greedy"}
         Draft law (docs/theory.md §6).
-    method : {"auto", "sorted_prefix", "subsets", "greedy_formula", "submodular", "lp"}
-        ``auto``: the sorted prefix for identical independent drafts (any n), the greedy formula for the
+    method : {"auto", "sorted_prefix", "greedy_formula", "subsets", "exact_max_flow", "submodular", "lp"} or callable
+        A callable ``method(inst) -> OptimumResult`` is called on the built instance (as ``scipy.optimize.minimize``
+        takes a callable ``method``). ``auto``: the sorted prefix for identical independent drafts (any n), the greedy formula for the
         greedy law, exhaustive subsets for ``n <= 20`` (exact: ``n <= 14``); beyond, exact input gets the
         rational max-flow of :func:`lpspec.certify` (``method="exact_max_flow"``) while it has at most
         ``MAX_CERTIFY_SETS`` draft sets; then the submodular branch and bound (:mod:`lpspec.submodular`) for
@@ -93,52 +97,106 @@ def optimal_acceptance(
     >>> r.value, r.cut_set
     (Fraction(8, 9), (1,))
     """
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not known; choose one of {', '.join(METHODS)}.")
+    _check_method(method)
     inst = make_instance(target=target, drafts=drafts, k=k, law=law)
     return optimum_for(inst, method, progress=progress)
 
 
-def optimum_for(inst: Instance, method: str = "auto", progress=None) -> OptimumResult:
-    """:func:`optimal_acceptance` on an already built :class:`~lpspec.instance.Instance`."""
-    if method == "auto":
-        if sorted_prefix_applies(inst):
-            method = "sorted_prefix"
-        elif greedy_applies(inst):
-            method = "greedy_formula"
-        elif subsets_fit(inst):
-            method = "subsets"
-        elif inst.exact and few_draft_sets(inst):
-            # exact input gets an exact answer (the rational max-flow) where it is feasible, not a float solve
-            method = "exact_max_flow"
-        elif inst.law == "independent":
-            method = "submodular"
-        else:
-            method = "lp"
-    if method == "exact_max_flow":
-        cert = certify_instance(inst)
-        result = OptimumResult(cert.value, cert.cut_set, "exact_max_flow", cert.cut_value, {"certificate": cert})
-        result.renormalised = inst.renormalised
-        return result
-    if method == "sorted_prefix":
-        result = sorted_prefix_optimum(inst)
-    elif method == "subsets":
-        result = subset_optimum(inst)
-    elif method == "greedy_formula":
-        result = greedy_optimum(inst)
-    elif method == "submodular":
-        result = submodular_optimum(inst, progress=progress)
-        if inst.exact:  # the value is exact for its set; its optimality is certified in float64
-            result.details.update(float_answer=True, tolerance=SUBMODULAR_TOLERANCE)
+def _check_method(method) -> None:
+    if not callable(method) and method not in METHODS:
+        raise ValueError(f"method={method!r} is not known; choose one of {', '.join(METHODS)}, or pass a callable "
+                         "inst -> OptimumResult.")
+
+
+def auto_method(inst: Instance, among=None) -> str:
+    """The method ``method="auto"`` takes on ``inst``: the first entry of :data:`lpspec.registry.METHOD_SPECS`
+    (in registry order) whose ``auto_when`` predicate holds, among the names ``among`` (default: all).
+
+    The one auto chain of lpspec: :func:`optimal_acceptance` uses every method; :func:`lpspec.acceptance_one`
+    the ones that also give its margin (no ``greedy_formula``).
+
+    Examples
+    --------
+    >>> auto_method(make_instance(target=[0.5, 0.5], drafts=[0.9, 0.1], k=2))
+    'sorted_prefix'
+    >>> auto_method(make_instance(target=[0.5, 0.5], drafts=[[0.9, 0.1], [0.2, 0.8]]))
+    'subsets'
+    """
+    names = METHOD_SPECS if among is None else [m for m in METHOD_SPECS if m in set(among)]
+    for name in names:
+        spec = METHOD_SPECS[name]
+        if spec.auto_when == "always" or (spec.auto_when is not None and spec.load("auto_when")(inst)):
+            return name
+    raise ValueError(f"no method among {', '.join(names) or 'none'} applies to this instance; include 'lp'.")
+
+
+def solve_with(inst: Instance, method="auto", progress=None) -> OptimumResult:
+    """The one solve dispatcher: ``method`` a name of :data:`METHODS` (``"auto"``: :func:`auto_method`) or a
+    callable ``inst -> OptimumResult``; the result carries ``renormalised`` from the instance.
+
+    Examples
+    --------
+    >>> solve_with(make_instance(target=[0.5, 0.5], drafts=[0.9, 0.1], k=2)).method
+    'sorted_prefix'
+    """
+    _check_method(method)
+    if callable(method):
+        result = method(inst)
+        if not isinstance(result, OptimumResult):
+            raise ValueError(f"method={getattr(method, '__name__', method)!r} returned {type(result).__name__}; a "
+                             "callable method must return an lpspec.results.OptimumResult.")
     else:
-        res = solve_instance(inst, form="merged")
-        # a float answer, also for exact input: say so, with its tolerance
-        result = OptimumResult(res.value, res.cut_set, res.method, res.cut_value,
-                               {"lp": res, "float_answer": True, "tolerance": CUT_TOLERANCE})
+        name = auto_method(inst) if method == "auto" else method
+        result = METHOD_SPECS[name].load("solve")(inst, progress)
     result.renormalised = inst.renormalised
     return result
 
 
-#: The Instance twin of :func:`optimal_acceptance` under the ``<name>_for`` pattern (same function as
-#: :func:`optimum_for`).
-optimal_acceptance_for = optimum_for
+def optimal_acceptance_for(inst: Instance, method="auto", progress=None) -> OptimumResult:
+    """:func:`optimal_acceptance` on an already built :class:`~lpspec.instance.Instance` (:func:`solve_with`)."""
+    return solve_with(inst, method, progress)
+
+
+# -------------------------------------------------------------- the registered methods (lpspec.registry)
+def _exact_max_flow_fits(inst: Instance) -> bool:
+    """Exact input gets an exact answer (the rational max-flow) where it is feasible, not a float solve."""
+    return inst.exact and few_draft_sets(inst)
+
+
+def _independent_law(inst: Instance) -> bool:
+    return inst.law == "independent"
+
+
+def _solve_exact_max_flow(inst: Instance, progress=None) -> OptimumResult:
+    cert = certify_instance(inst)
+    return OptimumResult(cert.value, cert.cut_set, "exact_max_flow", cert.cut_value, {"certificate": cert})
+
+
+def _solve_sorted_prefix(inst: Instance, progress=None) -> OptimumResult:
+    return sorted_prefix_optimum(inst)
+
+
+def _solve_subsets(inst: Instance, progress=None) -> OptimumResult:
+    return subset_optimum(inst)
+
+
+def _solve_greedy_formula(inst: Instance, progress=None) -> OptimumResult:
+    return greedy_optimum(inst)
+
+
+def _solve_submodular(inst: Instance, progress=None) -> OptimumResult:
+    result = submodular_optimum(inst, progress=progress)
+    if inst.exact:  # the value is exact for its set; its optimality is certified in float64
+        result.details.update(float_answer=True, tolerance=SUBMODULAR_TOLERANCE)
+    return result
+
+
+def _solve_lp(inst: Instance, progress=None) -> OptimumResult:
+    res = solve_instance(inst, form="merged")
+    # a float answer, also for exact input: say so, with its tolerance
+    return OptimumResult(res.value, res.cut_set, res.method, res.cut_value,
+                         {"lp": res, "float_answer": True, "tolerance": CUT_TOLERANCE})
+
+
+#: The older spelling of :func:`optimal_acceptance_for` (the same function; its ``__name__`` is the twin's).
+optimum_for = optimal_acceptance_for

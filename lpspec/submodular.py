@@ -382,6 +382,52 @@ class _BudgetSpent(Exception):
 
 def _search(red: _Reduced, tolerance: float, progress=None, max_nodes: int = MAX_NODES, progress_every: int = 1000,
             init_val: float = math.inf, max_seconds: float | None = None):
+    """Best-first branch and bound over multiplier boxes ``[lo, hi] ⊆ [0, 2]^K`` for ``min_S f(S)``.
+
+    ``f(S) = q(S) - h(b_0 + P(S))`` on the merged tokens of ``red`` (``b_0`` the mass merged away), as in the
+    module docstring. Steps:
+
+    1. **Incumbent.** Two fixed-point runs ``S <- {i : q_i < ∇h(P(S)) · p_i}`` (from every token and from the
+       empty set; at most 50 steps each) give a first set; the empty set (``f = -h(b_0)``) is the fallback.
+    2. **Boxes.** The heap holds ``(lower bound, node, U, b, q(S_in))`` in bound order, starting from the root
+       box ``[0, 2]^K`` with every token undecided. Popping a box classifies its undecided tokens
+       (:func:`_classify`: ``q < lo·p`` is in, ``q > hi·p`` out) and propagates the box
+       (:func:`_propagate`) until it is fixed or empty.
+    3. **Upper bound.** The halfspace set of the box's centre, completed with the forced tokens, is evaluated
+       exactly (:func:`math.fsum`) and replaces the incumbent when smaller.
+    4. **Close** the box when it is empty, when ``U`` is small enough to enumerate (:data:`ENUMERATE_AT`
+       tokens, or :data:`ENUMERATE_MAX` on a box of width ``<= 1e-12``: :func:`_enumerate`), or when its
+       lower bound (:func:`_bounds`) is within ``tolerance`` of the incumbent.
+    5. **Branch** on the token with more than half the bound's slack (in / out, same box), or **split** the
+       box in half along its widest side (midpoints stay dyadic, so exact in float64).
+
+    Parameters
+    ----------
+    red : _Reduced
+        The merged instance (:func:`_reduce`).
+    tolerance : float
+        A box closes when its lower bound is ``>= best - tolerance``.
+    progress : callable, optional
+        Called every ``progress_every`` boxes with ``{"nodes", "open", "best"}`` (``best`` is ``1 + f``).
+    max_nodes : int
+        More boxes than this end the search (:class:`_BudgetSpent`, turned into a certified interval by the
+        caller; no value is reported as ``P*``).
+    init_val : float
+        An incumbent ``f`` value already known (the first stage's best set), or ``inf``.
+    max_seconds : float, optional
+        A time budget, ending the search like ``max_nodes``.
+
+    Returns
+    -------
+    best_val : float
+        ``min f`` found (``P* = 1 + best_val``).
+    best_set : numpy.ndarray of int64
+        Its minimiser, as merged-token indices.
+    nodes : list of _Node
+        The search tree (status, bound, children per box), the material of :class:`CoverCertificate`.
+    count : int
+        Boxes popped.
+    """
     q, PT = red.q, np.ascontiguousarray(red.P.T)
     K = red.P.shape[0]
     m = q.size

@@ -12,11 +12,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from .closed_forms import few_draft_sets, ratio_order, sorted_prefix_applies
+from .closed_forms import ratio_order
 from .instance import Instance, make_instance
 from .keywords import DRAFTS, keyword_aliases
-from .optimum import optimum_for
-from .subsets import check_subset_size, mask_to_set, subset_table, subsets_fit
+from .optimum import auto_method, optimum_for
+from .subsets import check_subset_size, mask_to_set, subset_table
 
 __all__ = ["acceptance_one", "acceptance_one_for", "theorem3", "theorem3_for", "AcceptanceOneResult",
            "Theorem3Result", "ACCEPTANCE_ONE_TOLERANCE",
@@ -24,6 +24,9 @@ __all__ = ["acceptance_one", "acceptance_one_for", "theorem3", "theorem3_for", "
 
 #: A float margin ``>= -1e-12`` counts as "holds" (exact input: ``>= 0``).
 ACCEPTANCE_ONE_TOLERANCE = 1e-12
+#: The methods :func:`acceptance_one` can take (each gives the margin or decides from a certificate), in the
+#: order of the one auto chain (:func:`lpspec.optimum.auto_method`).
+ACCEPTANCE_ONE_METHODS = ("sorted_prefix", "subsets", "exact_max_flow", "submodular", "lp")
 #: Largest n for the exact positive-margin search of the sorted form (O(n^3)).
 MAX_PAIR_SEARCH_N = 256
 
@@ -133,7 +136,8 @@ def acceptance_one(
     ----------
     target, drafts, k, law
         As in :func:`lpspec.optimal_acceptance`.
-    method : {"auto", "subsets", "sorted_prefix", "submodular", "lp"}
+    method : {"auto", "subsets", "sorted_prefix", "exact_max_flow", "submodular", "lp"} or callable
+        A callable ``inst -> OptimumResult`` (as for :func:`lpspec.optimal_acceptance`) decides from its cut.
         ``subsets``: all ``2^n`` sets (``n <= 20``); ``sorted_prefix``: identical independent drafts, any n;
         ``submodular`` (independent drafts, any n, :mod:`lpspec.submodular`) and ``lp`` decide ``holds``
         from ``P*`` (margin then known only when negative). ``auto`` picks the sorted form for identical
@@ -163,17 +167,8 @@ def acceptance_one(
 def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneResult:
     """:func:`acceptance_one` on an already built instance."""
     tol = inst.arith.tolerance(ACCEPTANCE_ONE_TOLERANCE)
-    if method == "auto":
-        if sorted_prefix_applies(inst):
-            method = "sorted_prefix"
-        elif subsets_fit(inst):
-            method = "subsets"
-        elif inst.exact and few_draft_sets(inst):
-            method = "exact_max_flow"
-        elif inst.law == "independent":
-            method = "submodular"
-        else:
-            method = "lp"
+    if method == "auto":  # the one auto chain (lpspec.optimum.auto_method), among the methods that give a margin
+        method = auto_method(inst, among=ACCEPTANCE_ONE_METHODS)
     if method == "lp" and inst.exact:
         # exact input never gets a verdict from a float solve: the exact max-flow decides P* = 1 in rationals
         method = "exact_max_flow"
@@ -185,10 +180,11 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
         if not (inst.identical and inst.law == "independent"):
             raise ValueError("method='sorted_prefix' needs identical independent drafts; use method='subsets'.")
         margin, S, exact_margin = _margin_sorted(inst)
-    elif method in ("lp", "submodular"):
+    elif callable(method) or method in ("lp", "submodular"):
         # Decide from the certificate, not the flow: the cut S is a real set, so cut_value < 1 exhibits a
         # violated inequality q(S) < Pr(set(X) ⊆ S), while the flow value is only accurate to 1e-9.
         res = optimum_for(inst, method)
+        method = res.method if callable(method) else method
         gap = res.cut_value - 1 if isinstance(res.cut_value, Fraction) else float(res.cut_value) - 1
         margin = gap if gap < -tol else inst.zero()
         S = res.cut_set if gap < -tol else None

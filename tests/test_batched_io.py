@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 import lpspec
 from lpspec import batched as lb
-from lpspec.batched import table as table_cli
+from lpspec.cli import aliases as table_cli
 from lpspec.registry import acceptance_column
 
 
@@ -115,15 +115,15 @@ def test_table_command_line(tmp_path, capsys):
     path = tmp_path / "d.pt"
     lb.save_distributions(path, target=q, drafts=p)
     out = tmp_path / "t.json"
-    assert table_cli.main([str(path), "-k", "2", "4", "--summary", "--output", str(out), "--device", "cpu"]) == 0
+    assert table_cli.batched_main([str(path), "-k", "2", "4", "--summary", "--output", str(out), "--device", "cpu"]) == 0
     rows = json.loads(out.read_text())
     rows = rows["rows"] if isinstance(rows, dict) else rows
     assert [r["k"] for r in rows] == [2, 4]
     direct = lb.acceptance_table(target=q, drafts=p, k=[2, 4], summary=True, device="cpu")
     assert rows[0]["optimal_acceptance"] == pytest.approx(direct[0]["optimal_acceptance"], abs=1e-15)
     capsys.readouterr()
-    assert table_cli.main([str(path), "-k", "2", "--device", "cpu"]) == 0  # python -m lpspec.batched
+    assert table_cli.batched_main([str(path), "-k", "2", "--device", "cpu"]) == 0  # python -m lpspec.batched
     assert capsys.readouterr().out.startswith("position,k,optimal_acceptance,single_draft.membership_acc,")
-    assert table_cli.main([str(path), "--device", "cpu"]) == 2  # (B, n) drafts need -k
+    assert table_cli.batched_main([str(path), "--device", "cpu"]) == 2  # (B, n) drafts need -k
     err = capsys.readouterr().err
     assert err.startswith("lpspec: error: ") and "give -k K" in err and len(err.strip().splitlines()) == 1

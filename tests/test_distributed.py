@@ -31,9 +31,9 @@ from lpspec.batched import (
     save_distributions,
     stored_shapes,
 )
-from lpspec.batched import table as batch_cli
 from lpspec.batched.chunks import plan_chunks
 from lpspec.batched.table import ACCEPTANCE_TASK, _acceptance_chunk, _prepare_acceptance
+from lpspec.cli import aliases as batch_cli
 from lpspec.distributed import TaskRun, map_tasks, require_dask, resolve_engine
 from lpspec.experiments.families import family_point
 from lpspec.experiments.sweep import _sweep_error_row, _sweep_rows, parse_spec, sweep_jobs, sweep_row
@@ -322,20 +322,20 @@ def test_batch_cli_engine_options(cluster, tmp_path, capsys):
     path, _, _ = _file(tmp_path, "d.npy", bad_row=3)
     out, out2 = tmp_path / "s.csv", tmp_path / "d.csv"
     args = [str(path), "-k", "2", "--device", "cpu", "--chunk-size", "5", "--batch-size", "5", "--quiet"]
-    assert batch_cli.main([*args, "--output", str(out)]) == 1  # a bad row: exit 1, the rest is written
+    assert batch_cli.batched_main([*args, "--output", str(out)]) == 1  # a bad row: exit 1, the rest is written
     assert "1 row(s) could not be computed" in capsys.readouterr().err
     assert (tmp_path / "s.csv.checkpoint.jsonl").exists()  # kept after a failure
     address = cluster.scheduler.address
     assert cli.main(["batch", *args, "--output", str(out2), "--scheduler", address]) == 1
     assert out.read_text() == out2.read_text()
-    assert batch_cli.main([*args, "--output", str(out), "--resume", "--scheduler", address]) == 1
+    assert batch_cli.batched_main([*args, "--output", str(out), "--resume", "--scheduler", address]) == 1
     assert out.read_text() == out2.read_text()
     capsys.readouterr()
     for bad, message in ((["--workers", "0"], "--workers 0"),
                          (["--engine", "serial", "--workers", "2"], "--engine dask"),
                          (["--resume"], "--resume needs"),
                          (["--scheduler", address, "--workers", "2"], "Drop one")):
-        assert batch_cli.main([*args, *bad]) == 2
+        assert batch_cli.batched_main([*args, *bad]) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1
     assert cli.main(["table", "sweep-small", "--engine", "serial", "--scheduler", address]) == 2

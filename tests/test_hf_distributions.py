@@ -17,6 +17,7 @@ tokenizers = pytest.importorskip("tokenizers")
 
 from lpspec import hf_distributions
 from lpspec.batched import compare_schemes, load_distributions
+from lpspec.cli.aliases import distributions_main
 
 WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "red", "big", "house"]
 TEXT = "the cat sat on the mat a dog ran to the red house the big cat sat on a mat"
@@ -65,7 +66,7 @@ def _expected(model_dir, ids, n, context, temperature=1.0):
 def test_script_writes_distributions_the_models_give(tiny, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = tmp_path / "dist.safetensors"
-    rc = hf_distributions.main([
+    rc = distributions_main([
         "--target", str(tiny["target"]), "--draft", str(tiny["draft"]), "--text", str(tiny["text"]),
         "--output", str(out), "--context", "8", "--local-files-only", "--precision", "float64", "--device", "cpu",
     ])
@@ -92,7 +93,7 @@ def test_script_writes_distributions_the_models_give(tiny, tmp_path, monkeypatch
 def test_script_several_drafts_npy_temperature_and_max_positions(tiny, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = tmp_path / "dist.npy"
-    rc = hf_distributions.main([
+    rc = distributions_main([
         "--target", str(tiny["target"]), "--draft", str(tiny["draft"]), "--draft", str(tiny["draft2"]),
         "--tokenizer", str(tiny["tok"]), "--text", str(tiny["text"]), "--output", str(out), "--context", "5",
         "--max-positions", "7", "--temperature", "0.5", "--local-files-only", "--device", "cpu",
@@ -119,7 +120,7 @@ def test_script_refuses_a_draft_with_another_vocabulary(tiny, tmp_path, monkeypa
     transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=3, n_positions=32, n_embd=16, n_layer=1,
                                                          n_head=2)).save_pretrained(bad)
     other.save_pretrained(bad)
-    rc = hf_distributions.main([
+    rc = distributions_main([
         "--target", str(tiny["target"]), "--draft", str(bad), "--text", str(tiny["text"]),
         "--output", str(tmp_path / "x.pt"), "--local-files-only", "--device", "cpu",
     ])
@@ -132,7 +133,7 @@ def test_script_refuses_a_model_with_too_few_logits(tiny, tmp_path, monkeypatch,
     small = tmp_path / "small"
     transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=4, n_positions=32, n_embd=16, n_layer=1,
                                                          n_head=2)).save_pretrained(small)
-    rc = hf_distributions.main([
+    rc = distributions_main([
         "--target", str(tiny["target"]), "--draft", str(small), "--text", str(tiny["text"]),
         "--output", str(tmp_path / "x.pt"), "--local-files-only", "--device", "cpu", "--context", "4",
     ])
@@ -161,7 +162,7 @@ def test_missing_empty_and_unreachable_models_say_so(tiny, tmp_path, monkeypatch
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     base = ["--text", str(tiny["text"]), "-o", str(tmp_path / "x.pt"), "--device", "cpu"]
     # the module alias and the subcommand are one command
-    assert hf_distributions.main(["--target", str(tmp_path / "missing"), "--draft", str(tiny["draft"]), *base]) == 2
+    assert distributions_main(["--target", str(tmp_path / "missing"), "--draft", str(tiny["draft"]), *base]) == 2
     assert "no such directory" in _one_error_line(capsys)
     (tmp_path / "empty").mkdir()
     assert main(["distributions", "--target", str(tmp_path / "empty"), "--draft", str(tiny["draft"]), *base]) == 2

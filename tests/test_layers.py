@@ -324,6 +324,8 @@ def test_every_keyword_function_has_an_instance_twin():
         first = next(iter(inspect.signature(twin).parameters))
         assert first == "inst", f"{name}_for takes {first!r} first, not the instance"
         assert f"{name}_for" in module.__all__
+        if name != "optimal_verifier":  # lpspec.verifier is being rewritten elsewhere: its twin keeps its old name
+            assert twin.__name__ == f"{name}_for", f"{name}_for is named {twin.__name__!r}"
         assert f"{fn.__module__}.{name}_for" in lpspec.__doc__  # documented in the table of lpspec's docstring
 
 
@@ -387,3 +389,260 @@ def test_names_that_left_the_top_level_still_resolve_with_a_warning():
         assert obj is getattr(importlib.import_module(module), name)
     with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
         lpspec.no_such_name  # noqa: B018
+
+
+# ----------------------------------------------------------------------------- no upward imports
+#: Modules that import nothing from lpspec: the registry (every layer reads it) and the array namespace.
+LEAVES = ("lpspec.registry", "lpspec.xp", "lpspec._version")
+
+
+def upward_imports(graph) -> list[str]:
+    """Edges into the command line from below it, and any lpspec import of a leaf module."""
+    cli = _layer(graph, "cli")
+    found = [f"{m} reaches {sorted(_reach(graph, m) & cli)}" for m in sorted(graph)
+             if m not in cli and m not in ("lpspec", "lpspec.__main__") and _reach(graph, m) & cli]
+    found += [f"{leaf} imports {sorted(graph[leaf])}" for leaf in LEAVES if graph.get(leaf)]
+    return found
+
+
+def test_the_upward_import_check_can_fail():
+    bad = {"lpspec.batched.table": {"lpspec.cli"}, "lpspec.cli": {"lpspec.registry"},
+           "lpspec.registry": {"lpspec.instance"}, "lpspec.instance": set()}
+    assert upward_imports(bad) == ["lpspec.batched.table reaches ['lpspec.cli']",
+                                   "lpspec.registry imports ['lpspec.instance']"]
+
+
+def test_nothing_below_the_command_line_imports_it():
+    """The python -m aliases (lpspec.batched, lpspec.hf_distributions) reach the CLI by module name only."""
+    graph = import_graph()
+    assert "lpspec.cli.aliases" in graph and "lpspec.cli" in graph["lpspec.cli.aliases"]  # the builder sees it
+    found = upward_imports(graph)
+    assert not found, "imports that point up: " + "; ".join(found)
+
+
+def test_import_lpspec_shows_all_and_the_subpackages_only():
+    import types
+
+    import lpspec
+
+    public = {n for n, v in vars(lpspec).items() if not n.startswith("_")}
+    modules = {n for n in public if isinstance(getattr(lpspec, n), types.ModuleType)}
+    assert modules <= set(lpspec.SUBPACKAGES), sorted(modules - set(lpspec.SUBPACKAGES))
+    assert public - modules <= {*lpspec.__all__, "SUBPACKAGES"}, sorted(public - modules - set(lpspec.__all__))
+    import lpspec.optimum
+
+    assert lpspec.optimum.METHODS[0] == "auto"  # other submodules still resolve by name
+
+
+# ----------------------------------------------------------------------------- scheme names live in the registry
+def scheme_literals(package: Path, names) -> list[str]:
+    """``path:line: 'name'`` for every string constant equal to a scheme name in ``package`` outside
+    ``registry.py``, not counting docstrings, ``__all__`` lists, and the ``name = "..."`` class attribute in the
+    module that the scheme's own ``cls`` or ``block_fn`` pointer names (a class states its key once)."""
+    from lpspec.registry import SCHEME_SPECS
+
+    own = {}  # module path (relative, no suffix) -> the names whose class lives there
+    for spec in SCHEME_SPECS.values():
+        for pointer in (spec.cls, spec.block_fn):
+            if pointer:
+                own.setdefault(pointer.split(":")[0].replace(".", "/"), set()).add(spec.name)
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "registry.py":
+            continue
+        rel = path.relative_to(package.parent).with_suffix("").as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = set()
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                    isinstance(body[0].value, ast.Constant):
+                skip.add(id(body[0].value))  # a docstring
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
+                                                    for t in node.targets):
+                skip.update(id(c) for c in ast.walk(node.value))
+            if isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    if isinstance(stmt, ast.Assign) and [getattr(t, "id", None) for t in stmt.targets] == ["name"] \
+                            and isinstance(stmt.value, ast.Constant) and stmt.value.value in own.get(rel, ()):
+                        skip.add(id(stmt.value))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names \
+                    and id(node) not in skip:
+                found.append(f"{rel}.py:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_the_scheme_literal_scan_can_fail(tmp_path):
+    pkg = tmp_path / "lpspec"
+    (pkg / "schemes").mkdir(parents=True)
+    (pkg / "registry.py").write_text('X = "spectr"\n')
+    (pkg / "schemes" / "spectr.py").write_text('"""spectr"""\n__all__ = ["spectr"]\nclass SpecTr:\n    name = "spectr"\n')
+    (pkg / "blocks.py").write_text('class A:\n    name = "spectr"\ndef f(s):\n    return s == "optimal"\n')
+    assert scheme_literals(pkg, {"spectr", "optimal"}) == ["lpspec/blocks.py:2: 'spectr'",
+                                                          "lpspec/blocks.py:4: 'optimal'"]
+
+
+def test_no_scheme_name_literals_outside_the_registry():
+    from lpspec.registry import SCHEME_SPECS
+
+    found = scheme_literals(PACKAGE, set(SCHEME_SPECS))
+    assert not found, "scheme names typed outside lpspec/registry.py: " + "; ".join(found)
+
+
+# ----------------------------------------------------------------------------- every backend a scheme claims
+BACKENDS = ("exact", "batched", "multiplicity", "block", "applies", "sampler")
+
+
+def _registry():
+    from lpspec.registry import SCHEME_SPECS, MissingBackendError
+
+    return SCHEME_SPECS, MissingBackendError
+
+
+@pytest.mark.parametrize("name", list(_registry()[0]))
+def test_every_registered_backend_loads(name):
+    from lpspec.compare import upper_bound
+    from lpspec.schemes import SCHEMES
+
+    specs, missing = _registry()
+    spec = specs[name]
+    for backend in BACKENDS:
+        if spec.has(backend):
+            assert callable(spec.load(backend)), (name, backend)
+        else:
+            with pytest.raises(missing, match=f"no {backend} backend"):
+                spec.load(backend)
+    if spec.kind == "bound":
+        assert spec.load("exact") is upper_bound and name not in SCHEMES
+    elif spec.level == "sequence":  # a block verifier: evaluated on draft trees, not a token scheme
+        assert spec.has("block") and name not in SCHEMES
+    else:  # the class states the same key, and SCHEMES is the registry's class
+        assert spec.load("exact").name == name and SCHEMES[name] is spec.load("exact")
+    if spec.has("batched"):
+        from lpspec.registry import BATCHED
+
+        assert name in BATCHED
+
+
+def _rows(rng, n, zeros=0):
+    w = rng.integers(1, 9, size=n).astype(float)
+    if zeros:
+        w[rng.choice(n, size=zeros, replace=False)] = 0.0
+    return w / w.sum()
+
+
+def _instances():
+    """Identical-draft (q, p, K) cases, the hard branches included: q = p (SpecInfer's residual mass is 0 and
+    ρ* = 1), zero-mass tokens on either side, ties of q/p, and K = 1."""
+    rng = np.random.default_rng(20)
+    cases = [(_rows(rng, 5), _rows(rng, 5), K) for K in (2, 3)]
+    q = _rows(rng, 4)
+    cases += [(q, q.copy(), 2), (_rows(rng, 5, zeros=1), _rows(rng, 5, zeros=2), 3),
+              (np.array([0.25, 0.25, 0.5]), np.array([0.5, 0.5, 0.0]), 2), (_rows(rng, 4), _rows(rng, 4), 1)]
+    return cases
+
+
+def _brute_optimum(q, drafts):
+    masses = R.tuple_masses(drafts=[list(map(float, row)) for row in drafts])
+    return R.brute_optimum([float(v) for v in q], masses, len(q))[0]
+
+
+def _exact_side(q, drafts):
+    """The exact backends' values on one instance (``truncated_is``: its sd acceptance, as the batched backend
+    reports it); the optimum is checked against brute force over all sets and the bound against its formula."""
+    from lpspec.compare import compare_schemes_for
+    from lpspec.registry import SCHEME_SPECS
+    from lpspec.schemes import TruncatedIS
+
+    inst = make_instance(target=q, drafts=drafts)
+    names = [n for n, s in SCHEME_SPECS.items() if s.batched and (s.kind == "bound" or s.load("exact").applies_to(inst))]
+    values = {n: float(v) for n, v in compare_schemes_for(inst, names).items()}
+    for name in names:
+        spec = SCHEME_SPECS[name]
+        if spec.kind == "optimum":
+            assert abs(values[name] - _brute_optimum(q, drafts)) <= 1e-12
+        if spec.kind == "bound":
+            miss = np.prod([1.0 - np.asarray(row) for row in drafts], axis=0)
+            assert abs(values[name] - float(np.minimum(q, 1.0 - miss).sum())) <= 1e-12
+        if spec.batched_kind == "sd":
+            values[name] = float(TruncatedIS(inst).sd_acceptance)
+    return values
+
+
+def test_exact_and_batched_backends_agree():
+    """Every batched entry against its exact backend, on identical and different drafts (hard cases included)."""
+    pytest.importorskip("torch")
+    from lpspec import batched
+    from lpspec.registry import BATCHED
+
+    checked = set()
+    for q, p, K in _instances():
+        for identical in (True, False):
+            drafts = [p] * K if identical else [p, *[np.roll(p, i + 1) for i in range(K - 1)]]
+            if identical:
+                res = batched.compare_schemes(target=[q], drafts=[p], k=K, device="cpu")
+            else:
+                res = batched.compare_schemes(target=[q], drafts=[[row] for row in drafts], device="cpu")
+            exact = _exact_side(q, drafts)
+            for name in set(res) & set(exact):
+                assert abs(float(res[name][0]) - exact[name]) <= 1e-9, (name, q, drafts, float(res[name][0]))
+                checked.add(name)
+    assert checked == set(BATCHED)
+
+
+def _enumerated_table(cls, q, p, j):
+    """``a(y, m) = Σ_x P(x) π(y | x) [y ∈ x, #{k : x_k = y} = m]`` by enumeration of Ω^j (the definition)."""
+    import itertools
+
+    n = len(q)
+    s = cls(target=q, drafts=p, k=j)
+    out = np.zeros((n, j))
+    for x in itertools.product(range(n), repeat=j):
+        mass = float(np.prod([p[t] for t in x]))
+        if mass:
+            law = np.asarray(s.conditional(x), dtype=float)
+            for y in set(x):
+                out[y, x.count(y) - 1] += mass * law[y]
+    return out
+
+
+def test_multiplicity_tables_agree_with_the_exact_schemes():
+    """``multiplicity_table`` of every token scheme that applies to identical independent drafts: its table is the
+    enumeration of the exact class's conditional law (a scheme without a closed form uses that enumeration
+    itself, so it is checked here too), and ``Σ a(y, m)`` is the exact membership acceptance; for the optimum
+    (whose table is the rank-space verifier's plan, not the LP's) ``Σ a = P*`` by brute force over all sets."""
+    from lpspec.multiplicity import multiplicity_table
+    from lpspec.registry import SCHEME_SPECS
+
+    rows = [(np.array([0.2, 0.3, 0.5]), np.array([0.5, 0.3, 0.2])),
+            (np.array([0.25, 0.25, 0.5]), np.array([0.25, 0.25, 0.5])),  # q = p
+            (np.array([0.0, 0.4, 0.6]), np.array([0.5, 0.5, 0.0]))]  # zero mass on either side
+    Q, P = np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+    closed = set()
+    for name, spec in SCHEME_SPECS.items():
+        if spec.level != "token" or spec.kind == "bound":
+            continue
+        cls = spec.load("exact")
+        for j in (1, 2, 3):
+            if not cls.applies_to(make_instance(target=Q[0], drafts=P[0], k=j)) or \
+                    (name == "truncated_is" or name == "pairwise_is") and j != 2:
+                continue
+            table = multiplicity_table(name, target=Q, draft=P, j=j)
+            assert table.shape == (3, 3, j)
+            for c in range(3):
+                total = float(table[c].sum())
+                if spec.kind == "optimum":
+                    assert abs(total - _brute_optimum(Q[c], [P[c]] * j)) <= 1e-9, (name, j, c)
+                    continue
+                want = _enumerated_table(cls, Q[c], P[c], j)
+                assert np.allclose(table[c], want, rtol=0, atol=1e-9), (name, j, c)
+                assert abs(total - float(want.sum())) <= 1e-9  # Σ a = Pr[Y ∈ set(X)], enumerated
+                reported = float(cls(target=Q[c], drafts=P[c], k=j).acceptance)
+                if spec.one_draft:  # its acceptance is the K = 1 figure Pr[Y = X_1], below the membership one
+                    assert reported <= total + 1e-12, (name, j, c)
+                else:  # the exact backend's own value (closed form or its enumeration) is the membership one
+                    assert abs(total - reported) <= 1e-9, (name, j, c)
+            if spec.has("multiplicity"):
+                closed.add(name)
+    assert closed == {n for n, s in SCHEME_SPECS.items() if s.has("multiplicity")}

@@ -41,6 +41,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..keywords import DRAFTS, keyword_aliases
+from ..xp import one_minus_power
 from ._torch import agreement_tolerance, require_torch, unit_roundoff
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch, validate_rows
@@ -63,20 +64,8 @@ DIFFERENT_DRAFTS_MESSAGE = (
 )
 
 
-def one_minus_power(tail, k: int):
-    """``1 - (1 - tail)^k`` from the tail mass without cancellation: ``-expm1(k log1p(-tail))``.
-
-    ``tail`` is clamped to ``[0, 1]`` first (it is a sum of non-negative terms that may round past 1).
-
-    Examples
-    --------
-    >>> import torch
-    >>> one_minus_power(torch.tensor([0.0, 1e-20, 1.0], dtype=torch.float64), 2).tolist()
-    [0.0, 2e-20, 1.0]
-    """
-    torch = require_torch()
-    # contiguous: on CPU, transcendental ops on a strided slice of a narrow (B, M) table run ~100x slower
-    return -torch.expm1(k * torch.log1p(-tail.contiguous().clamp(0.0, 1.0)))
+# one_minus_power: 1 - (1 - tail)^k without cancellation, the same function for NumPy and torch (lpspec.xp);
+# tensors are made contiguous first (on CPU, transcendental ops on a strided slice run ~100x slower).
 
 
 @dataclass

@@ -32,7 +32,15 @@ import itertools
 import numbers
 
 from ..keywords import DRAFTS, keyword_aliases
-from ..registry import BATCHED, DEFAULT_TRUNCATION, MAX_TRUNCATION, NOT_BATCHED, RHO_BISECTION_STEPS
+from ..registry import (
+    BATCHED,
+    DEFAULT_TRUNCATION,
+    MAX_TRUNCATION,
+    NOT_BATCHED,
+    RHO_BISECTION_STEPS,
+    SCHEME_SPECS,
+)
+from ..xp import specinfer_acceptance as specinfer_rounds
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch
@@ -115,14 +123,7 @@ def specinfer_acceptance(batch: BatchInput):
             if i % 64 == 63 and not bool((excess > 0).any()):  # S = 0 is a fixed point: every later round too
                 break
         return 1.0 - excess
-    r = q
-    miss = torch.ones(B, dtype=q.dtype, device=q.device)
-    for i in range(batch.k):
-        d = (r - batch.drafts[i]).clamp_(min=0.0)
-        m = d.sum(dim=1)
-        miss = miss * m
-        r = d / m.clamp(min=torch.finfo(q.dtype).tiny).unsqueeze(1)
-    return 1.0 - miss
+    return specinfer_rounds(q, [batch.drafts[i] for i in range(batch.k)])  # the one formula (lpspec.xp)
 
 
 def _inclusion(batch: BatchInput):
@@ -363,19 +364,98 @@ def truncated_is_acceptance(batch: BatchInput, s: int = DEFAULT_TRUNCATION):
     return rest + torch.minimum(aq, base).sum(dim=1) + flow
 
 
+# ------------------------------------------------------------ the registered batched backends (lpspec.registry)
+def identical_drafts_only(batch: BatchInput) -> str | None:
+    """Applicability of the batched optimum: identical drafts (None when it applies)."""
+    return None if batch.identical else DIFFERENT_DRAFTS_MESSAGE
+
+
+def identical_drafts_for_spectr(batch: BatchInput) -> str | None:
+    """Applicability of SpecTr K-SEQ: identical drafts."""
+    if batch.identical:
+        return None
+    return "SpecTr K-SEQ is defined for K identical drafts (drafts of shape (B, n) with k=K)."
+
+
+def specinfer_rounds_fit(batch: BatchInput) -> str | None:
+    """Applicability of SpecInfer's rounds: ``K <=`` :data:`MAX_SPECINFER_ROUNDS`."""
+    if batch.k <= MAX_SPECINFER_ROUNDS:
+        return None
+    return (f"SpecInfer runs its K rounds one by one (one pass over the batch each); K={batch.k:,} is more than "
+            f"{MAX_SPECINFER_ROUNDS:,}.")
+
+
+def two_drafts_only(batch: BatchInput) -> str | None:
+    """Applicability of the truncated pairwise LP: ``K = 2``."""
+    if batch.k == 2:
+        return None
+    return (f"the truncated pairwise LP is for K = 2 drafts (got K = {batch.k}), and the tournament for K > 2 is "
+            "only in lpspec.compare_schemes.")
+
+
+class Shared:
+    """What several batched backends reuse on one batch, computed on first use: ``s`` (``truncated_is``), the
+    ratio buckets (``optimal``, ``spectr``; None when rows are short enough for a direct sort) and the
+    inclusion probabilities (``naive``, ``upper_bound``)."""
+
+    def __init__(self, batch: BatchInput, s: int = DEFAULT_TRUNCATION):
+        self.batch, self.s = batch, s
+        self._buckets, self._inclusion = False, None
+
+    @property
+    def buckets(self):
+        if self._buckets is False:
+            b = self.batch
+            self._buckets = None if use_direct_sort(b.n, b.k) else ratio_buckets(b.target, b.draft, upper=float(b.k))
+        return self._buckets
+
+    @property
+    def inclusion(self):
+        if self._inclusion is None:
+            self._inclusion = _inclusion(self.batch)
+        return self._inclusion
+
+
+def batched_optimal(batch: BatchInput, shared: Shared):
+    """``P*`` per row (the batched optimum), shape (B,)."""
+    rb = shared.buckets
+    return optimum_from_buckets(rb, batch.k)[0] if rb is not None else _optimum(batch)[0]
+
+
+def batched_single_draft(batch: BatchInput, shared: Shared):
+    """:func:`single_draft_acceptance` under the registry's signature."""
+    return single_draft_acceptance(batch)
+
+
+def batched_specinfer(batch: BatchInput, shared: Shared):
+    """:func:`specinfer_acceptance` under the registry's signature."""
+    return specinfer_acceptance(batch)
+
+
+def batched_spectr(batch: BatchInput, shared: Shared):
+    """:func:`spectr_acceptance`'s acceptance, reusing the shared buckets."""
+    return spectr_acceptance(batch, shared.buckets)[0]
+
+
+def batched_naive(batch: BatchInput, shared: Shared):
+    """:func:`naive_acceptance`, reusing the shared inclusion probabilities."""
+    return naive_acceptance(batch, shared.inclusion)
+
+
+def batched_truncated_is(batch: BatchInput, shared: Shared):
+    """:func:`truncated_is_acceptance` with the shared ``s``."""
+    return truncated_is_acceptance(batch, shared.s)
+
+
+def batched_upper_bound(batch: BatchInput, shared: Shared):
+    """:func:`upper_bound`, reusing the shared inclusion probabilities."""
+    return upper_bound(batch, shared.inclusion)
+
+
 def _applicability(batch: BatchInput) -> dict:
-    """``{name: None or the reason it does not apply}``."""
-    why = dict.fromkeys(BATCHED_SCHEMES)
-    if not batch.identical:
-        why["optimal"] = DIFFERENT_DRAFTS_MESSAGE
-        why["spectr"] = "SpecTr K-SEQ is defined for K identical drafts (drafts of shape (B, n) with k=K)."
-    if batch.k > MAX_SPECINFER_ROUNDS:
-        why["specinfer"] = (f"SpecInfer runs its K rounds one by one (one pass over the batch each); K={batch.k:,} "
-                            f"is more than {MAX_SPECINFER_ROUNDS:,}.")
-    if batch.k != 2:
-        why["truncated_is"] = (f"the truncated pairwise LP is for K = 2 drafts (got K = {batch.k}), and the "
-                               "tournament for K > 2 is only in lpspec.compare_schemes.")
-    return why
+    """``{name: None or the reason it does not apply}`` for every batched entry of the registry."""
+    return {name: (SCHEME_SPECS[name].load("applies")(batch) if SCHEME_SPECS[name].has("applies") else None)
+            for name in BATCHED_SCHEMES}
 
 
 @keyword_aliases(refused=DRAFTS)
@@ -439,25 +519,6 @@ def compare_schemes(*, target, drafts, k: int | None = None, s: int = DEFAULT_TR
 
 
 def _evaluate(batch: BatchInput, names, s: int) -> dict:
-    """The requested acceptances on a validated batch, in the order of ``names``."""
-    out = {}
-    rb = None
-    if ("spectr" in names or "optimal" in names) and not use_direct_sort(batch.n, batch.k):
-        rb = ratio_buckets(batch.target, batch.draft, upper=float(batch.k))
-    inclusion = _inclusion(batch) if ("naive" in names or "upper_bound" in names) else None
-    for name in names:
-        if name == "optimal":
-            out[name] = optimum_from_buckets(rb, batch.k)[0] if rb is not None else _optimum(batch)[0]
-        elif name == "single_draft":
-            out[name] = single_draft_acceptance(batch)
-        elif name == "specinfer":
-            out[name] = specinfer_acceptance(batch)
-        elif name == "spectr":
-            out[name] = spectr_acceptance(batch, rb)[0]
-        elif name == "naive":
-            out[name] = naive_acceptance(batch, inclusion)
-        elif name == "truncated_is":
-            out[name] = truncated_is_acceptance(batch, s)
-        elif name == "upper_bound":
-            out[name] = upper_bound(batch, inclusion)
-    return out
+    """The requested acceptances on a validated batch, in the order of ``names`` (registry dispatch)."""
+    shared = Shared(batch, s)
+    return {name: SCHEME_SPECS[name].load("batched")(batch, shared) for name in names}

@@ -31,13 +31,13 @@ import numbers
 import sys
 
 from ..keywords import DRAFTS, keyword_aliases
-from ..registry import SCHEME_FACTS, acceptance_column
+from ..registry import OPTIMAL, SCHEME_FACTS, acceptance_column
 from ._torch import require_torch, resolve_device
 from .chunks import ChunkTask, register_chunk_task
 from .inputs import BatchInput, Logits, as_batch
 from .schemes import BATCHED_SCHEMES, DEFAULT_TRUNCATION, _applicability, _evaluate
 
-__all__ = ["DEFAULT_BATCH_SIZE", "acceptance_table", "main", "summary_rows"]
+__all__ = ["DEFAULT_BATCH_SIZE", "acceptance_table", "summary_rows"]
 
 #: Rows per chunk (a (256, 128 000) float64 chunk is 262 MB per tensor).
 DEFAULT_BATCH_SIZE = 256
@@ -145,17 +145,17 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
             why = _applicability(chunk)
             # different drafts: the optimum comes from the exact per-row search (AM–GM bound, then branch and
             # bound), not from the sorted prefix that _evaluate uses
-            search = not chunk.identical and "optimal" in (schemes or BATCHED_SCHEMES)
+            search = not chunk.identical and OPTIMAL in (schemes or BATCHED_SCHEMES)
             if search:
-                why["optimal"] = None
+                why[OPTIMAL] = None
             names = [n for n in (schemes or BATCHED_SCHEMES) if why[n] is None]
-            values = _evaluate(chunk, [n for n in names if not (search and n == "optimal")], s)
+            values = _evaluate(chunk, [n for n in names if not (search and n == OPTIMAL)], s)
             stopped = {}
             if search:
                 from .nonidentical import different_drafts_optimum
 
                 opt = different_drafts_optimum(chunk, on_budget="interval")
-                values["optimal"] = opt.value
+                values[OPTIMAL] = opt.value
                 stopped = opt.details["stopped"]
             cols = {name: v.detach().cpu().tolist() for name, v in values.items()}
             notes = "; ".join(f"{n}: {why[n]}" for n in (schemes or BATCHED_SCHEMES) if why[n] is not None)
@@ -165,9 +165,9 @@ def acceptance_table(*, target, drafts, k=None, schemes=None, s: int = DEFAULT_T
                     row[_column(name)] = float(cols[name][i]) if name in cols else None
                 note = notes
                 if i in stopped:  # the search's budget ran out: an empty cell and the certified interval
-                    row[_column("optimal")] = None
+                    row[_column(OPTIMAL)] = None
                     lo, hi = stopped[i]
-                    note = "; ".join(x for x in (notes, f"optimal: the search stopped at its budget with P* in "
+                    note = "; ".join(x for x in (notes, f"{OPTIMAL}: the search stopped at its budget with P* in "
                                                  f"[{lo!r}, {hi!r}]") if x)
                 if note:
                     row["notes"] = note
@@ -318,12 +318,20 @@ def verifier_check(*, target, drafts, k, batch_size: int = DEFAULT_BATCH_SIZE, d
     return out
 
 
-def main(argv=None) -> int:
-    """``python -m lpspec.batched ARGS`` = ``lpspec batch ARGS`` (:mod:`lpspec.cli.batch`)."""
-    from ..cli import main as cli_main
+def __getattr__(name):
+    """``main`` moved to the CLI layer (:func:`lpspec.cli.aliases.batched_main`); resolved with a warning."""
+    if name == "main":
+        import importlib
+        import warnings
 
-    return cli_main(["batch", *(sys.argv[1:] if argv is None else list(argv))])
+        warnings.warn("lpspec.batched.table.main is now lpspec.cli.aliases.batched_main; the old name will be "
+                      "removed.", DeprecationWarning, stacklevel=2)
+        return importlib.import_module("lpspec.cli.aliases").batched_main
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+if __name__ == "__main__":  # pragma: no cover  (python -m lpspec.batched.table: the CLI, run by name)
+    import runpy
+
+    sys.argv[1:1] = ["batch"]
+    runpy.run_module("lpspec", run_name="__main__", alter_sys=True)

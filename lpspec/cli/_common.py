@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..registry import LAWS
+
 __all__ = [
     "PROG",
     "CLIError",
@@ -409,7 +411,7 @@ def add_instance_options(parser):
     g.add_argument("--draft", "--drafts", dest="draft", metavar="P", action=JoinAction, append=True, default=[],
                    help="draft p: once with -k K (K identical drafts) or K times (K different drafts)")
     g.add_argument("-k", type=positive_int, default=None, help="number of drafts K (with one --draft, or to check a file)")
-    g.add_argument("--law", choices=("independent", "without_replacement", "greedy"), default=None,
+    g.add_argument("--law", choices=LAWS, default=None,
                    help="draft law (default: independent, or the example's)")
     g.add_argument("--exact", action="store_true", help="read every probability as an exact fraction")
 

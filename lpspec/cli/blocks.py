@@ -17,6 +17,7 @@ lossless verifier, docs/theory.md), as the scheme ``ceiling`` and a column "gap 
 
 from __future__ import annotations
 
+from ..registry import BLOCK_TABLE_SCHEMES, OPTIMAL, SCHEME_SPECS, SEQUENCE_SCHEMES
 from ._common import (
     CLIError,
     add_list_option,
@@ -32,8 +33,8 @@ from ._common import (
 NAME = "blocks"
 HELP = "block efficiency (tokens per target call) per scheme, K and L on a bigram pair: exact recursion"
 
-_DEFAULT_SCHEMES = ["single_draft", "specinfer", "spectr"]
-_SEQUENCE_SCHEMES = ("block_verification", "stepwise_optimal", "traversal")
+_DEFAULT_SCHEMES = list(BLOCK_TABLE_SCHEMES)
+_SEQUENCE_SCHEMES = SEQUENCE_SCHEMES
 #: Largest draft tree (``Σ_d n^d`` nodes) the sequence-level columns are computed on.
 MAX_SEQUENCE_NODES = 200_000
 
@@ -53,9 +54,9 @@ def register(sub):
     add_list_option(p, "--lengths", "-L", dest="lengths", item_type=positive_int, metavar="L", default=[1, 2, 3, 4, 5],
                     help="draft lengths L (default 1 2 3 4 5)")
     add_list_option(p, "--schemes", default=list(_DEFAULT_SCHEMES),
-                    help="schemes (default single_draft specinfer spectr; 'optimal' = the rank-space verifier, "
+                    help=f"schemes (default {' '.join(BLOCK_TABLE_SCHEMES)}; '{OPTIMAL}' = the rank-space verifier, "
                          "one build per context and K: use a small --vocabulary; the sequence-level verifiers "
-                         "block_verification (K = 1), stepwise_optimal, traversal: a tiny --vocabulary)")
+                         f"{', '.join(SEQUENCE_SCHEMES)}: a tiny --vocabulary)")
     p.add_argument("--ceiling", action="store_true",
                    help="add tau*, the block LP's optimum (no lossless verifier does better), and the gap to it "
                         "of every scheme (a tiny --vocabulary: the tree has sum_d n^d nodes)")
@@ -128,7 +129,7 @@ def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
     if token:
         rows += block_efficiency_table(target=pair, ks=ks, lengths=lengths, schemes=token).rows
     for s in sequence:
-        for k in ([1] if s == "block_verification" else ks):
+        for k in ([1] if SCHEME_SPECS[s].one_draft else ks):
             for L in lengths:
                 try:
                     r = block_efficiency(target=pair, k=k, length=L, scheme=s)

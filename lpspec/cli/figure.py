@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..registry import FIGURE_SCHEMES
 from ._common import CLIError, add_list_option, note, parse_distribution, positive_int
 
 NAME = "figure"
@@ -27,8 +28,8 @@ def register(sub):
     p.add_argument("--resolution", type=positive_int, default=40, help="region: simplex grid resolution (default 40)")
     p.add_argument("--family", default="dirichlet", help="acceptance-vs-k: instance family (default dirichlet)")
     p.add_argument("--params", help="acceptance-vs-k: family parameters as JSON (default {\"n\": 6})")
-    add_list_option(p, "--schemes", default=["specinfer", "spectr", "sir"],
-                    help="acceptance-vs-k: schemes (default: specinfer spectr sir)")
+    add_list_option(p, "--schemes", default=list(FIGURE_SCHEMES),
+                    help=f"acceptance-vs-k: schemes (default: {' '.join(FIGURE_SCHEMES)})")
     p.add_argument("--law", default=None, help="acceptance-vs-k: draft law (default independent)")
     p.add_argument("--replicates", type=positive_int, default=10, help="acceptance-vs-k: instances per K (default 10)")
     p.add_argument("--seed", type=int, default=0, help="acceptance-vs-k: seed (default 0)")

@@ -31,7 +31,16 @@ from ..instance import make_instance
 from ..io.export import Table, write_table
 from ..keywords import DRAFTS, keyword_aliases
 from ..optimum import optimum_for
-from ..registry import SCHEME_FACTS, acceptance_column
+from ..registry import (
+    BLOCK_TABLE_SCHEMES,
+    FIGURE2_SCHEMES,
+    FIGURE_SCHEMES,
+    OPTIMAL,
+    SCHEME_FACTS,
+    SCHEME_SPECS,
+    SEQUENCE_SCHEMES,
+    acceptance_column,
+)
 
 __all__ = [
     "FIGURE2_PANELS",
@@ -94,8 +103,6 @@ def figure2_table(steps: int = 90) -> Table:
     >>> row["optimal_acceptance"], round(row["spectr.membership_acc"], 12)
     (1.0, 0.888888888889)
     """
-    from ..schemes import SpecInfer, SpecTr
-
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps={steps!r} must be a positive integer.")
     third = Fraction(1, 3)
@@ -109,9 +116,9 @@ def figure2_table(steps: int = 90) -> Table:
             exact = optimum_for(make_instance(target=q, drafts=[third] * 3, k=2)).value
             inst = make_instance(target=[float(v) for v in q], drafts=[1 / 3] * 3, k=2)
             rows.append({"panel": panel, "q0": float(q0), "q1": float(q1), "q2": float(rest - q1),
-                         _FIG2_COLUMNS["optimal"]: float(exact),
-                         _FIG2_COLUMNS["spectr"]: float(SpecTr(inst).acceptance),
-                         _FIG2_COLUMNS["specinfer"]: float(SpecInfer(inst).acceptance)})
+                         **{_FIG2_COLUMNS[name]: (float(exact) if SCHEME_SPECS[name].kind == "optimum" else
+                                                  float(SCHEME_SPECS[name].load("exact")(inst).acceptance))
+                            for name in FIGURE2_SCHEMES}})
             i += 1
     meta = {"figure": "Khisti et al. (ICLR 2025), Figure 2", "draft": "uniform on 3 tokens", "k": 2,
             "steps": steps, "indices": "0-based: q1 is the paper's q2"}
@@ -119,7 +126,7 @@ def figure2_table(steps: int = 90) -> Table:
 
 
 #: Figure 2's schemes and their table columns.
-_FIG2_COLUMNS = {name: acceptance_column(name) for name in ("optimal", "spectr", "specinfer")}
+_FIG2_COLUMNS = {name: acceptance_column(name) for name in FIGURE2_SCHEMES}
 
 
 def plot_figure2(table: Table):
@@ -140,7 +147,7 @@ def plot_figure2(table: Table):
         x = np.array(sub.column("q1"), dtype=np.float64)
         for scheme, column in _FIG2_COLUMNS.items():
             label, color, ls = _style(scheme)
-            label = r"Optimal $P^*$ (Theorem 3)" if scheme == "optimal" else label
+            label = r"Optimal $P^*$ (Theorem 3)" if SCHEME_SPECS[scheme].kind == "optimum" else label
             ax.plot(x, np.array(sub.column(column), dtype=np.float64), label=label, color=color, linestyle=ls,
                     gid=scheme)
         q0 = FIGURE2_PANELS[panel]
@@ -320,7 +327,7 @@ def acceptance_one_region(drafts, k: int = 2, resolution: int = 30):
 
 # ---------------------------------------------------------------------- acceptance against K
 def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None, ks=(1, 2, 3, 4),
-                          schemes=("specinfer", "spectr", "sir"), law: str = "independent", replicates: int = 10,
+                          schemes=FIGURE_SCHEMES, law: str = "independent", replicates: int = 10,
                           seed: int = 0, sweep: Table | None = None) -> Table:
     """Mean acceptance of each scheme (and ``P*``) against ``K`` on one instance family, with standard errors.
 
@@ -354,9 +361,9 @@ def acceptance_vs_k_table(family: str = "dirichlet", params: dict | None = None,
                 "families": [{"family": family, "params": dict(params or {}), "replicates": replicates}],
                 "k": list(ks), "laws": [law], "schemes": list(schemes)}
         sweep = run_sweep(spec, progress_bar=False)
-    names = ["optimal", *[s for s in schemes if s != "optimal"]]
+    names = [OPTIMAL, *[s for s in schemes if s != OPTIMAL]]
     columns = ["k", "instances"]
-    ref = acceptance_column("optimal")
+    ref = acceptance_column(OPTIMAL)
     for name in names:
         col = acceptance_column(name)
         columns += [col, f"{col}.sem", f"{col}.count"] + ([f"{col}.gap", f"{col}.gap.sem"] if col != ref else [])
@@ -448,7 +455,7 @@ def plot_acceptance_vs_k(table: Table):
 
 
 def acceptance_vs_k(family: str = "dirichlet", params: dict | None = None, ks=(1, 2, 3, 4),
-                    schemes=("specinfer", "spectr", "sir"), law: str = "independent", replicates: int = 10,
+                    schemes=FIGURE_SCHEMES, law: str = "independent", replicates: int = 10,
                     seed: int = 0):
     """Acceptance against ``K`` for each scheme on an instance family: ``(figure, table)``.
 
@@ -467,8 +474,7 @@ def acceptance_vs_k(family: str = "dirichlet", params: dict | None = None, ks=(1
 # ---------------------------------------------------------------------- saving
 # ---------------------------------------------------------------------- τ against L, with the ceiling τ*
 #: Schemes of :func:`block_ceiling_table` by default (token-level trees and the sequence-level verifiers).
-BLOCK_CEILING_SCHEMES = ("single_draft", "specinfer", "spectr", "block_verification", "stepwise_optimal",
-                         "traversal")
+BLOCK_CEILING_SCHEMES = BLOCK_TABLE_SCHEMES + SEQUENCE_SCHEMES
 
 
 def block_ceiling_table(*, target, drafts, start=None, k: int = 2, lengths=(1, 2, 3),
@@ -506,7 +512,7 @@ def block_ceiling_table(*, target, drafts, start=None, k: int = 2, lengths=(1, 2
                                           length=L).value)
             rows.append({"scheme": "ceiling", "k": k, "length": L, "tau": best[L], "gap_to_ceiling": 0.0})
     for name in schemes:
-        kk = 1 if name in ("single_draft", "block_verification") else k
+        kk = 1 if SCHEME_SPECS[name].one_draft else k
         for L in lengths:
             tau = float(block_efficiency(target=pair, k=kk, length=L, scheme=name).value)
             rows.append({"scheme": name, "k": kk, "length": L, "tau": tau,

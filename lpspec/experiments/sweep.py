@@ -54,6 +54,7 @@ from ..instance import LAWS, MAX_K, make_instance
 from ..io.export import Table
 from ..optimum import optimum_for
 from ..progress import progress  # noqa: F401  (re-exported: lpspec.experiments.sweep.progress)
+from ..registry import COMPARED, SCHEME_SPECS, SWEEP_SCHEMES, acceptance_column
 from ..results import LPSolveError
 from .families import FAMILIES, derive_seed, family_point
 
@@ -73,7 +74,7 @@ __all__ = [
 ]
 
 #: Schemes swept when the spec names none.
-DEFAULT_SCHEMES = ("single_draft", "specinfer", "spectr", "sir", "naive")
+DEFAULT_SCHEMES = SWEEP_SCHEMES
 
 
 @dataclass(frozen=True)
@@ -281,9 +282,7 @@ def load_spec(path) -> SweepSpec:
 
 # ---------------------------------------------------------------------- per-instance evaluation
 def _scheme_names() -> tuple[str, ...]:
-    from ..schemes import SCHEMES
-
-    return (*SCHEMES, "upper_bound")
+    return COMPARED
 
 
 def scheme_columns(scheme: str) -> list[str]:
@@ -294,8 +293,9 @@ def scheme_columns(scheme: str) -> list[str]:
     >>> scheme_columns("sir")
     ['sir.membership_acc', 'sir.sd_acc', 'sir.gap', 'sir.exactness_error']
     """
-    if scheme == "upper_bound":
-        return ["upper_bound"]
+    spec = SCHEME_SPECS.get(scheme)
+    if spec is not None and spec.kind == "bound":
+        return [acceptance_column(scheme)]
     return [f"{scheme}.membership_acc", f"{scheme}.sd_acc", f"{scheme}.gap", f"{scheme}.exactness_error"]
 
 
@@ -322,7 +322,6 @@ def evaluate_instance(inst, schemes) -> dict:
     >>> round(row["optimal_acceptance"], 12), round(row["specinfer.membership_acc"], 12), row["cut_set"]
     (0.69, 0.64, '{0}')
     """
-    from ..compare import upper_bound
     from ..schemes import SCHEMES, ImportanceScheme
 
     opt = optimum_for(inst)
@@ -330,8 +329,9 @@ def evaluate_instance(inst, schemes) -> dict:
     row = {"optimal_acceptance": best, "cut_set": "{" + ",".join(map(str, opt.cut_set)) + "}"}
     notes = []
     for name in schemes:
-        if name == "upper_bound":
-            row["upper_bound"] = float(upper_bound(inst))
+        spec = SCHEME_SPECS.get(name)
+        if spec is not None and spec.kind == "bound":
+            row[acceptance_column(name)] = float(spec.load("exact")(inst))
             continue
         cls = SCHEMES[name]
         why = cls.why_not(inst)

@@ -1,5 +1,8 @@
 """Token-level selection schemes of the field, each evaluated exactly and sampled (docs/theory.md §4–§5).
 
+Each scheme is one entry of :data:`lpspec.registry.SCHEME_SPECS` (its ``cls`` pointer names the class below);
+:data:`SCHEMES` is built from the registry.
+
 =================  ======================================  ========================================
 name               class                                   applies to
 =================  ======================================  ========================================
@@ -19,6 +22,7 @@ name               class                                   applies to
 
 from __future__ import annotations
 
+from ..registry import SCHEME_SPECS, TOKEN_SCHEMES
 from .base import MAX_SCHEME_TUPLES, ImportanceScheme, Scheme, sample_drafts
 from .importance import SIR, PairwiseIS, Tournament, TruncatedIS, pairwise_is_weights, truncation_order
 from .naive import NaiveSampling
@@ -49,23 +53,9 @@ __all__ = [
     "truncation_order",
 ]
 
-#: Built-in schemes by name, in the order :func:`lpspec.compare_schemes` reports them.
-SCHEMES: dict[str, type[Scheme]] = {
-    cls.name: cls
-    for cls in (
-        OptimalScheme,
-        CanonicalScheme,
-        SingleDraft,
-        SpecInfer,
-        SpecInferWithoutReplacement,
-        SpecTr,
-        NaiveSampling,
-        SIR,
-        PairwiseIS,
-        TruncatedIS,
-        Tournament,
-    )
-}
+#: Built-in schemes by name, in the order :func:`lpspec.compare_schemes` reports them: the exact classes of the
+#: token-level entries of :data:`lpspec.registry.SCHEME_SPECS` (built from the registry, never typed here).
+SCHEMES: dict[str, type[Scheme]] = {name: SCHEME_SPECS[name].load("exact") for name in TOKEN_SCHEMES}
 
 
 def make_scheme(name: str, instance=None, /, **kw) -> Scheme:

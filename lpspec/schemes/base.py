@@ -29,7 +29,6 @@ Importance-sampling schemes (Theorem 1's step 1 followed by single-draft specula
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from functools import cached_property
 from typing import ClassVar
@@ -94,7 +93,7 @@ def float_instance(inst: Instance) -> Instance:
     >>> float_instance(inst).exact
     False
     """
-    if not inst.exact:
+    if not inst.exact:  # deliberate: the conversion itself
         return inst
     drafts = inst.drafts.astype(np.float64)
     target = inst.target.astype(np.float64)
@@ -113,16 +112,14 @@ def exact_sum(values):
     (Fraction(1, 1), 1.0)
     """
     vals = list(values.tolist() if isinstance(values, np.ndarray) else values)
-    if any(isinstance(v, Fraction) for v in vals):
-        return sum(vals, Fraction(0))
-    return math.fsum(float(v) for v in vals)
+    return (EXACT if any(isinstance(v, Fraction) for v in vals) else FLOAT).sum(vals)  # Arith.sum, either way
 
 
 def tuple_weighted_sum(inst: Instance, table: np.ndarray, exact: bool) -> np.ndarray:
     """``Σ_x P(x) table[x, ·]`` over the rows of ``inst.tuple_table``, shape (n,): exact for Fractions,
     ``math.fsum`` per column for floats."""
     arith = EXACT if exact else FLOAT
-    mass = inst.tuple_table.mass if exact else inst.tuple_table.mass.astype(np.float64)
+    mass = arith.array(inst.tuple_table.mass)
     return arith.array([arith.sum(mass * table[:, y]) for y in range(inst.n)])
 
 
@@ -190,17 +187,29 @@ def sample_drafts(inst: Instance, rng: np.random.Generator, size: int) -> np.nda
     >>> sample_drafts(inst, np.random.default_rng(0), 4).shape
     (4, 3)
     """
-    drafts = inst.drafts.astype(np.float64)
+    return inst.law_spec.load("sample")(inst, rng, size)
+
+
+# The samplers of the draft laws (lpspec.registry.LAW_SPECS points at them).
+def _sample_independent(inst: Instance, rng: np.random.Generator, size: int) -> np.ndarray:
+    """``X_k ~ p_k`` independently."""
+    cols = [rng.choice(inst.n, size=size, p=row / row.sum()) for row in inst.drafts.astype(np.float64)]
+    return np.stack(cols, axis=1).astype(np.int64)
+
+
+def _sample_without_replacement(inst: Instance, rng: np.random.Generator, size: int) -> np.ndarray:
+    """Successive sampling as the Gumbel-top-K of ``log p``."""
+    p = inst.drafts[0].astype(np.float64)
+    with np.errstate(divide="ignore"):
+        logp = np.log(p)
+    keys = logp[None, :] + rng.gumbel(size=(size, inst.n))
+    return np.argsort(-keys, axis=1, kind="stable")[:, : inst.k].astype(np.int64)
+
+
+def _sample_greedy(inst: Instance, rng: np.random.Generator, size: int) -> np.ndarray:
+    """The fixed top ``K-1`` tokens, then one draw from ``p`` on the rest."""
     n, K = inst.n, inst.k
-    if inst.law == "independent":
-        cols = [rng.choice(n, size=size, p=row / row.sum()) for row in drafts]
-        return np.stack(cols, axis=1).astype(np.int64)
-    p = drafts[0]
-    if inst.law == "without_replacement":
-        with np.errstate(divide="ignore"):
-            logp = np.log(p)
-        keys = logp[None, :] + rng.gumbel(size=(size, n))
-        return np.argsort(-keys, axis=1, kind="stable")[:, :K].astype(np.int64)
+    p = inst.drafts[0].astype(np.float64)
     fixed = inst.greedy_fixed
     rest = np.ones(n, dtype=bool)
     rest[fixed] = False
@@ -399,9 +408,7 @@ class ImportanceScheme(Scheme):
     @cached_property
     def _step2(self):
         """``(min(1, q/p_I), normalised residual)`` of step 2."""
-        q, pI = self.instance.target, self.intermediate
-        if not self.exact:
-            q = q.astype(np.float64)
+        q, pI = self.arith.array(self.instance.target), self.intermediate
         accept = self.arith.array([acceptance_ratio(a, b) for a, b in zip(q.tolist(), pI.tolist())])
         return accept, residual(q, pI)
 
@@ -427,7 +434,7 @@ class ImportanceScheme(Scheme):
         from ..decomposition import two_step_from_beta
 
         table = self.beta_table
-        if not self.exact:  # repair the rounding of β rows so that they sum to one exactly enough
+        if not self.exact:  # deliberate float-only branch: repair the rounding of β rows (rationals need none)
             table = np.maximum(table, 0.0)
             table = table / table.sum(axis=1, keepdims=True)
         return two_step_from_beta(self.instance, table, method=self.name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..instance import Instance
+from ..xp import specinfer_round
 from .base import Scheme, _draw, acceptance_ratio, exact_sum, residual
 
 __all__ = ["SingleDraft", "SpecInfer", "SpecInferWithoutReplacement"]
@@ -122,9 +123,8 @@ class SpecInfer(Scheme):
         r = inst.target.copy()
         residuals, alphas = [r], []
         for i in range(inst.k):
-            p = inst.drafts[i]
-            alphas.append(exact_sum([min(a, b) for a, b in zip(r.tolist(), p.tolist())]))
-            r = residual(r, p)
+            miss, r = specinfer_round(r, inst.drafts[i])  # SpecInfer's round, the one formula of lpspec.xp
+            alphas.append(1 - inst.arith.scalar(miss))
             residuals.append(r)
         #: ``r_1 = q, r_2, ..., r_{K+1}``, each shape (n,)
         self.residuals = residuals

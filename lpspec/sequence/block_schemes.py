@@ -298,7 +298,7 @@ def block_verification(*, target, drafts, start=None, k: int = 1, length: int,
     if _positive_int(k, "k") != 1:
         raise ValueError(f"k={k!r}: block verification takes one draft path (k=1); use scheme='traversal' "
                          "or 'stepwise_optimal' for several.")
-    return _build("block_verification", target, drafts, start, 1, length, max_nodes,
+    return _build(block_verification.__name__, target, drafts, start, 1, length, max_nodes,
                   lambda tree, k, state: _bv_table(tree))
 
 
@@ -598,7 +598,7 @@ def stepwise_optimal(*, target, drafts, start=None, k: int, length: int,
         state.setdefault("plans", memo)
         return _stepwise_table(tree, k, memo, state.setdefault("survivors", {}))
 
-    return _build("stepwise_optimal", target, drafts, start, k, length, max_nodes, per_start)
+    return _build(stepwise_optimal.__name__, target, drafts, start, k, length, max_nodes, per_start)
 
 
 def _stepwise_row(result, s, prefix, survivors, paths):
@@ -799,7 +799,7 @@ def traversal(*, target, drafts, start=None, k: int, length: int, max_nodes: int
     >>> traversal(target=q, drafts=p, start=0, k=1, length=2).value - 1   # = block verification's 11/9
     Fraction(11, 9)
     """
-    return _build("traversal", target, drafts, start, k, length, max_nodes, _traversal_table)
+    return _build(traversal.__name__, target, drafts, start, k, length, max_nodes, _traversal_table)
 
 
 # ----------------------------------------------------------------------------------------- enumeration
@@ -903,9 +903,9 @@ def sequence_block_efficiency(scheme: str, *, target, drafts=None, start=None, k
     steps = reach[:-2].sum()
     with np.errstate(invalid="ignore", divide="ignore"):
         depth = np.where(reach[:-2] > 0, reach[1:-1] / np.where(reach[:-2] > 0, reach[:-2], 1.0), 0.0)
-    if scheme == "stepwise_optimal":
+    if scheme == stepwise_optimal.__name__:
         surv = sum(w * result._state["survivors"][s].astype(float) for s, w in result.start.items())
-    elif scheme == "block_verification":
+    elif scheme == block_verification.__name__:
         surv = reach[:-1, None].copy()
     else:
         surv = np.full((length + 1, result.k), np.nan)
@@ -915,7 +915,9 @@ def sequence_block_efficiency(scheme: str, *, target, drafts=None, start=None, k
             "survivors": surv, "start": pair.start}
 
 
-BLOCK_SCHEMES = {"block_verification": block_verification, "stepwise_optimal": stepwise_optimal,
-                 "traversal": traversal}
-_LAWS = {"block_verification": _bv_law, "stepwise_optimal": _stepwise_law, "traversal": _traversal_law}
-_SAMPLERS = {"block_verification": _bv_sample, "stepwise_optimal": _stepwise_sample, "traversal": _traversal_sample}
+# keyed by the functions' own names, which are the registry's names (lpspec.registry: level="sequence")
+BLOCK_SCHEMES = {f.__name__: f for f in (block_verification, stepwise_optimal, traversal)}
+_LAWS = {block_verification.__name__: _bv_law, stepwise_optimal.__name__: _stepwise_law,
+         traversal.__name__: _traversal_law}
+_SAMPLERS = {block_verification.__name__: _bv_sample, stepwise_optimal.__name__: _stepwise_sample,
+             traversal.__name__: _traversal_sample}

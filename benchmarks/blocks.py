@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lpspec  # noqa: E402
 from lpspec import block_efficiency, block_efficiency_mc, block_efficiency_table, decode  # noqa: E402
-from lpspec.corpus import load_pair  # noqa: E402
+from lpspec.sequence.corpus import load_pair  # noqa: E402
 
 
 def timed(fn, reps=1):

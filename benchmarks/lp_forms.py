@@ -14,7 +14,7 @@ import cvxpy as cp
 import numpy as np
 
 import lpspec
-from lpspec.instance import canonical_set_keys
+from lpspec.core.instance import canonical_set_keys
 
 
 def naive_full_lp(q: np.ndarray, drafts: np.ndarray):

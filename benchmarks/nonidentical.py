@@ -31,8 +31,8 @@ import time
 import numpy as np
 
 import lpspec
-from lpspec.instance import make_instance
-from lpspec.submodular import SearchBudgetExceeded, submodular_optimum
+from lpspec.core.instance import make_instance
+from lpspec.solvers.submodular import SearchBudgetExceeded, submodular_optimum
 
 TEMPS = (0.7, 1.3, 1.0, 1.6)
 FAMILIES = ("temperatures", "models", "dirichlet", "close1", "close2", "close3")

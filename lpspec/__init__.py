@@ -10,15 +10,15 @@ Instance twins: every keyword function ``name(*, target, drafts, k=None, law=...
 ==============================  =====================================================
 keyword function                Instance twin
 ==============================  =====================================================
-``optimal_acceptance``          :func:`lpspec.optimum.optimal_acceptance_for`
-``solve_lp``                    :func:`lpspec.lp.solve_lp_for`
-``certify``                     :func:`lpspec.certify.certify_for`
-``canonical_decomposition``     :func:`lpspec.decomposition.canonical_decomposition_for`
-``acceptance_one``              :func:`lpspec.theorems.acceptance_one_for`
-``theorem3``                    :func:`lpspec.theorems.theorem3_for`
-``compare_schemes``             :func:`lpspec.compare.compare_schemes_for`
-``verify_scheme``               :func:`lpspec.verify.verify_scheme_for`
-``optimal_verifier``            :func:`lpspec.verifier.optimal_verifier_for`
+``optimal_acceptance``          :func:`lpspec.solvers.optimum.optimal_acceptance_for`
+``solve_lp``                    :func:`lpspec.solvers.lp.solve_lp_for`
+``certify``                     :func:`lpspec.solvers.certify.certify_for`
+``canonical_decomposition``     :func:`lpspec.theory.decomposition.canonical_decomposition_for`
+``acceptance_one``              :func:`lpspec.theory.theorems.acceptance_one_for`
+``theorem3``                    :func:`lpspec.theory.theorems.theorem3_for`
+``compare_schemes``             :func:`lpspec.schemes.compare.compare_schemes_for`
+``verify_scheme``               :func:`lpspec.schemes.verify.verify_scheme_for`
+``optimal_verifier``            :func:`lpspec.verifier.rank.optimal_verifier_for`
 ==============================  =====================================================
 
 Older spellings of some twins stay as aliases (``optimum_for``, ``solve_instance``, ``certify_instance``,
@@ -28,24 +28,25 @@ sequence level: ``block_optimum``, ``verify_block_scheme``) take ``drafts=`` per
 have no twin; a :class:`~lpspec.schemes.Scheme` takes ``instance=``.
 """
 
+from . import _relocated
 from ._version import __version__ as __version__
-from .blocks import block_efficiency, block_efficiency_mc, block_efficiency_table
-from .certify import ExactCertificate, certify
-from .compare import compare_schemes, upper_bound
-from .corpus import load_pair as load_markov_example
-from .decode import decode
-from .decomposition import CanonicalDecomposition, canonical_decomposition
-from .distributions import as_distribution
+from .sequence.blocks import block_efficiency, block_efficiency_mc, block_efficiency_table
+from .solvers.certify import ExactCertificate, certify
+from .schemes.compare import compare_schemes, upper_bound
+from .sequence.corpus import load_pair as load_markov_example
+from .sequence.decode import decode
+from .theory.decomposition import CanonicalDecomposition, canonical_decomposition
+from .core.distributions import as_distribution
 from .experiments.families import draw_instance
 from .experiments.figures import figure2
 from .experiments.sweep import SweepSpec, load_spec, run_sweep
-from .instance import LAWS, Instance, make_instance
+from .core.instance import LAWS, Instance, make_instance
 from .io.export import Table, write_table
 from .io.instances import example_names, load_example, load_instance_file
-from .lp import LPResult, solve_lp
-from .markov import MarkovPair, load_markov_pair
-from .optimum import optimal_acceptance
-from .results import LPSolveError, OptimumResult
+from .solvers.lp import LPResult, solve_lp
+from .sequence.markov import MarkovPair, load_markov_pair
+from .solvers.optimum import optimal_acceptance
+from .core.results import LPSolveError, OptimumResult
 from .schemes import (
     SCHEMES,
     SIR,
@@ -66,9 +67,9 @@ from .schemes import (
 )
 from .sequence import block_optimum
 from .sequence.verify_blocks import verify_block_scheme
-from .theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
-from .verifier import OptimalVerifier, optimal_verifier
-from .verify import VerificationReport, verify_scheme
+from .theory.theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
+from .verifier.rank import OptimalVerifier, optimal_verifier
+from .schemes.verify import VerificationReport, verify_scheme
 
 __all__ = [
     "LAWS",
@@ -143,21 +144,21 @@ _MOVED = {
     "acceptance_one_region": "lpspec.experiments",
     "acceptance_vs_k": "lpspec.experiments",
     "save_figure": "lpspec.experiments",
-    "block_start_kernel": "lpspec.blocks",
-    "long_run_block_efficiency": "lpspec.blocks",
-    "BlockEfficiency": "lpspec.blocks",
-    "MonteCarloBlockEfficiency": "lpspec.blocks",
-    "multiplicity_table": "lpspec.multiplicity",
-    "DecodeResult": "lpspec.decode",
-    "NextTokenModels": "lpspec.models",
-    "two_step_from_beta": "lpspec.decomposition",
-    "SUM_TOLERANCE": "lpspec.distributions",
-    "FORMS": "lpspec.lp",
+    "block_start_kernel": "lpspec.sequence.blocks",
+    "long_run_block_efficiency": "lpspec.sequence.blocks",
+    "BlockEfficiency": "lpspec.sequence.blocks",
+    "MonteCarloBlockEfficiency": "lpspec.sequence.blocks",
+    "multiplicity_table": "lpspec.sequence.multiplicity",
+    "DecodeResult": "lpspec.sequence.decode",
+    "NextTokenModels": "lpspec.sequence.models",
+    "two_step_from_beta": "lpspec.theory.decomposition",
+    "SUM_TOLERANCE": "lpspec.core.distributions",
+    "FORMS": "lpspec.solvers.lp",
 }
 
 
 #: The subpackages reachable as attributes after ``import lpspec`` (documented in docs/api): every other
-#: submodule is imported by its name (``import lpspec.optimum``, ``from lpspec.lp import ...``).
+#: submodule is imported by its name (``import lpspec.solvers.optimum``, ``from lpspec.solvers.lp import ...``).
 SUBPACKAGES = ("batched", "cli", "experiments", "io", "schemes")
 
 
@@ -201,3 +202,6 @@ def _is_submodule(name: str) -> bool:
         return importlib.util.find_spec(f"{__name__}.{name}") is not None
     except (ImportError, ValueError):
         return False
+
+
+_relocated.install()  # old module paths (lpspec.optimum, ...) import with a DeprecationWarning

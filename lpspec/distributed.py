@@ -312,8 +312,8 @@ def _guarded(func, item):
 
 
 def _bar(total: int, desc: str, enabled: bool | None):
-    """A tqdm bar over tasks (lpspec.progress decides when), or None when there is none to draw."""
-    from .progress import NullBar, progress_bar
+    """A tqdm bar over tasks (lpspec.core.progress decides when), or None when there is none to draw."""
+    from .core.progress import NullBar, progress_bar
 
     bar = progress_bar(total=total, desc=desc, enabled=enabled, unit="task")
     return None if isinstance(bar, NullBar) else bar

@@ -159,12 +159,12 @@ class SchemeSpec:
     applies_fn : str or None
         ``"module:attr"`` of ``fn(batch) -> None or the reason the batched form does not apply``.
     multiplicity_fn : str or None
-        ``"module:attr"`` of the closed form ``fn(q, p, j) -> a`` of shape (C, n, j) (:mod:`lpspec.multiplicity`);
+        ``"module:attr"`` of the closed form ``fn(q, p, j) -> a`` of shape (C, n, j) (:mod:`lpspec.sequence.multiplicity`);
         a token scheme without one gets ``a(y, m)`` by enumeration of its ``conditional``.
     block_fn : str or None
         ``"module:attr"`` of a sequence-level evaluator (``level="sequence"``).
     sampler_fn : str or None
-        ``"module:attr"`` of ``fn(q, p, j) -> verifier`` used by :func:`lpspec.decode.decode` instead of the
+        ``"module:attr"`` of ``fn(q, p, j) -> verifier`` used by :func:`lpspec.sequence.decode.decode` instead of the
         exact class (the optimal scheme's rank-space verifier).
     """
 
@@ -241,7 +241,7 @@ SchemeFacts = SchemeSpec
 
 _S = "lpspec.schemes."
 _B = "lpspec.batched.schemes:"
-_M = "lpspec.multiplicity:"
+_M = "lpspec.sequence.multiplicity:"
 _Q = "lpspec.sequence.block_schemes:"
 
 #: Every scheme, in the order :func:`lpspec.compare_schemes` reports them (``upper_bound`` last).
@@ -249,7 +249,7 @@ SCHEME_SPECS: dict[str, SchemeSpec] = {s.name: s for s in (
     SchemeSpec("optimal", r"Optimal $P^*$ (min-cut)", "black", "-", kind="optimum", exact=True,
                cls=_S + "optimal:OptimalScheme", batched_fn=_B + "batched_optimal",
                applies_fn=_B + "identical_drafts_only", multiplicity_fn=_M + "_optimal",
-               sampler_fn="lpspec.decode:_optimal_sampler"),
+               sampler_fn="lpspec.sequence.decode:_optimal_sampler"),
     SchemeSpec("canonical", "Canonical (Theorem 1)", "tab:green", "-", enumerates=True, params=("optimum",),
                cls=_S + "optimal:CanonicalScheme"),
     SchemeSpec("single_draft", "Single draft", "tab:gray", ":", exact=True, one_draft=True,
@@ -272,7 +272,7 @@ SCHEME_SPECS: dict[str, SchemeSpec] = {s.name: s for s in (
     SchemeSpec("tournament", "Tournament IS", "tab:pink", "--", enumerates=True, same_as=(2, "pairwise_is"),
                cls=_S + "importance:Tournament"),
     SchemeSpec("upper_bound", r"Upper bound $\sum_y \min(q, \Pr[y \in X])$", "silver", ":", kind="bound",
-               exact=True, cls="lpspec.compare:upper_bound", batched_fn=_B + "batched_upper_bound"),
+               exact=True, cls="lpspec.schemes.compare:upper_bound", batched_fn=_B + "batched_upper_bound"),
     # the sequence level: block verifiers evaluated on whole draft trees (exact tau and continuation tables)
     SchemeSpec("block_verification", "Block verification (Sun et al., K = 1)", "tab:green", "-", level="sequence",
                exact=True, one_draft=True, block_fn=_Q + "block_verification"),
@@ -298,15 +298,15 @@ ENUMERATING = tuple(name for name, s in SCHEME_SPECS.items() if s.enumerates)
 BATCHED = tuple(name for name, s in SCHEME_SPECS.items() if s.batched)
 #: Token-level names only in the exact (NumPy / Fraction) backend.
 NOT_BATCHED = tuple(name for name in COMPARED if not SCHEME_SPECS[name].batched)
-#: Schemes whose ``a(y, m)`` table has a closed form in :mod:`lpspec.multiplicity`.
+#: Schemes whose ``a(y, m)`` table has a closed form in :mod:`lpspec.sequence.multiplicity`.
 CLOSED_FORM_SCHEMES = tuple(name for name, s in SCHEME_SPECS.items() if s.multiplicity_fn is not None)
 
 #: Sequence-level block verifiers (``level="sequence"``), reachable as ``block_efficiency(..., scheme=NAME)``.
 SEQUENCE_SCHEMES = tuple(name for name, s in SCHEME_SPECS.items() if s.level == "sequence")
 
-#: Default scheme of :func:`lpspec.blocks.block_efficiency` and :func:`lpspec.decode.decode`.
+#: Default scheme of :func:`lpspec.sequence.blocks.block_efficiency` and :func:`lpspec.sequence.decode.decode`.
 DEFAULT_BLOCK_SCHEME = "specinfer"
-#: Default schemes of :func:`lpspec.blocks.block_efficiency_table` and ``lpspec blocks``.
+#: Default schemes of :func:`lpspec.sequence.blocks.block_efficiency_table` and ``lpspec blocks``.
 BLOCK_TABLE_SCHEMES = ("single_draft", "specinfer", "spectr")
 #: Default schemes of the acceptance-vs-K figures and ``lpspec figure``.
 FIGURE_SCHEMES = ("specinfer", "spectr", "sir")
@@ -428,7 +428,7 @@ class LawSpec:
         return load_pointer(pointer, f"law {self.name!r} {what}")
 
 
-_I = "lpspec.instance:"
+_I = "lpspec.core.instance:"
 _D = "lpspec.schemes.base:"
 
 #: Every draft law, in the order of ``--law``'s choices (the first is the default).
@@ -480,16 +480,16 @@ class MethodSpec:
         return load_pointer(pointer, f"method {self.name!r} {what}")
 
 
-_O = "lpspec.optimum:"
+_O = "lpspec.solvers.optimum:"
 
 #: Every solve method, in the order ``method="auto"`` tries them.
 METHOD_SPECS: dict[str, MethodSpec] = {s.name: s for s in (
     MethodSpec("sorted_prefix", "identical independent drafts: the best prefix of the q/p order (any n)",
-               _O + "_solve_sorted_prefix", "lpspec.closed_forms:sorted_prefix_applies"),
+               _O + "_solve_sorted_prefix", "lpspec.solvers.closed_forms:sorted_prefix_applies"),
     MethodSpec("greedy_formula", "the greedy law's closed form", _O + "_solve_greedy_formula",
-               "lpspec.closed_forms:greedy_applies"),
+               "lpspec.solvers.closed_forms:greedy_applies"),
     MethodSpec("subsets", "all 2^n sets (n <= 20; exact input n <= 14)", _O + "_solve_subsets",
-               "lpspec.subsets:subsets_fit"),
+               "lpspec.solvers.subsets:subsets_fit"),
     MethodSpec("exact_max_flow", "the rational max-flow of lpspec.certify (exact input, few draft sets)",
                _O + "_solve_exact_max_flow", _O + "_exact_max_flow_fits"),
     MethodSpec("submodular", "branch and bound over the submodular cut function (independent drafts, any n)",

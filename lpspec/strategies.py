@@ -21,7 +21,7 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import strategies as st
 
-from .instance import LAWS
+from .core.instance import LAWS
 
 __all__ = ["distributions", "rational_distributions", "instances"]
 
@@ -125,7 +125,7 @@ def instances(
 
                 reject()
         if law == "greedy":
-            from .instance import make_instance
+            from .core.instance import make_instance
 
             try:
                 make_instance(target=target, drafts=p, k=k, law=law)

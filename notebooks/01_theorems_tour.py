@@ -29,9 +29,9 @@ import numpy as np
 
 import lpspec
 from lpspec.certify import certify
-from lpspec.decomposition import canonical_decomposition
+from lpspec.theory.decomposition import canonical_decomposition
 from lpspec.schemes import SIR, SpecInfer, SpecTr
-from lpspec.theorems import acceptance_one, theorem3
+from lpspec.theory.theorems import acceptance_one, theorem3
 
 third = F(1, 3)
 p = [third, third, third]  # the draft of the paper's Figure 2
@@ -46,7 +46,7 @@ q = [third, F(0), F(2, 3)]  # left panel at q2 = 0
 
 # %%
 qf, pf = [float(v) for v in q], [float(v) for v in p]
-values = {form: lpspec.solve_lp(target=qf, drafts=pf, k=2, form=form) for form in lpspec.lp.FORMS}
+values = {form: lpspec.solve_lp(target=qf, drafts=pf, k=2, form=form) for form in lpspec.solvers.lp.FORMS}
 for form, res in values.items():
     print(f"{form:>6}: P* = {res.value:.15f}   via {res.method}, cut set {res.cut_set}")
     res.check()  # completed scheme: rows sum to one, output law = q, acceptance = value, cut within 1e-9

@@ -20,7 +20,7 @@
 # 2. **How good is it?** How far is its acceptance from the optimum `P*` of the linear program?
 #
 # A scheme, for lpspec, is any function `x -> π(·|x)`: given the draft tuple `x` (a tuple of `K` token ids),
-# it returns the law of the output token, an array of shape `(n,)`. `lpspec.verify.verify_scheme` enumerates
+# it returns the law of the output token, an array of shape `(n,)`. `lpspec.schemes.verify.verify_scheme` enumerates
 # every draft tuple to compute the output law and the acceptance exactly, and samples the scheme as a second
 # opinion; `lpspec.strategies.instances` generates hard instances for hypothesis.
 
@@ -29,10 +29,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 
 from lpspec import make_instance
-from lpspec.compare import compare_schemes
+from lpspec.schemes.compare import compare_schemes
 from lpspec.schemes import ImportanceScheme
 from lpspec.strategies import instances
-from lpspec.verify import verify_scheme
+from lpspec.schemes.verify import verify_scheme
 
 # deterministic, fast hypothesis runs for a notebook (no example database, no deadline)
 FAST = settings(max_examples=25, deadline=None, derandomize=True, database=None,

@@ -32,10 +32,10 @@ import time
 import numpy as np
 
 from lpspec import make_instance
-from lpspec.compare import compare_schemes, upper_bound
+from lpspec.schemes.compare import compare_schemes, upper_bound
 from lpspec.experiments.families import draw_instance
 from lpspec.io.export import to_markdown
-from lpspec.optimum import optimum_for
+from lpspec.solvers.optimum import optimum_for
 
 try:
     import torch  # the torch extra

@@ -29,9 +29,9 @@ from _reference import (
 )
 
 import lpspec
-from lpspec.decomposition import canonical_decomposition, two_step_from_beta
+from lpspec.theory.decomposition import canonical_decomposition, two_step_from_beta
 
-certify_module = importlib.import_module("lpspec.certify")
+certify_module = importlib.import_module("lpspec.solvers.certify")
 
 
 def _report(failures, what):

@@ -43,8 +43,8 @@ from _reference import (
 )
 
 import lpspec
-from lpspec.decomposition import two_step_from_beta
-from lpspec.theorems import acceptance_one, theorem3
+from lpspec.theory.decomposition import two_step_from_beta
+from lpspec.theory.theorems import acceptance_one, theorem3
 
 GRID = tuple(identical_grid(max_n=3, max_den=6, ks=(1, 2, 3)))
 
@@ -198,7 +198,7 @@ def _beta_from_certificate(cert, t):
 def test_theorem1_construction_on_grid():
     """Theorem 1: β built from the exact optimal flow gives Σ min(q, p_I) == membership == P*, output q.
 
-    Evaluated twice: by ``_reference.two_step`` (independent) and by ``lpspec.decomposition.two_step_from_beta``.
+    Evaluated twice: by ``_reference.two_step`` (independent) and by ``lpspec.theory.decomposition.two_step_from_beta``.
     """
     failures = []
     for q, p, k in GRID:

@@ -39,7 +39,7 @@ sys.path.insert(0, {tests!r})
 from pathlib import Path
 import lpspec
 from lpspec.registry import SCHEME_SPECS, COMPARED
-from lpspec.compare import compare_schemes
+from lpspec.schemes.compare import compare_schemes
 from lpspec.schemes import SCHEMES
 import _reference as R
 import test_layers

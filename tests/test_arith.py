@@ -1,4 +1,4 @@
-"""lpspec.arith: the one helper for exact (Fraction) and float64 arithmetic. Expected values come from exact
+"""lpspec.core.arith: the one helper for exact (Fraction) and float64 arithmetic. Expected values come from exact
 rational computation with the standard library, never from the helper itself."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lpspec import make_instance
-from lpspec.arith import EXACT, FLOAT, arith_of
+from lpspec.core.arith import EXACT, FLOAT, arith_of
 
 
 def test_instance_arith_follows_the_input_kind():

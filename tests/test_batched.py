@@ -60,7 +60,7 @@ def cut_value_fsum(q, p, k, mask):
 
 # ---------------------------------------------------------------------------- import and device handling
 def test_import_lpspec_and_batched_do_not_import_torch():
-    code = "import sys, lpspec, lpspec.batched, lpspec.hf_distributions; print('torch' in sys.modules)"
+    code = "import sys, lpspec, lpspec.batched, lpspec.sequence.hf_distributions; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import lpspec
-from lpspec.results import CheckFailed
+from lpspec.core.results import CheckFailed
 from lpspec.sequence import block_lp
 from lpspec.sequence.antichain import g_value, separate
 from lpspec.sequence.block_lp import block_bounds, block_optimum, block_upper_bound

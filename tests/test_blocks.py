@@ -26,8 +26,8 @@ from lpspec import (
     make_scheme,
 )
 from lpspec.cli import main
-from lpspec.corpus import load_pair
-from lpspec.multiplicity import multiplicity_table
+from lpspec.sequence.corpus import load_pair
+from lpspec.sequence.multiplicity import multiplicity_table
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -276,7 +276,7 @@ def test_optimal_calls_the_verifier_multiplicity_table(monkeypatch):
             q, p, k = self.args
             return enumerate_table("optimal", q, p, k)
 
-    monkeypatch.setattr(lpspec.verifier, "optimal_verifier", StandIn)
+    monkeypatch.setattr(lpspec.verifier.rank, "optimal_verifier", StandIn)
     rng = np.random.default_rng(23)
     n, K, L = 3, 2, 3
     Q, P = random_pair(rng, n, zeros=False)
@@ -291,7 +291,7 @@ def test_optimal_calls_the_verifier_multiplicity_table(monkeypatch):
         def multiplicity_table(self):
             return np.zeros((2, 2))
 
-    monkeypatch.setattr(lpspec.verifier, "optimal_verifier", Wrong)
+    monkeypatch.setattr(lpspec.verifier.rank, "optimal_verifier", Wrong)
     with pytest.raises(ValueError, match="returned shape"):
         block_efficiency(target=Q, draft=P, k=K, length=1, scheme="optimal")
 
@@ -380,7 +380,7 @@ def test_default_start_is_stationary():
 
 # ------------------------------------------------------------------------------------------- built-in pair
 def test_builtin_pair_recipe_and_provenance():
-    folder = Path(lpspec.__file__).parent / "corpus"
+    folder = Path(lpspec.__file__).parent / "sequence" / "corpus"
     text = folder / "stdlib_docstrings.txt"
     assert text.stat().st_size <= 1_000_000
     readme = (folder / "README.md").read_text(encoding="utf-8")
@@ -493,7 +493,7 @@ def test_mc_model_errors_say_what_is_wrong(bad, why):
 def test_exact_recursion_refuses_tables_beyond_memory_before_any_work(monkeypatch):
     """n^2 K above MAX_TABLE_ENTRIES: a ValueError naming the size and the method that scales, raised before any
     a(y, m) table is built (the table builder is patched to fail if it is reached)."""
-    import lpspec.blocks as blocks
+    import lpspec.sequence.blocks as blocks
 
     n = 40
     Q = np.full((n, n), 1.0 / n)

@@ -188,7 +188,7 @@ def test_check_one_instance_text(capsys):
 
 
 def test_check_reports_a_failure(capsys, monkeypatch):
-    from lpspec.checks import theorem_checks
+    from lpspec.theory.checks import theorem_checks
     from lpspec.cli import check
 
     def broken(inst):

@@ -226,11 +226,11 @@ def test_errors_are_one_line_exit_2_in_a_process(tmp_path):
 
 @pytest.mark.parametrize("module,argv", [
     ("lpspec.batched", ["/no/such/file.npz", "-k", "2"]),
-    ("lpspec.hf_distributions", ["--target", "./no-such-dir", "--draft", "x", "--text", "t", "-o", "x.pt"]),
+    ("lpspec.sequence.hf_distributions", ["--target", "./no-such-dir", "--draft", "x", "--text", "t", "-o", "x.pt"]),
 ])
 def test_module_aliases_are_the_same_command(module, argv):
     pytest.importorskip("torch")
-    if module == "lpspec.hf_distributions":
+    if module == "lpspec.sequence.hf_distributions":
         pytest.importorskip("transformers")
     proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True, timeout=120,
                           env=_env(), check=False)
@@ -262,8 +262,9 @@ def test_batch_and_table_share_column_names(capsys, tmp_path):
 
 
 def test_solve_computes_the_optimum_once(capsys, monkeypatch):
-    import lpspec.optimum as optimum_module
-    from lpspec import compare, decomposition, theorems
+    import lpspec.solvers.optimum as optimum_module
+    from lpspec.schemes import compare
+    from lpspec.theory import decomposition, theorems
 
     calls = []
     real = optimum_module.optimum_for

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 
 from lpspec import make_instance, optimal_acceptance
-from lpspec.compare import COMPARED, compare_schemes, upper_bound
+from lpspec.schemes.compare import COMPARED, compare_schemes, upper_bound
 from lpspec.strategies import instances
 
 THIRD = [F(1, 3)] * 3

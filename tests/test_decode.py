@@ -12,7 +12,7 @@ import pytest
 from scipy.stats import chi2
 
 from lpspec import block_efficiency, decode
-from lpspec.blocks import block_start_kernel, long_run_block_efficiency
+from lpspec.sequence.blocks import block_start_kernel, long_run_block_efficiency
 
 
 def pair(seed=0, n=5):
@@ -182,7 +182,7 @@ def test_bad_input():
 def test_tiny_hf_models_end_to_end():
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
-    from lpspec.models import NextTokenModels
+    from lpspec.sequence.models import NextTokenModels
 
     models = {}
     for name, vocab, seed in (("target", 13, 0), ("draft", 16, 1)):  # the draft has 3 padded logit rows
@@ -224,7 +224,7 @@ def test_tiny_hf_models_end_to_end():
 def test_builtin_pair_exact_mc_and_decode_agree(scheme):
     """Long run on the built-in pair at n = 30: exact, Monte Carlo and the loop agree; the loop is lossless."""
     from lpspec import block_efficiency_mc
-    from lpspec.corpus import load_pair
+    from lpspec.sequence.corpus import load_pair
 
     p = load_pair(n=30)
     exact = block_efficiency(target=p, k=4, length=4, scheme=scheme).value

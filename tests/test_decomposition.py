@@ -1,4 +1,4 @@
-"""Theorem 1, the canonical decomposition (``lpspec.decomposition``).
+"""Theorem 1, the canonical decomposition (``lpspec.theory.decomposition``).
 
 Expected values: the brute-force optimum over all sets (``_reference``), the LP, and quantities recomputed
 here by enumerating the draft tuples: ``p_I = Σ_x P(x) β(x)``, ``Σ_y min(q(y), p_I(y))``, the membership
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import example, given, settings
 
 from lpspec import canonical_decomposition, make_instance, solve_lp
-from lpspec.decomposition import two_step_from_beta
+from lpspec.theory.decomposition import two_step_from_beta
 
 TOL = 1e-9
 METHODS = ("is_lp", "from_lp")

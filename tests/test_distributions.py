@@ -1,4 +1,4 @@
-"""Validation of probability vectors (``lpspec.distributions``) and the distribution strategies."""
+"""Validation of probability vectors (``lpspec.core.distributions``) and the distribution strategies."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from lpspec import as_distribution, make_instance
-from lpspec.distributions import SUM_TOLERANCE
+from lpspec.core.distributions import SUM_TOLERANCE
 from lpspec.strategies import distributions as lib_distributions
 
 

@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
-from lpspec import hf_distributions
+from lpspec.sequence import hf_distributions
 from lpspec.batched import compare_schemes, load_distributions
 from lpspec.cli.aliases import distributions_main
 
@@ -78,7 +78,7 @@ def test_script_writes_distributions_the_models_give(tiny, tmp_path, monkeypatch
     assert tuple(data.drafts.shape) == (len(ids), n)  # the draft's 3 padded logit columns were dropped
     np.testing.assert_allclose(data.target.numpy(), _expected(tiny["target"], ids, n, 8), rtol=0, atol=1e-12)
     np.testing.assert_allclose(data.drafts.numpy(), _expected(tiny["draft"], ids, n, 8), rtol=0, atol=1e-12)
-    assert data.metadata["producer"] == "lpspec.hf_distributions"
+    assert data.metadata["producer"] == "lpspec.sequence.hf_distributions"
     assert data.metadata["context"] == "8"
     from safetensors import safe_open
 

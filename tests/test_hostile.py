@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import lpspec
-from lpspec.distributions import as_distribution, sum_tolerance
-from lpspec.instance import MassInvariantError, make_instance
+from lpspec.core.distributions import as_distribution, sum_tolerance
+from lpspec.core.instance import MassInvariantError, make_instance
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: Examples per class in the long profile (``--runslow``); the sum over the classes is above 10^5.
@@ -142,7 +142,7 @@ def test_without_replacement_reproduction():
 
 def test_total_mass_invariant_is_an_error_not_a_number(monkeypatch):
     """A mass evaluation that loses mass must raise, never return a number."""
-    import lpspec.instance as I
+    import lpspec.core.instance as I
 
     real = I._scaled_product
     monkeypatch.setattr(I, "_scaled_product", lambda *a: (lambda m, e: (m, e - 1))(*real(*a)))  # halve masses
@@ -339,7 +339,7 @@ def test_compare_schemes_with_subnormal_drafts_long(case):
 
 
 def _check_order_and_optimum(q, p, K):
-    from lpspec.optimum import ratio_order
+    from lpspec.solvers.optimum import ratio_order
 
     qa, pa = np.array(q), np.array(p)
     order = ratio_order(qa, pa).tolist()
@@ -758,7 +758,7 @@ def test_verifier_check_is_not_passed_on_a_vacuous_bound():
     """Review: at K = 2^53 `lpspec solve` said the rank-space plan is "exact and optimal to 0.2 (bound 46)" while
     Theorem 1's row, on the same plan, FAILED. q = (0.2, 0.3, 0.5), p = (0.5, 0.3, 0.2): every S with p(S) < 1
     has p(S)^K = 0 in any arithmetic, so P* = 1 (S = {} or all tokens) by hand."""
-    from lpspec.checks import theorem_checks
+    from lpspec.theory.checks import theorem_checks
 
     small = theorem_checks(make_instance(target=[0.2, 0.3, 0.5], drafts=[0.5, 0.3, 0.2], k=2))["verifier"]
     assert small["passed"] and small["error"] <= 1e-15

@@ -1,4 +1,4 @@
-"""Instances and draft laws (``lpspec.instance``): validation, tuple masses, set masses, cut quantities.
+"""Instances and draft laws (``lpspec.core.instance``): validation, tuple masses, set masses, cut quantities.
 
 Expected values come from ``_reference`` (itertools enumeration written from docs/theory.md §1, §6) or by hand.
 """
@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from lpspec import LAWS, make_instance
-from lpspec.instance import MAX_ENUMERATED_TUPLES
+from lpspec.core.instance import MAX_ENUMERATED_TUPLES
 from lpspec.strategies import instances as lib_instances
 
 Q2 = [0.5, 0.5]

@@ -1,4 +1,4 @@
-"""One keyword for the draft law across the API (``drafts=``): lpspec.keywords and where it is applied."""
+"""One keyword for the draft law across the API (``drafts=``): lpspec.core.keywords and where it is applied."""
 
 import inspect
 import warnings
@@ -9,11 +9,11 @@ import pytest
 import lpspec
 import lpspec.batched
 import lpspec.experiments
-from lpspec.blocks import block_start_kernel, long_run_block_efficiency
-from lpspec.keywords import DRAFTS, keyword_aliases
-from lpspec.markov import MarkovPair
-from lpspec.models import NextTokenModels
-from lpspec.multiplicity import multiplicity_table
+from lpspec.sequence.blocks import block_start_kernel, long_run_block_efficiency
+from lpspec.core.keywords import DRAFTS, keyword_aliases
+from lpspec.sequence.markov import MarkovPair
+from lpspec.sequence.models import NextTokenModels
+from lpspec.sequence.multiplicity import multiplicity_table
 
 # Functions that took draft= before: the old spelling still works, with a DeprecationWarning naming drafts=.
 DEPRECATED = [lpspec.block_efficiency, lpspec.block_efficiency_mc, lpspec.block_efficiency_table, lpspec.decode,
@@ -51,7 +51,7 @@ def test_keywords_module_imports_nothing_from_lpspec():
     import ast
     from pathlib import Path
 
-    tree = ast.parse(Path(lpspec.keywords.__file__).read_text())
+    tree = ast.parse(Path(lpspec.core.keywords.__file__).read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             assert node.level == 0 and not (node.module or "").startswith("lpspec")

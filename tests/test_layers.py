@@ -20,7 +20,7 @@ import _reference as R
 import numpy as np
 import pytest
 
-import lpspec.lp as lp
+import lpspec.solvers.lp as lp
 from lpspec import make_instance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,8 +116,8 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_graph_builder_sees_function_level_and_relative_imports():
     """The builder must be able to fail: it finds known edges of every import style."""
     graph = import_graph()
-    assert "lpspec.closed_forms" in graph["lpspec.lp"]  # top-level relative import
-    assert "lpspec.verifier" in graph["lpspec.multiplicity"]  # function-level ``from . import verifier``
+    assert "lpspec.solvers.closed_forms" in graph["lpspec.solvers.lp"]  # top-level relative import
+    assert "lpspec.verifier.rank" in graph["lpspec.sequence.multiplicity"]  # function-level ``from . import verifier``
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
 
@@ -134,16 +134,15 @@ def test_lpspec_imports_one_way():
 
 def test_the_lp_sits_below_the_dispatcher():
     graph = import_graph()
-    assert "lpspec.optimum" not in graph["lpspec.lp"]
-    assert not graph["lpspec.closed_forms"] & {"lpspec.lp", "lpspec.optimum"}
+    assert "lpspec.solvers.optimum" not in graph["lpspec.solvers.lp"]
+    assert not graph["lpspec.solvers.closed_forms"] & {"lpspec.solvers.lp", "lpspec.solvers.optimum"}
     for mod, deps in graph.items():  # no submodule reads the package's __init__
         if mod != "lpspec":
             assert "lpspec" not in deps, f"{mod} imports the lpspec package itself"
 
 
 #: The core: the mathematics, which reads no files and runs no experiments (subpackages included).
-CORE = ("instance", "distributions", "lp", "optimum", "closed_forms", "certify", "decomposition", "theorems",
-        "schemes", "verifier", "submodular")
+CORE = ("core", "solvers", "theory", "schemes", "verifier")
 
 
 def _layer(graph, name: str) -> set[str]:
@@ -175,10 +174,11 @@ def layer_violations(graph) -> list[str]:
 
 def test_the_layer_check_can_fail():
     bad = {"lpspec.io.export": {"lpspec.experiments.sweep"}, "lpspec.experiments.sweep": set(),
-           "lpspec.lp": {"lpspec.compare"}, "lpspec.compare": {"lpspec.io.export"}}
+           "lpspec.solvers.lp": {"lpspec.schemes.compare"}, "lpspec.schemes.compare": {"lpspec.io.export"}}
     assert layer_violations(bad) == ["lpspec.io.export reaches ['lpspec.experiments.sweep']",
-                                     "lpspec.lp reaches ['lpspec.experiments.sweep', 'lpspec.io.export']"]
-    assert layer_violations({"lpspec.experiments.sweep": {"lpspec.io.export", "lpspec.lp"}}) == []
+                                     "lpspec.solvers.lp reaches ['lpspec.experiments.sweep', 'lpspec.io.export']",
+                                     "lpspec.schemes.compare reaches ['lpspec.experiments.sweep', 'lpspec.io.export']"]
+    assert layer_violations({"lpspec.experiments.sweep": {"lpspec.io.export", "lpspec.solvers.lp"}}) == []
 
 
 def test_io_and_experiments_import_downward_only():
@@ -324,7 +324,7 @@ def test_every_keyword_function_has_an_instance_twin():
         first = next(iter(inspect.signature(twin).parameters))
         assert first == "inst", f"{name}_for takes {first!r} first, not the instance"
         assert f"{name}_for" in module.__all__
-        if name != "optimal_verifier":  # lpspec.verifier is being rewritten elsewhere: its twin keeps its old name
+        if name != "optimal_verifier":  # lpspec.verifier.rank is being rewritten elsewhere: its twin keeps its old name
             assert twin.__name__ == f"{name}_for", f"{name}_for is named {twin.__name__!r}"
         assert f"{fn.__module__}.{name}_for" in lpspec.__doc__  # documented in the table of lpspec's docstring
 
@@ -332,10 +332,10 @@ def test_every_keyword_function_has_an_instance_twin():
 def test_instance_twins_answer_as_the_keyword_functions():
     """Same instance, same answers; the expected optimum is the brute-force minimum (exact Fractions)."""
     from lpspec.certify import certify_for
-    from lpspec.compare import compare_schemes, compare_schemes_for
-    from lpspec.optimum import optimal_acceptance_for
-    from lpspec.theorems import theorem3, theorem3_for
-    from lpspec.verify import verify_scheme_for
+    from lpspec.schemes.compare import compare_schemes, compare_schemes_for
+    from lpspec.solvers.optimum import optimal_acceptance_for
+    from lpspec.theory.theorems import theorem3, theorem3_for
+    from lpspec.schemes.verify import verify_scheme_for
 
     q, p = [F(1, 2), F(1, 3), F(1, 6)], [F(1, 6), F(1, 6), F(2, 3)]
     inst = make_instance(target=q, drafts=p, k=2)
@@ -353,9 +353,9 @@ def test_instance_twins_answer_as_the_keyword_functions():
 
 
 def test_the_dispatcher_re_exports_the_closed_forms():
-    """Code that imported the closed forms from lpspec.optimum keeps working, with the very same objects."""
-    import lpspec.closed_forms as cf
-    import lpspec.optimum as opt
+    """Code that imported the closed forms from lpspec.solvers.optimum keeps working, with the very same objects."""
+    import lpspec.solvers.closed_forms as cf
+    import lpspec.solvers.optimum as opt
 
     for name in ("ratio_order", "sorted_prefix_optimum", "subset_optimum", "greedy_optimum", "few_draft_sets"):
         assert getattr(opt, name) is getattr(cf, name), name
@@ -363,7 +363,7 @@ def test_the_dispatcher_re_exports_the_closed_forms():
 
 
 def test_no_assert_statements_in_the_package():
-    """Checks raise explicitly (lpspec.results.require): `python -O` strips assert statements, and a certificate
+    """Checks raise explicitly (lpspec.core.results.require): `python -O` strips assert statements, and a certificate
     check that silently passes would be a silent wrong answer."""
     import ast
 
@@ -393,7 +393,7 @@ def test_names_that_left_the_top_level_still_resolve_with_a_warning():
 
 # ----------------------------------------------------------------------------- no upward imports
 #: Modules that import nothing from lpspec: the registry (every layer reads it) and the array namespace.
-LEAVES = ("lpspec.registry", "lpspec.xp", "lpspec._version")
+LEAVES = ("lpspec.registry", "lpspec.core.xp", "lpspec._version")
 
 
 def upward_imports(graph) -> list[str]:
@@ -407,13 +407,13 @@ def upward_imports(graph) -> list[str]:
 
 def test_the_upward_import_check_can_fail():
     bad = {"lpspec.batched.table": {"lpspec.cli"}, "lpspec.cli": {"lpspec.registry"},
-           "lpspec.registry": {"lpspec.instance"}, "lpspec.instance": set()}
+           "lpspec.registry": {"lpspec.core.instance"}, "lpspec.core.instance": set()}
     assert upward_imports(bad) == ["lpspec.batched.table reaches ['lpspec.cli']",
-                                   "lpspec.registry imports ['lpspec.instance']"]
+                                   "lpspec.registry imports ['lpspec.core.instance']"]
 
 
 def test_nothing_below_the_command_line_imports_it():
-    """The python -m aliases (lpspec.batched, lpspec.hf_distributions) reach the CLI by module name only."""
+    """The python -m aliases (lpspec.batched, lpspec.sequence.hf_distributions) reach the CLI by module name only."""
     graph = import_graph()
     assert "lpspec.cli.aliases" in graph and "lpspec.cli" in graph["lpspec.cli.aliases"]  # the builder sees it
     found = upward_imports(graph)
@@ -429,9 +429,9 @@ def test_import_lpspec_shows_all_and_the_subpackages_only():
     modules = {n for n in public if isinstance(getattr(lpspec, n), types.ModuleType)}
     assert modules <= set(lpspec.SUBPACKAGES), sorted(modules - set(lpspec.SUBPACKAGES))
     assert public - modules <= {*lpspec.__all__, "SUBPACKAGES"}, sorted(public - modules - set(lpspec.__all__))
-    import lpspec.optimum
+    import lpspec.solvers.optimum
 
-    assert lpspec.optimum.METHODS[0] == "auto"  # other submodules still resolve by name
+    assert lpspec.solvers.optimum.METHODS[0] == "auto"  # other submodules still resolve by name
 
 
 # ----------------------------------------------------------------------------- scheme names live in the registry
@@ -502,7 +502,7 @@ def _registry():
 
 @pytest.mark.parametrize("name", list(_registry()[0]))
 def test_every_registered_backend_loads(name):
-    from lpspec.compare import upper_bound
+    from lpspec.schemes.compare import upper_bound
     from lpspec.schemes import SCHEMES
 
     specs, missing = _registry()
@@ -551,7 +551,7 @@ def _brute_optimum(q, drafts):
 def _exact_side(q, drafts):
     """The exact backends' values on one instance (``truncated_is``: its sd acceptance, as the batched backend
     reports it); the optimum is checked against brute force over all sets and the bound against its formula."""
-    from lpspec.compare import compare_schemes_for
+    from lpspec.schemes.compare import compare_schemes_for
     from lpspec.registry import SCHEME_SPECS
     from lpspec.schemes import TruncatedIS
 
@@ -612,7 +612,7 @@ def test_multiplicity_tables_agree_with_the_exact_schemes():
     enumeration of the exact class's conditional law (a scheme without a closed form uses that enumeration
     itself, so it is checked here too), and ``Σ a(y, m)`` is the exact membership acceptance; for the optimum
     (whose table is the rank-space verifier's plan, not the LP's) ``Σ a = P*`` by brute force over all sets."""
-    from lpspec.multiplicity import multiplicity_table
+    from lpspec.sequence.multiplicity import multiplicity_table
     from lpspec.registry import SCHEME_SPECS
 
     rows = [(np.array([0.2, 0.3, 0.5]), np.array([0.5, 0.3, 0.2])),
@@ -646,3 +646,43 @@ def test_multiplicity_tables_agree_with_the_exact_schemes():
             if spec.has("multiplicity"):
                 closed.add(name)
     assert closed == {n for n, s in SCHEME_SPECS.items() if s.has("multiplicity")}
+
+
+def test_old_module_paths_resolve_to_the_moved_modules_with_a_warning():
+    """0.3 moved the root modules into subpackages (lpspec.optimum -> lpspec.solvers.optimum, ...): the old path
+    imports the very same module object, with a DeprecationWarning naming the new one, and importing the old
+    paths ``lpspec.certify`` / ``lpspec.decode`` leaves the top-level functions of those names in place."""
+    code = r"""
+import importlib, sys, warnings
+import lpspec
+from lpspec._relocated import FUNCTION_NAMES, RELOCATED
+bad = []
+for old, new in RELOCATED.items():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mod = importlib.import_module(old)
+    real = importlib.import_module(new)
+    warned = any(issubclass(w.category, DeprecationWarning) and new in str(w.message) for w in caught)
+    if mod is not real or real.__spec__.name != new or (old.rsplit(".", 1)[1] not in FUNCTION_NAMES and not warned):
+        bad.append(old)
+from lpspec.lp import solve_lp  # a from-import of an old path
+import lpspec.certify, lpspec.decode
+if not (callable(lpspec.certify) and callable(lpspec.decode) and solve_lp is lpspec.solve_lp):
+    bad.append("functions")
+print(len(RELOCATED), bad)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    count, bad = out.stdout.split(" ", 1)
+    assert int(count) >= 25 and bad.strip() == "[]", out.stdout
+
+
+def test_the_root_holds_packages_and_a_few_cross_cutting_modules():
+    """The architecture is visible from the root: subpackages named for what they are, and only the registry,
+    the user strategies, the run engine and its checkpoints as loose modules."""
+    loose = sorted(p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_"))
+    assert loose == ["checkpoint", "distributed", "registry", "strategies"], loose
+    packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
+    assert packages == ["batched", "cli", "core", "experiments", "io", "schemes", "sequence", "solvers", "theory",
+                        "verifier"], packages

@@ -1,4 +1,4 @@
-"""The draft-selection LP (``lpspec.lp``): three forms, completed schemes, certificates, solver faults.
+"""The draft-selection LP (``lpspec.solvers.lp``): three forms, completed schemes, certificates, solver faults.
 
 Every expected value is independent of the code under test: the brute-force minimum over all ``2^n`` sets
 of ``q(S) + 1 - Pr(set(X) ⊆ S)`` with ``Pr`` summed from tuple masses (``_reference``, docs/theory.md §3), a
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import example, given, settings
 
 from lpspec import LPResult, make_instance, optimal_acceptance, solve_lp
-from lpspec.lp import FORMS, solve_instance
+from lpspec.solvers.lp import FORMS, solve_instance
 
 TOL = 1e-9
 

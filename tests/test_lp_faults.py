@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import lpspec
-import lpspec.lp as lpmod
-from lpspec.results import LPSolveError
+import lpspec.solvers.lp as lpmod
+from lpspec.core.results import LPSolveError
 
 Q = np.array([0.1, 0.2, 0.3, 0.4])
 P = np.array([0.4, 0.3, 0.2, 0.1])
@@ -95,7 +95,7 @@ def test_issue_solver_fault_instance_all_forms():
     p, q = p / p.sum(), q / q.sum()
     expected = _brute_force(q, p, 3)
     assert expected == pytest.approx(0.5681231655834715, abs=1e-12)
-    for form in lpspec.lp.FORMS:
+    for form in lpspec.solvers.lp.FORMS:
         r = lpspec.solve_lp(target=q, drafts=p, k=3, form=form)
         assert r.value == pytest.approx(0.5681231655834715, abs=1e-12), form
         r.check()

@@ -1,4 +1,4 @@
-"""The exact optimum for different independent drafts at scale (lpspec.submodular), its certificates, the size
+"""The exact optimum for different independent drafts at scale (lpspec.solvers.submodular), its certificates, the size
 guards of the exact methods, and the batched (K, B, n) hook.
 
 Expected values come from tests/_reference.py (brute force over all 2^n sets, written without lpspec), the LP
@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 import lpspec
 from lpspec import make_instance, optimal_acceptance, solve_lp
-from lpspec.instance import Instance
-from lpspec.submodular import (
+from lpspec.core.instance import Instance
+from lpspec.solvers.submodular import (
     AMGMBound,
     CoverCertificate,
     SearchBudgetExceeded,
@@ -265,7 +265,7 @@ def test_lp_guard_fires_before_any_work(monkeypatch):
     def boom(*a, **kw):
         raise AssertionError("the LP was built")
 
-    monkeypatch.setattr(lpspec.lp, "_solve_flow_form", boom)
+    monkeypatch.setattr(lpspec.solvers.lp, "_solve_flow_form", boom)
     monkeypatch.setattr(Instance, "tuple_table", property(boom))
     with pytest.raises(ValueError, match=r"4,000,000 draft tuples \(n=2000, K=2\): estimated [\d,]+ s.*submodular"):
         optimal_acceptance(target=q, drafts=[p1, p2], method="lp")
@@ -547,7 +547,7 @@ def test_the_branch_and_bound_budget_reports_a_certified_interval(capsys, monkey
         with pytest.raises(SearchBudgetExceeded, match=r"certified interval \[") as info:
             submodular_optimum(inst, first_stage=False, max_nodes=300, progress=True, progress_every=50)
         t = time.perf_counter()
-        with pytest.raises(lpspec.results.LPSolveError, match="budget"):
+        with pytest.raises(lpspec.core.results.LPSolveError, match="budget"):
             submodular_optimum(inst, first_stage=False, max_seconds=0.5)
         assert time.perf_counter() - t < 30
     lo, hi = info.value.bounds
@@ -599,7 +599,7 @@ def test_batch_table_fills_the_optimum_for_different_drafts(monkeypatch):
         assert abs(row["optimal_acceptance"] - ref) <= 1e-12
         assert "optimal" not in row.get("notes", "")
     # a row whose search stops at its budget: an empty cell and the certified interval in the notes
-    import lpspec.submodular as sm
+    import lpspec.solvers.submodular as sm
 
     real = sm.submodular_optimum
     monkeypatch.setattr(sm, "submodular_optimum",
@@ -615,7 +615,7 @@ def test_batch_table_fills_the_optimum_for_different_drafts(monkeypatch):
 
 
 def test_cli_prints_the_interval_in_one_line_when_the_budget_runs_out(capsys, monkeypatch):
-    import lpspec.optimum as opt
+    import lpspec.solvers.optimum as opt
     from lpspec.cli import main
 
     real = opt.submodular_optimum

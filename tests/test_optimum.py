@@ -1,4 +1,4 @@
-"""The optimal acceptance ``P*`` (``lpspec.optimum``) and exact certificates (``lpspec.certify``).
+"""The optimal acceptance ``P*`` (``lpspec.solvers.optimum``) and exact certificates (``lpspec.certify``).
 
 Expected values: brute force over all ``2^n`` sets with ``Pr(set(X) ⊆ S)`` summed from tuple masses
 (``_reference``), exact Fractions, docs/theory.md §4 (the non-identical counterexample) and §7 (Figure 2 points).
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 
 from lpspec import certify, make_instance, optimal_acceptance, solve_lp, theorem3
-from lpspec.optimum import ratio_order
+from lpspec.solvers.optimum import ratio_order
 
 TOL = 1e-9
 
@@ -271,7 +271,7 @@ def test_make_instance_errors_surface_through_optimal_acceptance():
 
 
 def test_instance_reuse_matches():
-    from lpspec.optimum import optimum_for
+    from lpspec.solvers.optimum import optimum_for
 
     inst = make_instance(target=[0.2, 0.3, 0.5], drafts=[0.5, 0.3, 0.2], k=3)
     a = optimum_for(inst, "sorted_prefix").value

@@ -1,11 +1,11 @@
-"""lpspec.progress: one progress helper (tqdm optional, on only on a terminal or when forced), used by the CLI."""
+"""lpspec.core.progress: one progress helper (tqdm optional, on only on a terminal or when forced), used by the CLI."""
 
 import sys
 
 import numpy as np
 import pytest
 
-from lpspec.progress import ENV_VAR, NullBar, progress, progress_bar, progress_callback, progress_enabled
+from lpspec.core.progress import ENV_VAR, NullBar, progress, progress_bar, progress_callback, progress_enabled
 
 
 def test_enabled_rule(monkeypatch):
@@ -61,7 +61,7 @@ def test_cli_blocks_progress_flags(capsys):
     assert main(args + ["--quiet"]) == 0
     assert capsys.readouterr().err == ""
     # the numbers are those of the API without a bar: K = 1 acceptance = sum_c start(c) sum_y min(q, p)(y | c)
-    from lpspec.corpus import load_pair
+    from lpspec.sequence.corpus import load_pair
 
     pair = load_pair("stdlib-docs", n=60)
     want = float(pair.start @ np.minimum(pair.target, pair.draft).sum(axis=1))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lpspec import make_instance
-from lpspec.compare import COMPARED, compare_schemes_for
+from lpspec.schemes.compare import COMPARED, compare_schemes_for
 from lpspec.registry import (
     BATCHED,
     DEFAULT_TRUNCATION,
@@ -133,10 +133,10 @@ def test_the_one_auto_chain():
 
     import _reference as R
 
-    from lpspec.optimum import METHODS, auto_method, optimal_acceptance, solve_with
+    from lpspec.solvers.optimum import METHODS, auto_method, optimal_acceptance, solve_with
     from lpspec.registry import METHOD_SPECS
-    from lpspec.results import OptimumResult
-    from lpspec.theorems import acceptance_one
+    from lpspec.core.results import OptimumResult
+    from lpspec.theory.theorems import acceptance_one
 
     assert METHODS == ("auto", *METHOD_SPECS) and "exact_max_flow" in METHODS
     rng = np.random.default_rng(3)
@@ -165,7 +165,7 @@ def test_the_one_auto_chain():
     assert (r.value, r.method) == (F(1), "brute")
     one = acceptance_one(target=[F(1, 3), F(1, 9), F(5, 9)], drafts=third, k=2, method=brute)
     assert one.holds and one.method == "brute"
-    with pytest.raises(ValueError, match="must return an lpspec.results.OptimumResult"):
+    with pytest.raises(ValueError, match="must return an lpspec.core.results.OptimumResult"):
         solve_with(cases[0][0], lambda inst: 0.5)
     with pytest.raises(ValueError, match="method='simplex' is not known"):
         solve_with(cases[0][0], "simplex")

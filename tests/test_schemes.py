@@ -1,7 +1,7 @@
 """Built-in selection schemes: exactness, closed forms against enumeration, bounds, published values.
 
 Expected values come from: the target itself (exactness), a second code path (closed form vs. the enumeration
-of every draft tuple), the min-cut optimum of lpspec.optimum (a different algorithm), brute-force sums over
+of every draft tuple), the min-cut optimum of lpspec.solvers.optimum (a different algorithm), brute-force sums over
 tuples written here, docs/theory.md §4–§7 and the paper's Figure 2.
 """
 
@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lpspec import make_instance
-from lpspec.optimum import optimum_for
+from lpspec.solvers.optimum import optimum_for
 from lpspec.schemes import (
     SCHEMES,
     SIR,

@@ -1,4 +1,4 @@
-"""Theorem 2 (acceptance one) and Theorem 3 (explicit two-draft optimum), ``lpspec.theorems``.
+"""Theorem 2 (acceptance one) and Theorem 3 (explicit two-draft optimum), ``lpspec.theory.theorems``.
 
 Expected values: brute force over all non-empty proper sets (margin) or all sets (optimum) with
 ``Pr(set(X) ⊆ S)`` summed from tuple masses (``_reference``), the LP, and exact Fractions.

@@ -1,4 +1,4 @@
-"""The rank-space optimal verifier (``lpspec.verifier``, docs/theory.md §9).
+"""The rank-space optimal verifier (``lpspec.verifier.rank``, docs/theory.md §9).
 
 Expected values never come from the verifier: the output law is compared with ``q`` and the acceptance with the
 brute-force min-cut over all ``2^n`` sets and with an independent LP (POT's network simplex) — all by
@@ -440,7 +440,7 @@ def _exact_prefix_minimum(q, p, k):
 def test_pathological_pair_takes_the_full_cut_at_every_n(n):
     q, p = pathological_pair(n)
     exact = _exact_prefix_minimum(q, p, 4)
-    assert abs(float(exact) - 1.0) <= lpspec.verifier.one_tolerance(n, 4)  # P* = 1 (to the stated tolerance)
+    assert abs(float(exact) - 1.0) <= lpspec.verifier.rank.one_tolerance(n, 4)  # P* = 1 (to the stated tolerance)
     v = optimal_verifier(target=q, drafts=p, k=4)
     assert v.value == 1.0 and v.cut_set == tuple(range(n))  # the full cut, every token in S*
     assert v.slides["T"] == 0
@@ -481,7 +481,7 @@ def test_acceptance_one_instances_are_exact_on_the_full_cut(k):
 
 def test_ratio_order_ties_of_identical_pairs_stay_in_index_order():
     """Large tied groups (identical (q, p) floats) and tied rounded ratios of different pairs: exact order."""
-    from lpspec.optimum import ratio_order
+    from lpspec.solvers.optimum import ratio_order
 
     n = 3000
     q = np.full(n, 0.3 / (n - 5))
@@ -499,7 +499,7 @@ def test_optimal_multiplicity_rows_are_the_verifier_on_the_users_rows():
     """Issue 19 item 5: the optimal scheme's a(y, m) per context is that of optimal_verifier on that row (checked
     against the enumeration of the row's tuples), and P* = 1 rows moved by an ulp (a caller's renormalisation)
     keep their cut, hence their table (the ratio order is unchanged: the ratios are well apart)."""
-    from lpspec.multiplicity import multiplicity_table
+    from lpspec.sequence.multiplicity import multiplicity_table
 
     k = 3
     rows_q, rows_p = [], []
@@ -536,4 +536,4 @@ def test_engine_argument_is_checked(monkeypatch):
         optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2, engine="numba")
     v = optimal_verifier(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2)  # auto falls back to NumPy
     assert abs(v.acceptance - 1.0) <= 1e-15
-    assert lpspec.verifier.ENGINES == ("auto", "numba", "numpy")
+    assert lpspec.verifier.rank.ENGINES == ("auto", "numba", "numpy")

@@ -1,4 +1,4 @@
-"""The compiled ``S*`` placement loop (``lpspec.verifier_kernel``, numba) against the NumPy/Python path.
+"""The compiled ``S*`` placement loop (``lpspec.verifier.kernel``, numba) against the NumPy/Python path.
 
 Both engines must give *identical* pieces (the kernel is a transcription of the same float operations), so every
 comparison here is exact equality; correctness itself is checked independently by exhaustive enumeration of

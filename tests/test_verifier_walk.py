@@ -1,5 +1,5 @@
 """The ``S*`` root solver of the rank verifier (a breakpoint walk and a one-segment Newton solve,
-``lpspec.verifier._Side._place_star``) against the generic bracketing it replaces, and against the property
+``lpspec.verifier.rank._Side._place_star``) against the generic bracketing it replaces, and against the property
 that defines the greedy's root (docs/theory.md §9): a window of ``S*`` that slid carries *exactly* ``q(y)``
 (the largest offset with ``M >= q`` is a root of ``M = q``), not merely ``M >= q``.
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from test_verifier import lm_pair, packed_pair  # noqa: E402  (tests/ is on pytest's pythonpath)
 
-import lpspec.verifier as V
+import lpspec.verifier.rank as V
 from lpspec import optimal_verifier
 
 U = 2.0**-53

@@ -403,7 +403,7 @@ def test_the_sequence_guide_python_blocks_run(capsys):
 
 def test_blocks_cli_prints_the_sequence_schemes(tmp_path, capsys):
     from lpspec.cli import main
-    from lpspec.markov import MarkovPair
+    from lpspec.sequence.markov import MarkovPair
 
     MarkovPair.from_arrays(target=QF, draft=PF, start=[1.0, 0.0]).save(tmp_path / "pair.npz")
     assert main(["blocks", "--file", str(tmp_path / "pair.npz"), "-k", "1", "2", "3", "--lengths", "2", "3",
@@ -530,7 +530,7 @@ def test_report_carries_the_ceiling_and_the_gap():
 def test_blocks_cli_ceiling_grid_has_the_gap_column(tmp_path, capsys):
     pytest.importorskip("lpspec.sequence.block_lp")
     from lpspec.cli import main
-    from lpspec.markov import MarkovPair
+    from lpspec.sequence.markov import MarkovPair
 
     MarkovPair.from_arrays(target=QF, draft=PF, start=[1.0, 0.0]).save(tmp_path / "pair.npz")
     assert main(["blocks", "--file", str(tmp_path / "pair.npz"), "-k", "2", "3", "--lengths", "2", "3",
@@ -582,7 +582,7 @@ def test_figure_puts_the_ceiling_on_top():
 
 def test_blocks_cli_leaves_a_cell_empty_beyond_a_schemes_size_guard(tmp_path, capsys):
     from lpspec.cli import main
-    from lpspec.markov import MarkovPair
+    from lpspec.sequence.markov import MarkovPair
 
     MarkovPair.from_arrays(target=QF, draft=PF, start=[1.0, 0.0]).save(tmp_path / "pair.npz")
     # traversal enumerates n^(LK) tuples: 2^18 > 200,000 at K = 6, L = 3; the other cells are still printed

@@ -5,7 +5,7 @@ row of a batch (the error messages name the argument and the row):
 
 * NaN or infinite entries, negative entries: :class:`ValueError`;
 * a row sum off by more than the tolerance: :class:`ValueError`. The tolerance is the one rule of the whole
-  package, :func:`lpspec.distributions.sum_tolerance`: ``max(1e-9, sqrt(n) eps)`` with ``eps`` the machine
+  package, :func:`lpspec.core.distributions.sum_tolerance`: ``max(1e-9, sqrt(n) eps)`` with ``eps`` the machine
   epsilon of the input dtype (``1e-9`` for float64 and integer input; for float32 ``sqrt(n) 2^-23``, e.g.
   ``2.7e-5`` at ``n = 50 000``; torch's float32 softmax measured ``1.1e-5`` at ``n = 128 000``, within its
   ``4.3e-5``). Half-precision probabilities are refused (their rounding alone is ``2^-8`` per entry): pass
@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..distributions import sum_tolerance as _shared_sum_tolerance
-from ..instance import MAX_K
-from ..keywords import DRAFTS, keyword_aliases
+from ..core.distributions import sum_tolerance as _shared_sum_tolerance
+from ..core.instance import MAX_K
+from ..core.keywords import DRAFTS, keyword_aliases
 from ._torch import require_torch, resolve_device, resolve_dtype
 
 __all__ = [
@@ -48,7 +48,7 @@ __all__ = [
 
 
 def sum_tolerance(n: int, float32: bool) -> float:
-    """Largest accepted ``|row sum - 1|`` before renormalisation: :func:`lpspec.distributions.sum_tolerance`.
+    """Largest accepted ``|row sum - 1|`` before renormalisation: :func:`lpspec.core.distributions.sum_tolerance`.
 
     ``max(1e-9, sqrt(n) eps)``, ``eps`` the machine epsilon of float32 (``float32=True``) or float64.
 

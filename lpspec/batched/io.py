@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..keywords import DRAFTS, keyword_aliases
+from ..core.keywords import DRAFTS, keyword_aliases
 from ._torch import require_torch
 
 __all__ = ["SUFFIXES", "LoadedDistributions", "load_distributions", "read_rows", "save_distributions", "stored_shapes"]

@@ -5,7 +5,7 @@
     P^* = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - \\prod_k p_k(S)
 
 per row (docs/theory.md §3, §10). No single sort is exact here (docs/theory.md §4), so each row is solved by
-:mod:`lpspec.submodular`: the AM–GM bound (a few sorts, a certified interval), then, only for a gap that
+:mod:`lpspec.solvers.submodular`: the AM–GM bound (a few sorts, a certified interval), then, only for a gap that
 remains, the exact multiplier-space branch and bound, with its certificate checked. The
 inputs are validated and renormalised on the torch side (:func:`~lpspec.batched.inputs.as_batch`, on any
 device); the search itself is sequential and branchy, so it runs on the CPU in float64 (rows one after the
@@ -58,14 +58,14 @@ class BatchedDifferentOptimum:
 
 
 def different_drafts_optimum(batch: BatchInput, *, progress=None, on_budget: str = "raise") -> BatchedDifferentOptimum:
-    """``P*`` of each row of a validated (K, B, n) batch by :func:`lpspec.submodular.submodular_optimum`.
+    """``P*`` of each row of a validated (K, B, n) batch by :func:`lpspec.solvers.submodular.submodular_optimum`.
 
     .. math::
 
         P^*_b = \\min_{S} \\; q_b(S) + 1 - \\prod_k p_{k,b}(S)
 
     Each row: the AM–GM bound (a few sorts, certified interval), then the branch and bound for the gap that
-    remains, within :data:`lpspec.submodular.MAX_NODES` boxes and :data:`lpspec.submodular.MAX_SECONDS`.
+    remains, within :data:`lpspec.solvers.submodular.MAX_NODES` boxes and :data:`lpspec.solvers.submodular.MAX_SECONDS`.
 
     Parameters
     ----------
@@ -75,7 +75,7 @@ def different_drafts_optimum(batch: BatchInput, *, progress=None, on_budget: str
         Called after each row with ``(row, B)``.
     on_budget : {"raise", "interval"}
         A row whose search runs out of budget: raise
-        :class:`~lpspec.submodular.SearchBudgetExceeded` (default), or give it the value NaN, an empty
+        :class:`~lpspec.solvers.submodular.SearchBudgetExceeded` (default), or give it the value NaN, an empty
         cut and its certified interval in ``details["stopped"]``.
 
     Returns
@@ -96,8 +96,8 @@ def different_drafts_optimum(batch: BatchInput, *, progress=None, on_budget: str
     if on_budget not in ("raise", "interval"):
         raise ValueError(f"on_budget={on_budget!r}: choose 'raise' or 'interval'.")
     torch = require_torch()
-    from ..instance import Instance
-    from ..submodular import TOLERANCE, SearchBudgetExceeded, submodular_optimum
+    from ..core.instance import Instance
+    from ..solvers.submodular import TOLERANCE, SearchBudgetExceeded, submodular_optimum
 
     q = batch.target.detach().to("cpu", torch.float64).numpy()
     P = batch.drafts.detach().to("cpu", torch.float64).numpy()

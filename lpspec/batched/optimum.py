@@ -32,7 +32,7 @@ Agreement with :func:`lpspec.optimal_acceptance`: within :func:`~lpspec.batched.
 
 **Different drafts** (``(K, B, n)``): the sorted prefix is not exact there (docs/theory.md §4 gives an instance
 where it returns 1 while ``P* = 49/50``), so :func:`optimal_acceptance` hands them to
-:mod:`lpspec.batched.nonidentical` (the exact per-row search of :mod:`lpspec.submodular`).
+:mod:`lpspec.batched.nonidentical` (the exact per-row search of :mod:`lpspec.solvers.submodular`).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..keywords import DRAFTS, keyword_aliases
-from ..xp import one_minus_power
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..core.xp import one_minus_power
 from ._torch import agreement_tolerance, require_torch, unit_roundoff
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch, validate_rows
@@ -64,7 +64,7 @@ DIFFERENT_DRAFTS_MESSAGE = (
 )
 
 
-# one_minus_power: 1 - (1 - tail)^k without cancellation, the same function for NumPy and torch (lpspec.xp);
+# one_minus_power: 1 - (1 - tail)^k without cancellation, the same function for NumPy and torch (lpspec.core.xp);
 # tensors are made contiguous first (on CPU, transcendental ops on a strided slice run ~100x slower).
 
 
@@ -344,7 +344,7 @@ def optimal_acceptance(*, target, drafts, k: int | None = None, device=None, dty
     BatchedOptimum
         ``.value`` (B,), ``.cut_size`` (B,), ``.threshold`` (B,). For (K, B, n) drafts that differ: a
         :class:`~lpspec.batched.nonidentical.BatchedDifferentOptimum` (``.value`` (B,), ``.cut_mask`` (B, n)),
-        computed row by row by the exact search of :mod:`lpspec.submodular` (CPU).
+        computed row by row by the exact search of :mod:`lpspec.solvers.submodular` (CPU).
 
     Raises
     ------

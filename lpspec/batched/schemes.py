@@ -31,7 +31,7 @@ from __future__ import annotations
 import itertools
 import numbers
 
-from ..keywords import DRAFTS, keyword_aliases
+from ..core.keywords import DRAFTS, keyword_aliases
 from ..registry import (
     BATCHED,
     DEFAULT_TRUNCATION,
@@ -40,7 +40,7 @@ from ..registry import (
     RHO_BISECTION_STEPS,
     SCHEME_SPECS,
 )
-from ..xp import specinfer_acceptance as specinfer_rounds
+from ..core.xp import specinfer_acceptance as specinfer_rounds
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch
@@ -123,7 +123,7 @@ def specinfer_acceptance(batch: BatchInput):
             if i % 64 == 63 and not bool((excess > 0).any()):  # S = 0 is a fixed point: every later round too
                 break
         return 1.0 - excess
-    return specinfer_rounds(q, [batch.drafts[i] for i in range(batch.k)])  # the one formula (lpspec.xp)
+    return specinfer_rounds(q, [batch.drafts[i] for i in range(batch.k)])  # the one formula (lpspec.core.xp)
 
 
 def _inclusion(batch: BatchInput):
@@ -485,7 +485,7 @@ def compare_schemes(*, target, drafts, k: int | None = None, s: int = DEFAULT_TR
 
     Returns
     -------
-    lpspec.compare.Comparison
+    lpspec.schemes.compare.Comparison
         A dict ``{name: torch.Tensor of shape (B,)}`` with ``.not_computed``: ``{name: reason}``; ``details``
         is not included. SpecTr's ``ρ*`` is available from :func:`spectr_acceptance`.
 
@@ -511,7 +511,7 @@ def compare_schemes(*, target, drafts, k: int | None = None, s: int = DEFAULT_TR
             if why[name] is not None:
                 raise ValueError(f"schemes: {name!r} does not apply: {why[name]}")
         names = [name for name in BATCHED_SCHEMES if name in names]
-    from ..compare import Comparison  # the result type of lpspec.compare_schemes (imported when called)
+    from ..schemes.compare import Comparison  # the result type of lpspec.compare_schemes (imported when called)
 
     left_out = {name: ("not requested" if why[name] is None else f"does not apply: {why[name]}")
                 for name in BATCHED_SCHEMES if name not in names}

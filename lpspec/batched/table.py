@@ -6,7 +6,7 @@ several ``K`` and returns plain ``dict`` rows for :func:`lpspec.io.export.write_
 JSON). The summary rows (``summary=True``) are the averages over positions — the form of the paper's
 Table 3 (average token acceptance per K for the optimum, the truncated IS, SpecTr and SpecInfer).
 
-On the command line, for a file written by :mod:`lpspec.hf_distributions` (or :func:`save_distributions`)::
+On the command line, for a file written by :mod:`lpspec.sequence.hf_distributions` (or :func:`save_distributions`)::
 
     lpspec batch distributions.safetensors -k 2 4 8 --summary -o table.md
     python -m lpspec.batched distributions.safetensors -k 2 4 8 --summary -o table.md    # the same
@@ -17,7 +17,7 @@ Columns are those of ``lpspec table`` (:func:`lpspec.registry.acceptance_column`
 and ``upper_bound``; a scheme that cannot be computed for a row (e.g. ``truncated_is`` at ``K != 2``) leaves an
 empty cell and says why in the row's ``notes`` column. For different drafts ((K, B, n)) the optimum is computed
 row by row by :func:`lpspec.batched.nonidentical.different_drafts_optimum` (the AM–GM bound of
-:mod:`lpspec.submodular`, then its branch and bound); a row whose search runs out of budget gets an empty
+:mod:`lpspec.solvers.submodular`, then its branch and bound); a row whose search runs out of budget gets an empty
 cell and its certified interval in ``notes``.
 
 The command runs the file in row chunks (:func:`lpspec.batched.chunks.file_table`, task ``"acceptance"``),
@@ -30,7 +30,7 @@ from __future__ import annotations
 import numbers
 import sys
 
-from ..keywords import DRAFTS, keyword_aliases
+from ..core.keywords import DRAFTS, keyword_aliases
 from ..registry import OPTIMAL, SCHEME_FACTS, acceptance_column
 from ._torch import require_torch, resolve_device
 from .chunks import ChunkTask, register_chunk_task
@@ -284,9 +284,9 @@ def verifier_check(*, target, drafts, k, batch_size: int = DEFAULT_BATCH_SIZE, d
 
     Returns ``{K: {"rows", "passed", "worst_error", "bound", "slid"}}`` (largest mass error over the rows, its
     smallest bound, rows where a window slid). A row passes when its check holds and its largest mass error is
-    also within :data:`lpspec.checks.CHECK_TOLERANCE` (the check's own bound grows with K).
+    also within :data:`lpspec.theory.checks.CHECK_TOLERANCE` (the check's own bound grows with K).
     """
-    from ..checks import CHECK_TOLERANCE
+    from ..theory.checks import CHECK_TOLERANCE
     from .verifier import optimal_verifier
 
     torch = require_torch()

@@ -13,10 +13,10 @@ Per row (one position: target ``q``, draft ``p``, ``K`` identical drafts) the co
    takes the rest); then the greedy of docs/theory.md §9 places every window at its home end and the row is
    done.
 3. **Rows where a window must slide** keep the batch's order and cut (the same as the NumPy verifier's: the
-   exact ratio order of :func:`lpspec.closed_forms.ratio_order`, re-sorted by it for rows with overflowing,
-   subnormal or tied-but-different ratios, and the ``P* = 1`` tie rule of :func:`lpspec.verifier.one_tolerance`)
-   and run the greedy placement of :mod:`lpspec.verifier` on the CPU, one row after another; the ``S*`` side's
-   loop is compiled when numba is installed (:mod:`lpspec.verifier_kernel`), so a row costs its compiled
+   exact ratio order of :func:`lpspec.solvers.closed_forms.ratio_order`, re-sorted by it for rows with overflowing,
+   subnormal or tied-but-different ratios, and the ``P* = 1`` tie rule of :func:`lpspec.verifier.rank.one_tolerance`)
+   and run the greedy placement of :mod:`lpspec.verifier.rank` on the CPU, one row after another; the ``S*`` side's
+   loop is compiled when numba is installed (:mod:`lpspec.verifier.kernel`), so a row costs its compiled
    placement, not the Python one. Their pieces are copied back into the padded batch arrays in one assignment.
 
 Realised masses ``p_I = M(R_y)``, ``α = min(1, q/p_I)`` and the residual are computed on the batch from the
@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..keywords import DRAFTS, keyword_aliases
-from ..results import require
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..core.results import require
 from ._torch import require_torch
 from .inputs import as_batch
 from .optimum import one_minus_power
@@ -74,7 +74,7 @@ class BatchedVerifier:
     cut_size : torch.Tensor of int64, shape (B,)
         ``|S*|`` (the first ``cut_size`` tokens of the row's ``q/p`` order).
     slid : torch.Tensor of bool, shape (B,)
-        Rows where a window slid (placed by the greedy of :mod:`lpspec.verifier`, row after row).
+        Rows where a window slid (placed by the greedy of :mod:`lpspec.verifier.rank`, row after row).
     slides_t, slides_s : torch.Tensor of int64, shape (B,)
         Windows slid on each side (0 on non-sliding rows).
     selection_law, accept_prob, residual : torch.Tensor, shape (B, n)
@@ -217,7 +217,7 @@ class BatchedVerifier:
 
 
 def _ratio_order(q, p):
-    """Per row, the order of :func:`lpspec.closed_forms.ratio_order` (``q/p`` ascending in exact arithmetic of
+    """Per row, the order of :func:`lpspec.solvers.closed_forms.ratio_order` (``q/p`` ascending in exact arithmetic of
     the floats, ties to the lower index) followed by the tokens with ``p = 0`` in index order, shape (B, n).
 
     One stable ``torch.sort`` of the rounded ratios; rows where that order may differ from the exact one (a ratio
@@ -238,7 +238,7 @@ def _ratio_order(q, p):
         hard |= (tie & torch.isfinite(rs[:, 1:])).any(dim=1)
     rows = torch.nonzero(hard).flatten().tolist()
     if rows:
-        from ..closed_forms import ratio_order
+        from ..solvers.closed_forms import ratio_order
 
         qn, pn = q[rows].cpu().numpy(), p[rows].cpu().numpy()
         for i, b in enumerate(rows):
@@ -265,8 +265,8 @@ def _home_placement(q, p, k: int):
     values = torch.where(torch.arange(n + 1, device=q.device).unsqueeze(0) <= support.unsqueeze(1), values,
                          torch.full_like(values, float("inf")))
     value, cut = values.min(dim=1)
-    # the tie rule of lpspec.verifier._float_cut: P* = 1 within one_tolerance(n, K) takes the full cut
-    from ..verifier import one_tolerance
+    # the tie rule of lpspec.verifier.rank._float_cut: P* = 1 within one_tolerance(n, K) takes the full cut
+    from ..verifier.rank import one_tolerance
 
     one = value >= 1.0 - one_tolerance(n, k)
     cut = torch.where(one, support, cut)
@@ -318,7 +318,7 @@ def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype
         \\sum_y \\min(q(y), p_I(y)) = P^* = \\min_S \\, q(S) + 1 - p(S)^K
 
     Rows whose windows never slide are placed by prefix sums on the batch; rows where a window slides are
-    placed by the greedy of :mod:`lpspec.verifier` row after row (compiled with numba; module docstring).
+    placed by the greedy of :mod:`lpspec.verifier.rank` row after row (compiled with numba; module docstring).
 
     Parameters
     ----------
@@ -356,7 +356,7 @@ def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype
     slides_s = torch.zeros_like(slides_t)
     rows = torch.nonzero(slid).flatten().tolist()
     if rows:
-        from ..verifier import _pieces
+        from ..verifier.rank import _pieces
 
         # the row's own order and cut (the NumPy verifier's, see _ratio_order and the tie rule), then the greedy
         # placement of both sides (the S* loop compiled when numba is installed)

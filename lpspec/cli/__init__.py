@@ -38,8 +38,8 @@ COMMANDS = ["solve", "check", "table", "figure", "batch", "blocks", "distributio
 
 
 def theorem_checks(inst, optimum=None):
-    """:func:`lpspec.checks.theorem_checks` (kept here for old imports)."""
-    from ..checks import theorem_checks as checks
+    """:func:`lpspec.theory.checks.theorem_checks` (kept here for old imports)."""
+    from ..theory.checks import theorem_checks as checks
 
     return checks(inst, optimum)
 

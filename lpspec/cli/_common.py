@@ -56,11 +56,11 @@ class CLIError(ValueError):
 
 
 def _known_errors() -> tuple:
-    """Exception types turned into one ``lpspec: error:`` line: :data:`lpspec.errors.USER_ERRORS` and refused
+    """Exception types turned into one ``lpspec: error:`` line: :data:`lpspec.core.errors.USER_ERRORS` and refused
     pickles (extend with :func:`register_error_type`)."""
     import pickle
 
-    from ..errors import USER_ERRORS
+    from ..core.errors import USER_ERRORS
 
     return (*USER_ERRORS, pickle.UnpicklingError)
 
@@ -116,7 +116,7 @@ _NUMPY_REPR = re.compile(r"\bnp\.(?:float|int|uint|complex|bool|longdouble|clong
 
 def one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line in the CLI's words (its type name when it has none)."""
-    from ..errors import user_error_message
+    from ..core.errors import user_error_message
 
     text = user_error_message(exc) or " ".join(str(exc).split())
     return cli_words(text) or type(exc).__name__
@@ -231,7 +231,7 @@ def add_progress_option(parser):
     """``--progress/--no-progress`` (and ``--quiet``, the same as ``--no-progress``): a tqdm bar on stderr.
 
     Default: a bar when stderr is a terminal (or ``LPSPEC_PROGRESS=1``) and tqdm is installed
-    (:mod:`lpspec.progress`); read the choice with :func:`progress_choice`.
+    (:mod:`lpspec.core.progress`); read the choice with :func:`progress_choice`.
     """
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar on stderr (default: when stderr is a terminal and tqdm is installed)")

@@ -2,7 +2,7 @@
 nothing from the CLI):
 
 * ``python -m lpspec.batched ARGS`` = ``lpspec batch ARGS`` (:func:`batched_main`);
-* ``python -m lpspec.hf_distributions ARGS`` = ``lpspec distributions ARGS`` (:func:`distributions_main`).
+* ``python -m lpspec.sequence.hf_distributions ARGS`` = ``lpspec distributions ARGS`` (:func:`distributions_main`).
 
 Examples
 --------

@@ -40,7 +40,7 @@ MAX_SEQUENCE_NODES = 200_000
 
 
 def register(sub):
-    from ..corpus import DEFAULT_VOCABULARY
+    from ..sequence.corpus import DEFAULT_VOCABULARY
 
     p = sub.add_parser(NAME, help=HELP, description=HELP)
     src = p.add_argument_group("pair (one of --example, --file)")
@@ -110,11 +110,11 @@ def format_grid(table) -> str:
 def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
     """The long table with the sequence-level schemes and, with ``ceiling``, ``τ*`` and a gap column.
 
-    Token-level schemes come from :func:`lpspec.blocks.block_efficiency_table`; ``block_verification``,
+    Token-level schemes come from :func:`lpspec.sequence.blocks.block_efficiency_table`; ``block_verification``,
     ``stepwise_optimal``, ``traversal`` from :func:`lpspec.block_efficiency` per ``(K, L)`` (``K = 1`` only
     for ``block_verification``); the ceiling from :func:`lpspec.sequence.block_lp.block_optimum`.
     """
-    from ..blocks import block_efficiency, block_efficiency_table
+    from ..sequence.blocks import block_efficiency, block_efficiency_table
     from ..io.export import Table
     from ..sequence.tree import tree_size
 
@@ -144,7 +144,7 @@ def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
             from ..sequence.block_lp import block_optimum
         except ImportError:
             raise CLIError("--ceiling needs lpspec.sequence.block_lp (the block LP), which this install lacks.") from None
-        from ..optimum import optimal_acceptance
+        from ..solvers.optimum import optimal_acceptance
 
         best = {}
         for k in ks:
@@ -166,10 +166,10 @@ def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
 
 
 def run(args) -> int:
-    from ..blocks import block_efficiency_table
-    from ..corpus import load_pair
+    from ..sequence.blocks import block_efficiency_table
+    from ..sequence.corpus import load_pair
     from ..io.export import format_from_path
-    from ..markov import load_markov_pair
+    from ..sequence.markov import load_markov_pair
 
     if args.example is not None and args.file is not None:
         raise CLIError("give one pair: --example NAME or --file PATH, not both.")

@@ -33,7 +33,7 @@ def register(sub):
 
 def _instances(args):
     from ..experiments.families import derive_seed, draw_instance
-    from ..instance import make_instance
+    from ..core.instance import make_instance
 
     if args.random is None:
         kw, label, _ = instance_from_args(args)
@@ -59,13 +59,13 @@ def _instances(args):
 
 def theorem_checks(inst):
     """The checks of one instance (a module attribute, so tests can substitute a broken one)."""
-    from ..checks import theorem_checks as checks
+    from ..theory.checks import theorem_checks as checks
 
     return checks(inst)
 
 
 def run(args) -> int:
-    from ..checks import CHECK_TITLES
+    from ..theory.checks import CHECK_TITLES
     from ..experiments.sweep import progress
 
     instances = _instances(args)

@@ -1,7 +1,7 @@
 """``lpspec distributions``: next-token distributions of target and draft Hugging Face causal LMs over a text.
 
-``python -m lpspec.hf_distributions ...`` is the same command (a documented alias). The library functions are
-in :mod:`lpspec.hf_distributions`; this module only reads the options, checks the model locations and writes
+``python -m lpspec.sequence.hf_distributions ...`` is the same command (a documented alias). The library functions are
+in :mod:`lpspec.sequence.hf_distributions`; this module only reads the options, checks the model locations and writes
 the file that ``lpspec batch`` reads.
 """
 
@@ -17,7 +17,7 @@ HELP = "write next-token distributions of target and draft Hugging Face LMs over
 
 
 def register(sub):
-    p = sub.add_parser(NAME, help=HELP, description=HELP + "; also `python -m lpspec.hf_distributions`.")
+    p = sub.add_parser(NAME, help=HELP, description=HELP + "; also `python -m lpspec.sequence.hf_distributions`.")
     p.add_argument("--target", required=True, metavar="MODEL", help="target model: local directory or hub name")
     p.add_argument("--draft", "--drafts", dest="draft", required=True, action="append", metavar="MODEL",
                    help="draft model (repeat for K different drafts)")
@@ -83,7 +83,7 @@ def _hub_advice(flag: str, name: str, exc: BaseException, offline: str | None = 
 
 
 def run(args) -> int:
-    from .. import hf_distributions as hf
+    from ..sequence import hf_distributions as hf
     from ..batched import require_torch
     from ..batched._torch import resolve_device
     from ..batched.io import save_distributions
@@ -156,7 +156,7 @@ def run(args) -> int:
         "vocabulary": str(target.shape[1]), "temperature": str(args.temperature),
         "draft_temperature": str(args.draft_temperature if args.draft_temperature is not None else args.temperature),
         "top_k": str(args.top_k), "top_p": str(args.top_p), "precision": args.precision,
-        "producer": "lpspec.hf_distributions",
+        "producer": "lpspec.sequence.hf_distributions",
     }
     out = Path(args.output)
     extra = {} if out.suffix.lower() == ".npy" else {"tokens": tokens}

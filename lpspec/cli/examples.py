@@ -16,7 +16,7 @@ def register(sub):
 
 
 def run(args) -> int:
-    from ..corpus import CORPORA
+    from ..sequence.corpus import CORPORA
     from ..experiments.sweep import builtin_spec_names, load_spec
     from ..io.instances import example_names, load_example
 

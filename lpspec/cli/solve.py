@@ -1,7 +1,7 @@
 """``lpspec solve``: one instance — P*, its certificate, the theorem checks, every scheme's acceptance.
 
-The instance is built once and P* computed once; the checks (:mod:`lpspec.checks`) and the scheme comparison
-(:func:`lpspec.compare.compare_schemes_for`) reuse both. The text report is a list of sections
+The instance is built once and P* computed once; the checks (:mod:`lpspec.theory.checks`) and the scheme comparison
+(:func:`lpspec.schemes.compare.compare_schemes_for`) reuse both. The text report is a list of sections
 (:data:`SECTIONS`), the JSON object a dict built by :func:`solve_report`; a new section is one function added to
 each.
 """
@@ -61,9 +61,9 @@ def _set(cut) -> str:
 
 def solve_report(inst, label: str, description: str, schemes=None) -> dict:
     """Everything ``lpspec solve`` reports, computed once: ``optimum``, ``checks``, ``comparison``."""
-    from ..checks import theorem_checks
-    from ..compare import compare_schemes_for
-    from ..optimum import optimum_for
+    from ..theory.checks import theorem_checks
+    from ..schemes.compare import compare_schemes_for
+    from ..solvers.optimum import optimum_for
 
     opt = optimum_for(inst)
     checks = theorem_checks(inst, opt)
@@ -79,7 +79,7 @@ def solve_report(inst, label: str, description: str, schemes=None) -> dict:
 def to_json(report) -> dict:
     """The JSON object of ``lpspec solve --json``: floats, and beside them ``*_exact`` fraction strings for values
     that are exact rationals (a SpecTr value on exact input is a bisection, so it has no exact string)."""
-    from ..checks import describe_check
+    from ..theory.checks import describe_check
     from ..registry import SCHEME_FACTS
 
     opt, comparison = report["optimum"], report["comparison"]
@@ -120,7 +120,7 @@ def _optimum_lines(report):
 
 
 def _check_lines(report):
-    from ..checks import CHECK_TITLES, describe_check
+    from ..theory.checks import CHECK_TITLES, describe_check
 
     lines = ["Checks:"]
     for key, c in report["checks"].items():
@@ -144,7 +144,7 @@ SECTIONS = [_instance_lines, _optimum_lines, _check_lines, _scheme_lines]
 
 
 def run(args) -> int:
-    from ..instance import make_instance
+    from ..core.instance import make_instance
 
     kw, label, description = instance_from_args(args)
     inst = make_instance(**kw)

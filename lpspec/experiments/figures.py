@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..instance import make_instance
+from ..core.instance import make_instance
 from ..io.export import Table, write_table
-from ..keywords import DRAFTS, keyword_aliases
-from ..optimum import optimum_for
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..solvers.optimum import optimum_for
 from ..registry import (
     BLOCK_TABLE_SCHEMES,
     FIGURE2_SCHEMES,
@@ -210,7 +210,7 @@ def region_table(drafts, k: int = 2, resolution: int = 30) -> Table:
     -------
     Table
         Columns ``q0``, ``q1``, ``q2``, ``optimal_acceptance`` and ``acceptance_one`` (Theorem 2 and its
-        K-draft form: ``q(S) >= p(S)^K`` for every ``S``, decided by :func:`lpspec.theorems.acceptance_one`).
+        K-draft form: ``q(S) >= p(S)^K`` for every ``S``, decided by :func:`lpspec.theory.theorems.acceptance_one`).
 
     Examples
     --------
@@ -218,7 +218,7 @@ def region_table(drafts, k: int = 2, resolution: int = 30) -> Table:
     >>> len(t), t.where(q0=1 / 3, q1=1 / 3).rows[0]["acceptance_one"]
     (10, True)
     """
-    from ..theorems import acceptance_one_for
+    from ..theory.theorems import acceptance_one_for
 
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
         raise ValueError(f"resolution={resolution!r} must be a positive integer.")
@@ -493,8 +493,8 @@ def block_ceiling_table(*, target, drafts, start=None, k: int = 2, lengths=(1, 2
     >>> [round(r["tau"], 6) for r in t.rows]
     [1.76, 2.3568]
     """
-    from ..blocks import block_efficiency
-    from ..markov import as_markov_pair
+    from ..sequence.blocks import block_efficiency
+    from ..sequence.markov import as_markov_pair
 
     pair = as_markov_pair(target, drafts, start)
     lengths = sorted({int(v) for v in lengths})

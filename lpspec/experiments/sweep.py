@@ -50,12 +50,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..instance import LAWS, MAX_K, make_instance
+from ..core.instance import LAWS, MAX_K, make_instance
 from ..io.export import Table
-from ..optimum import optimum_for
-from ..progress import progress  # noqa: F401  (re-exported: lpspec.experiments.sweep.progress)
+from ..solvers.optimum import optimum_for
+from ..core.progress import progress  # noqa: F401  (re-exported: lpspec.experiments.sweep.progress)
 from ..registry import COMPARED, SCHEME_SPECS, SWEEP_SCHEMES, acceptance_column
-from ..results import LPSolveError
+from ..core.results import LPSolveError
 from .families import FAMILIES, derive_seed, family_point
 
 __all__ = [

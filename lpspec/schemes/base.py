@@ -9,7 +9,7 @@ tuple ``x = (x_1, ..., x_K)``. It is *exact* when ``Σ_x P(x) π(y | x) = q(y)``
     P(\\mathrm{acc}) = \\sum_x P(x) \\sum_{y \\in \\mathrm{set}(x)} \\pi(y \\mid x)
     = \\Pr[Y \\in \\{X_1, \\dots, X_K\\}].
 
-A built-in scheme is a :class:`Scheme` subclass, built for one :class:`~lpspec.instance.Instance` (plus its
+A built-in scheme is a :class:`Scheme` subclass, built for one :class:`~lpspec.core.instance.Instance` (plus its
 parameters). It gives
 
 * :meth:`Scheme.conditional` — the exact law ``π(· | x)``, shape ``(n,)`` (Fractions for exact instances
@@ -24,7 +24,7 @@ parameters). It gives
 Importance-sampling schemes (Theorem 1's step 1 followed by single-draft speculative sampling) derive from
 :class:`ImportanceScheme`, which adds ``beta(x)``, :attr:`~ImportanceScheme.intermediate` (``p_I``) and
 :attr:`~ImportanceScheme.sd_acceptance` ``= Σ_y min(q(y), p_I(y))``, and evaluates the two-step scheme with
-:func:`lpspec.decomposition.two_step_from_beta`.
+:func:`lpspec.theory.decomposition.two_step_from_beta`.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..arith import EXACT, FLOAT, Arith, arith_of
-from ..instance import Instance, make_instance
-from ..keywords import DRAFTS, keyword_aliases
+from ..core.arith import EXACT, FLOAT, Arith, arith_of
+from ..core.instance import Instance, make_instance
+from ..core.keywords import DRAFTS, keyword_aliases
 
 __all__ = [
     "MAX_SCHEME_TUPLES",
@@ -58,7 +58,7 @@ from ..registry import MAX_SCHEME_TUPLES  # noqa: E402  (facts about schemes liv
 # ---------------------------------------------------------------------------------------------- helpers
 @keyword_aliases(refused=DRAFTS)
 def resolve_instance(instance=None, *, target=None, drafts=None, k=None, law="independent") -> Instance:
-    """The :class:`~lpspec.instance.Instance` given, or one built by :func:`~lpspec.make_instance`.
+    """The :class:`~lpspec.core.instance.Instance` given, or one built by :func:`~lpspec.make_instance`.
 
     Exactly one of ``instance`` and (``target``, ``drafts``) must be given.
 
@@ -225,7 +225,7 @@ def _sample_greedy(inst: Instance, rng: np.random.Generator, size: int) -> np.nd
 class Scheme:
     """A token-level selection scheme for one instance (docs/theory.md §1).
 
-    Construct with an :class:`~lpspec.instance.Instance` or with the keywords of :func:`lpspec.make_instance`;
+    Construct with an :class:`~lpspec.core.instance.Instance` or with the keywords of :func:`lpspec.make_instance`;
     subclasses add their own keyword parameters. A scheme that does not apply to the instance (wrong draft
     law, non-identical drafts, wrong ``K``) raises ``ValueError`` saying why; :meth:`applies_to` tells in
     advance.
@@ -304,7 +304,7 @@ class Scheme:
 
     @property
     def arith(self) -> Arith:
-        """The arithmetic this scheme computes in (:data:`lpspec.arith.EXACT` when :attr:`exact`)."""
+        """The arithmetic this scheme computes in (:data:`lpspec.core.arith.EXACT` when :attr:`exact`)."""
         return EXACT if self.exact else FLOAT
 
     def check_enumerable(self, what: str = "enumeration", limit: int = MAX_SCHEME_TUPLES) -> None:
@@ -379,7 +379,7 @@ class ImportanceScheme(Scheme):
     Subclasses give :meth:`beta`; they may override :attr:`intermediate` with an analytic ``p_I`` (the
     default sums ``P(x) β(x)`` over the tuples). :meth:`conditional` and :meth:`sample` use ``β(x)`` and
     ``p_I`` directly (no enumeration), :attr:`decomposition` evaluates the same scheme with
-    :func:`lpspec.decomposition.two_step_from_beta` over all tuples, and :attr:`acceptance` is its exact
+    :func:`lpspec.theory.decomposition.two_step_from_beta` over all tuples, and :attr:`acceptance` is its exact
     membership acceptance. :attr:`sd_acceptance` ``= Σ_y min(q(y), p_I(y)) <=`` :attr:`acceptance`.
     """
 
@@ -430,8 +430,8 @@ class ImportanceScheme(Scheme):
 
     @cached_property
     def decomposition(self):
-        """:class:`~lpspec.decomposition.CanonicalDecomposition` of ``β`` over all draft tuples (exact)."""
-        from ..decomposition import two_step_from_beta
+        """:class:`~lpspec.theory.decomposition.CanonicalDecomposition` of ``β`` over all draft tuples (exact)."""
+        from ..theory.decomposition import two_step_from_beta
 
         table = self.beta_table
         if not self.exact:  # deliberate float-only branch: repair the rounding of β rows (rationals need none)

@@ -23,8 +23,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..instance import Instance
-from ..results import LPSolveError
+from ..core.instance import Instance
+from ..core.results import LPSolveError
 from .base import ImportanceScheme, _draw, exact_sum, float_instance
 
 __all__ = [
@@ -179,7 +179,7 @@ def pairwise_is_weights(target, joint, s: int | None = None):
     import cvxpy as cp
     import scipy.sparse as sp
 
-    from ..lp import highs_solve
+    from ..solvers.lp import highs_solve
 
     Pe = P[fi, fj]
     W_fixed = W.copy()

@@ -13,7 +13,7 @@ class NaiveSampling(Scheme):
     """Output a fresh sample of ``q`` whatever the drafts: ``π(· | x) = q``. Exact for every draft law.
 
     Acceptance ``Σ_y q(y) Pr(y ∈ set(X))``; for independent drafts ``Pr(y ∈ set(X)) = 1 - Π_k (1 - p_k(y))``
-    (other laws: :meth:`~lpspec.instance.Instance.inclusion_probability`).
+    (other laws: :meth:`~lpspec.core.instance.Instance.inclusion_probability`).
 
     Examples
     --------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..instance import Instance
+from ..core.instance import Instance
 from .base import ImportanceScheme, Scheme, float_instance
 
 __all__ = ["CanonicalScheme", "OptimalScheme"]
@@ -17,7 +17,7 @@ class OptimalScheme(Scheme):
       rank-space optimal verifier of docs/theory.md §9 (:func:`lpspec.optimal_verifier`); :meth:`sample` runs
       it (ranks, smallest wins, one speculative-sampling step) and :meth:`closed_form_acceptance` is its
       ``Σ min(q, p_I) = P*``.
-    * ``plan="lp"`` (every other instance): float instances use :func:`lpspec.lp.solve_instance` (HiGHS,
+    * ``plan="lp"`` (every other instance): float instances use :func:`lpspec.solvers.lp.solve_instance` (HiGHS,
       repaired flow, cut certificate) and its ``conditional``; exact (Fraction) instances the exact max-flow of
       :func:`lpspec.certify`, so that ``π(· | x)`` and the acceptance are Fractions. The membership acceptance
       equals the flow value (the completion only adds mass, and no exact scheme exceeds ``P*``); for exact
@@ -50,15 +50,15 @@ class OptimalScheme(Scheme):
             raise ValueError(f"plan={plan!r} is not known; choose 'rank' or 'lp'.")
         self.plan = plan
         if plan == "rank":
-            from ..verifier import verifier_for
+            from ..verifier.rank import verifier_for
 
             self.result = verifier_for(inst)
         elif inst.exact:
-            from ..certify import certify_instance
+            from ..solvers.certify import certify_instance
 
             self.result = certify_instance(inst)
         else:
-            from ..lp import solve_instance
+            from ..solvers.lp import solve_instance
 
             self.result = solve_instance(inst, form or ("merged" if inst.k > 2 else "edge"))
 
@@ -115,7 +115,7 @@ class CanonicalScheme(ImportanceScheme):
 
     def __init__(self, instance: Instance | None = None, /, *, method: str = "is_lp", optimum=None, **kw):
         super().__init__(instance, **kw)
-        from ..decomposition import decomposition_for
+        from ..theory.decomposition import decomposition_for
 
         self.instance = float_instance(self.instance)
         self.check_enumerable("the canonical decomposition")
@@ -124,7 +124,7 @@ class CanonicalScheme(ImportanceScheme):
 
     @property
     def decomposition(self):
-        """The :class:`~lpspec.decomposition.CanonicalDecomposition` itself."""
+        """The :class:`~lpspec.theory.decomposition.CanonicalDecomposition` itself."""
         return self._decomposition
 
     def beta(self, x) -> np.ndarray:

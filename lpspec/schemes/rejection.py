@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..instance import Instance
-from ..xp import specinfer_round
+from ..core.instance import Instance
+from ..core.xp import specinfer_round
 from .base import Scheme, _draw, acceptance_ratio, exact_sum, residual
 
 __all__ = ["SingleDraft", "SpecInfer", "SpecInferWithoutReplacement"]
@@ -123,7 +123,7 @@ class SpecInfer(Scheme):
         r = inst.target.copy()
         residuals, alphas = [r], []
         for i in range(inst.k):
-            miss, r = specinfer_round(r, inst.drafts[i])  # SpecInfer's round, the one formula of lpspec.xp
+            miss, r = specinfer_round(r, inst.drafts[i])  # SpecInfer's round, the one formula of lpspec.core.xp
             alphas.append(1 - inst.arith.scalar(miss))
             residuals.append(r)
         #: ``r_1 = q, r_2, ..., r_{K+1}``, each shape (n,)

@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..arith import arith_of
-from ..instance import Instance
+from ..core.arith import arith_of
+from ..core.instance import Instance
 from ..registry import EXACT_RHO_BISECTION_STEPS
 from .base import Scheme, _draw, acceptance_ratio, exact_sum
 

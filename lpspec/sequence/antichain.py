@@ -197,7 +197,7 @@ def separate(c, P, k: int, *, tol: float = 1e-10, max_evals: int = 100_000, subt
         dm, am = evaluate(lm)
         evals += 1
         if evals > max_evals:
-            from ..results import LPSolveError
+            from ..core.results import LPSolveError
 
             raise LPSolveError(f"the separation oracle exceeded {max_evals} DP evaluations; the tree DP has more "
                                "pieces than expected (raise max_evals).")

@@ -27,8 +27,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..keywords import DRAFTS, keyword_aliases
-from ..results import LPSolveError, require
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..core.results import LPSolveError, require
 from .antichain import g_value, separate
 from .tree import DEFAULT_MAX_NODES, BlockTree, block_tree, tree_size
 
@@ -85,7 +85,7 @@ def _exact_stationary(q: np.ndarray) -> list:
 
 
 def _prepare(target, drafts, start, k, length, method):
-    from ..markov import MarkovPair, as_markov_pair
+    from .markov import MarkovPair, as_markov_pair
 
     for name, value in (("k", k), ("length", length)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -226,7 +226,7 @@ class BlockOptimum:
     def check(self, *, tol: float = 1e-7) -> BlockOptimum:
         """Recompute from the chains alone: Lemma 2 for every ``c``, every antichain row through the exact
         separation oracle, the dual certificate's weak-duality bound, and ``upper_bound == value`` (exact for
-        Fractions, else within ``tol``). Raises :class:`lpspec.results.CheckFailed`."""
+        Fractions, else within ``tol``). Raises :class:`lpspec.core.results.CheckFailed`."""
         tol0 = 0 if self.exact else tol
         total, total_ub = (Fraction(0), Fraction(0)) if self.exact else (0.0, 0.0)
         for s, r in self.per_start.items():
@@ -337,7 +337,7 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
 
     import highspy
 
-    from ..lp import _swallow_highs_banner
+    from ..solvers.lp import _swallow_highs_banner
 
     _swallow_highs_banner()
     n, length = tree.n, tree.length
@@ -710,7 +710,7 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
     Parameters
     ----------
     target, drafts : (n, n) array_like or MarkovPair
-        Row-stochastic ``q(a | c)``, ``p(a | c)`` (row = previous token), or a :class:`lpspec.markov.MarkovPair`
+        Row-stochastic ``q(a | c)``, ``p(a | c)`` (row = previous token), or a :class:`lpspec.sequence.markov.MarkovPair`
         as ``target=``. Fractions/ints in both give exact chains.
     start : int, (n,) array_like or None
         A start token, a law over start tokens (``value`` is the expectation), or ``None`` = the target

@@ -31,7 +31,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..keywords import DRAFTS, keyword_aliases
+from ..core.keywords import DRAFTS, keyword_aliases
 from .tree import BlockTree, block_tree, c_from_block_law
 
 __all__ = ["BLOCK_SCHEMES", "MAX_ENUMERATED_TUPLES", "MAX_PLAN_ENTRIES", "BlockSchemeResult", "block_law_given_paths",
@@ -116,7 +116,7 @@ def _chains(target, drafts, start):
                 raise ValueError(f"start must be a law of length n = {n} with entries >= 0 summing to exactly 1; "
                                  f"got {start!r}.")
     else:
-        from ..markov import as_markov_pair
+        from .markov import as_markov_pair
 
         pair = as_markov_pair(target, drafts, None if isinstance(start, (int, np.integer)) else start)
         q, p, n = pair.target, pair.draft, pair.n
@@ -877,7 +877,7 @@ def continuation_tables(scheme: str, *, target, drafts, start=None, k: int, leng
 
 
 def sequence_block_efficiency(scheme: str, *, target, drafts=None, start=None, k: int, length: int) -> dict:
-    """The fields of :class:`lpspec.blocks.BlockEfficiency` for a sequence-level scheme on a float Markov pair
+    """The fields of :class:`lpspec.sequence.blocks.BlockEfficiency` for a sequence-level scheme on a float Markov pair
     (what ``lpspec.block_efficiency(..., scheme=NAME)`` returns for the names of :data:`BLOCK_SCHEMES`).
 
     With ``R_d = Pr[N >= d] = Σ_{|u| = d} c(u)`` averaged over the start law: ``value = Σ_{d=0..L} R_d``,
@@ -893,7 +893,7 @@ def sequence_block_efficiency(scheme: str, *, target, drafts=None, start=None, k
     >>> round(f["value"], 12), f["accepted_length"].round(6).tolist()
     (2.12, [0.4, 0.08, 0.52])
     """
-    from ..markov import as_markov_pair
+    from .markov import as_markov_pair
 
     if scheme not in BLOCK_SCHEMES:
         raise ValueError(f"scheme={scheme!r}: choose one of {sorted(BLOCK_SCHEMES)}.")

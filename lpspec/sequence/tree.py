@@ -176,7 +176,7 @@ def block_tree(*, target, drafts, start: int, length: int, max_nodes: int | None
     ----------
     target, drafts : (n, n) array_like
         Row-stochastic ``q(a | c)`` and ``p(a | c)``. Fractions (or ints) in both give an exact tree.
-        Rows are assumed validated (``lpspec.markov.as_markov_pair`` validates float input).
+        Rows are assumed validated (``lpspec.sequence.markov.as_markov_pair`` validates float input).
     start : int
         The context token ``s_0`` the block starts from.
     length : int

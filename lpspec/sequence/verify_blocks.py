@@ -44,7 +44,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..keywords import DRAFTS, keyword_aliases
+from ..core.keywords import DRAFTS, keyword_aliases
 from .tree import block_tree, c_from_block_law, tree_size
 
 __all__ = ["BLOCK_VERIFY_TOLERANCE", "MAX_BLOCK_TUPLES", "MAX_HORIZON_CELLS", "BlockVerificationReport",
@@ -217,7 +217,7 @@ def _pair(target, drafts, start):
         p = _exact_stochastic(pe, "drafts", q.shape[0])
         n, exact = q.shape[0], True
     else:
-        from ..markov import as_markov_pair
+        from .markov import as_markov_pair
 
         pair = as_markov_pair(target, drafts, None if _is_token(start) or start is None else start)
         q, p, n, exact = pair.target, pair.draft, pair.n, False
@@ -230,7 +230,7 @@ def _pair(target, drafts, start):
         if exact:
             law = _exact_stationary(q)
         else:
-            from ..markov import stationary_law
+            from .markov import stationary_law
 
             law = stationary_law(q).tolist()
     elif exact and _exact_vector(start) is not None:

@@ -102,7 +102,7 @@ def one_minus_power(tail, k: int):
     """``1 - (1 - tail)^k`` elementwise, from the tail mass without cancellation: ``-expm1(k log1p(-tail))``.
 
     ``tail`` is clipped to ``[0, 1]`` (a mass). For float64 NumPy arrays and torch tensors alike (the exact
-    rational form is :meth:`lpspec.arith.Arith.one_minus_power`, which calls this for floats).
+    rational form is :meth:`lpspec.core.arith.Arith.one_minus_power`, which calls this for floats).
 
     Parameters
     ----------

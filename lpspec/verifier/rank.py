@@ -37,12 +37,12 @@ pieces partition ``[0, 1]`` exactly (``end[i] == start[i + 1]`` as floats). ``M`
 ``α_y = min(1, q(y)/M(R_y))`` and the residual ``(q - M)^+`` are computed from the masses actually realised
 by the float pieces, over all tokens.
 
-Ties. Tokens are placed in the exact order of the float ratios ``q/p`` (:func:`lpspec.closed_forms.ratio_order`,
+Ties. Tokens are placed in the exact order of the float ratios ``q/p`` (:func:`lpspec.solvers.closed_forms.ratio_order`,
 ties to the lower index). When ``P* = 1`` to within :func:`one_tolerance` the empty and the full cut tie; the
 verifier then takes the full cut (``S*`` = every token with ``p > 0``) and reports ``value = 1``, so the plan does
 not depend on which of the two the rounding favours (exact input: decided in rationals, same cut).
 
-Engines. ``engine="numba"`` runs the ``S*`` side's loop compiled (:mod:`lpspec.verifier_kernel`, a transcription
+Engines. ``engine="numba"`` runs the ``S*`` side's loop compiled (:mod:`lpspec.verifier.kernel`, a transcription
 of :meth:`_Side.place`, same pieces bit for bit); ``"numpy"`` the code below; ``"auto"`` numba when installed.
 
 Floating point. The rank sets are float64 objects (the roots are algebraic numbers): with ``u = 2^-53``,
@@ -60,10 +60,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from .closed_forms import ratio_order, sorted_prefix_optimum
-from .instance import Instance, make_instance
-from .keywords import DRAFTS, keyword_aliases
-from .results import require
+from ..solvers.closed_forms import ratio_order, sorted_prefix_optimum
+from ..core.instance import Instance, make_instance
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..core.results import require
 
 __all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "optimal_verifier_for", "ERROR_BUDGET",
            "rank_mass", "one_tolerance"]
@@ -988,7 +988,7 @@ def _float_cut(q: np.ndarray, p: np.ndarray, k: int):
 
 
 def verifier_for(inst: Instance, *, engine: str = "auto") -> OptimalVerifier:
-    """:func:`optimal_verifier` on an already built :class:`~lpspec.instance.Instance`."""
+    """:func:`optimal_verifier` on an already built :class:`~lpspec.core.instance.Instance`."""
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r} must be one of {ENGINES}.")
     if inst.law != "independent":
@@ -1027,7 +1027,7 @@ def _kernel(engine: str):
         raise ValueError(f"engine={engine!r} must be one of {ENGINES}.")
     if engine == "numpy":
         return None
-    from . import verifier_kernel
+    from . import kernel as verifier_kernel
 
     kernel = verifier_kernel.compiled()
     if kernel is None and engine == "numba":
@@ -1036,7 +1036,7 @@ def _kernel(engine: str):
 
 
 def _place_star_side(side: _Side, tokens, lengths, targets, kernel) -> None:
-    """:meth:`_Side.place` for the ``S*`` side through the compiled loop (same pieces, :mod:`lpspec.verifier_kernel`)."""
+    """:meth:`_Side.place` for the ``S*`` side through the compiled loop (same pieces, :mod:`lpspec.verifier.kernel`)."""
     m = tokens.size
     if m == 0:
         return
@@ -1123,7 +1123,7 @@ def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "indepe
         Must be ``"independent"``.
     engine : {"auto", "numba", "numpy"}
         Who runs the ``S*`` side's placement loop: ``"numba"`` the compiled transcription
-        (:mod:`lpspec.verifier_kernel`, optional extra ``lpspec[fast]``; the first call in a fresh environment
+        (:mod:`lpspec.verifier.kernel`, optional extra ``lpspec[fast]``; the first call in a fresh environment
         compiles for a few seconds, then it is cached on disk), ``"numpy"`` the NumPy/Python path; both give
         identical pieces. ``"auto"``: numba when it is installed.
 

@@ -143,7 +143,7 @@ def progress_callback(bar, every: int = 1) -> Callable[[dict], None]:
     """A ``progress(info)`` callback for searches: each call advances ``bar`` by ``every`` and shows ``info``.
 
     Pass the same ``every`` as the search's reporting period (e.g. ``progress_every`` of
-    :func:`lpspec.submodular.submodular_optimum`) so that the bar counts nodes, not calls.
+    :func:`lpspec.solvers.submodular.submodular_optimum`) so that the bar counts nodes, not calls.
 
     Examples
     --------

@@ -77,8 +77,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .instance import Instance
-from .results import LPSolveError, OptimumResult, require
+from ..core.instance import Instance
+from ..core.results import LPSolveError, OptimumResult, require
 
 __all__ = [
     "submodular_optimum",
@@ -744,7 +744,7 @@ def local_move_gain(inst: Instance, cut_set) -> tuple:
     Examples
     --------
     >>> from fractions import Fraction as F
-    >>> from lpspec.instance import make_instance
+    >>> from lpspec.core.instance import make_instance
     >>> inst = make_instance(target=[F(1, 10), F(1, 5), F(1, 10), F(3, 5)],
     ...                      drafts=[[F(4, 5), 0, F(1, 5), 0], [F(1, 10), F(3, 10), 0, F(3, 5)]])
     >>> local_move_gain(inst, (0, 1))[0] <= 0
@@ -887,7 +887,7 @@ def submodular_optimum(inst: Instance, *, tolerance: float = TOLERANCE, progress
     Examples
     --------
     >>> from fractions import Fraction as F
-    >>> from lpspec.instance import make_instance
+    >>> from lpspec.core.instance import make_instance
     >>> inst = make_instance(target=[F(1, 10), F(1, 5), F(1, 10), F(3, 5)],
     ...                      drafts=[[F(4, 5), 0, F(1, 5), 0], [F(1, 10), F(3, 10), 0, F(3, 5)]])
     >>> r = submodular_optimum(inst)

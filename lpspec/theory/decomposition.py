@@ -16,7 +16,7 @@ sampling scheme); :func:`canonical_decomposition` finds an optimal ``β``:
 * ``method="rank"`` (identical independent drafts, any ``n``): the rank-space verifier of docs/theory.md §9
   (:func:`lpspec.optimal_verifier`), with no enumeration of the draft tuples (:class:`RankDecomposition`).
 * ``method="auto"`` (default): ``rank`` for identical independent drafts whose ``n^K`` tuples exceed what the LPs
-  enumerate (:data:`~lpspec.instance.MAX_ENUMERATED_TUPLES`), ``is_lp`` otherwise.
+  enumerate (:data:`~lpspec.core.instance.MAX_ENUMERATED_TUPLES`), ``is_lp`` otherwise.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .arith import EXACT, FLOAT
-from .instance import Instance, canonical_set_keys, make_instance
-from .keywords import DRAFTS, keyword_aliases
-from .results import LPSolveError, require
+from ..core.arith import EXACT, FLOAT
+from ..core.instance import Instance, canonical_set_keys, make_instance
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..core.results import LPSolveError, require
 
 __all__ = ["canonical_decomposition", "canonical_decomposition_for", "decomposition_for", "two_step_from_beta",
            "CanonicalDecomposition", "RankDecomposition", "DECOMPOSITION_TOLERANCE"]
@@ -220,7 +220,7 @@ def two_step_from_beta(inst: Instance, beta=None, *, position_weights=None, meth
 
     Examples
     --------
-    >>> from lpspec.instance import make_instance
+    >>> from lpspec.core.instance import make_instance
     >>> inst = make_instance(target=[0.5, 0.5], drafts=[0.5, 0.5], k=1)
     >>> two_step_from_beta(inst, position_weights=np.ones((2, 1))).acceptance
     1.0
@@ -298,7 +298,7 @@ def _normalise_rows(set_ids, weights, masses, n_sets):
 def _beta_is_lp(inst: Instance):
     import cvxpy as cp
 
-    from .lp import highs_solve
+    from ..solvers.lp import highs_solve
 
     st = inst.set_table
     sid, tok = st.edges
@@ -321,7 +321,7 @@ def _beta_is_lp(inst: Instance):
 
 
 def _beta_from_selection_lp(inst: Instance):
-    from .lp import solve_instance
+    from ..solvers.lp import solve_instance
 
     res = solve_instance(inst, form="merged")
     st = inst.set_table
@@ -382,18 +382,18 @@ def canonical_decomposition(
 
 def canonical_decomposition_for(inst: Instance, method: str = "auto", optimum=None) -> CanonicalDecomposition:
     """:func:`canonical_decomposition` on an already built instance (``optimum``: its P*, when already known)."""
-    from .instance import MAX_ENUMERATED_TUPLES
-    from .optimum import optimum_for
+    from ..core.instance import MAX_ENUMERATED_TUPLES
+    from ..solvers.optimum import optimum_for
 
     rank_ok = inst.identical and inst.law == "independent"
     if method == "auto":
         method = "rank" if rank_ok and inst.num_tuples() > MAX_ENUMERATED_TUPLES else "is_lp"
     if method == "rank":
-        from .verifier import verifier_for
+        from ..verifier.rank import verifier_for
 
         return RankDecomposition(inst, verifier_for(inst))
     inst.check_enumerable("canonical_decomposition")
-    from .lp import check_lp_cost
+    from ..solvers.lp import check_lp_cost
 
     check_lp_cost(inst, "merged", "canonical_decomposition")  # both methods solve an LP of the merged size
     if method == "is_lp":

@@ -23,9 +23,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from .instance import Instance, canonical_set_keys, make_instance
-from .keywords import DRAFTS, keyword_aliases
-from .results import require
+from ..core.instance import Instance, canonical_set_keys, make_instance
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..core.results import require
 
 __all__ = ["certify", "certify_instance", "certify_for", "ExactCertificate", "MAX_CERTIFY_SETS"]
 
@@ -206,7 +206,7 @@ def _max_flow(caps_src: list[Fraction], members: list[list[int]], caps_sink: lis
 
 
 def certify_for(inst: Instance) -> ExactCertificate:
-    """:func:`certify` on an already built exact :class:`~lpspec.instance.Instance`."""
+    """:func:`certify` on an already built exact :class:`~lpspec.core.instance.Instance`."""
     if not inst.exact:
         raise ValueError(
             "certify needs exact inputs: pass target and drafts as fractions.Fraction summing to exactly 1 "

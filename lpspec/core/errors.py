@@ -1,7 +1,7 @@
 """One place that turns the errors a user can cause into one line and exit code 2 (the command lines).
 
 Every loader and validator of lpspec raises :class:`ValueError` naming the argument or the file; numerical
-refusals raise :class:`~lpspec.instance.MassInvariantError` (or ``OverflowError``); solver failures :class:`~lpspec.results.LPSolveError`. :func:`user_error_message` maps these,
+refusals raise :class:`~lpspec.core.instance.MassInvariantError` (or ``OverflowError``); solver failures :class:`~lpspec.core.results.LPSolveError`. :func:`user_error_message` maps these,
 and the reader errors of the file formats (truncated archives, unreadable files, out of memory), to one line.
 Anything else is a bug in lpspec and keeps its traceback.
 """

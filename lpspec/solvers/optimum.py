@@ -8,8 +8,8 @@ Every method evaluates the min-cut formula of docs/theory.md §3,
     P^*(\\mathrm{acc}) = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - \\Pr(\\mathrm{set}(X) \\subseteq S),
 
 and returns the minimising ``S`` as the certificate. Layers (imports go downward only):
-:mod:`lpspec.closed_forms` (sorted prefix, subsets, greedy formula) and :mod:`lpspec.certify` sit below
-:mod:`lpspec.lp`, which sits below this module. The closed forms are re-exported here.
+:mod:`lpspec.solvers.closed_forms` (sorted prefix, subsets, greedy formula) and :mod:`lpspec.certify` sit below
+:mod:`lpspec.solvers.lp`, which sits below this module. The closed forms are re-exported here.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from .closed_forms import (
     sorted_prefix_optimum,
     subset_optimum,
 )
-from .instance import Instance, make_instance
-from .keywords import DRAFTS, keyword_aliases
+from ..core.instance import Instance, make_instance
+from ..core.keywords import DRAFTS, keyword_aliases
 from .lp import CUT_TOLERANCE, solve_instance
-from .registry import METHOD_SPECS
-from .registry import METHODS as REGISTERED_METHODS
-from .results import OptimumResult
+from ..registry import METHOD_SPECS
+from ..registry import METHODS as REGISTERED_METHODS
+from ..core.results import OptimumResult
 from .submodular import TOLERANCE as SUBMODULAR_TOLERANCE
 from .submodular import submodular_optimum
 
@@ -78,7 +78,7 @@ def optimal_acceptance(
         takes a callable ``method``). ``auto``: the sorted prefix for identical independent drafts (any n), the greedy formula for the
         greedy law, exhaustive subsets for ``n <= 20`` (exact: ``n <= 14``); beyond, exact input gets the
         rational max-flow of :func:`lpspec.certify` (``method="exact_max_flow"``) while it has at most
-        ``MAX_CERTIFY_SETS`` draft sets; then the submodular branch and bound (:mod:`lpspec.submodular`) for
+        ``MAX_CERTIFY_SETS`` draft sets; then the submodular branch and bound (:mod:`lpspec.solvers.submodular`) for
         other independent drafts (any n), else the merged LP. An LP value is a float answer
         (``details["float_answer"]``, with its ``details["tolerance"]``), also for exact input; so is the
         optimality of a submodular answer on exact input (its value is the exact cut value of its set).
@@ -144,7 +144,7 @@ def solve_with(inst: Instance, method="auto", progress=None) -> OptimumResult:
         result = method(inst)
         if not isinstance(result, OptimumResult):
             raise ValueError(f"method={getattr(method, '__name__', method)!r} returned {type(result).__name__}; a "
-                             "callable method must return an lpspec.results.OptimumResult.")
+                             "callable method must return an lpspec.core.results.OptimumResult.")
     else:
         name = auto_method(inst) if method == "auto" else method
         result = METHOD_SPECS[name].load("solve")(inst, progress)
@@ -153,7 +153,7 @@ def solve_with(inst: Instance, method="auto", progress=None) -> OptimumResult:
 
 
 def optimal_acceptance_for(inst: Instance, method="auto", progress=None) -> OptimumResult:
-    """:func:`optimal_acceptance` on an already built :class:`~lpspec.instance.Instance` (:func:`solve_with`)."""
+    """:func:`optimal_acceptance` on an already built :class:`~lpspec.core.instance.Instance` (:func:`solve_with`)."""
     return solve_with(inst, method, progress)
 
 

@@ -9,7 +9,7 @@ SpecTr, truncated IS, ...)::
         --text xsum.txt -o opt.safetensors --max-positions 512
     lpspec batch opt.safetensors -k 2 4 8 --summary
 
-``python -m lpspec.hf_distributions ARGS`` is a documented alias of ``lpspec distributions ARGS``.
+``python -m lpspec.sequence.hf_distributions ARGS`` is a documented alias of ``lpspec distributions ARGS``.
 
 Details (lpspec's choices):
 
@@ -155,7 +155,7 @@ def _require_transformers():
     try:
         import transformers
     except ImportError as exc:
-        raise ImportError(f"lpspec.hf_distributions needs transformers ({exc}); install it with: {HF_INSTALL_HINT}")
+        raise ImportError(f"lpspec.sequence.hf_distributions needs transformers ({exc}); install it with: {HF_INSTALL_HINT}")
     return transformers
 
 
@@ -198,7 +198,7 @@ def next_token_probabilities(model, windows, n: int, *, temperature: float = 1.0
     :func:`lpspec.batched.probabilities_from_logits` in float64, and the result is cast to ``precision``
     (default float32).
     """
-    from .batched import probabilities_from_logits, require_torch
+    from ..batched import probabilities_from_logits, require_torch
 
     torch = require_torch()
     precision = torch.float32 if precision is None else precision
@@ -268,7 +268,7 @@ def distributions_from_models(*, target_model, draft_models, tokenizer, text: st
     target, drafts, tokens : torch.Tensor
         ``tokens`` (B,) is the input token at each position.
     """
-    from .batched import require_torch
+    from ..batched import require_torch
 
     torch = require_torch()
     check_context(context, {"the target model": model_positions(target_model),
@@ -294,13 +294,13 @@ def __getattr__(name):
         import importlib
         import warnings
 
-        warnings.warn("lpspec.hf_distributions.main is now lpspec.cli.aliases.distributions_main; the old name "
+        warnings.warn("lpspec.sequence.hf_distributions.main is now lpspec.cli.aliases.distributions_main; the old name "
                       "will be removed.", DeprecationWarning, stacklevel=2)
         return importlib.import_module("lpspec.cli.aliases").distributions_main
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-if __name__ == "__main__":  # pragma: no cover  (python -m lpspec.hf_distributions = lpspec distributions, by name)
+if __name__ == "__main__":  # pragma: no cover  (python -m lpspec.sequence.hf_distributions = lpspec distributions, by name)
     import runpy
 
     sys.argv[1:1] = ["distributions"]

@@ -29,10 +29,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from .distributions import SUM_TOLERANCE
-from .instance import Instance, make_instance
-from .keywords import DRAFTS, keyword_aliases
-from .schemes.base import Scheme, sample_drafts
+from ..core.distributions import SUM_TOLERANCE
+from ..core.instance import Instance, make_instance
+from ..core.keywords import DRAFTS, keyword_aliases
+from .base import Scheme, sample_drafts
 
 __all__ = ["MAX_VERIFY_TUPLES", "MIN_EXPECTED_COUNT", "VERIFY_TOLERANCE", "VerificationReport",
            "verify_scheme", "verify_scheme_for"]
@@ -349,7 +349,7 @@ def verify_scheme_for(
     confidence: float = 0.99,
     max_tuples: int = MAX_VERIFY_TUPLES,
 ) -> VerificationReport:
-    """:func:`verify_scheme` on an already built :class:`~lpspec.instance.Instance`.
+    """:func:`verify_scheme` on an already built :class:`~lpspec.core.instance.Instance`.
 
     ``scheme`` is a callable ``x -> π(· | x)`` checked on ``inst``, or a built-in
     :class:`~lpspec.schemes.Scheme` built on ``inst`` itself (``scheme.instance is inst``); the other
@@ -357,7 +357,7 @@ def verify_scheme_for(
 
     Examples
     --------
-    >>> from lpspec.instance import make_instance
+    >>> from lpspec.core.instance import make_instance
     >>> inst = make_instance(target=[0.5, 0.5], drafts=[0.9, 0.1], k=2)
     >>> r = verify_scheme_for(inst, lambda x: np.eye(2)[x[0]], samples=0)
     >>> r.exact, round(r.max_error, 12)
@@ -397,7 +397,7 @@ def verify_scheme_for(
 
     # ---------------------------------------------------------------- the optimum
     try:
-        from .optimum import optimum_for
+        from ..solvers.optimum import optimum_for
 
         report.optimum = optimum_for(inst).value
     except Exception as exc:  # noqa: BLE001 - the optimum is context; keep verifying without it

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .instance import Instance, make_instance
-from .keywords import DRAFTS, keyword_aliases
-from .optimum import optimum_for
-from .registry import COMPARED, DEFAULT_TRUNCATION, ENUMERATING, MAX_SCHEME_TUPLES, SCHEME_SPECS, SchemeSpec
-from .schemes.base import exact_sum
+from ..core.instance import Instance, make_instance
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..solvers.optimum import optimum_for
+from ..registry import COMPARED, DEFAULT_TRUNCATION, ENUMERATING, MAX_SCHEME_TUPLES, SCHEME_SPECS, SchemeSpec
+from .base import exact_sum
 
 __all__ = ["COMPARED", "Comparison", "compare_schemes", "compare_schemes_for", "upper_bound"]
 
@@ -130,9 +130,9 @@ def compare_schemes(*, target, drafts, k: int | None = None, law: str = "indepen
 
 
 def compare_schemes_for(inst: Instance, schemes=None, *, s: int = DEFAULT_TRUNCATION, optimum=None) -> Comparison:
-    """:func:`compare_schemes` on a built :class:`~lpspec.instance.Instance`.
+    """:func:`compare_schemes` on a built :class:`~lpspec.core.instance.Instance`.
 
-    ``optimum`` (an :class:`~lpspec.results.OptimumResult` of ``inst``) is reused for ``optimal`` instead of
+    ``optimum`` (an :class:`~lpspec.core.results.OptimumResult` of ``inst``) is reused for ``optimal`` instead of
     being computed again.
 
     Examples

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arith import arith_of
-from .instance import Instance
+from ..core.arith import arith_of
+from ..core.instance import Instance
 
 __all__ = ["MAX_SUBSET_N", "MAX_EXACT_SUBSET_N", "subset_table", "mask_to_set", "check_subset_size", "subsets_fit",
            "subset_limit"]
@@ -66,7 +66,7 @@ def subset_table(inst: Instance) -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    >>> from lpspec.instance import make_instance
+    >>> from lpspec.core.instance import make_instance
     >>> qS, inS = subset_table(make_instance(target=[0.5, 0.5], drafts=[1.0, 0.0], k=2))
     >>> qS.tolist(), inS.tolist()
     ([0.0, 0.5, 0.5, 1.0], [0.0, 1.0, 0.0, 1.0])

@@ -35,9 +35,9 @@ import math
 
 import numpy as np
 
-from .keywords import DRAFTS, keyword_aliases
-from .registry import CLOSED_FORM_SCHEMES, SCHEME_SPECS
-from .xp import specinfer_round
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..registry import CLOSED_FORM_SCHEMES, SCHEME_SPECS
+from ..core.xp import specinfer_round
 
 __all__ = ["CLOSED_FORM_SCHEMES", "MAX_ENUMERATED_TUPLES", "multiplicity_table", "spectr_rho_rows"]
 
@@ -99,7 +99,7 @@ def _specinfer(q, p, j):
         for m in range(1, j - k + 2):
             out[m - 1] += first * pw.binom(m - 1, j - k)
         if k < j:
-            miss, r = specinfer_round(r, p)  # SpecInfer's round, the one formula of lpspec.xp
+            miss, r = specinfer_round(r, p)  # SpecInfer's round, the one formula of lpspec.core.xp
             reach = reach * miss[..., None]
     return np.stack(out, axis=-1)
 
@@ -202,7 +202,7 @@ def _spectr(q, p, j):
 
 
 def _optimal(q, p, j):
-    from . import verifier  # the module, so that a test can stand in for verifier.optimal_verifier
+    from ..verifier import rank as verifier  # the module, so that a test can stand in for verifier.optimal_verifier
 
     shape = q.shape
     q2, p2 = q.reshape(-1, shape[-1]), p.reshape(-1, shape[-1])
@@ -216,7 +216,7 @@ def _optimal(q, p, j):
 
 
 def _enumerated(name, q, p, j):
-    from .schemes import SCHEMES
+    from ..schemes import SCHEMES
 
     if name not in SCHEMES:
         raise ValueError(f"scheme={name!r} is not a built-in scheme; choose one of {', '.join(SCHEMES)}.")
@@ -266,7 +266,7 @@ def multiplicity_table(scheme: str, *, target, drafts, j: int) -> np.ndarray:
     >>> a.tolist()  # y accepted at draft 1: multiplicity 1 + Bin(1, 1/2)
     [[0.25, 0.25], [0.25, 0.25]]
     """
-    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.core.keywords)
     if isinstance(j, bool) or int(j) != j or j < 1:
         raise ValueError(f"j={j!r} must be a positive integer (the number of surviving drafts).")
     j = int(j)

@@ -22,7 +22,7 @@ import numpy as np
 from .arith import EXACT, FLOAT, Arith
 from .distributions import Distribution, as_distribution
 from .keywords import DRAFTS, keyword_aliases
-from .registry import LAW_SPECS, LAWS, LawSpec
+from ..registry import LAW_SPECS, LAWS, LawSpec
 
 __all__ = ["LAWS", "Instance", "TupleTable", "SetTable", "make_instance", "MAX_ENUMERATED_TUPLES", "MAX_K",
            "MAX_EXACT_K", "MASS_TOLERANCE", "MassInvariantError"]
@@ -154,7 +154,7 @@ class Instance:
 
     @property
     def arith(self) -> Arith:
-        """The arithmetic of this instance: :data:`lpspec.arith.EXACT` (Fractions) or :data:`lpspec.arith.FLOAT`."""
+        """The arithmetic of this instance: :data:`lpspec.core.arith.EXACT` (Fractions) or :data:`lpspec.core.arith.FLOAT`."""
         return EXACT if self.exact else FLOAT
 
     def zero(self):

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .blocks import _positive_int, _start_sampler, mean_interval
-from .keywords import DRAFTS, keyword_aliases
+from ..core.keywords import DRAFTS, keyword_aliases
 from .models import NextTokenModels, as_models
-from .registry import DEFAULT_BLOCK_SCHEME, SCHEME_SPECS
+from ..registry import DEFAULT_BLOCK_SCHEME, SCHEME_SPECS
 
 __all__ = ["MAX_TRANSITION_VOCABULARY", "DecodeResult", "decode"]
 
@@ -87,7 +87,7 @@ class DecodeResult:
 def _optimal_sampler(q, p, j: int):
     """The optimal scheme's sampler for :func:`decode` (the registry's ``sampler`` pointer of the optimum): the
     rank-space verifier ``lpspec.optimal_verifier`` of ``(q, p, j)``, adapted to one tuple per call."""
-    from .verifier import optimal_verifier
+    from ..verifier.rank import optimal_verifier
 
     return _RankSpaceVerifier(optimal_verifier(target=q, drafts=p, k=j))
 
@@ -122,7 +122,7 @@ def decode(*, target, drafts=None, start=None, k: int, length: int, scheme: str 
     Parameters
     ----------
     target, drafts
-        Two row-stochastic ``(n, n)`` matrices (a bigram pair; or a :class:`~lpspec.markov.MarkovPair` as
+        Two row-stochastic ``(n, n)`` matrices (a bigram pair; or a :class:`~lpspec.sequence.markov.MarkovPair` as
         ``target``), two callables ``context tuple -> (n,) probabilities`` (or one ``context -> (q, p)`` as
         ``target``), or two local Hugging Face causal
         LMs sharing a tokenizer (``hf`` extra; softmax at ``temperature`` of the first ``vocab_size`` logits
@@ -143,7 +143,7 @@ def decode(*, target, drafts=None, start=None, k: int, length: int, scheme: str 
     seed : int or numpy.random.Generator
     restart : bool
         False (default): real decoding, each block continues the text generated so far (for a bigram pair the
-        mean is then :func:`lpspec.blocks.long_run_block_efficiency`). True: each block starts afresh from ``start``
+        mean is then :func:`lpspec.sequence.blocks.long_run_block_efficiency`). True: each block starts afresh from ``start``
         (independent blocks, whose mean is :func:`lpspec.block_efficiency` with the same ``start``).
     confidence : float
         Level of the normal interval of the measured block efficiency.
@@ -166,8 +166,8 @@ def decode(*, target, drafts=None, start=None, k: int, length: int, scheme: str 
     >>> r.blocks, int(r.block_tokens.sum()) == r.tokens.size, 1 <= r.value <= 4
     (200, True, True)
     """
-    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
-    from .schemes import make_scheme
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.core.keywords)
+    from ..schemes import make_scheme
 
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")

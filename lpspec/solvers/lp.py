@@ -11,7 +11,7 @@ Three forms of one LP, all with the same optimum ``P*(acc)``:
 ``"merged"``
     The edge form with tuples of the same ``set(x)`` merged into one source of mass ``Pr(set(X) = A)``.
 
-Every solve is checked: a status other than optimal raises :class:`~lpspec.results.LPSolveError`; the
+Every solve is checked: a status other than optimal raises :class:`~lpspec.core.results.LPSolveError`; the
 solver's flow is repaired to exact feasibility (non-negative, within both marginals) and its value reported;
 a cut set ``S`` is rounded from the token duals and ``q(S) + 1 - Pr(set(X) ⊆ S)`` must match the value to
 :data:`CUT_TOLERANCE`. The flow is completed to an exact scheme ``π(y|x)`` by coupling the unmatched masses
@@ -35,9 +35,9 @@ from .closed_forms import (
     sorted_prefix_optimum,
     subset_optimum,
 )
-from .instance import Instance, canonical_set_keys, make_instance
-from .keywords import DRAFTS, keyword_aliases
-from .results import LPSolveError, OptimumResult, require
+from ..core.instance import Instance, canonical_set_keys, make_instance
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..core.results import LPSolveError, OptimumResult, require
 from .subsets import subsets_fit
 
 __all__ = ["solve_lp", "solve_instance", "solve_lp_for", "LPResult", "FORMS", "CUT_TOLERANCE",
@@ -259,8 +259,8 @@ def _exact_minimum(inst: Instance) -> tuple[int, ...] | None:
 
     Each guard is the real domain of its method: the sorted prefix for identical independent drafts (any n),
     the greedy formula for the greedy law (any n), the ``2^n`` enumeration within
-    :func:`lpspec.subsets.subsets_fit`, and for exact input the rational max-flow of :func:`lpspec.certify`
-    while :func:`lpspec.closed_forms.few_draft_sets` holds. None of them solves an LP, so the fallback cannot
+    :func:`lpspec.solvers.subsets.subsets_fit`, and for exact input the rational max-flow of :func:`lpspec.certify`
+    while :func:`lpspec.solvers.closed_forms.few_draft_sets` holds. None of them solves an LP, so the fallback cannot
     re-enter the LP it is checking.
     """
     if sorted_prefix_applies(inst):
@@ -464,12 +464,12 @@ def check_lp_cost(inst: Instance, form: str, what: str | None = None) -> None:
         alt = "optimal_acceptance(method='auto') picks the closed form of this law when there is one"
     raise ValueError(
         f"{what or f'form={form!r}'} would solve an LP over {inst.tuple_count_text()} draft tuples (n={inst.n}, K={inst.k}): "
-        f"estimated {est:,.0f} s, above lpspec.lp.MAX_ESTIMATED_SECONDS = {MAX_ESTIMATED_SECONDS:g} s. {alt}; "
+        f"estimated {est:,.0f} s, above lpspec.solvers.lp.MAX_ESTIMATED_SECONDS = {MAX_ESTIMATED_SECONDS:g} s. {alt}; "
         "or lower n.")
 
 
 def solve_lp_for(inst: Instance, form: str = "edge") -> LPResult:
-    """:func:`solve_lp` on an already built :class:`~lpspec.instance.Instance`."""
+    """:func:`solve_lp` on an already built :class:`~lpspec.core.instance.Instance`."""
     if form not in FORMS:
         raise ValueError(f"form={form!r} is not an LP form; choose one of {', '.join(FORMS)}.")
     if form == "full":  # its variable cap (MAX_FULL_VARIABLES) keeps it under a minute

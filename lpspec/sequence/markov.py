@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .distributions import SUM_TOLERANCE
-from .keywords import DRAFTS, keyword_aliases
+from ..core.distributions import SUM_TOLERANCE
+from ..core.keywords import DRAFTS, keyword_aliases
 
 __all__ = ["MarkovPair", "as_markov_pair", "load_markov_pair", "stationary_law"]
 

@@ -23,7 +23,7 @@ def require(condition, message: str) -> None:
     >>> require(False, "a failed check")
     Traceback (most recent call last):
     ...
-    lpspec.results.CheckFailed: a failed check
+    lpspec.core.results.CheckFailed: a failed check
     """
     if not condition:
         raise CheckFailed(message)

@@ -3,7 +3,7 @@
 A :class:`NextTokenModels` answers ``laws(context) -> (q, p)``, the target's and the draft's next-token
 distributions (float64, shape ``(n,)``) after a context tuple of token ids. Three kinds of input:
 
-* two row-stochastic ``(n, n)`` matrices (or a :class:`~lpspec.markov.MarkovPair`): a bigram pair, where only the
+* two row-stochastic ``(n, n)`` matrices (or a :class:`~lpspec.sequence.markov.MarkovPair`): a bigram pair, where only the
   last token of the context matters (``markov`` is True);
 * two callables ``context tuple -> (n,) probabilities``;
 * two Hugging Face causal LMs sharing a tokenizer (:meth:`NextTokenModels.from_hf`, the ``hf`` extra).
@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .keywords import DRAFTS, keyword_aliases
+from ..core.keywords import DRAFTS, keyword_aliases
 from .markov import MarkovPair, as_markov_pair
 
 __all__ = ["NextTokenModels", "as_models", "hf_next_token"]
@@ -62,7 +62,7 @@ class NextTokenModels:
 
     @keyword_aliases(deprecated=DRAFTS)
     def __init__(self, target, drafts, *, n: int | None = None, cache: bool = True, order: int | None = None):
-        draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
+        draft = drafts  # drafts= is the one spelling across the API (lpspec.core.keywords)
         self.pair: MarkovPair | None = None
         if order is not None and (isinstance(order, bool) or int(order) != order or order < 1):
             raise ValueError(f"order={order!r} must be a positive integer (tokens the laws depend on) or None.")

@@ -4,7 +4,7 @@
 ``j`` surviving drafts the token-level scheme for ``j`` drafts outputs ``y``; if ``y`` is accepted (it is
 one of the survivors' tokens: membership) the ``m`` drafts that show it survive, otherwise the (residual)
 token ends the block; after ``L`` accepted tokens the target adds a bonus token. With ``a_{c,j}(y, m)`` from
-:func:`lpspec.multiplicity.multiplicity_table`,
+:func:`lpspec.sequence.multiplicity.multiplicity_table`,
 
 .. math::
 
@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .keywords import DRAFTS, keyword_aliases
+from ..core.keywords import DRAFTS, keyword_aliases
 from .markov import as_markov_pair
 from .models import as_models
 from .multiplicity import multiplicity_table
-from .registry import BLOCK_TABLE_SCHEMES, DEFAULT_BLOCK_SCHEME, SCHEME_SPECS
+from ..registry import BLOCK_TABLE_SCHEMES, DEFAULT_BLOCK_SCHEME, SCHEME_SPECS
 
 __all__ = ["MAX_KERNEL_ENTRIES", "MAX_TABLE_ENTRIES", "BlockEfficiency", "MonteCarloBlockEfficiency", "block_efficiency",
            "block_efficiency_mc", "block_efficiency_table", "block_start_kernel", "long_run_block_efficiency"]
@@ -153,7 +153,7 @@ def block_efficiency(*, target, drafts=None, start=None, k: int, length: int,
     ----------
     target, drafts : (n, n) array_like or path to ``.npy``
         Row-stochastic next-token matrices ``q(y | c)`` and ``p(y | c)`` (row = previous token); or a
-        :class:`~lpspec.markov.MarkovPair` as ``target`` (and no ``draft``).
+        :class:`~lpspec.sequence.markov.MarkovPair` as ``target`` (and no ``draft``).
     start : (n,) array_like, optional
         Law of the context token a block starts from (default: the target chain's stationary law).
     k, length : int
@@ -184,12 +184,12 @@ def block_efficiency(*, target, drafts=None, start=None, k: int, length: int,
     >>> round(r.value, 12), r.accepted_length.round(4).tolist()   # 1 + 0.6 + 0.36
     (1.96, [0.4, 0.24, 0.36])
     """
-    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.core.keywords)
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
     spec = SCHEME_SPECS.get(scheme)
     if spec is not None and spec.level == "sequence":  # block verifiers evaluated on whole draft trees
-        from .sequence.block_schemes import sequence_block_efficiency
+        from .block_schemes import sequence_block_efficiency
 
         return BlockEfficiency(**sequence_block_efficiency(scheme, target=target, drafts=draft, start=start, k=k,
                                                            length=length))
@@ -209,7 +209,7 @@ def block_efficiency_table(*, target, drafts=None, start=None, ks=(1, 2, 4, 8), 
 
     One forward recursion per scheme serves every ``K`` and ``L`` (the tables ``a_{·,j}`` do not depend on
     them). Columns ``scheme, k, length, token_acceptance, block_efficiency``. ``progress_bar``: a bar on stderr
-    over the multiplicity tables built (one per scheme and ``j <= max K``; see :mod:`lpspec.progress`).
+    over the multiplicity tables built (one per scheme and ``j <= max K``; see :mod:`lpspec.core.progress`).
 
     Examples
     --------
@@ -218,8 +218,8 @@ def block_efficiency_table(*, target, drafts=None, start=None, ks=(1, 2, 4, 8), 
     >>> [round(v, 6) for v in t.column("block_efficiency")]
     [1.6, 1.96]
     """
-    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
-    from .io.export import Table
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.core.keywords)
+    from ..io.export import Table
 
     pair = as_markov_pair(target, draft, start)
     if isinstance(schemes, str):
@@ -230,7 +230,7 @@ def block_efficiency_table(*, target, drafts=None, start=None, ks=(1, 2, 4, 8), 
                              "block_efficiency_table).")
     ks = sorted({_positive_int(k, "ks") for k in ks})
     lengths = sorted({_positive_int(v, "lengths") for v in lengths})
-    from .progress import progress_bar as open_bar
+    from ..core.progress import progress_bar as open_bar
 
     rows = []
     bar = open_bar(total=sum(1 if _one_draft(s) else max(ks) for s in schemes), desc="blocks",
@@ -284,7 +284,7 @@ def block_start_kernel(*, target, drafts=None, k: int, length: int, scheme: str 
     >>> M.sum(axis=1).round(12).tolist(), tau.round(12).tolist()
     ([1.0, 1.0], [1.96, 1.96])
     """
-    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.core.keywords)
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
     chunk = _positive_int(chunk, "chunk")
@@ -330,7 +330,7 @@ def long_run_block_efficiency(*, target, drafts=None, k: int, length: int,
     >>> r.start.round(6).tolist()
     [0.5, 0.5]
     """
-    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.core.keywords)
     from .markov import stationary_law
 
     kernel, tokens = block_start_kernel(target=target, drafts=draft, k=k, length=length, scheme=scheme)
@@ -421,7 +421,7 @@ def block_efficiency_mc(*, target, drafts=None, start=None, k: int, length: int,
     """Monte Carlo block efficiency for any models, with a confidence interval (docs/theory.md §11).
 
     Each block starts from a context drawn from ``start``; at each depth, with context ``c`` and ``j``
-    survivors, the pair ``(y, m)`` is drawn from ``a_{c,j}(y, m)`` (:func:`lpspec.multiplicity.multiplicity_table`
+    survivors, the pair ``(y, m)`` is drawn from ``a_{c,j}(y, m)`` (:func:`lpspec.sequence.multiplicity.multiplicity_table`
     of the models' laws at ``c``) or the block ends with probability ``1 - Σ a``; ``y`` is appended to the
     context. Tables are cached per (context, ``j``).
 
@@ -429,7 +429,7 @@ def block_efficiency_mc(*, target, drafts=None, start=None, k: int, length: int,
     ----------
     target, drafts : (n, n) matrices, callables ``context tuple -> (n,) probabilities``, one callable
         ``context tuple -> (q, p)`` as ``target`` (``drafts=None``), or a
-        :class:`~lpspec.models.NextTokenModels` / :class:`~lpspec.markov.MarkovPair` as ``target``.
+        :class:`~lpspec.sequence.models.NextTokenModels` / :class:`~lpspec.sequence.markov.MarkovPair` as ``target``.
     start : (n,) law of the first token, or a list of context tuples (drawn uniformly); optional for Markov
         pairs (their start law).
     k, length, scheme
@@ -458,7 +458,7 @@ def block_efficiency_mc(*, target, drafts=None, start=None, k: int, length: int,
     >>> r.low < 1.96 < r.high
     True
     """
-    draft = drafts  # drafts= is the one spelling across the API (lpspec.keywords)
+    draft = drafts  # drafts= is the one spelling across the API (lpspec.core.keywords)
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
     blocks = _positive_int(blocks, "blocks")

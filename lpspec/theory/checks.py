@@ -16,7 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .arith import arith_of
+from ..core.arith import arith_of
 
 __all__ = ["CHECK_TITLES", "CHECK_TOLERANCE", "MAX_CHECK_TUPLES", "MAX_THEOREM3_N", "describe_check", "theorem_checks"]
 
@@ -59,10 +59,10 @@ def theorem_checks(inst, optimum=None) -> dict:
     >>> all(c["passed"] for c in checks.values() if c["applies"])
     True
     """
-    from .certify import certify_instance
+    from ..solvers.certify import certify_instance
     from .decomposition import decomposition_for
-    from .lp import solve_instance
-    from .optimum import optimum_for
+    from ..solvers.lp import solve_instance
+    from ..solvers.optimum import optimum_for
     from .theorems import acceptance_one_for, theorem3
 
     opt = optimum_for(inst) if optimum is None else optimum
@@ -119,7 +119,7 @@ def theorem_checks(inst, optimum=None) -> dict:
     if not rank_ok:
         out["verifier"] = skip("the rank-space verifier needs K identical independent drafts")
     else:
-        from .verifier import verifier_for
+        from ..verifier.rank import verifier_for
 
         try:
             ver = verifier_for(inst)

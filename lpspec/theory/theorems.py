@@ -12,11 +12,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from .closed_forms import ratio_order
-from .instance import Instance, make_instance
-from .keywords import DRAFTS, keyword_aliases
-from .optimum import auto_method, optimum_for
-from .subsets import check_subset_size, mask_to_set, subset_table
+from ..solvers.closed_forms import ratio_order
+from ..core.instance import Instance, make_instance
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..solvers.optimum import auto_method, optimum_for
+from ..solvers.subsets import check_subset_size, mask_to_set, subset_table
 
 __all__ = ["acceptance_one", "acceptance_one_for", "theorem3", "theorem3_for", "AcceptanceOneResult",
            "Theorem3Result", "ACCEPTANCE_ONE_TOLERANCE",
@@ -25,7 +25,7 @@ __all__ = ["acceptance_one", "acceptance_one_for", "theorem3", "theorem3_for", "
 #: A float margin ``>= -1e-12`` counts as "holds" (exact input: ``>= 0``).
 ACCEPTANCE_ONE_TOLERANCE = 1e-12
 #: The methods :func:`acceptance_one` can take (each gives the margin or decides from a certificate), in the
-#: order of the one auto chain (:func:`lpspec.optimum.auto_method`).
+#: order of the one auto chain (:func:`lpspec.solvers.optimum.auto_method`).
 ACCEPTANCE_ONE_METHODS = ("sorted_prefix", "subsets", "exact_max_flow", "submodular", "lp")
 #: Largest n for the exact positive-margin search of the sorted form (O(n^3)).
 MAX_PAIR_SEARCH_N = 256
@@ -139,7 +139,7 @@ def acceptance_one(
     method : {"auto", "subsets", "sorted_prefix", "exact_max_flow", "submodular", "lp"} or callable
         A callable ``inst -> OptimumResult`` (as for :func:`lpspec.optimal_acceptance`) decides from its cut.
         ``subsets``: all ``2^n`` sets (``n <= 20``); ``sorted_prefix``: identical independent drafts, any n;
-        ``submodular`` (independent drafts, any n, :mod:`lpspec.submodular`) and ``lp`` decide ``holds``
+        ``submodular`` (independent drafts, any n, :mod:`lpspec.solvers.submodular`) and ``lp`` decide ``holds``
         from ``P*`` (margin then known only when negative). ``auto`` picks the sorted form for identical
         independent drafts, subsets for small n, then (exact input) the exact max-flow while the draft sets
         are few, the submodular search for other independent drafts, else the LP. Exact (Fraction) input is
@@ -167,7 +167,7 @@ def acceptance_one(
 def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneResult:
     """:func:`acceptance_one` on an already built instance."""
     tol = inst.arith.tolerance(ACCEPTANCE_ONE_TOLERANCE)
-    if method == "auto":  # the one auto chain (lpspec.optimum.auto_method), among the methods that give a margin
+    if method == "auto":  # the one auto chain (lpspec.solvers.optimum.auto_method), among the methods that give a margin
         method = auto_method(inst, among=ACCEPTANCE_ONE_METHODS)
     if method == "lp" and inst.exact:
         # exact input never gets a verdict from a float solve: the exact max-flow decides P* = 1 in rationals
@@ -190,7 +190,7 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
         S = res.cut_set if gap < -tol else None
         exact_margin = gap < -tol
     elif method == "exact_max_flow":
-        from .certify import certify_instance
+        from ..solvers.certify import certify_instance
 
         cert = certify_instance(inst)
         gap = cert.value - 1  # = min(0, min over proper S of q(S) - Pr(set(X) ⊆ S)), exactly
@@ -206,7 +206,7 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
     holds = bool(margin >= -tol)
     if holds and inst.exact and method == "submodular":
         # no violated set was found by a search certified in float64: not an exact verdict; say so
-        from .submodular import TOLERANCE
+        from ..solvers.submodular import TOLERANCE
 
         tol, exact_margin = TOLERANCE, False
     return AcceptanceOneResult(holds, None if holds else S, margin, method, tol, exact_margin,
@@ -266,7 +266,7 @@ def theorem3(*, target, drafts, method: str = "auto") -> Theorem3Result:
     >>> r.value, r.simplified
     (Fraction(8, 9), Fraction(8, 9))
     """
-    from .instance import _is_single_distribution
+    from ..core.instance import _is_single_distribution
 
     if not _is_single_distribution(drafts):
         raise ValueError(
@@ -277,7 +277,7 @@ def theorem3(*, target, drafts, method: str = "auto") -> Theorem3Result:
 
 
 def theorem3_for(inst: Instance, method: str = "auto") -> Theorem3Result:
-    """:func:`theorem3` on an already built :class:`~lpspec.instance.Instance` (K = 2 i.i.d. drafts).
+    """:func:`theorem3` on an already built :class:`~lpspec.core.instance.Instance` (K = 2 i.i.d. drafts).
 
     Examples
     --------
@@ -298,7 +298,7 @@ def theorem3_for(inst: Instance, method: str = "auto") -> Theorem3Result:
     if method == "subsets":
         check_subset_size(inst, "theorem3(method='subsets')")
         q_mass, _ = subset_table(inst)
-        from .subsets import _mask_sums
+        from ..solvers.subsets import _mask_sums
 
         pS = _mask_sums(inst.draft, inst.n)
         pSc = _mask_sums(inst.draft, inst.n)[::-1]  # the complement of mask m is mask (2^n - 1 - m)

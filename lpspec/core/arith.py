@@ -5,7 +5,7 @@ from it is a ``Fraction`` and every comparison is exact. Otherwise everything is
 rounded (:func:`math.fsum`) and ``1 - (1 - t)^k`` evaluated without cancellation (docs/theory.md §4).
 
 :class:`Arith` holds the few operations whose code differs between the two, so that callers write one branch:
-``inst.arith`` (see :attr:`lpspec.instance.Instance.arith`) or :func:`arith_of` of an array.
+``inst.arith`` (see :attr:`lpspec.core.instance.Instance.arith`) or :func:`arith_of` of an array.
 
 Examples
 --------
@@ -87,7 +87,7 @@ class Arith:
         ``-expm1(k · log1p(-tail))`` without cancellation for a small ``tail`` (docs/theory.md §4)."""
         if self.exact:
             return 1 - (1 - tail) ** k
-        return _one_minus_power(np.asarray(tail, dtype=np.float64), k)  # the one float formula (lpspec.xp)
+        return _one_minus_power(np.asarray(tail, dtype=np.float64), k)  # the one float formula (lpspec.core.xp)
 
     def bincount(self, index, weights, size: int) -> np.ndarray:
         """``out[i] = Σ_{j : index[j] = i} weights[j]``, shape (size,), added in the order of ``index``:

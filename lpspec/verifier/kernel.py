@@ -1,7 +1,7 @@
 """The ``S*`` side's greedy placement of the rank-space verifier as one scalar loop, compiled by numba when present.
 
-docs/theory.md §9 and :mod:`lpspec.verifier`. This is a line-by-line transcription of
-``lpspec.verifier._Side.place`` (home blocks) and ``_Side._place_star`` (the walk over breakpoints and the convex
+docs/theory.md §9 and :mod:`lpspec.verifier.rank`. This is a line-by-line transcription of
+``lpspec.verifier.rank._Side.place`` (home blocks) and ``_Side._place_star`` (the walk over breakpoints and the convex
 Newton solve) for the ``S*`` side, with the free set ``F`` held in two arrays (``lo``, ``hi``, home order: the
 interval nearest rank 1 first) instead of a Python list, and the exactly rounded ``math.fsum`` replaced by
 :func:`exact_sum` (the same algorithm: Shewchuk's partials with round-half-even on the last bit). The same float
@@ -83,7 +83,7 @@ def _exact_sum(values, count, partials):
 
 
 def _mass1(s, e, k):
-    """Scalar ``M([s, e])`` (as ``lpspec.verifier._mass1``)."""
+    """Scalar ``M([s, e])`` (as ``lpspec.verifier.rank._mass1``)."""
     a = 1.0 - s
     if a <= 0.0 or e <= s:
         return 0.0

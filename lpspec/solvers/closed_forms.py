@@ -7,13 +7,13 @@ Each evaluates the min-cut formula of docs/theory.md §3,
     P^*(\\mathrm{acc}) = \\min_{S \\subseteq \\Omega} \\; q(S) + 1 - \\Pr(\\mathrm{set}(X) \\subseteq S),
 
 on the instances where it applies, and returns the minimising ``S`` as the certificate. This module sits
-BELOW the LP (:mod:`lpspec.lp`) and the dispatcher (:mod:`lpspec.optimum`): it imports neither, so the LP can
+BELOW the LP (:mod:`lpspec.solvers.lp`) and the dispatcher (:mod:`lpspec.solvers.optimum`): it imports neither, so the LP can
 fall back on these forms directly. Each form has a predicate saying where it applies:
 
 * :func:`sorted_prefix_optimum` — identical independent drafts (:func:`sorted_prefix_applies`), any ``n``;
 * :func:`greedy_optimum` — the greedy draft law (:func:`greedy_applies`), any ``n``;
 * :func:`subset_optimum` — any law, ``n <= MAX_SUBSET_N`` (exact: ``MAX_EXACT_SUBSET_N``)
-  (:func:`lpspec.subsets.subsets_fit`).
+  (:func:`lpspec.solvers.subsets.subsets_fit`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from fractions import Fraction
 import numpy as np
 
 from .certify import MAX_CERTIFY_SETS
-from .instance import Instance
-from .results import OptimumResult
+from ..core.instance import Instance
+from ..core.results import OptimumResult
 from .subsets import check_subset_size, mask_to_set, subset_table
 
 __all__ = [

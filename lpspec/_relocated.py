@@ -68,6 +68,13 @@ class _RelocatedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self._specs[module.__name__] = module.__spec__
         return module
 
+    def get_code(self, fullname):
+        """The new module's code, so that ``python -m OLD_PATH`` (runpy) runs the moved module."""
+        new = RELOCATED[fullname]
+        warnings.warn(f"{fullname} is now {new}; the old path will be removed in lpspec 0.4.", DeprecationWarning,
+                      stacklevel=2)
+        return importlib.util.find_spec(new).loader.get_code(new)
+
     def exec_module(self, module):
         # the import system stamps the old name's spec on the module it got: give the module its own back
         module.__spec__ = self._specs.get(module.__name__, module.__spec__)

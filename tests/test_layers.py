@@ -686,3 +686,39 @@ def test_the_root_holds_packages_and_a_few_cross_cutting_modules():
     packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
     assert packages == ["batched", "cli", "core", "experiments", "io", "schemes", "sequence", "solvers", "theory",
                         "verifier"], packages
+
+
+#: The mathematical packages in layer order (docs/guide/layers.md): each imports only from itself and earlier ones.
+PACKAGE_ORDER = ("core", "solvers", "verifier", "theory", "schemes", "sequence")
+TOOLING = ("io", "experiments", "distributed", "checkpoint", "batched", "cli")
+
+
+def package_violations(graph) -> list[str]:
+    def pkg(module):
+        parts = module.split(".")
+        return parts[1] if len(parts) > 1 else None
+
+    found = []
+    for module, deps in sorted(graph.items()):
+        mine = pkg(module)
+        if mine not in PACKAGE_ORDER:
+            continue
+        for dep in sorted(deps):
+            theirs = pkg(dep)
+            if theirs in PACKAGE_ORDER and PACKAGE_ORDER.index(theirs) > PACKAGE_ORDER.index(mine):
+                found.append(f"{module} -> {dep}")
+            elif theirs in TOOLING and mine != "sequence":
+                found.append(f"{module} -> {dep}")
+    return found
+
+
+def test_the_package_order_check_can_fail():
+    assert package_violations({"lpspec.core.instance": {"lpspec.solvers.lp"},
+                               "lpspec.solvers.lp": {"lpspec.core.arith", "lpspec.io.export"},
+                               "lpspec.sequence.blocks": {"lpspec.io.export", "lpspec.schemes.base"}}) == [
+        "lpspec.core.instance -> lpspec.solvers.lp", "lpspec.solvers.lp -> lpspec.io.export"]
+
+
+def test_packages_import_in_layer_order():
+    found = package_violations(import_graph())
+    assert not found, "imports against the package order of docs/guide/layers.md: " + "; ".join(found)

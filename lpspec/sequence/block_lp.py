@@ -348,6 +348,8 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
     h.setOptionValue("output_flag", False)
     h.setOptionValue("presolve", "off")
     h.setOptionValue("solver", "simplex")
+    h.setOptionValue("primal_feasibility_tolerance", 1e-10)
+    h.setOptionValue("dual_feasibility_tolerance", 1e-10)
     h.addVars(nv, np.zeros(nv), ub)
     h.changeColsCost(nv, np.arange(nv, dtype=np.int32), -np.ones(nv))
     starts, idx, val, rhs = _lemma2_rows(tree)
@@ -383,6 +385,8 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
             break
         new = [a for a in found if a.violation > TOL and a.key() not in keys][:max_cuts]
         if not new:
+            if worst <= 1e3 * TOL:  # only rows already in the LP, violated within the solver's tolerance
+                break
             raise LPSolveError(f"the separation oracle found violation {worst} but no new antichain row.")
         for a in new:
             cols = _antichain_row(a.nodes, off)
@@ -430,8 +434,8 @@ def _dual_bound(tree: BlockTree, k: int, y, cuts, z):
     return (bound if exact else float(bound)), s
 
 
-def _p3_start(tree: BlockTree, k: int) -> StartOptimum:
-    c, y, cuts, z, rounds, *_ = _solve_p3(tree, k)
+def _p3_start(tree: BlockTree, k: int, time_limit=None) -> StartOptimum:
+    c, y, cuts, z, rounds, *_ = _solve_p3(tree, k, time_limit=time_limit)
     bound, s = _dual_bound(tree, k, y, cuts, z)
     tau = tree.tau(c)
     keep = [j for j, zj in enumerate(z) if zj > 0]
@@ -694,7 +698,7 @@ def _coupling(tree: BlockTree, c, k: int) -> dict:
 
 # ------------------------------------------------------------------------------------------ API
 def block_optimum(*, target, drafts=None, start=None, k: int, length: int, method: str = "auto",
-                  max_nodes: int | None = None) -> BlockOptimum:
+                  max_nodes: int | None = None, time_limit: float | None = None) -> BlockOptimum:
     """``τ*``: the largest block efficiency of any lossless ``K``-draft verifier on a Markov pair, certified.
 
     .. math::
@@ -722,6 +726,9 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
         ``MAX_EXACT_NODES`` nodes; the default for such input).
     max_nodes : int, optional
         Refuse trees above this size before any work (default ``DEFAULT_MAX_NODES``).
+    time_limit : float, optional
+        Seconds of cut generation per start token (P3); past it, :class:`lpspec.results.LPSolveError` (never a
+        truncated value) — :func:`block_bounds` then gives a certified interval.
 
     Returns
     -------
@@ -753,7 +760,7 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
                                 drafts=np.array(p.tolist(), dtype=np.float64), start=s, length=length)
             per[s] = _exact_start(tree, tree_f, k)
         elif method == "p3":
-            per[s] = _p3_start(tree, k)
+            per[s] = _p3_start(tree, k, time_limit)
         elif method == "p2":
             per[s] = _p2_start(tree, k)
         else:

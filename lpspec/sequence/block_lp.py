@@ -366,6 +366,10 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
         rounds += 1
         h.run()
         status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:  # one cold restart (HiGHS sometimes ends "Unknown")
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise LPSolveError(f"the P3 LP ended {h.modelStatusToString(status)} (round {rounds}); it is always "
                                "feasible (c = 0 on the tree), so this is a solver failure.")

@@ -329,7 +329,7 @@ def _levels(x, n: int, length: int, exact=False) -> list:
 
 def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cuts_per_eval: int = 50,
               max_cuts: int = 2000, verbose: bool = False, grid: int = 0, time_limit: float | None = None,
-              strict: bool = True):
+              strict: bool = True, in_out: bool = True):
     """Cut generation on P3 (float). Returns ``(c, y, cuts, z, rounds, highs, ub, n_lemma, n_fixed, worst)``;
     ``worst > TOL`` (only with ``strict=False``) when it stopped at ``max_rounds`` or ``time_limit`` first."""
     import time
@@ -362,6 +362,10 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
     cuts, keys = [], set()
     rounds = 0
     began = time.perf_counter()
+    c_in = [np.ones(1)]  # block verification of one draft: feasible for every K
+    for d in range(1, length + 1):
+        cap = (c_in[d - 1][:, None] * np.asarray(tree.target_next(d - 1), dtype=np.float64)).reshape(-1)
+        c_in.append(np.minimum(P[d], cap))
     while True:
         rounds += 1
         h.run()
@@ -387,6 +391,13 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
                                    f"{time.perf_counter() - began:.1f} s (worst antichain violation {worst:.3g}); "
                                    "lpspec.sequence.block_bounds gives a certified interval around τ* instead.")
             break
+        if in_out:  # in-out separation: cut a point between the LP answer and a feasible table (deeper cuts)
+            mid = [c[0]] + [0.5 * (c[d] + c_in[d]) for d in range(1, length + 1)]
+            worst_mid, found_mid = separate(mid, P, k, tol=TOL * 1e-2, subtrees=cuts_per_eval, grid=grid)
+            if worst_mid <= TOL:
+                c_in = mid
+            else:
+                found = sorted(found_mid + found, key=lambda a: a.violation, reverse=True)
         new = [a for a in found if a.violation > TOL and a.key() not in keys][:max_cuts]
         if not new:
             if worst <= 1e3 * TOL:  # only rows already in the LP, violated within the solver's tolerance

@@ -23,8 +23,8 @@ keyword function                Instance twin
 
 Older spellings of some twins stay as aliases (``optimum_for``, ``solve_instance``, ``certify_instance``,
 ``decomposition_for``, ``verifier_for``). Functions over context-dependent laws (``block_efficiency*``,
-``block_start_kernel``, ``long_run_block_efficiency``, ``decode``, ``multiplicity_table``) take ``draft=`` per
-context rather than one instance and have no twin; a :class:`~lpspec.schemes.Scheme` takes ``instance=``.
+``block_start_kernel``, ``long_run_block_efficiency``, ``decode``, ``multiplicity_table``, ``block_optimum``) take
+matrices per context rather than one instance and have no twin; a :class:`~lpspec.schemes.Scheme` takes ``instance=``.
 """
 
 from ._version import __version__ as __version__

@@ -1,4 +1,4 @@
-"""The block LP (docs/theory.md, "The sequence-level optimum"): τ*, its certificate, the references P1/P2, the
+"""The block LP (docs/theory.md §14, "The sequence-level optimum"): τ*, its certificate, the references P1/P2, the
 special cases, sequence-level Theorem 1, the non-greedy fact, the sampler and hostile input.
 
 Independent sides: the published §12 table (exact rationals), the explicit LPs P1/P2 (other variables), the

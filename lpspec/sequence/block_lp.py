@@ -1,5 +1,5 @@
 """The block LP: the best block efficiency ``τ*`` of any lossless K-draft verifier, with its certificate
-(docs/theory.md, "The sequence-level optimum").
+(docs/theory.md §14, "The sequence-level optimum").
 
 A verifier sees ``K`` i.i.d. draft paths of length ``L`` and outputs a block ``Y`` (an accepted draft prefix plus
 one free token). It is lossless iff its continuation table ``c(u) = Pr(Y strictly extends u)`` obeys Lemma 2,
@@ -570,10 +570,6 @@ def _prefixes(tree: BlockTree, X) -> list:
     return sorted({(d, i // n ** (length - d)) for i in X for d in range(length + 1)})
 
 
-def _node_col(off, d, i):
-    return None if d == 0 else off[d] + i
-
-
 def _linprog(cost, rows, cols, vals, b_ub, nvars, what: str):
     from scipy.optimize import linprog
     from scipy.sparse import csr_matrix
@@ -721,7 +717,7 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
         \\tau^* = 1 + \\max \\sum_{u \\ne \\emptyset} c(u) \\quad \\text{s.t.} \\quad
         0 \\le c(ua) \\le q(a \\mid u)\\, c(u), \\quad c(V) \\le 1 - (1 - P(V))^K \\ \\ \\forall \\text{ antichains } V
 
-    (P3 of docs/theory.md, "The sequence-level optimum"; equal to the explicit LP P1 over
+    (P3 of docs/theory.md §14, "The sequence-level optimum"; equal to the explicit LP P1 over
     ``π(block | K draft paths)`` and to the coupling LP P2 by Hall's theorem).
 
     Parameters
@@ -884,7 +880,7 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
     ``lower`` = the better of block verification of one draft (feasible for every ``K``) and the relaxation's
     ``c`` made feasible (negative entries clipped, Lemma 2 restored top-down, then the subtrees of the worst
     antichain scaled down until the exact oracle finds no violated row) and
-    ``upper`` = the weak-duality bound of the relaxation's multipliers (docs/theory.md: any ``y, z >= 0``
+    ``upper`` = the weak-duality bound of the relaxation's multipliers (docs/theory.md §14: any ``y, z >= 0``
     completed by singleton multipliers is dual feasible for the full P3, so it bounds ``τ*`` from above).
 
     Examples

@@ -268,6 +268,14 @@ def test_sampler_matches_the_block_law():
     assert abs(tau_mc - r.value) < 5 * 1.0 / math.sqrt(N)
 
 
+def test_markov_pair_input_and_no_truncated_answer():
+    pair = lpspec.MarkovPair.from_arrays(target=QF, draft=PF, start=[1.0, 0.0])
+    assert abs(block_optimum(target=pair, k=3, length=3).value - 3.657347904) < 1e-9
+    # one round of cut generation is not the optimum here: a time limit refuses, it never truncates
+    with pytest.raises(lpspec.LPSolveError, match="block_bounds"):
+        block_optimum(target=QF, drafts=PF, start=0, k=3, length=4, time_limit=0.0)
+
+
 def test_bounds_bracket_tau_star():
     exact = block_optimum(target=QF, drafts=PF, start=0, k=3, length=4).value
     b = block_bounds(target=QF, drafts=PF, start=0, k=3, length=4, time_limit=0.0)  # one round: a relaxation

@@ -76,6 +76,22 @@ def test_p1_p2_p3_agree_on_random_tiny_chains():
         assert max(vals) - min(vals) < 1e-8, (n, L, K, vals)
 
 
+def test_zero_entries_and_disjoint_supports():
+    # draft never proposes token 1 after 0, target never emits 0 after 1: zero path masses everywhere
+    q = [[F(1, 2), F(1, 2)], [F(0), F(1)]]
+    p = [[F(1), F(0)], [F(1, 4), F(3, 4)]]
+    for L, K in [(2, 2), (3, 2), (2, 3)]:
+        ex = block_optimum(target=q, drafts=p, start=0, k=K, length=L)
+        ex.check()
+        ref = block_optimum(target=[[float(x) for x in r] for r in q], drafts=[[float(x) for x in r] for r in p],
+                            start=0, k=K, length=L, method="p2")
+        assert abs(float(ex.value) - ref.value) < 1e-9
+    # disjoint supports: nothing can be accepted, τ* = 1 exactly
+    r = block_optimum(target=[[F(1), F(0)], [F(1), F(0)]], drafts=[[F(0), F(1)], [F(0), F(1)]], start=0, k=3,
+                      length=3)
+    assert r.value == 1 and r.upper_bound == 1
+
+
 def test_length_one_is_one_plus_token_optimum():
     rng = np.random.default_rng(3)
     for n, K in [(2, 2), (3, 3), (4, 2), (5, 4)]:

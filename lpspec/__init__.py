@@ -204,4 +204,4 @@ def _is_submodule(name: str) -> bool:
         return False
 
 
-_relocated.install()  # old module paths (lpspec.optimum, ...) import with a DeprecationWarning
+_relocated.install()  # old module paths (lpspec.solvers.optimum, ...) import with a DeprecationWarning

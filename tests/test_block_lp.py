@@ -1,4 +1,4 @@
-"""The block LP (docs/theory.md, "The sequence-level optimum"): τ*, its certificate, the references P1/P2, the
+"""The block LP (docs/theory.md §14, "The sequence-level optimum"): τ*, its certificate, the references P1/P2, the
 special cases, sequence-level Theorem 1, the non-greedy fact, the sampler and hostile input.
 
 Independent sides: the published §12 table (exact rationals), the explicit LPs P1/P2 (other variables), the
@@ -74,6 +74,22 @@ def test_p1_p2_p3_agree_on_random_tiny_chains():
         s = int(rng.integers(n))
         vals = [block_optimum(target=q, drafts=p, start=s, k=K, length=L, method=m).value for m in ("p1", "p2", "p3")]
         assert max(vals) - min(vals) < 1e-8, (n, L, K, vals)
+
+
+def test_zero_entries_and_disjoint_supports():
+    # draft never proposes token 1 after 0, target never emits 0 after 1: zero path masses everywhere
+    q = [[F(1, 2), F(1, 2)], [F(0), F(1)]]
+    p = [[F(1), F(0)], [F(1, 4), F(3, 4)]]
+    for L, K in [(2, 2), (3, 2), (2, 3)]:
+        ex = block_optimum(target=q, drafts=p, start=0, k=K, length=L)
+        ex.check()
+        ref = block_optimum(target=[[float(x) for x in r] for r in q], drafts=[[float(x) for x in r] for r in p],
+                            start=0, k=K, length=L, method="p2")
+        assert abs(float(ex.value) - ref.value) < 1e-9
+    # disjoint supports: nothing can be accepted, τ* = 1 exactly
+    r = block_optimum(target=[[F(1), F(0)], [F(1), F(0)]], drafts=[[F(0), F(1)], [F(0), F(1)]], start=0, k=3,
+                      length=3)
+    assert r.value == 1 and r.upper_bound == 1
 
 
 def test_length_one_is_one_plus_token_optimum():
@@ -266,6 +282,14 @@ def test_sampler_matches_the_block_law():
             assert abs(est - m) <= 5 * math.sqrt(max(m * (1 - m), 1e-4) / N), (tree.string(d, i), est, m)
     tau_mc = sum(len(b) * v for b, v in counts.items()) / N
     assert abs(tau_mc - r.value) < 5 * 1.0 / math.sqrt(N)
+
+
+def test_markov_pair_input_and_no_truncated_answer():
+    pair = lpspec.MarkovPair.from_arrays(target=QF, draft=PF, start=[1.0, 0.0])
+    assert abs(block_optimum(target=pair, k=3, length=3).value - 3.657347904) < 1e-9
+    # one round of cut generation is not the optimum here: a time limit refuses, it never truncates
+    with pytest.raises(lpspec.LPSolveError, match="block_bounds"):
+        block_optimum(target=QF, drafts=PF, start=0, k=3, length=4, time_limit=0.0)
 
 
 def test_bounds_bracket_tau_star():

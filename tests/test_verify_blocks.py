@@ -1,4 +1,4 @@
-"""verify_block_scheme: the lossless checker of block verifiers (docs/theory.md §12, Lemma 2).
+"""verify_block_scheme: the lossless checker of block verifiers (docs/theory.md §14, Lemma 2).
 
 The verifiers under test are written here from their definitions (token-wise speculative sampling along one
 path, the SpecInfer tree, and three lossy ones); the expected τ values are the published test instance of

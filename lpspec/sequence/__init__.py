@@ -1,5 +1,5 @@
 """The sequence level: block verifiers, the block LP (the best τ of any lossless verifier) and the
-lossless checker, on the draft tree of docs/theory.md §12.
+lossless checker, on the draft tree of docs/theory.md §14.
 
 :mod:`lpspec.sequence.tree` holds the shared representation (node indexing, path probabilities,
 Lemma 2 on a continuation table).

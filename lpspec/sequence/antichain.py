@@ -1,4 +1,4 @@
-"""The exact separation oracle of the block LP P3 (docs/theory.md, "The sequence-level optimum").
+"""The exact separation oracle of the block LP P3 (docs/theory.md §14, "The sequence-level optimum").
 
 P3 has one row per antichain ``V`` of the draft tree (no node of ``V`` an ancestor of another, root excluded):
 ``c(V) <= g(P(V))`` with ``g(x) = 1 - (1 - x)^K``. The oracle finds ``max_V [c(V) - g(P(V))]`` exactly:

@@ -1,5 +1,5 @@
 """The block LP: the best block efficiency ``τ*`` of any lossless K-draft verifier, with its certificate
-(docs/theory.md, "The sequence-level optimum").
+(docs/theory.md §14, "The sequence-level optimum").
 
 A verifier sees ``K`` i.i.d. draft paths of length ``L`` and outputs a block ``Y`` (an accepted draft prefix plus
 one free token). It is lossless iff its continuation table ``c(u) = Pr(Y strictly extends u)`` obeys Lemma 2,
@@ -330,7 +330,7 @@ def _levels(x, n: int, length: int, exact=False) -> list:
 
 def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cuts_per_eval: int = 50,
               max_cuts: int = 2000, verbose: bool = False, grid: int = 0, time_limit: float | None = None,
-              strict: bool = True):
+              strict: bool = True, in_out: bool = True):
     """Cut generation on P3 (float). Returns ``(c, y, cuts, z, rounds, highs, ub, n_lemma, n_fixed, worst)``;
     ``worst > TOL`` (only with ``strict=False``) when it stopped at ``max_rounds`` or ``time_limit`` first."""
     import time
@@ -349,6 +349,8 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
     h.setOptionValue("output_flag", False)
     h.setOptionValue("presolve", "off")
     h.setOptionValue("solver", "simplex")
+    h.setOptionValue("primal_feasibility_tolerance", 1e-10)
+    h.setOptionValue("dual_feasibility_tolerance", 1e-10)
     h.addVars(nv, np.zeros(nv), ub)
     h.changeColsCost(nv, np.arange(nv, dtype=np.int32), -np.ones(nv))
     starts, idx, val, rhs = _lemma2_rows(tree)
@@ -361,10 +363,18 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
     cuts, keys = [], set()
     rounds = 0
     began = time.perf_counter()
+    c_in = [np.ones(1)]  # block verification of one draft: feasible for every K
+    for d in range(1, length + 1):
+        cap = (c_in[d - 1][:, None] * np.asarray(tree.target_next(d - 1), dtype=np.float64)).reshape(-1)
+        c_in.append(np.minimum(P[d], cap))
     while True:
         rounds += 1
         h.run()
         status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:  # one cold restart (HiGHS sometimes ends "Unknown")
+            h.clearSolver()
+            h.run()
+            status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise LPSolveError(f"the P3 LP ended {h.modelStatusToString(status)} (round {rounds}); it is always "
                                "feasible (c = 0 on the tree), so this is a solver failure.")
@@ -382,8 +392,17 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
                                    f"{time.perf_counter() - began:.1f} s (worst antichain violation {worst:.3g}); "
                                    "lpspec.sequence.block_bounds gives a certified interval around τ* instead.")
             break
+        if in_out:  # in-out separation: cut a point between the LP answer and a feasible table (deeper cuts)
+            mid = [c[0]] + [0.5 * (c[d] + c_in[d]) for d in range(1, length + 1)]
+            worst_mid, found_mid = separate(mid, P, k, tol=TOL * 1e-2, subtrees=cuts_per_eval, grid=grid)
+            if worst_mid <= TOL:
+                c_in = mid
+            else:
+                found = sorted(found_mid + found, key=lambda a: a.violation, reverse=True)
         new = [a for a in found if a.violation > TOL and a.key() not in keys][:max_cuts]
         if not new:
+            if worst <= 1e3 * TOL:  # only rows already in the LP, violated within the solver's tolerance
+                break
             raise LPSolveError(f"the separation oracle found violation {worst} but no new antichain row.")
         for a in new:
             cols = _antichain_row(a.nodes, off)
@@ -431,8 +450,8 @@ def _dual_bound(tree: BlockTree, k: int, y, cuts, z):
     return (bound if exact else float(bound)), s
 
 
-def _p3_start(tree: BlockTree, k: int) -> StartOptimum:
-    c, y, cuts, z, rounds, *_ = _solve_p3(tree, k)
+def _p3_start(tree: BlockTree, k: int, time_limit=None) -> StartOptimum:
+    c, y, cuts, z, rounds, *_ = _solve_p3(tree, k, time_limit=time_limit)
     bound, s = _dual_bound(tree, k, y, cuts, z)
     tau = tree.tau(c)
     keep = [j for j, zj in enumerate(z) if zj > 0]
@@ -550,10 +569,6 @@ def _tuples(tree: BlockTree, k: int):
 def _prefixes(tree: BlockTree, X) -> list:
     n, length = tree.n, tree.length
     return sorted({(d, i // n ** (length - d)) for i in X for d in range(length + 1)})
-
-
-def _node_col(off, d, i):
-    return None if d == 0 else off[d] + i
 
 
 def _linprog(cost, rows, cols, vals, b_ub, nvars, what: str):
@@ -696,7 +711,7 @@ def _coupling(tree: BlockTree, c, k: int) -> dict:
 # ------------------------------------------------------------------------------------------ API
 @keyword_aliases(refused=DRAFTS)
 def block_optimum(*, target, drafts=None, start=None, k: int, length: int, method: str = "auto",
-                  max_nodes: int | None = None) -> BlockOptimum:
+                  max_nodes: int | None = None, time_limit: float | None = None) -> BlockOptimum:
     """``τ*``: the largest block efficiency of any lossless ``K``-draft verifier on a Markov pair, certified.
 
     .. math::
@@ -704,7 +719,7 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
         \\tau^* = 1 + \\max \\sum_{u \\ne \\emptyset} c(u) \\quad \\text{s.t.} \\quad
         0 \\le c(ua) \\le q(a \\mid u)\\, c(u), \\quad c(V) \\le 1 - (1 - P(V))^K \\ \\ \\forall \\text{ antichains } V
 
-    (P3 of docs/theory.md, "The sequence-level optimum"; equal to the explicit LP P1 over
+    (P3 of docs/theory.md §14, "The sequence-level optimum"; equal to the explicit LP P1 over
     ``π(block | K draft paths)`` and to the coupling LP P2 by Hall's theorem).
 
     Parameters
@@ -724,6 +739,9 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
         ``MAX_EXACT_NODES`` nodes; the default for such input).
     max_nodes : int, optional
         Refuse trees above this size before any work (default ``DEFAULT_MAX_NODES``).
+    time_limit : float, optional
+        Seconds of cut generation per start token (P3); past it, :class:`lpspec.core.results.LPSolveError` (never a
+        truncated value) — :func:`block_bounds` then gives a certified interval.
 
     Returns
     -------
@@ -755,7 +773,7 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
                                 drafts=np.array(p.tolist(), dtype=np.float64), start=s, length=length)
             per[s] = _exact_start(tree, tree_f, k)
         elif method == "p3":
-            per[s] = _p3_start(tree, k)
+            per[s] = _p3_start(tree, k, time_limit)
         elif method == "p2":
             per[s] = _p2_start(tree, k)
         else:
@@ -866,7 +884,7 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
     ``lower`` = the better of block verification of one draft (feasible for every ``K``) and the relaxation's
     ``c`` made feasible (negative entries clipped, Lemma 2 restored top-down, then the subtrees of the worst
     antichain scaled down until the exact oracle finds no violated row) and
-    ``upper`` = the weak-duality bound of the relaxation's multipliers (docs/theory.md: any ``y, z >= 0``
+    ``upper`` = the weak-duality bound of the relaxation's multipliers (docs/theory.md §14: any ``y, z >= 0``
     completed by singleton multipliers is dual feasible for the full P3, so it bounds ``τ*`` from above).
 
     Examples

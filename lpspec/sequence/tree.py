@@ -1,6 +1,6 @@
 """The draft tree of one block: every token string ``u`` with ``0 <= |u| <= L``, and its path probabilities.
 
-This is the shared representation of the sequence level (docs/theory.md §12): the block LP, the block
+This is the shared representation of the sequence level (docs/theory.md §14): the block LP, the block
 verifiers and the lossless checker all index nodes the same way.
 
 * A node at depth ``d`` is the string ``u = (u_1, ..., u_d)`` over the tokens ``0..n-1``; its *index* at that
@@ -10,7 +10,7 @@ verifiers and the lossless checker all index nodes the same way.
 * ``P[d]`` and ``Q[d]`` (shape ``(n^d,)``) are the draft and target path probabilities
   ``P(u) = Π_i p(u_i | s_0 u_{<i})`` (``P[0] = Q[0] = [1]``).
 * A continuation table ``c`` is a list of ``L + 1`` arrays, ``c[d]`` of shape ``(n^d,)``, ``c[0] = [1]``:
-  ``c(u) = Pr(the output block strictly extends u)``. Lemma 2 of docs/theory.md §12 says a block law is
+  ``c(u) = Pr(the output block strictly extends u)``. Lemma 2 of docs/theory.md §14 says a block law is
   lossless iff ``0 <= c(ua) <= q(a | u) c(u)`` for every node ``u`` and token ``a``; then the block law is
   ``μ(ua) = q(a | u) c(u) - c(ua)`` (``c = 0`` at depth ``L + 1``) and ``τ = 1 + Σ_{u ≠ ∅} c(u)``.
 

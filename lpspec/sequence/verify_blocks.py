@@ -2,7 +2,7 @@
 
 A block verifier sees ``K`` draft paths of length ``L`` (drawn i.i.d. from the draft chain) and outputs a
 *block*: an accepted prefix ``u`` of one of the paths followed by one more token (``1 <= |block| <= L + 1``).
-Generation stays on the target's law iff the block law ``μ`` satisfies Lemma 2 of docs/theory.md §12: with
+Generation stays on the target's law iff the block law ``μ`` satisfies Lemma 2 of docs/theory.md §14: with
 ``c(u) = Pr(block strictly extends u)``, for every node ``u`` (``|u| <= L``) and token ``a``
 
     μ(ua) + c(ua) = q(a | u) · c(u)          (the mass that reaches ``ua`` is ``q(a | u)`` times the mass past ``u``),
@@ -527,7 +527,7 @@ def verify_block_scheme(scheme, *, target, drafts, start=None, k: int, length: i
     Enumeration builds ``μ(y) = Σ_X P(X) π(y | X)`` over every tuple ``X`` of ``K`` draft paths of length ``L``
     (``P(X) = Π_k P(X^k)``, the draft chain's path probabilities from the start token) and checks, for every node
     ``u`` and token ``a``, ``μ(ua) + c(ua) = q(a | u) c(u)`` with ``c(u) = Σ_{v ⊋ u} μ(v)`` (docs/theory.md
-    §12, Lemma 2); ``τ = Σ_y |y| μ(y)``. Sampling tests "block + target continuation to length ``L + 1``"
+    §14, Lemma 2); ``τ = Σ_y |y| μ(y)``. Sampling tests "block + target continuation to length ``L + 1``"
     against the target path law with a G-test (see the module docstring).
 
     Parameters

@@ -159,7 +159,7 @@ _MOVED = {
 
 #: The subpackages reachable as attributes after ``import lpspec`` (documented in docs/api): every other
 #: submodule is imported by its name (``import lpspec.solvers.optimum``, ``from lpspec.solvers.lp import ...``).
-SUBPACKAGES = ("batched", "cli", "experiments", "io", "schemes")
+SUBPACKAGES = ("batched", "cli", "core", "experiments", "io", "schemes", "sequence", "solvers", "theory", "verifier")
 
 
 def _hide_submodules() -> None:

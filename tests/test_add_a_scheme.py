@@ -96,7 +96,8 @@ def test_the_guide_adds_a_scheme_in_two_files(tmp_path):
     (session,) = blocks("pycon")
     pkg = tmp_path / "lpspec"
     shutil.copytree(ROOT / "lpspec", pkg, ignore=shutil.ignore_patterns("__pycache__", "corpus"))
-    shutil.copytree(ROOT / "lpspec" / "corpus", pkg / "corpus", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "lpspec" / "sequence" / "corpus", pkg / "sequence" / "corpus",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     # file 1: the module
     (pkg / "schemes" / "last_draft.py").write_text(module, encoding="utf-8")
     # file 2: one entry of SCHEME_SPECS, before the bound (the guide: keep upper_bound last)

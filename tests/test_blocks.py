@@ -346,7 +346,7 @@ def test_markov_pair_validation(tmp_path):
     good = np.full((3, 3), 1 / 3)
     with pytest.raises(ValueError, match="target must be a square"):
         MarkovPair.from_arrays(target=np.ones((2, 3)) / 3, draft=good)
-    with pytest.raises(ValueError, match=r"draft\[0, 1\]"):
+    with pytest.raises(ValueError, match=r"drafts\[0, 1\]"):
         MarkovPair.from_arrays(target=good, draft=[[0.5, -0.1, 0.6], [1, 0, 0], [1, 0, 0]])
     with pytest.raises(ValueError, match="row 1 of target"):
         MarkovPair.from_arrays(target=[[1, 0, 0], [0.5, 0.6, 0], [1, 0, 0]], draft=good)

@@ -30,6 +30,7 @@ import numpy as np
 from ..core.keywords import DRAFTS, keyword_aliases
 from ..core.results import LPSolveError, require
 from .antichain import g_value, separate
+from .chains import markov_chains
 from .tree import DEFAULT_MAX_NODES, BlockTree, block_tree, tree_size
 
 __all__ = ["BLOCK_LP_METHODS", "MAX_EXACT_NODES", "MAX_REFERENCE_TUPLES", "BlockBounds", "BlockOptimum",
@@ -45,84 +46,17 @@ TOL = 1e-9
 
 
 # ----------------------------------------------------------------------------------------------- input
-def _is_exact(value) -> bool:
-    if isinstance(value, np.ndarray):
-        return value.dtype == object and all(isinstance(x, (int, Fraction)) and not isinstance(x, bool)
-                                             for x in value.ravel())
-    try:
-        flat = [x for row in value for x in row] if np.ndim(np.asarray(value, dtype=object)) == 2 else list(value)
-    except TypeError:
-        return False
-    return bool(flat) and all(isinstance(x, (int, Fraction)) and not isinstance(x, bool) for x in flat)
-
-
-def _exact_matrix(value, name: str) -> np.ndarray:
-    rows = [[Fraction(x) for x in row] for row in value]
-    n = len(rows)
-    if n < 1 or any(len(r) != n for r in rows):
-        raise ValueError(f"{name} must be a square (n, n) row-stochastic matrix (row = previous token).")
-    for i, r in enumerate(rows):
-        for j, x in enumerate(r):
-            if x < 0:
-                raise ValueError(f"{name}[{i}, {j}] = {x} is negative; every entry must be >= 0.")
-        if sum(r) != 1:
-            raise ValueError(f"row {i} of {name} sums to {sum(r)}, not exactly 1; exact (Fraction) rows must sum "
-                             "to 1 (row c is the next-token law after token c).")
-    return np.array(rows, dtype=object)
-
-
-def _exact_stationary(q: np.ndarray) -> list:
-    """The stationary law of an exact chain (unique solution of ``π q = π``, ``Σ π = 1``), else ValueError."""
-    n = q.shape[0]
-    rows = [[q[j, i] - (1 if i == j else 0) for j in range(n)] for i in range(n)]
-    rows[-1] = [Fraction(1)] * n
-    rhs = [Fraction(0)] * (n - 1) + [Fraction(1)]
-    sol = _solve_exact(rows, rhs)
-    if sol is None:
-        raise ValueError("start=None: the exact target chain has no unique stationary law; pass start= (a token "
-                         "id or a law).")
-    return sol
-
-
 def _prepare(target, drafts, start, k, length, method):
-    from .markov import MarkovPair, as_markov_pair
-
     for name, value in (("k", k), ("length", length)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name}={value!r} must be a positive integer.")
     if method not in BLOCK_LP_METHODS:
         raise ValueError(f"method={method!r} is not one of {BLOCK_LP_METHODS}.")
-    exact = (not isinstance(target, MarkovPair) and target is not None and drafts is not None
-             and _is_exact(target) and _is_exact(drafts))
-    if exact:
-        q, p = _exact_matrix(target, "target"), _exact_matrix(drafts, "drafts")
-        if q.shape != p.shape:
-            raise ValueError(f"target {q.shape} and drafts {p.shape} must share one vocabulary.")
-        n = q.shape[0]
-        if start is None:
-            law = _exact_stationary(q)
-        elif isinstance(start, (int, np.integer)) and not isinstance(start, bool):
-            law = None
-        elif _is_exact(start) and len(list(start)) == n:
-            law = [Fraction(x) for x in start]
-            if any(x < 0 for x in law) or sum(law) != 1:
-                raise ValueError("start: an exact start law must be non-negative and sum to exactly 1.")
-        else:
-            raise ValueError(f"start must be a token id in 0..{n - 1}, a length-{n} law of Fractions (exact "
-                             "chains), or None (the target's stationary law).")
-    else:
-        if method == "exact":
-            raise ValueError("method='exact' needs exact chains: pass target= and drafts= as Fractions (e.g. "
-                             "Fraction('0.6')) or use method='p3' for floats.")
-        int_start = isinstance(start, (int, np.integer)) and not isinstance(start, bool)
-        pair = as_markov_pair(target, drafts, None if int_start else start)
-        q, p, n = pair.target, pair.draft, pair.n
-        law = None if int_start else [float(x) for x in pair.start]
-    if law is None:
-        if not 0 <= start < n:
-            raise ValueError(f"start={start!r} is outside the chain: a start token must be in 0..{n - 1}.")
-        law = [0] * n
-        law[int(start)] = Fraction(1) if exact else 1.0
+    chains = markov_chains(target, drafts, start)
+    q, p, n, law, exact = chains.target, chains.drafts, chains.n, chains.law, chains.exact
+    if method == "exact" and not exact:
+        raise ValueError("method='exact' needs exact chains: pass target= and drafts= as Fractions (e.g. "
+                         "Fraction('0.6')) or use method='p3' for floats.")
     if method == "auto":
         method = "exact" if exact and tree_size(n, int(length)) <= MAX_EXACT_NODES else "p3"
     if exact and method != "exact":

@@ -32,6 +32,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..core.keywords import DRAFTS, keyword_aliases
+from .chains import markov_chains
 from .tree import BlockTree, block_tree, c_from_block_law
 
 __all__ = ["BLOCK_SCHEMES", "MAX_ENUMERATED_TUPLES", "MAX_PLAN_ENTRIES", "BlockSchemeResult", "block_law_given_paths",
@@ -46,88 +47,10 @@ MAX_PLAN_ENTRIES = 200_000
 
 # ----------------------------------------------------------------------------------------------- inputs
 
-def _is_exact(value) -> bool:
-    if isinstance(value, np.ndarray) and value.dtype != object:
-        return False
-    try:
-        return all(isinstance(x, (int, Fraction)) and not isinstance(x, bool) for r in value for x in r)
-    except TypeError:
-        return False
-
-
-def _exact_matrix(value, name: str) -> np.ndarray:
-    arr = np.array([[Fraction(x) for x in r] for r in value], dtype=object)
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 1:
-        raise ValueError(f"{name} must be a square (n, n) row-stochastic matrix; got shape {arr.shape}.")
-    for i, row in enumerate(arr):
-        if any(x < 0 for x in row) or sum(row, Fraction(0)) != 1:
-            raise ValueError(f"{name}: row {i} must hold non-negative Fractions summing to exactly 1; "
-                             f"got sum {sum(row, Fraction(0))}.")
-    return arr
-
-
-def _exact_stationary(q: np.ndarray) -> np.ndarray:
-    """A stationary law of an exact chain: solve ``π (Q - I) = 0``, ``Σ π = 1`` by Gaussian elimination."""
-    n = q.shape[0]
-    rows = [[q[j][i] - (1 if i == j else 0) for j in range(n)] + [Fraction(0)] for i in range(n)]
-    rows.append([Fraction(1)] * n + [Fraction(1)])
-    piv_row, pivots = 0, []
-    for col in range(n):
-        r = next((i for i in range(piv_row, len(rows)) if rows[i][col] != 0), None)
-        if r is None:
-            continue
-        rows[piv_row], rows[r] = rows[r], rows[piv_row]
-        inv = 1 / rows[piv_row][col]
-        rows[piv_row] = [x * inv for x in rows[piv_row]]
-        for i in range(len(rows)):
-            if i != piv_row and rows[i][col] != 0:
-                f = rows[i][col]
-                rows[i] = [a - f * b for a, b in zip(rows[i], rows[piv_row])]
-        pivots.append(col)
-        piv_row += 1
-    pi = [Fraction(0)] * n
-    for i, col in enumerate(pivots):
-        pi[col] = rows[i][n]  # free variables (several closed classes) set to 0: one stationary law
-    if any(x < 0 for x in pi) or sum(pi) != 1:
-        raise ValueError("start=None: the exact target chain has no unique stationary law; pass start= explicitly.")
-    return np.array(pi, dtype=object)
-
-
 def _chains(target, drafts, start):
     """``(q, p, {start token: weight}, exact)`` from matrices (floats or Fractions) and ``start``."""
-    if target is None or drafts is None:
-        raise ValueError("target= and drafts= are both needed: (n, n) row-stochastic matrices (row = previous token).")
-    exact = _is_exact(target) and _is_exact(drafts)
-    if exact:
-        q, p = _exact_matrix(target, "target"), _exact_matrix(drafts, "drafts")
-        if q.shape != p.shape:
-            raise ValueError(f"target {q.shape} and drafts {p.shape} must share one vocabulary.")
-        n = q.shape[0]
-        if start is None:
-            law = _exact_stationary(q)
-        elif isinstance(start, (int, np.integer)) and not isinstance(start, bool):
-            law = None
-        else:
-            try:
-                law = np.array([Fraction(x) for x in start], dtype=object)
-            except (TypeError, ValueError):
-                raise ValueError(f"start must be a token id, a law of length n = {n}, or None.") from None
-            if law.shape != (n,) or any(x < 0 for x in law) or sum(law, Fraction(0)) != 1:
-                raise ValueError(f"start must be a law of length n = {n} with entries >= 0 summing to exactly 1; "
-                                 f"got {start!r}.")
-    else:
-        from .markov import as_markov_pair
-
-        pair = as_markov_pair(target, drafts, None if isinstance(start, (int, np.integer)) else start)
-        q, p, n = pair.target, pair.draft, pair.n
-        law = None if isinstance(start, (int, np.integer)) else pair.start
-    if law is None:
-        if isinstance(start, bool) or not 0 <= int(start) < n:
-            raise ValueError(f"start={start!r} must be a token id in 0..{n - 1}, a start law, or None.")
-        weights = {int(start): Fraction(1) if exact else 1.0}
-    else:
-        weights = {s: law[s] for s in range(n) if law[s] > 0}
-    return q, p, weights, exact
+    c = markov_chains(target, drafts, start)
+    return c.target, c.drafts, dict(c.starts), c.exact
 
 
 def _positive_int(value, name: str) -> int:

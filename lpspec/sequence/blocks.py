@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.keywords import DRAFTS, keyword_aliases
+from ..registry import BLOCK_TABLE_SCHEMES, DEFAULT_BLOCK_SCHEME, SCHEME_SPECS
 from .markov import as_markov_pair
 from .models import as_models
 from .multiplicity import multiplicity_table
-from ..registry import BLOCK_TABLE_SCHEMES, DEFAULT_BLOCK_SCHEME, SCHEME_SPECS
 
 __all__ = ["MAX_KERNEL_ENTRIES", "MAX_TABLE_ENTRIES", "BlockEfficiency", "MonteCarloBlockEfficiency", "block_efficiency",
            "block_efficiency_mc", "block_efficiency_table", "block_start_kernel", "long_run_block_efficiency"]

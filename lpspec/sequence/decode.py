@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .blocks import _positive_int, _start_sampler, mean_interval
 from ..core.keywords import DRAFTS, keyword_aliases
-from .models import NextTokenModels, as_models
 from ..registry import DEFAULT_BLOCK_SCHEME, SCHEME_SPECS
+from .blocks import _positive_int, _start_sampler, mean_interval
+from .models import NextTokenModels, as_models
 
 __all__ = ["MAX_TRANSITION_VOCABULARY", "DecodeResult", "decode"]
 

@@ -136,7 +136,7 @@ class MarkovPair:
     def from_arrays(cls, *, target, drafts, start=None, name: str = "markov") -> MarkovPair:
         """Validate and build a pair from arrays or ``.npy`` paths (``start=None``: stationary law of target)."""
         q = _stochastic_rows(target, "target")
-        p = _stochastic_rows(drafts, "draft", n=q.shape[0])
+        p = _stochastic_rows(drafts, "drafts", n=q.shape[0])
         s = stationary_law(q) if start is None else _start_law(start, "start", q.shape[0])
         return cls(q, p, s, name)
 

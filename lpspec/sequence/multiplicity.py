@@ -36,8 +36,8 @@ import math
 import numpy as np
 
 from ..core.keywords import DRAFTS, keyword_aliases
-from ..registry import CLOSED_FORM_SCHEMES, SCHEME_SPECS
 from ..core.xp import specinfer_round
+from ..registry import CLOSED_FORM_SCHEMES, SCHEME_SPECS
 
 __all__ = ["CLOSED_FORM_SCHEMES", "MAX_ENUMERATED_TUPLES", "multiplicity_table", "spectr_rho_rows"]
 
@@ -202,7 +202,9 @@ def _spectr(q, p, j):
 
 
 def _optimal(q, p, j):
-    from ..verifier import rank as verifier  # the module, so that a test can stand in for verifier.optimal_verifier
+    from ..verifier import (
+        rank as verifier,  # the module, so that a test can stand in for verifier.optimal_verifier
+    )
 
     shape = q.shape
     q2, p2 = q.reshape(-1, shape[-1]), p.reshape(-1, shape[-1])

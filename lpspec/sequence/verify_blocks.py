@@ -45,6 +45,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..core.keywords import DRAFTS, keyword_aliases
+from .chains import markov_chains
 from .tree import block_tree, c_from_block_law, tree_size
 
 __all__ = ["BLOCK_VERIFY_TOLERANCE", "MAX_BLOCK_TUPLES", "MAX_HORIZON_CELLS", "BlockVerificationReport",
@@ -163,99 +164,14 @@ class BlockVerificationReport:
 
 
 # --------------------------------------------------------------------------------------------------- inputs
-def _exact_matrix(value):
-    """``value`` as an object array of Fractions when every entry is an int or Fraction, else None."""
-    if isinstance(value, np.ndarray) and value.dtype != object:
-        return None
-    try:
-        rows = [list(r) for r in value]
-    except TypeError:
-        return None
-    if rows and all(isinstance(x, (int, Fraction)) and not isinstance(x, bool) for r in rows for x in r):
-        return np.array([[Fraction(x) for x in r] for r in rows], dtype=object)
-    return None
-
-
-def _exact_stochastic(arr, name: str, n: int | None = None):
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 1:
-        raise ValueError(f"{name} must be a square (n, n) row-stochastic matrix; got shape {arr.shape}.")
-    if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name} has shape {arr.shape} but the other matrix is ({n}, {n}): one vocabulary.")
-    for (r, c), x in np.ndenumerate(arr):
-        if x < 0:
-            raise ValueError(f"{name}[{r}, {c}] = {x} is negative; every entry must be >= 0.")
-    for r in range(arr.shape[0]):
-        total = sum(arr[r].tolist(), start=Fraction(0))
-        if total != 1:
-            raise ValueError(f"row {r} of {name} sums to {total}, not exactly 1; normalise each row.")
-    return arr
-
-
-def _exact_stationary(q) -> list:
-    """The stationary law of an exact chain (unique; else ValueError), by Fraction Gaussian elimination."""
-    n = q.shape[0]
-    # (Q^T - I) x = 0 with Σ x = 1: replace the last equation by the normalisation.
-    a = [[(q[j][i] - (1 if i == j else 0)) for j in range(n)] + [Fraction(0)] for i in range(n)]
-    a[-1] = [Fraction(1)] * n + [Fraction(1)]
-    for col in range(n):
-        piv = next((r for r in range(col, n) if a[r][col] != 0), None)
-        if piv is None:
-            raise ValueError("start=None: the target chain has no unique stationary law; pass start= explicitly.")
-        a[col], a[piv] = a[piv], a[col]
-        for r in range(n):
-            if r != col and a[r][col] != 0:
-                f = a[r][col] / a[col][col]
-                a[r] = [x - f * y for x, y in zip(a[r], a[col])]
-    return [a[i][n] / a[i][i] for i in range(n)]
-
-
 def _pair(target, drafts, start):
     """``(q, p, starts, exact)``: validated chains and ``[(start token, weight > 0), ...]``."""
-    qe, pe = _exact_matrix(target), _exact_matrix(drafts)
-    if qe is not None and pe is not None:
-        q = _exact_stochastic(qe, "target")
-        p = _exact_stochastic(pe, "drafts", q.shape[0])
-        n, exact = q.shape[0], True
-    else:
-        from .markov import as_markov_pair
-
-        pair = as_markov_pair(target, drafts, None if _is_token(start) or start is None else start)
-        q, p, n, exact = pair.target, pair.draft, pair.n, False
-    if _is_token(start):
-        if not 0 <= int(start) < n:
-            raise ValueError(f"start={start!r} is outside the chain: a token id in 0..{n - 1}, a law of length "
-                             f"{n}, or None (the target's stationary law).")
-        return q, p, [(int(start), Fraction(1) if exact else 1.0)], exact
-    if start is None:
-        if exact:
-            law = _exact_stationary(q)
-        else:
-            from .markov import stationary_law
-
-            law = stationary_law(q).tolist()
-    elif exact and _exact_vector(start) is not None:
-        law = _exact_vector(start)
-        if len(law) != n or any(x < 0 for x in law) or sum(law, start=Fraction(0)) != 1:
-            raise ValueError(f"start must be a law of length n = {n} with entries >= 0 summing to exactly 1.")
-    elif exact:
-        raise ValueError("start: with exact (Fraction) chains give the start law in Fractions too, or an int.")
-    else:
-        law = pair.start.tolist()
-    return q, p, [(s, w) for s, w in enumerate(law) if w > 0], exact
+    c = markov_chains(target, drafts, start)
+    return c.target, c.drafts, c.starts, c.exact
 
 
 def _is_token(x) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
-def _exact_vector(value):
-    try:
-        vals = list(value)
-    except TypeError:
-        return None
-    if vals and all(isinstance(x, (int, Fraction)) and not isinstance(x, bool) for x in vals):
-        return [Fraction(x) for x in vals]
-    return None
 
 
 def _accepts_start(fn) -> bool:

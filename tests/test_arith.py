@@ -84,3 +84,47 @@ def test_scalar_and_tolerance():
     # comparisons of rationals against the exact tolerance 0.0 are exact, even below the float range
     assert (F(-1, 10**400) < EXACT.tolerance(1e-9)) and not (F(1, 10**400) <= -EXACT.tolerance(1e-9))
     assert math.isfinite(FLOAT.tolerance(1e-9))
+
+
+def test_is_exact_arith_of_lists_and_common_arith():
+    from lpspec.arith import common_arith, is_exact
+
+    assert is_exact(F(1, 2)) and not is_exact(0.5) and not is_exact(1) and not is_exact(np.float64(0.5))
+    # a list or tuple is exact when it holds a Fraction anywhere (nested lists and object arrays included)
+    assert arith_of([0.25, F(3, 4)]) is EXACT and arith_of((0.25, 0.75)) is FLOAT and arith_of([]) is FLOAT
+    assert arith_of([[0.5, 0.5], [F(1, 2), F(1, 2)]]) is EXACT
+    assert arith_of([np.array([0.5]), np.array([F(1, 2)], dtype=object)]) is EXACT
+    assert arith_of([np.array([0.5]), np.array([0.5])]) is FLOAT
+    # common: exact only when every value is a rational
+    assert common_arith(F(1, 2), F(1, 3)) is EXACT
+    assert common_arith(F(1, 2), 0.5) is FLOAT and common_arith(0.5, 0.25) is FLOAT
+
+
+def test_pick_convert_and_text():
+    assert EXACT.pick(exact=14, floats=20) == 14 and FLOAT.pick(exact=14, floats=20) == 20
+    # exact conversion of a float: its binary value, or with decimal=True the decimal that prints it
+    assert EXACT.convert(0.1) == F(3602879701896397, 2**55) and EXACT.convert(0.1, decimal=True) == F(1, 10)
+    assert type(EXACT.convert(3)) is F and EXACT.convert(3) == 3 and EXACT.convert(F(2, 7)) == F(2, 7)
+    assert EXACT.convert(F(2, 7), decimal=True) == F(2, 7) and EXACT.convert(2, decimal=True) == F(2)
+    assert type(FLOAT.convert(F(1, 4))) is float and FLOAT.convert(F(1, 3)) == 1 / 3
+    assert EXACT.text(F(22, 7)) == "22/7" and FLOAT.text(22 / 7) == "3.14286" and FLOAT.text(0.5, ".3f") == "0.500"
+    assert FLOAT.text(F(1, 3), ".15g") == "0.333333333333333"
+    assert EXACT.fraction_text(F(8, 9)) == "8/9" and FLOAT.fraction_text(8 / 9) is None
+
+
+def test_nonnegative_renormalize_rows_and_close():
+    vals = np.array([-1e-18, 0.0, 0.3, -2.0])
+    assert FLOAT.nonnegative(vals).tolist() == [max(v, 0.0) for v in vals.tolist()]
+    exact = np.array([F(0), F(1, 3)], dtype=object)
+    assert EXACT.nonnegative(exact) is exact  # rationals are not touched
+    rng = np.random.default_rng(5)
+    table = rng.random((4, 3)) - 0.05
+    got = FLOAT.renormalize_rows(table)
+    for row, out in zip(table.tolist(), got.tolist()):
+        clipped = [max(v, 0.0) for v in row]
+        total = math.fsum(clipped)
+        assert out == pytest.approx([v / total for v in clipped], rel=1e-15, abs=0)
+    rows = np.array([[F(1, 3), F(2, 3)]], dtype=object)
+    assert EXACT.renormalize_rows(rows) is rows
+    assert FLOAT.close(1.0, 1.0 + 1e-12, 1e-9) and not FLOAT.close(1.0, 1.0 + 1e-6, 1e-9)
+    assert EXACT.close(F(1, 3), F(1, 3), 1e-9) and not EXACT.close(F(1), F(1) + F(1, 10**30), 1e-9)

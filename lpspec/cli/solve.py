@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from ..arith import arith_of
 from ._common import (
     CLIError,
     add_instance_options,
@@ -49,7 +50,7 @@ def _value(v) -> str:
 def _vec(values, head: int = 8) -> str:
     """``(v0, v1, ...)``; long vectors show their first ``head`` entries and the length."""
     vals = list(values)
-    fmt = [str(v) if isinstance(v, Fraction) else f"{float(v):.6g}" for v in vals[: head if len(vals) > head + 4
+    fmt = [arith_of(v).text(v, ".6g") for v in vals[: head if len(vals) > head + 4
                                                                                   else len(vals)]]
     more = f", ... {len(vals) - head} more" if len(vals) > head + 4 else ""
     return "(" + ", ".join(fmt) + more + ")"
@@ -90,8 +91,8 @@ def to_json(report) -> dict:
                              if exact_str(v) is not None and SCHEME_FACTS[name].exact},
            "not_computed": dict(comparison.not_computed),
            "checks": report["checks"]}
-    if isinstance(opt.value, Fraction):
-        report["checks"]["certificate"]["exact_value"] = str(opt.value)
+    if exact_str(opt.value) is not None:  # only an exact optimum has its rational in the report
+        report["checks"]["certificate"]["exact_value"] = exact_str(opt.value)
     for key, c in report["checks"].items():
         c["verdict"] = describe_check(key, c)
     return obj

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..arith import arith_of
 from ..instance import make_instance
 from ..io.export import Table, write_table
 from ..keywords import DRAFTS, keyword_aliases
@@ -190,7 +191,7 @@ def _draft3(draft, k: int):
 
 
 def _exact(values) -> bool:
-    return any(isinstance(v, Fraction) for v in np.asarray(values, dtype=object).ravel())
+    return arith_of(np.asarray(values, dtype=object).ravel().tolist()).exact
 
 
 @keyword_aliases(deprecated=DRAFTS)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from lpspec import make_instance
-from lpspec.arith import EXACT, FLOAT, arith_of
+from lpspec.arith import EXACT, FLOAT, arith_of, common_arith, is_exact
 
 
 def test_instance_arith_follows_the_input_kind():
@@ -89,8 +89,6 @@ def test_scalar_and_tolerance():
 
 
 def test_is_exact_arith_of_lists_and_common_arith():
-    from lpspec.arith import common_arith, is_exact
-
     assert is_exact(F(1, 2)) and not is_exact(0.5) and not is_exact(1) and not is_exact(np.float64(0.5))
     # a list or tuple is exact when it holds a Fraction anywhere (nested lists and object arrays included)
     assert arith_of([0.25, F(3, 4)]) is EXACT and arith_of((0.25, 0.75)) is FLOAT and arith_of([]) is FLOAT

@@ -30,23 +30,14 @@ have no twin; a :class:`~lpspec.schemes.Scheme` takes ``instance=``.
 
 from . import _relocated
 from ._version import __version__ as __version__
-from .sequence.blocks import block_efficiency, block_efficiency_mc, block_efficiency_table
-from .solvers.certify import ExactCertificate, certify
-from .schemes.compare import compare_schemes, upper_bound
-from .sequence.corpus import load_pair as load_markov_example
-from .sequence.decode import decode
-from .theory.decomposition import CanonicalDecomposition, canonical_decomposition
 from .core.distributions import as_distribution
+from .core.instance import LAWS, Instance, make_instance
+from .core.results import LPSolveError, OptimumResult
 from .experiments.families import draw_instance
 from .experiments.figures import figure2
 from .experiments.sweep import SweepSpec, load_spec, run_sweep
-from .core.instance import LAWS, Instance, make_instance
 from .io.export import Table, write_table
 from .io.instances import example_names, load_example, load_instance_file
-from .solvers.lp import LPResult, solve_lp
-from .sequence.markov import MarkovPair, load_markov_pair
-from .solvers.optimum import optimal_acceptance
-from .core.results import LPSolveError, OptimumResult
 from .schemes import (
     SCHEMES,
     SIR,
@@ -65,11 +56,20 @@ from .schemes import (
     make_scheme,
     sample_drafts,
 )
+from .schemes.compare import compare_schemes, upper_bound
+from .schemes.verify import VerificationReport, verify_scheme
 from .sequence import block_optimum
+from .sequence.blocks import block_efficiency, block_efficiency_mc, block_efficiency_table
+from .sequence.corpus import load_pair as load_markov_example
+from .sequence.decode import decode
+from .sequence.markov import MarkovPair, load_markov_pair
 from .sequence.verify_blocks import verify_block_scheme
+from .solvers.certify import ExactCertificate, certify
+from .solvers.lp import LPResult, solve_lp
+from .solvers.optimum import optimal_acceptance
+from .theory.decomposition import CanonicalDecomposition, canonical_decomposition
 from .theory.theorems import AcceptanceOneResult, Theorem3Result, acceptance_one, theorem3
 from .verifier.rank import OptimalVerifier, optimal_verifier
-from .schemes.verify import VerificationReport, verify_scheme
 
 __all__ = [
     "LAWS",

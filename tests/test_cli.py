@@ -188,8 +188,8 @@ def test_check_one_instance_text(capsys):
 
 
 def test_check_reports_a_failure(capsys, monkeypatch):
-    from lpspec.theory.checks import theorem_checks
     from lpspec.cli import check
+    from lpspec.theory.checks import theorem_checks
 
     def broken(inst):
         out = theorem_checks(inst)

@@ -15,9 +15,9 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
-from lpspec.sequence import hf_distributions
 from lpspec.batched import compare_schemes, load_distributions
 from lpspec.cli.aliases import distributions_main
+from lpspec.sequence import hf_distributions
 
 WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "red", "big", "house"]
 TEXT = "the cat sat on the mat a dog ran to the red house the big cat sat on a mat"

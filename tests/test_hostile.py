@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import lpspec
+from lpspec.core.arith import EXACT, FLOAT
 from lpspec.core.distributions import as_distribution, sum_tolerance
 from lpspec.core.instance import MassInvariantError, make_instance
 
@@ -150,9 +151,9 @@ def test_total_mass_invariant_is_an_error_not_a_number(monkeypatch):
         lpspec.optimal_acceptance(target=[0.5, 0.5], drafts=[0.5, 0.5], k=2, law="without_replacement",
                                   method="subsets")
     with pytest.raises(MassInvariantError):
-        I._check_total(np.array([0.5, 0.25]), False, "independent")
+        I._check_total(np.array([0.5, 0.25]), FLOAT, "independent")
     with pytest.raises(MassInvariantError):
-        I._check_total(np.array([Fraction(1, 2), Fraction(1, 2) - Fraction(1, 10**30)], dtype=object), True, "x")
+        I._check_total(np.array([Fraction(1, 2), Fraction(1, 2) - Fraction(1, 10**30)], dtype=object), EXACT, "x")
 
 
 # ------------------------------------------------------------- exact input routed to float methods

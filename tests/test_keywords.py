@@ -9,8 +9,8 @@ import pytest
 import lpspec
 import lpspec.batched
 import lpspec.experiments
-from lpspec.sequence.blocks import block_start_kernel, long_run_block_efficiency
 from lpspec.core.keywords import DRAFTS, keyword_aliases
+from lpspec.sequence.blocks import block_start_kernel, long_run_block_efficiency
 from lpspec.sequence.markov import MarkovPair
 from lpspec.sequence.models import NextTokenModels
 from lpspec.sequence.multiplicity import multiplicity_table

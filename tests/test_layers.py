@@ -332,10 +332,11 @@ def test_every_keyword_function_has_an_instance_twin():
 def test_instance_twins_answer_as_the_keyword_functions():
     """Same instance, same answers; the expected optimum is the brute-force minimum (exact Fractions)."""
     from lpspec.certify import certify_for
+
     from lpspec.schemes.compare import compare_schemes, compare_schemes_for
+    from lpspec.schemes.verify import verify_scheme_for
     from lpspec.solvers.optimum import optimal_acceptance_for
     from lpspec.theory.theorems import theorem3, theorem3_for
-    from lpspec.schemes.verify import verify_scheme_for
 
     q, p = [F(1, 2), F(1, 3), F(1, 6)], [F(1, 6), F(1, 6), F(2, 3)]
     inst = make_instance(target=q, drafts=p, k=2)
@@ -504,8 +505,8 @@ def _registry():
 
 @pytest.mark.parametrize("name", list(_registry()[0]))
 def test_every_registered_backend_loads(name):
-    from lpspec.schemes.compare import upper_bound
     from lpspec.schemes import SCHEMES
+    from lpspec.schemes.compare import upper_bound
 
     specs, missing = _registry()
     spec = specs[name]
@@ -553,9 +554,9 @@ def _brute_optimum(q, drafts):
 def _exact_side(q, drafts):
     """The exact backends' values on one instance (``truncated_is``: its sd acceptance, as the batched backend
     reports it); the optimum is checked against brute force over all sets and the bound against its formula."""
-    from lpspec.schemes.compare import compare_schemes_for
     from lpspec.registry import SCHEME_SPECS
     from lpspec.schemes import TruncatedIS
+    from lpspec.schemes.compare import compare_schemes_for
 
     inst = make_instance(target=q, drafts=drafts)
     names = [n for n, s in SCHEME_SPECS.items() if s.batched and (s.kind == "bound" or s.load("exact").applies_to(inst))]
@@ -614,8 +615,8 @@ def test_multiplicity_tables_agree_with_the_exact_schemes():
     enumeration of the exact class's conditional law (a scheme without a closed form uses that enumeration
     itself, so it is checked here too), and ``Σ a(y, m)`` is the exact membership acceptance; for the optimum
     (whose table is the rank-space verifier's plan, not the LP's) ``Σ a = P*`` by brute force over all sets."""
-    from lpspec.sequence.multiplicity import multiplicity_table
     from lpspec.registry import SCHEME_SPECS
+    from lpspec.sequence.multiplicity import multiplicity_table
 
     rows = [(np.array([0.2, 0.3, 0.5]), np.array([0.5, 0.3, 0.2])),
             (np.array([0.25, 0.25, 0.5]), np.array([0.25, 0.25, 0.5])),  # q = p

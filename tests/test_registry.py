@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from lpspec import make_instance
-from lpspec.schemes.compare import COMPARED, compare_schemes_for
 from lpspec.registry import (
     BATCHED,
     DEFAULT_TRUNCATION,
@@ -14,6 +13,7 @@ from lpspec.registry import (
     acceptance_column,
 )
 from lpspec.schemes import SCHEMES, TruncatedIS
+from lpspec.schemes.compare import COMPARED, compare_schemes_for
 
 
 def test_one_entry_per_scheme_in_report_order():
@@ -133,9 +133,9 @@ def test_the_one_auto_chain():
 
     import _reference as R
 
-    from lpspec.solvers.optimum import METHODS, auto_method, optimal_acceptance, solve_with
-    from lpspec.registry import METHOD_SPECS
     from lpspec.core.results import OptimumResult
+    from lpspec.registry import METHOD_SPECS
+    from lpspec.solvers.optimum import METHODS, auto_method, optimal_acceptance, solve_with
     from lpspec.theory.theorems import acceptance_one
 
     assert METHODS == ("auto", *METHOD_SPECS) and "exact_max_flow" in METHODS

@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lpspec import make_instance
-from lpspec.solvers.optimum import optimum_for
 from lpspec.schemes import (
     SCHEMES,
     SIR,
@@ -36,6 +35,7 @@ from lpspec.schemes import (
     sample_drafts,
     spectr_rho,
 )
+from lpspec.solvers.optimum import optimum_for
 from lpspec.strategies import distributions, instances
 
 TOL = 1e-9

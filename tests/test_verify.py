@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 
 from lpspec import make_instance
-from lpspec.solvers.optimum import optimum_for
 from lpspec.schemes import SCHEMES, SpecInfer, SpecTr
-from lpspec.strategies import instances
 from lpspec.schemes.verify import VerificationReport, verify_scheme
+from lpspec.solvers.optimum import optimum_for
+from lpspec.strategies import instances
 
 KW = {"target": [0.1, 0.2, 0.3, 0.4], "drafts": [0.4, 0.3, 0.2, 0.1], "k": 2}
 

@@ -32,6 +32,7 @@ import itertools
 import numbers
 
 from ..core.keywords import DRAFTS, keyword_aliases
+from ..core.xp import specinfer_acceptance as specinfer_rounds
 from ..registry import (
     BATCHED,
     DEFAULT_TRUNCATION,
@@ -40,7 +41,6 @@ from ..registry import (
     RHO_BISECTION_STEPS,
     SCHEME_SPECS,
 )
-from ..core.xp import specinfer_acceptance as specinfer_rounds
 from ._torch import require_torch
 from .buckets import RatioBuckets, ratio_buckets
 from .inputs import BatchInput, as_batch
@@ -511,7 +511,9 @@ def compare_schemes(*, target, drafts, k: int | None = None, s: int = DEFAULT_TR
             if why[name] is not None:
                 raise ValueError(f"schemes: {name!r} does not apply: {why[name]}")
         names = [name for name in BATCHED_SCHEMES if name in names]
-    from ..schemes.compare import Comparison  # the result type of lpspec.compare_schemes (imported when called)
+    from ..schemes.compare import (
+        Comparison,  # the result type of lpspec.compare_schemes (imported when called)
+    )
 
     left_out = {name: ("not requested" if why[name] is None else f"does not apply: {why[name]}")
                 for name in BATCHED_SCHEMES if name not in names}

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.arith import EXACT, arith_of
 from ..registry import LAWS
 
 __all__ = [
@@ -313,7 +314,7 @@ def wants_json(args) -> bool:
 # ---------------------------------------------------------------------- JSON
 def exact_str(value):
     """``"8/9"`` for a Fraction (exact), None otherwise."""
-    return str(value) if isinstance(value, Fraction) else None
+    return arith_of(value).fraction_text(value)
 
 
 def json_default(obj):
@@ -390,13 +391,12 @@ def parse_distribution(text: str, name: str = "distribution"):
         body = path.read_text(encoding="utf-8").replace("\n", ",").replace(";", ",")
         return parse_distribution(",".join(c for c in body.split(",") if c.strip()), name)
     values = [_parse_number(c) for c in text.split(",")]
-    if any(isinstance(v, Fraction) for v in values):
-        values = [v if isinstance(v, Fraction) else Fraction(str(v)) for v in values]
-    return values
+    arith = arith_of(values)  # one fraction makes the whole vector exact, each float read by its decimal
+    return [arith.convert(v, decimal=True) for v in values]
 
 
 def _exactify(vectors):
-    return [[v if isinstance(v, Fraction) else Fraction(str(v)) for v in vec] for vec in vectors]
+    return [[EXACT.convert(v, decimal=True) for v in vec] for vec in vectors]
 
 
 def add_instance_options(parser):
@@ -440,7 +440,7 @@ def instance_from_args(args):
         target = parse_distribution(args.target, "--target")
         drafts = [parse_distribution(d, "--draft") for d in args.draft]
         vectors = [target, *drafts]
-        if args.exact or any(isinstance(v, Fraction) for vec in vectors for v in vec):
+        if args.exact or arith_of(vectors).exact:  # deliberate: --exact, or a fraction anywhere, reads all exactly
             vectors = _exactify(vectors)
         target, drafts = vectors[0], vectors[1:]
         law = args.law or "independent"

@@ -114,8 +114,8 @@ def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
     ``stepwise_optimal``, ``traversal`` from :func:`lpspec.block_efficiency` per ``(K, L)`` (``K = 1`` only
     for ``block_verification``); the ceiling from :func:`lpspec.sequence.block_lp.block_optimum`.
     """
-    from ..sequence.blocks import block_efficiency, block_efficiency_table
     from ..io.export import Table
+    from ..sequence.blocks import block_efficiency, block_efficiency_table
     from ..sequence.tree import tree_size
 
     token = [s for s in schemes if s not in _SEQUENCE_SCHEMES and s != "ceiling"]
@@ -166,9 +166,9 @@ def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
 
 
 def run(args) -> int:
+    from ..io.export import format_from_path
     from ..sequence.blocks import block_efficiency_table
     from ..sequence.corpus import load_pair
-    from ..io.export import format_from_path
     from ..sequence.markov import load_markov_pair
 
     if args.example is not None and args.file is not None:

@@ -32,8 +32,8 @@ def register(sub):
 
 
 def _instances(args):
-    from ..experiments.families import derive_seed, draw_instance
     from ..core.instance import make_instance
+    from ..experiments.families import derive_seed, draw_instance
 
     if args.random is None:
         kw, label, _ = instance_from_args(args)
@@ -65,8 +65,8 @@ def theorem_checks(inst):
 
 
 def run(args) -> int:
-    from ..theory.checks import CHECK_TITLES
     from ..experiments.sweep import progress
+    from ..theory.checks import CHECK_TITLES
 
     instances = _instances(args)
     summary: dict = {}

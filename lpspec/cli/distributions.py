@@ -83,10 +83,10 @@ def _hub_advice(flag: str, name: str, exc: BaseException, offline: str | None = 
 
 
 def run(args) -> int:
-    from ..sequence import hf_distributions as hf
     from ..batched import require_torch
     from ..batched._torch import resolve_device
     from ..batched.io import save_distributions
+    from ..sequence import hf_distributions as hf
 
     for flag, name in [("--target", args.target), *[("--draft", d) for d in args.draft],
                        *([("--tokenizer", args.tokenizer)] if args.tokenizer else [])]:

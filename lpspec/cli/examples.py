@@ -16,9 +16,9 @@ def register(sub):
 
 
 def run(args) -> int:
-    from ..sequence.corpus import CORPORA
     from ..experiments.sweep import builtin_spec_names, load_spec
     from ..io.instances import example_names, load_example
+    from ..sequence.corpus import CORPORA
 
     lines = ["Example instances (lpspec solve --example NAME; token indices are 0-based):"]
     lines += [f"  {name:<22} {load_example(name).description}" for name in example_names()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from ..core.arith import arith_of
 from ._common import (
     CLIError,
     add_instance_options,
@@ -49,7 +50,7 @@ def _value(v) -> str:
 def _vec(values, head: int = 8) -> str:
     """``(v0, v1, ...)``; long vectors show their first ``head`` entries and the length."""
     vals = list(values)
-    fmt = [str(v) if isinstance(v, Fraction) else f"{float(v):.6g}" for v in vals[: head if len(vals) > head + 4
+    fmt = [arith_of(v).text(v, ".6g") for v in vals[: head if len(vals) > head + 4
                                                                                   else len(vals)]]
     more = f", ... {len(vals) - head} more" if len(vals) > head + 4 else ""
     return "(" + ", ".join(fmt) + more + ")"
@@ -61,9 +62,9 @@ def _set(cut) -> str:
 
 def solve_report(inst, label: str, description: str, schemes=None) -> dict:
     """Everything ``lpspec solve`` reports, computed once: ``optimum``, ``checks``, ``comparison``."""
-    from ..theory.checks import theorem_checks
     from ..schemes.compare import compare_schemes_for
     from ..solvers.optimum import optimum_for
+    from ..theory.checks import theorem_checks
 
     opt = optimum_for(inst)
     checks = theorem_checks(inst, opt)
@@ -79,8 +80,8 @@ def solve_report(inst, label: str, description: str, schemes=None) -> dict:
 def to_json(report) -> dict:
     """The JSON object of ``lpspec solve --json``: floats, and beside them ``*_exact`` fraction strings for values
     that are exact rationals (a SpecTr value on exact input is a bisection, so it has no exact string)."""
-    from ..theory.checks import describe_check
     from ..registry import SCHEME_FACTS
+    from ..theory.checks import describe_check
 
     opt, comparison = report["optimum"], report["comparison"]
     obj = {"optimal_acceptance": float(opt.value), "optimal_acceptance_exact": exact_str(opt.value),
@@ -90,8 +91,8 @@ def to_json(report) -> dict:
                              if exact_str(v) is not None and SCHEME_FACTS[name].exact},
            "not_computed": dict(comparison.not_computed),
            "checks": report["checks"]}
-    if isinstance(opt.value, Fraction):
-        report["checks"]["certificate"]["exact_value"] = str(opt.value)
+    if exact_str(opt.value) is not None:  # only an exact optimum has its rational in the report
+        report["checks"]["certificate"]["exact_value"] = exact_str(opt.value)
     for key, c in report["checks"].items():
         c["verdict"] = describe_check(key, c)
     return obj

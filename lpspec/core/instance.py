@@ -19,10 +19,10 @@ from functools import cached_property
 
 import numpy as np
 
-from .arith import EXACT, FLOAT, Arith
+from ..registry import LAW_SPECS, LAWS, LawSpec
+from .arith import EXACT, FLOAT, Arith, arith_of
 from .distributions import Distribution, as_distribution
 from .keywords import DRAFTS, keyword_aliases
-from ..registry import LAW_SPECS, LAWS, LawSpec
 
 __all__ = ["LAWS", "Instance", "TupleTable", "SetTable", "make_instance", "MAX_ENUMERATED_TUPLES", "MAX_K",
            "MAX_EXACT_K", "MASS_TOLERANCE", "MassInvariantError"]
@@ -44,12 +44,10 @@ class MassInvariantError(ArithmeticError):
     """The tuple masses of a draft law do not sum to one: lpspec refuses to report a number from them."""
 
 
-def _check_total(mass: np.ndarray, exact: bool, law: str) -> None:
+def _check_total(mass: np.ndarray, arith: Arith, law: str) -> None:
     """Raise :class:`MassInvariantError` unless ``Σ mass = 1`` (exactly, or within :data:`MASS_TOLERANCE`)."""
-    arith = EXACT if exact else FLOAT
     total = arith.sum(mass)  # Σ over no tuple is the arithmetic's zero
-    ok = abs(total - arith.one) <= arith.tolerance(MASS_TOLERANCE)  # exactly 1 for rationals
-    if not ok:
+    if not arith.close(total, arith.one, MASS_TOLERANCE):  # exactly 1 for rationals
         raise MassInvariantError(
             f"the draft tuples of law={law!r} have total mass {total!r}, not 1; lpspec refuses to report a "
             "number computed from them (please report this instance as a bug).")
@@ -155,7 +153,7 @@ class Instance:
     @property
     def arith(self) -> Arith:
         """The arithmetic of this instance: :data:`lpspec.core.arith.EXACT` (Fractions) or :data:`lpspec.core.arith.FLOAT`."""
-        return EXACT if self.exact else FLOAT
+        return EXACT if self.exact else FLOAT  # deliberate: the instance's arithmetic, decided here once
 
     def zero(self):
         return self.arith.zero
@@ -210,7 +208,7 @@ class Instance:
         """All draft tuples of positive probability, with ``P(x)`` (docs/theory.md §1, §6)."""
         self.check_enumerable("tuple enumeration")
         tuples, mass = self.law_spec.load("tuples")(self)
-        _check_total(mass, self.exact, self.law)
+        _check_total(mass, self.arith, self.law)
         keys = canonical_set_keys(tuples, self.n)
         uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
         return TupleTable(tuples, mass, inverse.ravel().astype(np.int64))
@@ -261,7 +259,7 @@ class Instance:
 
     def describe(self) -> str:
         kind = "identical" if self.identical else "different"
-        return f"n={self.n}, K={self.k} {kind} drafts, law={self.law}" + (", exact" if self.exact else "")
+        return f"n={self.n}, K={self.k} {kind} drafts, law={self.law}" + self.arith.pick(exact=", exact", floats="")
 
 
 def canonical_set_keys(tuples: np.ndarray, n: int) -> np.ndarray:
@@ -394,7 +392,7 @@ def make_instance(*, target, drafts, k: int | None = None, law: str = "independe
     K = int(k) if single else len(rows)
     if not single and is_exact and K > MAX_EXACT_K:
         raise ValueError(f"{K} exact (Fraction) drafts: lpspec allows at most {MAX_EXACT_K} for exact input.")
-    dtype = (EXACT if is_exact else FLOAT).dtype
+    dtype = arith_of([d.values for d in all_d]).dtype  # mixing was refused above: one arithmetic
     if single:  # K identical rows: a read-only broadcast view, no K x n copy (any K <= 2^53)
         max_k_view = np.iinfo(np.intp).max // (q.n * rows[0].values.itemsize)
         if K > max_k_view:  # numpy refuses a view whose nominal size K * n * 8 bytes exceeds its index range
@@ -443,46 +441,47 @@ def _greedy_tuples(inst: Instance):
     return tuples, inst.arith.array([p[y] / denom for y in rest])
 
 
+def _remaining(prefixes: np.ndarray, n: int) -> np.ndarray:
+    """``out[j, y]``: token ``y`` is not in prefix ``j``, shape (len(prefixes), n)."""
+    remaining = np.ones((prefixes.shape[0], n), dtype=bool)
+    np.put_along_axis(remaining, prefixes, False, axis=1)
+    return remaining
+
+
+def _extend(prefixes: np.ndarray, remaining: np.ndarray, support: np.ndarray):
+    """Every prefix extended by each remaining supported token: ``(longer prefixes, parent row, new token)``."""
+    nxt, parents, cands = [], [], []
+    for j in range(prefixes.shape[0]):
+        cand = support[remaining[j, support]]
+        nxt.append(np.concatenate([np.repeat(prefixes[j][None, :], cand.size, 0), cand[:, None]], 1))
+        parents.append(np.full(cand.size, j))
+        cands.append(cand)
+    return np.concatenate(nxt, axis=0), np.concatenate(parents), np.concatenate(cands)
+
+
 def _without_replacement_tuples(self: Instance):
     """``without_replacement``: successive sampling, ``P(x) = Π_i p(x_i) / p(Ω \\ {x_<i})``."""
     p = self.draft
     support = np.flatnonzero(p > 0)
     prefixes = support[:, None]
     mass = p[support].copy()  # P(x_1) = p(x_1) / p(Omega), and p(Omega) = 1 after validation
-    # Deliberate exact/float branches (here only): floats carry the masses in mantissa/exponent form, so that
-    # mass · p / rem cannot underflow (docs/theory.md §6); rationals need no such care.
-    if not self.exact:
-        mant, expo = np.frexp(mass)
-        expo = expo.astype(np.int64)
-    for _ in range(1, self.k):
-        # remaining mass after each prefix: a sum of the positive masses left, not 1 - sum(prefix)
-        remaining = np.ones((prefixes.shape[0], self.n), dtype=bool)
-        np.put_along_axis(remaining, prefixes, False, axis=1)
-        if self.exact:
+    # the remaining mass after each prefix is a sum of the positive masses left, not 1 - sum(prefix)
+    if self.exact:  # deliberate, the one exact/float branch here: rationals need no care against underflow
+        for _ in range(1, self.k):
+            remaining = _remaining(prefixes, self.n)
             rem = np.array([self.arith.sum(p[r]) for r in remaining], dtype=object)
-        else:
-            rem = np.where(remaining, p[None, :], 0.0).sum(axis=1)
-        nxt = []
-        nmass = []
-        rows = []
-        for j in range(prefixes.shape[0]):
-            cand = support[remaining[j, support]]
-            nxt.append(np.concatenate([np.repeat(prefixes[j][None, :], cand.size, 0), cand[:, None]], 1))
-            if self.exact:
-                nmass.append(mass[j] * p[cand] / rem[j])
-            else:
-                rows.append(np.full(cand.size, j))
-                nmass.append(cand)
-        if not self.exact:
-            parent = np.concatenate(rows)
-            cand = np.concatenate(nmass)
-            mant, expo = _scaled_product(mant[parent], expo[parent], p[cand], rem[parent])
-        else:
-            mass = np.concatenate(nmass)
-        prefixes = np.concatenate(nxt, axis=0)
-    if not self.exact:
-        mass = np.ldexp(mant, expo)
-    return prefixes.astype(np.int64), mass
+            prefixes, parent, cand = _extend(prefixes, remaining, support)
+            mass = mass[parent] * p[cand] / rem[parent]
+        return prefixes.astype(np.int64), mass
+    # floats carry the masses in mantissa/exponent form, so that mass · p / rem cannot underflow (docs/theory.md §6)
+    mant, expo = np.frexp(mass)
+    expo = expo.astype(np.int64)
+    for _ in range(1, self.k):
+        remaining = _remaining(prefixes, self.n)
+        rem = np.where(remaining, p[None, :], 0.0).sum(axis=1)
+        prefixes, parent, cand = _extend(prefixes, remaining, support)
+        mant, expo = _scaled_product(mant[parent], expo[parent], p[cand], rem[parent])
+    return prefixes.astype(np.int64), np.ldexp(mant, expo)
 
 
 def _count_independent(inst: Instance) -> int:

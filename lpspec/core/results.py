@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
+
+from .arith import arith_of
 
 __all__ = ["OptimumResult", "LPSolveError", "CheckFailed", "require"]
 
@@ -65,5 +66,5 @@ class OptimumResult:
         return float(self.value)
 
     def __repr__(self) -> str:
-        v = self.value if isinstance(self.value, Fraction) else f"{float(self.value):.15g}"
+        v = arith_of(self.value).text(self.value, ".15g")
         return f"OptimumResult(value={v}, cut_set={self.cut_set}, method={self.method!r})"

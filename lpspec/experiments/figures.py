@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.arith import arith_of
 from ..core.instance import make_instance
-from ..io.export import Table, write_table
 from ..core.keywords import DRAFTS, keyword_aliases
-from ..solvers.optimum import optimum_for
+from ..io.export import Table, write_table
 from ..registry import (
     BLOCK_TABLE_SCHEMES,
     FIGURE2_SCHEMES,
@@ -41,6 +41,7 @@ from ..registry import (
     SEQUENCE_SCHEMES,
     acceptance_column,
 )
+from ..solvers.optimum import optimum_for
 
 __all__ = [
     "FIGURE2_PANELS",
@@ -190,7 +191,7 @@ def _draft3(draft, k: int):
 
 
 def _exact(values) -> bool:
-    return any(isinstance(v, Fraction) for v in np.asarray(values, dtype=object).ravel())
+    return arith_of(np.asarray(values, dtype=object).ravel().tolist()).exact
 
 
 @keyword_aliases(deprecated=DRAFTS)

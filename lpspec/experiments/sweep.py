@@ -51,11 +51,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.instance import LAWS, MAX_K, make_instance
-from ..io.export import Table
-from ..solvers.optimum import optimum_for
 from ..core.progress import progress  # noqa: F401  (re-exported: lpspec.experiments.sweep.progress)
-from ..registry import COMPARED, SCHEME_SPECS, SWEEP_SCHEMES, acceptance_column
 from ..core.results import LPSolveError
+from ..io.export import Table
+from ..registry import COMPARED, SCHEME_SPECS, SWEEP_SCHEMES, acceptance_column
+from ..solvers.optimum import optimum_for
 from .families import FAMILIES, derive_seed, family_point
 
 __all__ = [

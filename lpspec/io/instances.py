@@ -12,12 +12,12 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from ..core.arith import arith_of
 from .untrusted import OversizedNumberError, loads_json, parse_exact
 
 __all__ = [
@@ -145,12 +145,10 @@ def parse_instance_object(obj: dict, name: str = "instance") -> InstanceSpec:
         raise ValueError(f"{name}: k={k} but {len(drafts)} drafts are listed.")
     if len(drafts) > 1:
         k = len(drafts)
-    exact = [v.dtype == object for v in [target, *drafts]]
-    if any(exact) and not all(exact):
-        # mixed: read the float vectors exactly too, so that make_instance sees one kind of number
-        target = np.array([Fraction(str(v)) if not isinstance(v, Fraction) else v for v in target], dtype=object)
-        drafts = [np.array([Fraction(str(v)) if not isinstance(v, Fraction) else v for v in d], dtype=object)
-                  for d in drafts]
+    # one exact vector makes all exact: the float vectors are read by their decimals too, so that
+    # make_instance sees one kind of number
+    arith = arith_of([target, *drafts])
+    target, *drafts = [arith.array([arith.convert(v, decimal=True) for v in vec]) for vec in [target, *drafts]]
     return InstanceSpec(target, drafts, k, obj.get("law"), str(obj.get("name", name)),
                         str(obj.get("description", "")))
 

@@ -29,7 +29,6 @@ Importance-sampling schemes (Theorem 1's step 1 followed by single-draft specula
 
 from __future__ import annotations
 
-from fractions import Fraction
 from functools import cached_property
 from typing import ClassVar
 
@@ -112,13 +111,12 @@ def exact_sum(values):
     (Fraction(1, 1), 1.0)
     """
     vals = list(values.tolist() if isinstance(values, np.ndarray) else values)
-    return (EXACT if any(isinstance(v, Fraction) for v in vals) else FLOAT).sum(vals)  # Arith.sum, either way
+    return arith_of(vals).sum(vals)  # a Fraction anywhere: an exact sum; else math.fsum
 
 
-def tuple_weighted_sum(inst: Instance, table: np.ndarray, exact: bool) -> np.ndarray:
+def tuple_weighted_sum(inst: Instance, table: np.ndarray, arith: Arith) -> np.ndarray:
     """``Σ_x P(x) table[x, ·]`` over the rows of ``inst.tuple_table``, shape (n,): exact for Fractions,
-    ``math.fsum`` per column for floats."""
-    arith = EXACT if exact else FLOAT
+    ``math.fsum`` per column for floats (``arith``)."""
     mass = arith.array(inst.tuple_table.mass)
     return arith.array([arith.sum(mass * table[:, y]) for y in range(inst.n)])
 
@@ -152,12 +150,11 @@ def acceptance_ratio(r_y, p_y):
     >>> acceptance_ratio(0.25, 0.5), acceptance_ratio(0.5, 0.25), acceptance_ratio(0.0, 0.0)
     (0.5, 1.0, 0.0)
     """
-    exact = isinstance(r_y, Fraction) or isinstance(p_y, Fraction)
-    one, zero = (Fraction(1), Fraction(0)) if exact else (1.0, 0.0)
+    arith = arith_of([r_y, p_y])  # exact when either is a Fraction
     if p_y > 0:
         ratio = r_y / p_y
-        return one if ratio >= 1 else (ratio if exact else float(ratio))
-    return one if r_y > 0 else zero
+        return arith.one if ratio >= 1 else arith.scalar(ratio)
+    return arith.one if r_y > 0 else arith.zero
 
 
 def _draw(probs, rng: np.random.Generator) -> int:
@@ -305,7 +302,7 @@ class Scheme:
     @property
     def arith(self) -> Arith:
         """The arithmetic this scheme computes in (:data:`lpspec.core.arith.EXACT` when :attr:`exact`)."""
-        return EXACT if self.exact else FLOAT
+        return EXACT if self.exact else FLOAT  # deliberate: a scheme's arithmetic follows its exact property
 
     def check_enumerable(self, what: str = "enumeration", limit: int = MAX_SCHEME_TUPLES) -> None:
         """``ValueError`` when exact evaluation would need more than ``limit`` draft tuples."""
@@ -321,7 +318,7 @@ class Scheme:
 
     def output_distribution(self) -> np.ndarray:
         """``Σ_x P(x) π(· | x)`` by enumeration of the draft tuples, shape (n,) (equals ``q`` if exact)."""
-        return tuple_weighted_sum(self.instance, self.conditional_table, self.exact)
+        return tuple_weighted_sum(self.instance, self.conditional_table, self.arith)
 
     def output_error(self) -> float:
         """``max_y |output(y) - q(y)|`` by enumeration (0 for an exact scheme)."""
@@ -397,7 +394,7 @@ class ImportanceScheme(Scheme):
     @cached_property
     def intermediate(self) -> np.ndarray:
         """``p_I(y) = Σ_x P(x) β_y(x)``, shape (n,)."""
-        return tuple_weighted_sum(self.instance, self.beta_table, self.exact)
+        return tuple_weighted_sum(self.instance, self.beta_table, self.arith)
 
     @property
     def sd_acceptance(self):
@@ -433,10 +430,7 @@ class ImportanceScheme(Scheme):
         """:class:`~lpspec.theory.decomposition.CanonicalDecomposition` of ``β`` over all draft tuples (exact)."""
         from ..theory.decomposition import two_step_from_beta
 
-        table = self.beta_table
-        if not self.exact:  # deliberate float-only branch: repair the rounding of β rows (rationals need none)
-            table = np.maximum(table, 0.0)
-            table = table / table.sum(axis=1, keepdims=True)
+        table = self.arith.renormalize_rows(self.beta_table)  # float rows: rounding repaired; rationals as is
         return two_step_from_beta(self.instance, table, method=self.name)
 
     def output_distribution(self) -> np.ndarray:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..core.instance import Instance, make_instance
 from ..core.keywords import DRAFTS, keyword_aliases
-from ..solvers.optimum import optimum_for
 from ..registry import COMPARED, DEFAULT_TRUNCATION, ENUMERATING, MAX_SCHEME_TUPLES, SCHEME_SPECS, SchemeSpec
+from ..solvers.optimum import optimum_for
 from .base import exact_sum
 
 __all__ = ["COMPARED", "Comparison", "compare_schemes", "compare_schemes_for", "upper_bound"]

@@ -77,7 +77,7 @@ class SIR(ImportanceScheme):
             total = exact_sum(weights)
         except OverflowError:  # math.fsum of finite weights near 1e308
             total = math.inf
-        if not self.exact and not math.isfinite(total):
+        if not self.exact and not math.isfinite(total):  # deliberate: only a float sum can overflow
             # q/p overflowed (a subnormal p): take the weights in exact rationals of the same floats
             ratios = [Fraction(float(inst.target[t])) / Fraction(float(inst.drafts[i][t]))
                       if inst.drafts[i][t] > 0 else Fraction(0) for i, t in enumerate(x)]

@@ -45,6 +45,7 @@ class OptimalScheme(Scheme):
         super().__init__(instance, **kw)
         inst = self.instance
         if plan is None:
+            # deliberate: the rank-space verifier computes in float64, so exact input keeps the exact LP plan
             plan = "rank" if (not inst.exact and inst.identical and inst.law == "independent") else "lp"
         if plan not in ("rank", "lp"):
             raise ValueError(f"plan={plan!r} is not known; choose 'rank' or 'lp'.")
@@ -53,7 +54,7 @@ class OptimalScheme(Scheme):
             from ..verifier.rank import verifier_for
 
             self.result = verifier_for(inst)
-        elif inst.exact:
+        elif inst.exact:  # deliberate: exact input is solved by the rational max-flow, floats by the LP
             from ..solvers.certify import certify_instance
 
             self.result = certify_instance(inst)
@@ -89,7 +90,7 @@ class OptimalScheme(Scheme):
         tolerance can land a little more mass on ``set(x)``, so the acceptance is enumerated."""
         if self.plan == "rank":
             return self.result.acceptance
-        return self.result.value if self.exact else None
+        return self.arith.pick(exact=self.result.value, floats=None)
 
 
 class CanonicalScheme(ImportanceScheme):

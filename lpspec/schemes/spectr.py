@@ -59,7 +59,7 @@ def spectr_rho(target, draft, k: int):
     lo, hi = arith.one, arith.one * k
     if _f(target, draft, k, lo) <= 0:
         return lo
-    steps = EXACT_RHO_BISECTION_STEPS if arith.exact else RHO_BISECTION_STEPS
+    steps = arith.pick(exact=EXACT_RHO_BISECTION_STEPS, floats=RHO_BISECTION_STEPS)
     for _ in range(steps):
         mid = (lo + hi) / 2
         if not (lo < mid < hi):
@@ -68,7 +68,7 @@ def spectr_rho(target, draft, k: int):
             hi = mid
         else:
             lo = mid
-    if arith.exact:
+    if arith.exact:  # deliberate: only a rational bracket can be shortened to a simpler rational
         best = hi
         for den in (10, 100, 1000, 10**4, 10**6, 10**9):
             cand = ((lo + hi) / 2).limit_denominator(den)

@@ -29,6 +29,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..core.arith import FLOAT, common_arith
 from ..core.distributions import SUM_TOLERANCE
 from ..core.instance import Instance, make_instance
 from ..core.keywords import DRAFTS, keyword_aliases
@@ -176,14 +177,15 @@ def _checked_law(raw, x, inst: Instance, exact: bool) -> np.ndarray:
             f"the scheme returned shape {arr.shape} for x={x}; it must return the output law π(·|x) as an "
             f"array of shape (n,) = ({inst.n},)."
         )
-    if arr.dtype.kind == "c" or (arr.dtype == object and any(
-            isinstance(v, (complex, np.complexfloating)) for v in arr.ravel().tolist())):
+    # deliberate: the entries of an object array are Python objects of any kind, checked one by one
+    entries = arr.ravel().tolist() if arr.dtype == object else []
+    if arr.dtype.kind == "c" or any(isinstance(v, (complex, np.complexfloating)) for v in entries):
         raise _SchemeFailure(f"the scheme returned complex values for x={x}; π(·|x) must be real.")
-    if arr.dtype.kind in "bSUVMm" or (arr.dtype == object and any(
-            isinstance(v, (bool, np.bool_, str, bytes)) for v in arr.ravel().tolist())):
+    if arr.dtype.kind in "bSUVMm" or any(isinstance(v, (bool, np.bool_, str, bytes)) for v in entries):
         raise _SchemeFailure(f"the scheme returned non-numeric values for x={x} (dtype {arr.dtype}).")
-    keep_exact = exact and arr.dtype == object and all(
-        isinstance(v, (Fraction, int, np.integer)) and not isinstance(v, bool) for v in arr.tolist())
+    # deliberate: rows of rationals from an exact scheme are validated exactly (sum exactly 1), others as floats
+    keep_exact = exact and bool(entries) and all(
+        isinstance(v, (Fraction, int, np.integer)) and not isinstance(v, bool) for v in entries)
     if keep_exact:
         arr = np.array([Fraction(v) for v in arr.tolist()], dtype=object)
         total = sum(arr.tolist(), Fraction(0))
@@ -370,24 +372,24 @@ def verify_scheme_for(
         name = scheme.name
         law_of = scheme.conditional
         accepted_of = scheme.accepted_tokens
-        exact_arith = scheme.exact
+        arith = scheme.arith
     elif callable(scheme):
         name = getattr(scheme, "__name__", type(scheme).__name__)
         law_of = scheme
         accepted_of = None
-        exact_arith = inst.exact
+        arith = inst.arith
     else:
         raise ValueError(  # noqa: TRY004 - the project reports bad arguments as ValueError
             f"scheme must be an lpspec Scheme or a callable x -> output law; got {type(scheme).__name__}.")
     if tolerance is not None and (isinstance(tolerance, (bool, np.bool_))
-                                  or not isinstance(tolerance, (numbers.Real, Fraction))
+                                  or not isinstance(tolerance, numbers.Real)
                                   or not tolerance >= 0 or not math.isfinite(tolerance)):
         raise ValueError(f"tolerance={tolerance!r} must be a non-negative finite real number (0: exact).")
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 0:
         raise ValueError(f"samples={samples!r} must be a non-negative integer.")
     user_tolerance = tolerance
     if tolerance is None:
-        tolerance = 0 if exact_arith else VERIFY_TOLERANCE
+        tolerance = arith.pick(exact=0, floats=VERIFY_TOLERANCE)
     report = VerificationReport(scheme=name, instance=inst.describe(), tolerance=tolerance, seed=seed,
                                 alpha=alpha, confidence=confidence, num_tuples=inst.num_tuples())
     q = inst.target
@@ -407,44 +409,31 @@ def verify_scheme_for(
     if report.num_tuples <= max_tuples:
         tt = inst.tuple_table
         try:
-            rows = [_call(law_of, tuple(x), inst, exact_arith) for x in tt.tuples.tolist()]
+            rows = [_call(law_of, tuple(x), inst, arith.exact) for x in tt.tuples.tolist()]
         except _SchemeFailure as fail:
             report.error = str(fail)
             report.exact = False
             return report
-        exact_rows = exact_arith and all(r.dtype == object for r in rows)
-        if exact_rows:
-            out = [Fraction(0)] * inst.n
-            acc = Fraction(0)
-            for x, m, r in zip(tt.tuples.tolist(), tt.mass.tolist(), rows):
-                for y in range(inst.n):
-                    out[y] += m * r[y]
-                acc += m * sum((r[y] for y in accepted(x)), Fraction(0))
-            output = np.array(out, dtype=object)
-            report.acceptance = acc
-        else:
-            mass = tt.mass.astype(np.float64)
-            table = np.array([r.astype(np.float64) for r in rows])
-            output = np.array([math.fsum((mass * table[:, y]).tolist()) for y in range(inst.n)])
-            report.acceptance = math.fsum(
-                m * math.fsum(r[list(accepted(x))].tolist())
-                for x, m, r in zip(tt.tuples.tolist(), mass, table))
+        sums = arith
+        if not all(r.dtype == object for r in rows):  # deliberate: one float row makes the whole sum float
+            sums = FLOAT
+        mass = sums.array(tt.mass)
+        table = sums.array(rows)  # shape (N, n)
+        output = sums.array([sums.sum(mass * table[:, y]) for y in range(inst.n)])
+        report.acceptance = sums.sum(
+            m * sums.sum(r[list(accepted(x))]) for x, m, r in zip(tt.tuples.tolist(), mass, table))
         report.output = output
-        if not exact_rows and user_tolerance is None:  # float rows: a float answer, at the float tolerance
-            tolerance = report.tolerance = VERIFY_TOLERANCE
+        if user_tolerance is None:  # float rows: a float answer, at the float tolerance
+            tolerance = report.tolerance = sums.pick(exact=tolerance, floats=VERIFY_TOLERANCE)
         errors = [abs(a - b) for a, b in zip(output.tolist(), q.tolist())]
         worst_error = max(errors)
         report.max_error = float(worst_error)
-        if exact_rows:  # rational comparison: an error of 1e-400 is not rounded to 0.0 first
-            report.exact = bool(worst_error <= Fraction(tolerance))
-        else:
-            report.exact = report.max_error <= tolerance
+        # exact rows: a rational comparison (an error of 1e-400 is not rounded to 0.0 first)
+        report.exact = bool(sums.scalar(worst_error) <= tolerance)
         report.enumerated = True
         if report.optimum is not None:
-            if isinstance(report.acceptance, Fraction) and isinstance(report.optimum, Fraction):
-                report.gap = report.optimum - report.acceptance
-            else:
-                report.gap = float(report.optimum) - float(report.acceptance)
+            both = common_arith(report.acceptance, report.optimum)  # exact only when both are rationals
+            report.gap = both.scalar(report.optimum) - both.scalar(report.acceptance)
             if report.exact and float(report.gap) < -max(tolerance, 1e-9):
                 report.notes.append(
                     "acceptance exceeds P*: impossible for an exact scheme; check the instance.")
@@ -491,7 +480,7 @@ def verify_scheme_for(
             else:
                 uniq, _inverse, mult = np.unique(tuples, axis=0, return_inverse=True, return_counts=True)
                 for x, c in zip(uniq.tolist(), mult.tolist()):
-                    law_x = _call(law_of, tuple(x), inst, exact_arith).astype(np.float64)
+                    law_x = _call(law_of, tuple(x), inst, arith.exact).astype(np.float64)
                     draw = rng.multinomial(c, law_x / law_x.sum())
                     counts += draw
                     hits += int(draw[list(accepted(tuple(x)))].sum())

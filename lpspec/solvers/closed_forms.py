@@ -23,9 +23,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from .certify import MAX_CERTIFY_SETS
 from ..core.instance import Instance
 from ..core.results import OptimumResult
+from .certify import MAX_CERTIFY_SETS
 from .subsets import check_subset_size, mask_to_set, subset_table
 
 __all__ = [

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from ..core.instance import Instance, canonical_set_keys, make_instance
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..core.results import LPSolveError, OptimumResult, require
 from .certify import certify_instance
 from .closed_forms import (
     few_draft_sets,
@@ -35,9 +38,6 @@ from .closed_forms import (
     sorted_prefix_optimum,
     subset_optimum,
 )
-from ..core.instance import Instance, canonical_set_keys, make_instance
-from ..core.keywords import DRAFTS, keyword_aliases
-from ..core.results import LPSolveError, OptimumResult, require
 from .subsets import subsets_fit
 
 __all__ = ["solve_lp", "solve_instance", "solve_lp_for", "LPResult", "FORMS", "CUT_TOLERANCE",

@@ -14,6 +14,11 @@ and returns the minimising ``S`` as the certificate. Layers (imports go downward
 
 from __future__ import annotations
 
+from ..core.instance import Instance, make_instance
+from ..core.keywords import DRAFTS, keyword_aliases
+from ..core.results import OptimumResult
+from ..registry import METHOD_SPECS
+from ..registry import METHODS as REGISTERED_METHODS
 from .certify import certify_instance
 from .closed_forms import (
     few_draft_sets,
@@ -22,12 +27,7 @@ from .closed_forms import (
     sorted_prefix_optimum,
     subset_optimum,
 )
-from ..core.instance import Instance, make_instance
-from ..core.keywords import DRAFTS, keyword_aliases
 from .lp import CUT_TOLERANCE, solve_instance
-from ..registry import METHOD_SPECS
-from ..registry import METHODS as REGISTERED_METHODS
-from ..core.results import OptimumResult
 from .submodular import TOLERANCE as SUBMODULAR_TOLERANCE
 from .submodular import submodular_optimum
 

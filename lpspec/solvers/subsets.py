@@ -26,7 +26,7 @@ MAX_EXACT_SUBSET_N = 14
 def subset_limit(inst: Instance) -> int:
     """The largest ``n`` enumerated over all ``2^n`` sets for this input: :data:`MAX_EXACT_SUBSET_N` for exact
     (Fraction) input, else :data:`MAX_SUBSET_N`."""
-    return MAX_EXACT_SUBSET_N if inst.exact else MAX_SUBSET_N
+    return inst.arith.pick(exact=MAX_EXACT_SUBSET_N, floats=MAX_SUBSET_N)
 
 
 def subsets_fit(inst: Instance) -> bool:
@@ -38,7 +38,7 @@ def check_subset_size(inst: Instance, what: str) -> None:
     """Raise ``ValueError`` naming ``what`` and the alternatives unless :func:`subsets_fit` holds."""
     limit = subset_limit(inst)
     if inst.n > limit:
-        kind = "exact (Fraction)" if inst.exact else "float"
+        kind = inst.arith.pick(exact="exact (Fraction)", floats="float")
         raise ValueError(
             f"{what} enumerates all 2^n sets, but n={inst.n} exceeds the {kind} limit n <= {limit}; "
             "use method='sorted_prefix' (identical independent drafts), method='submodular' (independent "

@@ -12,11 +12,9 @@ The statements are in docs/theory.md §3 (certificate), §4 (Theorem 1, Theorem 
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
-from ..core.arith import arith_of
+from ..core.arith import arith_of, common_arith
 
 __all__ = ["CHECK_TITLES", "CHECK_TOLERANCE", "MAX_CHECK_TUPLES", "MAX_THEOREM3_N", "describe_check", "theorem_checks"]
 
@@ -60,9 +58,9 @@ def theorem_checks(inst, optimum=None) -> dict:
     True
     """
     from ..solvers.certify import certify_instance
-    from .decomposition import decomposition_for
     from ..solvers.lp import solve_instance
     from ..solvers.optimum import optimum_for
+    from .decomposition import decomposition_for
     from .theorems import acceptance_one_for, theorem3
 
     opt = optimum_for(inst) if optimum is None else optimum
@@ -74,9 +72,8 @@ def theorem_checks(inst, optimum=None) -> dict:
         return {"applies": False, "passed": None, "error": None, "reason": reason}
 
     def diff(a, b):
-        if isinstance(a, Fraction) and isinstance(b, Fraction):
-            return float(abs(a - b))
-        return abs(float(a) - float(b))
+        arith = common_arith(a, b)  # a rational difference when both are exact, else in floats
+        return float(abs(arith.scalar(a) - arith.scalar(b)))
 
     # certificate
     mask = np.zeros(inst.n, dtype=bool)

@@ -12,9 +12,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..solvers.closed_forms import ratio_order
+from ..core.arith import arith_of
 from ..core.instance import Instance, make_instance
 from ..core.keywords import DRAFTS, keyword_aliases
+from ..solvers.closed_forms import ratio_order
 from ..solvers.optimum import auto_method, optimum_for
 from ..solvers.subsets import check_subset_size, mask_to_set, subset_table
 
@@ -185,7 +186,7 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
         # violated inequality q(S) < Pr(set(X) ⊆ S), while the flow value is only accurate to 1e-9.
         res = optimum_for(inst, method)
         method = res.method if callable(method) else method
-        gap = res.cut_value - 1 if isinstance(res.cut_value, Fraction) else float(res.cut_value) - 1
+        gap = arith_of(res.cut_value).scalar(res.cut_value) - 1
         margin = gap if gap < -tol else inst.zero()
         S = res.cut_set if gap < -tol else None
         exact_margin = gap < -tol
@@ -201,8 +202,7 @@ def acceptance_one_for(inst: Instance, method: str = "auto") -> AcceptanceOneRes
         raise ValueError(f"method={method!r} is not known; choose auto, subsets, sorted_prefix, submodular or lp.")
     if margin is None:  # n == 1: P* = 1 trivially
         return AcceptanceOneResult(True, None, inst.zero(), method, tol, True)
-    if not inst.exact:
-        margin = float(margin)
+    margin = inst.arith.scalar(margin)
     holds = bool(margin >= -tol)
     if holds and inst.exact and method == "submodular":
         # no violated set was found by a search certified in float64: not an exact verdict; say so

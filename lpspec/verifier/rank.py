@@ -60,10 +60,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..solvers.closed_forms import ratio_order, sorted_prefix_optimum
 from ..core.instance import Instance, make_instance
 from ..core.keywords import DRAFTS, keyword_aliases
 from ..core.results import require
+from ..solvers.closed_forms import ratio_order, sorted_prefix_optimum
 
 __all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "optimal_verifier_for", "ERROR_BUDGET",
            "rank_mass", "one_tolerance"]

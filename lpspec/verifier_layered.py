@@ -105,7 +105,8 @@ def _match(d: np.ndarray):
     Dc = np.cumsum(deficit)
     Sc = np.cumsum(surplus)
     total = min(Dc[-1], Sc[-1])
-    br = np.union1d(Dc[deficit > 0], Sc[surplus > 0])
+    br = np.concatenate([Dc[deficit > 0], Sc[surplus > 0]])
+    br.sort()  # duplicates give empty segments, dropped below
     br = np.append(br[br < total], total)
     lo = np.concatenate([[0.0], br[:-1]])
     amount = br - lo
@@ -137,56 +138,53 @@ def _segmented_cumsum(x: np.ndarray, first: np.ndarray, count: np.ndarray, group
 
 def _layered_pieces(q, p, K, s_order, t_order):
     """Slots and weighted pieces of the layered plan (module docstring)."""
-    t_lay = t_order[p[t_order] > 0]
-    s_lay = s_order[::-1]
-    s_lay = s_lay[p[s_lay] > 0]
-    layout = np.concatenate([t_lay, s_lay]).astype(np.int64)
+    layout = np.concatenate([t_order, s_order[::-1]]).astype(np.int64, copy=False)
+    pl = p[layout]
+    pos = pl > 0
+    if not pos.all():  # tokens with p = 0 own no ranks
+        nT = int(np.count_nonzero(pos[:t_order.size]))
+        layout, pl = layout[pos], pl[pos]
+    else:
+        nT = t_order.size
     m = layout.size
-    nT = t_lay.size
     edges = np.empty(m + 1)
     edges[0] = 0.0
-    np.cumsum(p[layout], out=edges[1:])
-    edges = np.minimum(edges, 1.0)
+    np.cumsum(pl, out=edges[1:])
+    np.minimum(edges, 1.0, out=edges)
     if m:
         edges[-1] = 1.0
     start, end = edges[:-1], edges[1:]
     L = end - start
     M = _mass(start, end, K)
-    qs = q[layout]
+    # slack: q - M on T (read from c inwards), M - q on S* (from c outwards); slots of length 0 take no part
+    slack = q[layout] - M
+    slack[nT:] *= -1.0
+    slack[L <= 0] = 0.0
+    iy, iz, a1 = _match(slack[nT - 1::-1] if nT else slack[:0])
+    jy, jz, a2 = _match(slack[nT:])
+    y = np.concatenate([nT - 1 - iy, nT + jy])
+    z = np.concatenate([nT - 1 - iz, nT + jz])
+    amt = np.concatenate([a1, a2])
+    Ly, Lz = L[y], L[z]
     with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(L > 0, M / np.where(L > 0, L, 1.0), 0.0)
-    ys, zs, amts = [], [], []
-    # T side: from c inwards (reversed), slack q - M
-    if nT:
-        rev = np.arange(nT - 1, -1, -1)
-        d = np.where(L[rev] > 0, qs[rev] - M[rev], 0.0)
-        iy, iz, a = _match(d)
-        ys.append(rev[iy]), zs.append(rev[iz]), amts.append(a)
-    if m > nT:
-        idx = np.arange(nT, m)
-        d = np.where(L[idx] > 0, M[idx] - qs[idx], 0.0)
-        iy, iz, a = _match(d)
-        ys.append(idx[iy]), zs.append(idx[iz]), amts.append(a)
-    y = np.concatenate(ys) if ys else np.zeros(0, dtype=np.int64)
-    z = np.concatenate(zs) if zs else np.zeros(0, dtype=np.int64)
-    amt = np.concatenate(amts) if amts else np.zeros(0)
-    den = np.abs(rho[y] - rho[z])
-    ok = (den > 0) & (L[y] > 0) & (L[z] > 0)
-    y, z, amt, den = y[ok], z[ok], amt[ok], den[ok]
+        den = np.abs(M[y] / Ly - M[z] / Lz)  # |ρ_y - ρ_z|
+    ok = (den > 0) & (Ly > 0) & (Lz > 0)
+    if not ok.all():
+        y, z, amt, den, Ly, Lz = y[ok], z[ok], amt[ok], den[ok], Ly[ok], Lz[ok]
     ell = amt / den
-    fy = ell / L[y]
-    fz = ell / L[z]
+    fy = ell / Ly
+    fz = ell / Lz
     given = np.bincount(y, weights=fy, minlength=m) + np.bincount(z, weights=fz, minlength=m)
-    scale = 1.0 / np.maximum(given, 1.0)
-    s = np.minimum(scale[y], scale[z])
-    fy, fz = fy * s, fz * s
-    given = np.bincount(y, weights=fy, minlength=m) + np.bincount(z, weights=fz, minlength=m)
+    if np.any(given > 1.0):  # rounding only (the weights are < 1 in exact arithmetic): scale those matches down
+        scale = 1.0 / np.maximum(given, 1.0)
+        s = np.minimum(scale[y], scale[z])
+        fy, fz = fy * s, fz * s
+        given = np.bincount(y, weights=fy, minlength=m) + np.bincount(z, weights=fz, minlength=m)
     self_w = np.maximum(1.0 - given, 0.0)
     slot = np.concatenate([np.arange(m), y, z])
     owner = np.concatenate([layout, layout[z], layout[y]])
     weight = np.concatenate([self_w, fy, fz])
-    order = np.lexsort((owner, slot))
-    return edges, layout, slot[order], owner[order], weight[order], int(y.size)
+    return edges, M, layout, slot, owner, weight, int(y.size)  # unsorted: grouped by owner on first use only
 
 
 _GL = {}
@@ -225,13 +223,14 @@ class LayeredVerifier:
     exact_value: bool = False
     plan: str = "layered"
     plan_dtype: str = "float64"
+    slot_mass: np.ndarray | None = field(default=None, repr=False)
+    cut_mask: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         n, k = self.target.size, self.k
         self.n = n
-        self.piece_start = self.slot_edges[:-1][self.piece_slot]
-        self.piece_end = self.slot_edges[1:][self.piece_slot]
-        slot_mass = _mass(self.slot_edges[:-1], self.slot_edges[1:], k)
+        slot_mass = self.slot_mass if self.slot_mass is not None else _mass(self.slot_edges[:-1],
+                                                                              self.slot_edges[1:], k)
         self.selection_law = np.bincount(self.piece_owner, weights=self.piece_weight * slot_mass[self.piece_slot],
                                          minlength=n)
         q, pI = self.target, self.selection_law
@@ -241,8 +240,9 @@ class LayeredVerifier:
         self.rejection_mass = float(np.sum(excess))
         self.residual = excess / self.rejection_mass if self.rejection_mass > 0 else q.copy()
         self.acceptance = float(np.sum(np.minimum(q, pI)))
-        self.cut_mask = np.zeros(n, dtype=bool)
-        self.cut_mask[list(self.cut_set)] = True
+        if self.cut_mask is None:
+            self.cut_mask = np.zeros(n, dtype=bool)
+            self.cut_mask[list(self.cut_set)] = True
         self.slides = {"swaps": self.swaps}
         self._g = None
 
@@ -270,6 +270,16 @@ class LayeredVerifier:
         return self._g
 
     @property
+    def piece_start(self) -> np.ndarray:
+        """Start of each piece's slot, shape (P,)."""
+        return self.slot_edges[:-1][self.piece_slot]
+
+    @property
+    def piece_end(self) -> np.ndarray:
+        """End of each piece's slot, shape (P,)."""
+        return self.slot_edges[1:][self.piece_slot]
+
+    @property
     def rank_length(self) -> np.ndarray:
         """``|R_y| = ∫ w_y`` (realised), shape (n,)."""
         return self._grouped()["rank_length"]
@@ -281,6 +291,12 @@ class LayeredVerifier:
     @property
     def num_pieces(self) -> int:
         return int(self.piece_slot.size)
+
+    def piece_stats(self) -> dict:
+        """Pieces per token over the tokens with ``p > 0``: ``{"pieces", "tokens", "mean", "max"}``."""
+        owned = self.pieces_per_token[self.draft > 0]
+        return {"pieces": self.num_pieces, "tokens": int(owned.size),
+                "mean": float(owned.mean()) if owned.size else 0.0, "max": int(owned.max()) if owned.size else 0}
 
     def __repr__(self) -> str:
         v = self.value if isinstance(self.value, Fraction) else f"{float(self.value):.15g}"
@@ -494,6 +510,9 @@ def layered_verifier_from_cut(q, p, k: int, value, cut, s_order, t_order, exact_
     """
     q = np.asarray(q, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
-    edges, layout, slot, owner, weight, swaps = _layered_pieces(q, p, k, np.asarray(s_order, dtype=np.int64),
+    edges, M, layout, slot, owner, weight, swaps = _layered_pieces(q, p, k, np.asarray(s_order, dtype=np.int64),
                                                                  np.asarray(t_order, dtype=np.int64))
-    return LayeredVerifier(value, tuple(cut), k, q, p, edges, layout, slot, owner, weight, swaps, exact_value)
+    mask = np.zeros(q.size, dtype=bool)
+    mask[np.asarray(s_order, dtype=np.int64)] = True
+    return LayeredVerifier(value, tuple(cut), k, q, p, edges, layout, slot, owner, weight, swaps, exact_value,
+                           slot_mass=M, cut_mask=mask)

@@ -126,7 +126,7 @@ def build_table(sizes, reps, engine="auto", plans=("greedy",)):
                                                "output_error"))
                 st = v.piece_stats()
                 moves = (f"{v.slides['T']} | {v.slides['S']} | {v.slides['forced']}" if plan == "greedy"
-                         else f"{v.swaps} | - | -")
+                         else f"{v.swaps['T']} + {v.swaps['S']} (T + S*) | - | -")
                 print(f"| {fam} | {n} | {k} | {plan} | {t_build:.3f} | {t_sort * 1e3:.2f} | {t_build / t_sort:.0f}x | "
                       f"{moves} | {st['mean']:.3f}, {st['max']} | {worst:.1e} / {r['mass_bound']:.1e} |", flush=True)
                 if n == big:

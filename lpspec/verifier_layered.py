@@ -169,6 +169,7 @@ def _layered_pieces(q, p, K, s_order, t_order):
     with np.errstate(divide="ignore", invalid="ignore"):
         den = np.abs(M[y] / Ly - M[z] / Lz)  # |ρ_y - ρ_z|
     ok = (den > 0) & (Ly > 0) & (Lz > 0)
+    swaps = {"T": int(np.count_nonzero(ok[:iy.size])), "S": int(np.count_nonzero(ok[iy.size:]))}
     if not ok.all():
         y, z, amt, den, Ly, Lz = y[ok], z[ok], amt[ok], den[ok], Ly[ok], Lz[ok]
     ell = amt / den
@@ -184,7 +185,7 @@ def _layered_pieces(q, p, K, s_order, t_order):
     slot = np.concatenate([np.arange(m), y, z])
     owner = np.concatenate([layout, layout[z], layout[y]])
     weight = np.concatenate([self_w, fy, fz])
-    return edges, M, layout, slot, owner, weight, int(y.size)  # unsorted: grouped by owner on first use only
+    return edges, M, layout, slot, owner, weight, swaps  # unsorted: grouped by owner on first use only
 
 
 _GL = {}
@@ -219,7 +220,7 @@ class LayeredVerifier:
     piece_slot: np.ndarray = field(repr=False)
     piece_owner: np.ndarray = field(repr=False)
     piece_weight: np.ndarray = field(repr=False)
-    swaps: int = 0
+    swaps: dict = field(default_factory=dict)
     exact_value: bool = False
     plan: str = "layered"
     plan_dtype: str = "float64"
@@ -243,7 +244,7 @@ class LayeredVerifier:
         if self.cut_mask is None:
             self.cut_mask = np.zeros(n, dtype=bool)
             self.cut_mask[list(self.cut_set)] = True
-        self.slides = {"swaps": self.swaps}
+        self.slides = dict(self.swaps)  # fractional swaps per side (the greedy's counterpart: windows slid)
         self._g = None
 
     # ------------------------------------------------------------------ pieces grouped by owner

@@ -95,7 +95,7 @@ def _match(d: np.ndarray):
 
     >>> i, j, a = _match(np.array([0.5, -0.2, 0.1, -0.3]))
     >>> i.tolist(), j.tolist(), np.round(a, 12).tolist()
-    ([1, 3, 3], [0, 0, 2], [0.2, 0.3, 0.0])
+    ([1, 3], [0, 0], [0.2, 0.3])
     """
     deficit = np.maximum(-d, 0.0)
     surplus = np.maximum(d, 0.0)

@@ -234,3 +234,24 @@ def test_n128000_value_matches_the_greedy_and_the_cut(k):
     if greedy is not None:
         assert abs(lay.acceptance - greedy.acceptance) <= 1e-11
     assert report["side_error"] <= report["mass_bound"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", [2, 4])
+def test_n128000_a_million_samples(k):
+    # tokens with thousands of weighted pieces (one surplus token paired with many deficits) are sampled too
+    q, p = lm_pair(128_000, 5)
+    v = optimal_verifier(target=q, drafts=p, k=k, plan="layered")
+    v.check()
+    assert v.piece_stats()["max"] > 100
+    rng = np.random.default_rng(1)
+    N = 1_000_000
+    x = rng.choice(q.size, size=(N, k), p=p)
+    out, _ = v.sample(x, rng=rng)
+    member = np.any(x == out[:, None], axis=1)
+    lo, hi = wilson(int(member.sum()), N)
+    assert lo <= min_cut_by_sort(q, p, k) <= hi
+    counts = np.bincount(out, minlength=q.size)
+    for y in np.argsort(q)[-20:]:
+        lo, hi = wilson(int(counts[y]), N)
+        assert lo <= q[y] <= hi

@@ -255,3 +255,22 @@ def test_n128000_a_million_samples(k):
     for y in np.argsort(q)[-20:]:
         lo, hi = wilson(int(counts[y]), N)
         assert lo <= q[y] <= hi
+
+
+def test_check_fails_on_a_broken_plan():
+    v = optimal_verifier(target=[4 / 18, 5 / 18, 1 / 18, 8 / 18], drafts=[8 / 24, 4 / 24, 5 / 24, 7 / 24], k=2,
+                         plan="layered")
+    v.check()
+    frac = np.flatnonzero((v.piece_weight > 0) & (v.piece_weight < 1))[0]
+    v.piece_weight[frac] *= 0.5  # a slot's weights no longer sum to 1
+    with pytest.raises(AssertionError, match="weights"):
+        v.check()
+
+
+@pytest.mark.parametrize("k", [50, 10**6])
+def test_large_k_builds_and_checks(k):
+    # the min-cut recomputed here; at huge K the whole T side is squeezed near rank 0
+    q, p = np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.25, 0.25, 0.3, 0.2])
+    v = optimal_verifier(target=q, drafts=p, k=k, plan="layered")
+    v.check()
+    assert abs(v.acceptance - min_cut_by_sort(q, p, k)) <= 1e-12

@@ -91,28 +91,41 @@ def _match(d: np.ndarray):
 
     Returns ``(i_deficit, i_surplus, amount)``: the ``j``-th unit of the cumulative deficit ``Σ (-d)^+`` goes to
     the ``j``-th unit of the cumulative surplus ``Σ d^+``; the pieces between the merged breakpoints of the two
-    ``cumsum`` arrays. Pairs with the surplus *after* the deficit (possible only by rounding) are dropped.
+    ``cumsum`` arrays (merged by two ``searchsorted`` passes, no sort). Pairs with the surplus *after* the deficit (possible only by rounding) are dropped.
 
     >>> i, j, a = _match(np.array([0.5, -0.2, 0.1, -0.3]))
     >>> i.tolist(), j.tolist(), np.round(a, 12).tolist()
     ([1, 3], [0, 0], [0.2, 0.3])
     """
-    deficit = np.maximum(-d, 0.0)
-    surplus = np.maximum(d, 0.0)
+    ia = np.flatnonzero(d < 0)  # deficit tokens
+    ib = np.flatnonzero(d > 0)  # surplus tokens
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-    if not deficit.any() or not surplus.any():
+    if ia.size == 0 or ib.size == 0:
         return empty
-    Dc = np.cumsum(deficit)
-    Sc = np.cumsum(surplus)
-    total = min(Dc[-1], Sc[-1])
-    br = np.concatenate([Dc[deficit > 0], Sc[surplus > 0]])
-    br.sort()  # duplicates give empty segments, dropped below
-    br = np.append(br[br < total], total)
-    lo = np.concatenate([[0.0], br[:-1]])
-    amount = br - lo
-    iy = np.minimum(np.searchsorted(Dc, br, side="left"), d.size - 1)
-    iz = np.minimum(np.searchsorted(Sc, br, side="left"), d.size - 1)
-    keep = (amount > 0) & (iz < iy) & (deficit[iy] > 0) & (surplus[iz] > 0)
+    A = np.cumsum(-d[ia])  # cumulative deficit at the end of each deficit token (strictly increasing)
+    B = np.cumsum(d[ib])  # cumulative surplus at the end of each surplus token
+    total = min(A[-1], B[-1])
+    # merge the two breakpoint lists without a sort: the segment ending at A[i] belongs to deficit ia[i] and the
+    # surplus token whose range holds it (the first B >= A[i]); the one ending at B[j] to surplus ib[j] and the
+    # first A >= B[j]. On a tie A[i] == B[j], B[j] is put after A[i] (an empty segment, dropped below).
+    a_in_b = np.searchsorted(B, A, side="left")
+    b_in_a = np.searchsorted(A, B, side="left")
+    tie = (b_in_a < A.size) & (A[np.minimum(b_in_a, A.size - 1)] == B)
+    n_all = A.size + B.size
+    br = np.empty(n_all)
+    iy = np.empty(n_all, dtype=np.int64)
+    iz = np.empty(n_all, dtype=np.int64)
+    pos_a = np.arange(A.size) + a_in_b
+    pos_b = np.arange(B.size) + b_in_a + tie
+    br[pos_a], br[pos_b] = A, B
+    iy[pos_a] = ia
+    iz[pos_a] = ib[np.minimum(a_in_b, ib.size - 1)]
+    iy[pos_b] = ia[np.minimum(b_in_a, ia.size - 1)]
+    iz[pos_b] = ib
+    last = int(np.searchsorted(br, total, side="right"))  # breakpoints up to the smaller total
+    br, iy, iz = br[:last], iy[:last], iz[:last]
+    amount = np.diff(br, prepend=0.0)
+    keep = (amount > 0) & (iz < iy)
     return iy[keep], iz[keep], amount[keep]
 
 

@@ -338,7 +338,7 @@ class LayeredVerifier:
             \\qquad G_t(s) = \\frac{1}{|R_t|} \\int_s^1 w_t,
 
         ``c_t`` = how many drafts show ``t``. On a slot every ``G_t`` is linear, so the integrand is a polynomial of
-        degree ``K - 1``: Gauss–Legendre with ``⌈K/2⌉ + 1`` nodes per slot is exact.
+        degree ``K - 1``: Gauss–Legendre with ``⌊K/2⌋ + 1 >= ⌈K/2⌉`` nodes per slot is exact.
         """
         t = self._tuple(x)
         g = self._grouped()

@@ -274,3 +274,19 @@ def test_large_k_builds_and_checks(k):
     v = optimal_verifier(target=q, drafts=p, k=k, plan="layered")
     v.check()
     assert abs(v.acceptance - min_cut_by_sort(q, p, k)) <= 1e-12
+
+
+@pytest.mark.parametrize("n", [999, 1000, 4001])
+def test_pathological_pair_with_p_star_one(n):
+    # issue 18's pair: target softmax(z), draft softmax(0.8 z + 0.3 noise), K = 4; P* = 1 up to rounding, where
+    # the verifier takes the full cut and the layout's S* prefix sums are 0 in exact arithmetic (rounding decides
+    # their sign: pairs on the wrong side are dropped and check() must still pass)
+    rng = np.random.default_rng(n)
+    z = 3.0 * rng.standard_normal(n)
+    q, p = softmax(z), softmax(0.8 * z + 0.3 * rng.standard_normal(n))
+    v = optimal_verifier(target=q, drafts=p, k=4, plan="layered")
+    report = v.check()
+    cut = min_cut_by_sort(q, p, 4)
+    assert abs(v.acceptance - cut) <= 1e-12 and abs(float(v.value) - cut) <= 1e-12
+    assert v.value == 1.0 and len(v.cut_set) == n  # the full cut (tie rule)
+    assert report["output_error"] <= report["mass_bound"]

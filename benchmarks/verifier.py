@@ -19,6 +19,9 @@ tempered), ``lm2`` (draft = softmax(0.8 logits + 0.3 N(0, 1)): P* = 1 at K = 4, 
 ``dirichlet`` (``q, p ~ Dirichlet(0.05)``: adversarial, many tiny masses), ``packed`` (``p`` uniform,
 ``q`` half on one token and the other ratios within 0.1 % of each other). Timings: median of ``--reps``.
 
+``--plan greedy|layered|both`` picks the optimal plan timed in the build and sampling tables (``layered``: the
+vectorised weighted plan of :mod:`lpspec.verifier.layered`; ``both``: side by side, each next to its own argsort).
+
 Run::
 
     python benchmarks/verifier.py            # the figures in benchmarks/README.md (a few minutes on 2 cores)
@@ -38,7 +41,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lpspec import canonical_decomposition, optimal_verifier  # noqa: E402
+from lpspec import canonical_decomposition, make_instance, optimal_verifier  # noqa: E402
+from lpspec.verifier.rank import verifier_for  # noqa: E402
 
 
 def softmax(z):
@@ -98,33 +102,46 @@ def compile_time(engine):
     return time.perf_counter() - t
 
 
-def build_table(sizes, reps, engine="auto"):
-    first = compile_time(engine)
+def build_table(sizes, reps, engine="auto", plans=("greedy",)):
+    first = compile_time(engine) if "greedy" in plans else None
     if first is not None:
         print(f"\nnumba: first call (compile, or load from the on-disk cache) {first:.2f} s, not in the table")
-    print(f"\n## Build (engine={engine!r}) — ratio to a bare np.argsort(q/p) in the same process (best of reps)")
-    print("| pair | n | K | build (s) | argsort (ms) | ratio | slid T | slid S* | forced | pieces/token (mean, max) |"
-          " check: worst mass error / bound |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"\n## Build (plans {', '.join(plans)}; engine={engine!r} for the greedy) — ratio to a bare np.argsort(q/p) "
+          "in the same process (best of reps)")
+    print("| pair | n | K | plan | build (s) | argsort (ms) | ratio | from an Instance: ratio | slid T (greedy) or "
+          "swaps (layered) | slid S* | forced | pieces/token (mean, max) | check: worst mass error / bound |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     big = max(n for n, _ in sizes)
-    ratios, slowest = [], (0.0, "")
+    ratios = {plan: [] for plan in plans}
+    inst_ratios = {plan: [] for plan in plans}
+    slowest = {plan: (0.0, "") for plan in plans}
     for fam in FAMILIES:
         for n, k in sizes:
             q, p = FAMILIES[fam](n, np.random.default_rng(n + k))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t_sort, _ = timed(lambda: np.argsort(q / p), max(reps, 9), best=True)
-            t_build, v = timed(lambda: optimal_verifier(target=q, drafts=p, k=k, engine=engine), reps, best=True)
-            r = v.check()
-            worst = max(r[key] for key in ("side_error", "value_error", "residual_error", "sum_error", "output_error"))
-            st = v.piece_stats()
-            print(f"| {fam} | {n} | {k} | {t_build:.3f} | {t_sort * 1e3:.2f} | {t_build / t_sort:.0f}x | "
-                  f"{v.slides['T']} | {v.slides['S']} | {v.slides['forced']} | {st['mean']:.3f}, {st['max']} | "
-                  f"{worst:.1e} / {r['mass_bound']:.1e} |", flush=True)
-            if n == big:
-                ratios.append(t_build / t_sort)
-                slowest = max(slowest, (t_build, f"{fam} K={k}"))
-    print(f"\nn = {big}: median ratio {statistics.median(ratios):.0f}x, worst {max(ratios):.0f}x over {len(ratios)} "
-          f"pairs; slowest build {slowest[0]:.3f} s ({slowest[1]})", flush=True)
+            for plan in plans:
+                with np.errstate(divide="ignore", invalid="ignore"):  # the baseline next to each build
+                    t_sort, _ = timed(lambda: np.argsort(q / p), max(reps, 9), best=True)
+                t_build, v = timed(lambda: optimal_verifier(target=q, drafts=p, k=k, engine=engine, plan=plan), reps,
+                                   best=True)
+                inst = make_instance(target=q, drafts=p, k=k)  # without the input validation (make_instance)
+                t_inst, _ = timed(lambda: verifier_for(inst, engine=engine, plan=plan), reps, best=True)
+                r = v.check()
+                worst = max(r[key] for key in ("side_error", "value_error", "residual_error", "sum_error",
+                                               "output_error"))
+                st = v.piece_stats()
+                moves = (f"{v.slides['T']} | {v.slides['S']} | {v.slides['forced']}" if plan == "greedy"
+                         else f"{v.swaps['T']} + {v.swaps['S']} (T + S*) | - | -")
+                print(f"| {fam} | {n} | {k} | {plan} | {t_build:.3f} | {t_sort * 1e3:.2f} | {t_build / t_sort:.0f}x | "
+                      f"{t_inst / t_sort:.0f}x | {moves} | {st['mean']:.3f}, {st['max']} | {worst:.1e} / {r['mass_bound']:.1e} |", flush=True)
+                if n == big:
+                    ratios[plan].append(t_build / t_sort)
+                    inst_ratios[plan].append(t_inst / t_sort)
+                    slowest[plan] = max(slowest[plan], (t_build, f"{fam} K={k}"))
+    for plan in plans:
+        print(f"\nn = {big}, plan={plan!r}: median ratio {statistics.median(ratios[plan]):.0f}x, worst "
+              f"{max(ratios[plan]):.0f}x over {len(ratios[plan])} pairs; slowest build {slowest[plan][0]:.3f} s "
+              f"({slowest[plan][1]}); from an Instance: median {statistics.median(inst_ratios[plan]):.0f}x, worst "
+              f"{max(inst_ratios[plan]):.0f}x", flush=True)
 
 
 def batched_table(n, B, reps):
@@ -163,19 +180,20 @@ def batched_table(n, B, reps):
               f"{int(vb.slid.sum())}/{B} |", flush=True)
 
 
-def sampling_table(n, N, ks):
+def sampling_table(n, N, ks, plans=("greedy",)):
     print(f"\n## Sampling — {N:,} tuples, ratio to drawing them with rng.choice")
-    print("| pair | n | K | rng.choice (s) | verifier.sample (s) | ratio | tuples/s | acceptance (P*) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| pair | n | K | plan | rng.choice (s) | verifier.sample (s) | ratio | tuples/s | acceptance (P*) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for fam in ("lm", "dirichlet"):
         for k in ks:
             q, p = FAMILIES[fam](n, np.random.default_rng(3 + k))
-            v = optimal_verifier(target=q, drafts=p, k=k)
-            rng = np.random.default_rng(0)
-            t_draw, tuples = timed(lambda: rng.choice(n, size=(N, k), p=p), 1)
-            t_s, (out, acc) = timed(lambda: v.sample(tuples, rng=rng), 1)
-            print(f"| {fam} | {n} | {k} | {t_draw:.3f} | {t_s:.3f} | {t_s / t_draw:.2f}x | {N / t_s:,.0f} | "
-                  f"{acc.mean():.5f} ({float(v.value):.5f}) |", flush=True)
+            for plan in plans:
+                v = optimal_verifier(target=q, drafts=p, k=k, plan=plan)
+                rng = np.random.default_rng(0)
+                t_draw, tuples = timed(lambda: rng.choice(n, size=(N, k), p=p), 1)
+                t_s, (out, acc) = timed(lambda: v.sample(tuples, rng=rng), 1)
+                print(f"| {fam} | {n} | {k} | {plan} | {t_draw:.3f} | {t_s:.3f} | {t_s / t_draw:.2f}x | "
+                      f"{N / t_s:,.0f} | {acc.mean():.5f} ({float(v.value):.5f}) |", flush=True)
 
 
 def lp_side_by_side():
@@ -199,17 +217,20 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--engine", default="auto", choices=("auto", "numba", "numpy"))
     ap.add_argument("--build-only", action="store_true", help="only the build table")
+    ap.add_argument("--plan", default="greedy", choices=("greedy", "layered", "both"),
+                    help="which optimal plan the build table times (both: side by side, same baselines)")
     args = ap.parse_args(argv)
     big = 20_000 if args.quick else 128_000
     print(f"# benchmarks/verifier.py — {platform.machine()}, {platform.python_version()}, numpy {np.__version__}")
-    build_table([(1000, 2), (1000, 8), (big, 2), (big, 4), (big, 8)], args.reps, args.engine)
+    plans = ("greedy", "layered") if args.plan == "both" else (args.plan,)
+    build_table([(1000, 2), (1000, 8), (big, 2), (big, 4), (big, 8)], args.reps, args.engine, plans)
     if args.build_only:
         return
     import torch
 
     # B = 64 as specified on a GPU; on a shared 2-core CPU 16 rows (the ratio to torch.sort is per batch)
     batched_table(big, 8 if args.quick else (64 if torch.cuda.is_available() else 16), args.reps)
-    sampling_table(big, 100_000 if args.quick else 1_000_000, (2, 8))
+    sampling_table(big, 100_000 if args.quick else 1_000_000, (2, 8), plans)
     if not args.quick:
         lp_side_by_side()
 

@@ -42,7 +42,7 @@ ties to the lower index). When ``P* = 1`` to within :func:`one_tolerance` the em
 verifier then takes the full cut (``S*`` = every token with ``p > 0``) and reports ``value = 1``, so the plan does
 not depend on which of the two the rounding favours (exact input: decided in rationals, same cut).
 
-Engines. ``engine="numba"`` runs the ``S*`` side's loop compiled (:mod:`lpspec.verifier.kernel`, a transcription
+Engines. ``engine="numba"`` runs the ``S*`` side's loop compiled (:mod:`lpspec.verifier.rank.kernel`, a transcription
 of :meth:`_Side.place`, same pieces bit for bit); ``"numpy"`` the code below; ``"auto"`` numba when installed.
 
 Floating point. The rank sets are float64 objects (the roots are algebraic numbers): with ``u = 2^-53``,
@@ -987,10 +987,15 @@ def _float_cut(q: np.ndarray, p: np.ndarray, k: int):
     return order, best, float(values[best])
 
 
-def verifier_for(inst: Instance, *, engine: str = "auto") -> OptimalVerifier:
+PLANS = ("greedy", "layered")
+
+
+def verifier_for(inst: Instance, *, engine: str = "auto", plan: str = "greedy") -> OptimalVerifier:
     """:func:`optimal_verifier` on an already built :class:`~lpspec.core.instance.Instance`."""
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r} must be one of {ENGINES}.")
+    if plan not in PLANS:
+        raise ValueError(f"plan={plan!r} must be one of {PLANS}.")
     if inst.law != "independent":
         raise ValueError(_NOT_APPLICABLE.format(what=f"law={inst.law!r}"))
     if not inst.identical:
@@ -1015,6 +1020,10 @@ def verifier_for(inst: Instance, *, engine: str = "auto") -> OptimalVerifier:
         s_order = order[:best]
         t_order = order[best:][::-1]
         cut = tuple(np.sort(s_order).tolist())
+    if plan == "layered":
+        from .layered import layered_verifier_from_cut
+
+        return layered_verifier_from_cut(q, p, K, value, cut, s_order, t_order, inst.exact)
     return _build(q, p, K, value, cut, s_order, t_order, inst.exact, engine)
 
 
@@ -1036,7 +1045,7 @@ def _kernel(engine: str):
 
 
 def _place_star_side(side: _Side, tokens, lengths, targets, kernel) -> None:
-    """:meth:`_Side.place` for the ``S*`` side through the compiled loop (same pieces, :mod:`lpspec.verifier.kernel`)."""
+    """:meth:`_Side.place` for the ``S*`` side through the compiled loop (same pieces, :mod:`lpspec.verifier.rank.kernel`)."""
     m = tokens.size
     if m == 0:
         return
@@ -1096,7 +1105,7 @@ def _build(q, p, K, value, cut, s_order, t_order, exact_value: bool, engine: str
 
 @keyword_aliases(refused=DRAFTS)
 def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "independent",
-                     engine: str = "auto") -> OptimalVerifier:
+                     engine: str = "auto", plan: str = "greedy") -> OptimalVerifier:
     """The exact optimal verifier for ``K`` identical independent drafts, at any vocabulary size.
 
     Rank-space selection (docs/theory.md §9): each token owns rank pieces of total length ``p(y)``; each draft
@@ -1123,9 +1132,15 @@ def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "indepe
         Must be ``"independent"``.
     engine : {"auto", "numba", "numpy"}
         Who runs the ``S*`` side's placement loop: ``"numba"`` the compiled transcription
-        (:mod:`lpspec.verifier.kernel`, optional extra ``lpspec[fast]``; the first call in a fresh environment
+        (:mod:`lpspec.verifier.rank.kernel`, optional extra ``lpspec[fast]``; the first call in a fresh environment
         compiles for a few seconds, then it is cached on disk), ``"numpy"`` the NumPy/Python path; both give
         identical pieces. ``"auto"``: numba when it is installed.
+    plan : {"greedy", "layered"}
+        ``"greedy"``: the sequential placement above (an :class:`OptimalVerifier`). ``"layered"``: a different
+        optimal plan built without a sequential loop (:mod:`lpspec.verifier.layered`: tokens laid out by ``q/p``,
+        deficits matched with surpluses by ``cumsum`` + ``searchsorted`` and fixed by fractional slot swaps, so
+        pieces carry weights); returns a :class:`lpspec.verifier.layered.LayeredVerifier` with the same methods.
+        Same value and output law, different selections (and block efficiency). ``engine`` is unused by it.
 
     Returns
     -------
@@ -1152,7 +1167,7 @@ def optimal_verifier(*, target, drafts, k: int | None = None, law: str = "indepe
     (0.984375, True)
     """
     inst = make_instance(target=target, drafts=drafts, k=k, law=law)
-    return verifier_for(inst, engine=engine)
+    return verifier_for(inst, engine=engine, plan=plan)
 
 
 #: The Instance twin of :func:`optimal_verifier` under the ``<name>_for`` pattern (same function as

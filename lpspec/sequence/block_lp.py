@@ -35,7 +35,7 @@ from .tree import DEFAULT_MAX_NODES, BlockTree, block_tree, tree_size
 __all__ = ["BLOCK_LP_METHODS", "MAX_EXACT_NODES", "MAX_REFERENCE_TUPLES", "BlockBounds", "BlockOptimum",
            "StartOptimum", "block_bounds", "block_optimum", "block_upper_bound"]
 
-BLOCK_LP_METHODS = ("auto", "p1", "p2", "p3", "exact")
+BLOCK_LP_METHODS = ("auto", "p1", "p2", "p3", "p3-lambda", "exact")
 #: Largest number of draft-path tuples ``n^{LK}`` for the references P1/P2 and for the sampler's coupling.
 MAX_REFERENCE_TUPLES = 4096
 #: Largest tree (nodes, root included) for ``method="exact"`` (rational basis solve and exhaustive oracle).
@@ -401,6 +401,130 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
     return c, y, cuts, z, rounds, h, ub, n_lemma, n_fixed, worst
 
 
+def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_per_round: int = 8,
+                     time_limit: float | None = None, strict: bool = True, verbose: bool = False,
+                     restrict: bool = True):
+    """P3 by cut generation over the slope ``λ`` (:mod:`lpspec.sequence.lambda_cuts`): each round adds, for the
+    most violated antichains ``V`` of the exact oracle, a ``λ``-block at the tangent slope ``g'(P(V))`` (on the
+    sub-forest spanned by ``V``'s ancestors when ``restrict``, else on the whole tree); an antichain already
+    inside a block of its slope (violated only within the LP tolerance) gets its own row.
+    Returns ``(c, y, cuts, z, rounds, worst)`` with the dual certificate in antichain form."""
+    import time
+
+    import highspy
+
+    from ..lp import _swallow_highs_banner
+    from .lambda_cuts import ancestors, flow_antichains, g_slope, lambda_block
+
+    _swallow_highs_banner()
+    n, length = tree.n, tree.length
+    off = _offsets(n, length)
+    nv = off[-1]
+    P = [np.asarray(x, dtype=np.float64) for x in tree.P]
+    ub = np.concatenate([g_value(P[d], k) for d in range(1, length + 1)])
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("solver", "simplex")
+    h.setOptionValue("primal_feasibility_tolerance", 1e-10)
+    h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+    h.addVars(nv, np.zeros(nv), ub)
+    h.changeColsCost(nv, np.arange(nv, dtype=np.int32), -np.ones(nv))
+    starts, idx, val, rhs = _lemma2_rows(tree)
+    h.addRows(len(rhs), np.full(len(rhs), -highspy.kHighsInf), rhs, len(idx), starts, idx, val)
+    n_lemma = len(rhs)
+    blocks = []  # (λ, first row, S, expand)
+    rows = []  # antichain rows: (nodes, row)
+    keys = set()
+    rounds = 0
+    began = time.perf_counter()
+
+    def covered(nodes, lam):
+        for lb, _, S, expand in blocks:
+            if abs(lb - lam) <= 1e-12 * max(1.0, lam) and all(
+                    np.all(np.isin(np.asarray(nodes[d], dtype=np.int64), S[d])) for d in range(1, length + 1)):
+                return True
+        return False
+
+    while True:
+        rounds += 1
+        h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise LPSolveError(f"the P3 (λ-blocks) LP ended {h.modelStatusToString(status)} (round {rounds}); it "
+                               "is always feasible (c = 0), so this is a solver failure.")
+        x = np.asarray(h.getSolution().col_value)
+        c = _levels(x[:nv], n, length)
+        worst, found = separate(c, P, k, tol=TOL * 1e-2)
+        if verbose:
+            print(f"round {rounds}: worst {worst:.3e}, {len(blocks)} λ-blocks ({h.getNumCol() - nv} h columns), "
+                  f"{len(rows)} rows, {time.perf_counter() - began:.2f} s", flush=True)
+        if worst <= TOL:
+            break
+        out_of_time = time_limit is not None and time.perf_counter() - began > time_limit
+        if rounds >= max_rounds or out_of_time:
+            if strict:
+                raise LPSolveError(f"P3 (λ-blocks) did not converge in {rounds} rounds / "
+                                   f"{time.perf_counter() - began:.1f} s (worst antichain violation {worst:.3g}); "
+                                   "lpspec.sequence.block_bounds gives a certified interval around τ* instead.")
+            break
+        added = 0
+        for a in found:
+            if a.violation <= TOL or added >= slopes_per_round:
+                continue
+            lam = float(g_slope(float(a.p_mass), k))
+            if covered(a.nodes, lam):
+                if a.key() not in keys:  # the block holds V within the LP tolerance only: add V's own row
+                    cols = _antichain_row(a.nodes, off)
+                    rows.append((a.nodes, h.getNumRow()))
+                    keys.add(a.key())
+                    h.addRow(-highspy.kHighsInf, float(g_value(a.p_mass, k)), len(cols), cols, np.ones(len(cols)))
+                    added += 1
+                continue
+            expand = ancestors(a.nodes, n) if restrict else None
+            ncols = h.getNumCol()
+            up, st, ix, va, S = lambda_block(P, lam, k, off, ncols, expand)
+            nh = sum(len(S[d]) for d in range(1, length + 1))
+            h.addVars(nh, np.zeros(nh), np.full(nh, highspy.kHighsInf))
+            blocks.append((lam, h.getNumRow(), S, expand))
+            h.addRows(len(up), np.full(len(up), -highspy.kHighsInf), up, len(ix), st, ix, va)
+            added += 1
+        if not added:
+            raise LPSolveError(f"the separation oracle found violation {worst} but no new λ-block or antichain row.")
+    sol = h.getSolution()
+    duals = np.maximum(0.0, -np.asarray(sol.row_dual))
+    y = _levels(duals[:n_lemma], n, length)
+    cuts = [nodes for nodes, _ in rows]
+    z = [float(duals[r]) for _, r in rows]
+    for lam, r0, S, expand in blocks:
+        alpha = [None] + [np.zeros(n ** d) for d in range(1, length + 1)]
+        beta = [None] + [np.zeros(n ** d) for d in range(1, length + 1)]
+        r = r0
+        for d in range(1, length + 1):
+            alpha[d][S[d]] = duals[r:r + len(S[d])]
+            r += len(S[d])
+        for d in range(1, length):
+            inner = S[d][expand[d][S[d]]] if expand is not None else S[d]
+            beta[d][inner] = duals[r:r + len(inner)]
+            r += len(inner)
+        w = float(duals[r])
+        if w <= 0.0:
+            continue
+        a_cuts, a_z = flow_antichains(alpha, beta, w, n)
+        cuts += a_cuts
+        z += a_z
+    lem = tree.check_lossless(c, tol=1e-7)
+    if not lem.ok or np.any(x[:nv] > ub + 1e-7):
+        raise LPSolveError(f"the P3 (λ-blocks) answer fails its residual check (Lemma 2 worst {lem.worst}).")
+    return c, y, cuts, z, rounds, worst
+
+
+def _p3_lambda_start(tree: BlockTree, k: int) -> StartOptimum:
+    c, y, cuts, z, rounds, _ = _solve_p3_lambda(tree, k)
+    bound, s = _dual_bound(tree, k, y, cuts, z)
+    return StartOptimum(tree.start, tree.tau(c), c, tree.block_law(c), 1 + bound, cuts, z, y, s, rounds)
+
+
 def _dual_bound(tree: BlockTree, k: int, y, cuts, z):
     """Weak duality: ``Σ_u c(u) <= Σ_a y(a) q(a|s0) + Σ_j z_j g(P(V_j)) + Σ_u s(u) g(P(u))`` for any ``y, z >= 0``
     with the singleton multipliers ``s(u) = max(0, 1 - y(u) + Σ_a q(a|u) y(ua) - Σ_{j: u ∈ V_j} z_j)``.
@@ -756,6 +880,8 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
             per[s] = _exact_start(tree, tree_f, k)
         elif method == "p3":
             per[s] = _p3_start(tree, k)
+        elif method == "p3-lambda":
+            per[s] = _p3_lambda_start(tree, k)
         elif method == "p2":
             per[s] = _p2_start(tree, k)
         else:

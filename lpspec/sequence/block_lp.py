@@ -35,7 +35,7 @@ from .tree import DEFAULT_MAX_NODES, BlockTree, block_tree, tree_size
 __all__ = ["BLOCK_LP_METHODS", "MAX_EXACT_NODES", "MAX_REFERENCE_TUPLES", "BlockBounds", "BlockOptimum",
            "StartOptimum", "block_bounds", "block_optimum", "block_upper_bound"]
 
-BLOCK_LP_METHODS = ("auto", "p1", "p2", "p3", "p3-lambda", "exact")
+BLOCK_LP_METHODS = ("auto", "p1", "p2", "p3", "p3-lambda", "p3-antichain", "exact")
 #: Largest number of draft-path tuples ``n^{LK}`` for the references P1/P2 and for the sampler's coupling.
 MAX_REFERENCE_TUPLES = 4096
 #: Largest tree (nodes, root included) for ``method="exact"`` (rational basis solve and exhaustive oracle).
@@ -124,7 +124,9 @@ def _prepare(target, drafts, start, k, length, method):
         law = [0] * n
         law[int(start)] = Fraction(1) if exact else 1.0
     if method == "auto":
-        method = "exact" if exact and tree_size(n, int(length)) <= MAX_EXACT_NODES else "p3"
+        method = "exact" if exact and tree_size(n, int(length)) <= MAX_EXACT_NODES else "p3-lambda"
+    if method == "p3-antichain":
+        method = "p3"
     if exact and method != "exact":
         q = np.array(q.tolist(), dtype=np.float64)
         p = np.array(p.tolist(), dtype=np.float64)
@@ -521,6 +523,8 @@ def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_p
 
 def _p3_lambda_start(tree: BlockTree, k: int) -> StartOptimum:
     c, y, cuts, z, rounds, _ = _solve_p3_lambda(tree, k)
+    keep = [j for j, zj in enumerate(z) if zj > 0]
+    cuts, z = [cuts[j] for j in keep], [z[j] for j in keep]
     bound, s = _dual_bound(tree, k, y, cuts, z)
     return StartOptimum(tree.start, tree.tau(c), c, tree.block_law(c), 1 + bound, cuts, z, y, s, rounds)
 
@@ -841,8 +845,12 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
         chain's stationary law.
     k, length : int
         ``K`` i.i.d. draft paths of ``L`` tokens.
-    method : {"auto", "p1", "p2", "p3", "exact"}
-        ``p3``: cut generation with the exact separation oracle (the default for floats); ``p1``/``p2``: the
+    method : {"auto", "p1", "p2", "p3-lambda", "p3", "p3-antichain", "exact"}
+        ``p3-lambda`` (the default for floats): cut generation over the slope ``λ`` — each round adds, at the
+        tangent slope ``g'(P(V))`` of the oracle's most violated antichains ``V``, a block of rows over auxiliary
+        tree variables that holds every antichain row at that slope at once (:mod:`lpspec.sequence.lambda_cuts`),
+        the certificate read back as antichains; ``p3`` (= ``p3-antichain``): cut generation over single
+        antichain rows with the exact separation oracle; ``p1``/``p2``: the
         tiny references (``n^{LK} <= MAX_REFERENCE_TUPLES``); ``exact``: P3's optimal basis re-solved and the
         primal, the dual and every antichain row verified in Fractions (exact chains, trees of at most
         ``MAX_EXACT_NODES`` nodes; the default for such input).

@@ -133,7 +133,7 @@ def flow_antichains(alpha, beta, w: float, n: int, *, floor: float = 1e-13):
     >>> a, z = flow_antichains([None, np.array([0.0, 0.5]), np.array([0.5, 0.5, 0.0, 0.0])],
     ...                        [None, np.array([0.5, 0.0])], 0.5, 2)
     >>> [[x.tolist() for x in v] for v in a], z
-    [[[], [1], [0, 1]]], [0.5]
+    ([[[], [1], [0, 1]]], [0.5])
     """
     length = len(alpha) - 1
     inflow = np.full(n, max(float(w), 0.0))

@@ -405,10 +405,11 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
 
 def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_per_round: int = 8,
                      time_limit: float | None = None, strict: bool = True, verbose: bool = False,
-                     restrict: bool = True):
+                     restrict: str | None = "siblings"):
     """P3 by cut generation over the slope ``λ`` (:mod:`lpspec.sequence.lambda_cuts`): each round adds, for the
     most violated antichains ``V`` of the exact oracle, a ``λ``-block at the tangent slope ``g'(P(V))`` (on the
-    sub-forest spanned by ``V``'s ancestors when ``restrict``, else on the whole tree); an antichain already
+    sub-forest of ``V``, its ancestors and, with ``restrict="siblings"``, their children; ``restrict="path"``
+    without the siblings; ``None``: the whole tree); an antichain already
     inside a block of its slope (violated only within the LP tolerance) gets its own row.
     Returns ``(c, y, cuts, z, rounds, worst)`` with the dual certificate in antichain form."""
     import time
@@ -435,7 +436,7 @@ def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_p
     starts, idx, val, rhs = _lemma2_rows(tree)
     h.addRows(len(rhs), np.full(len(rhs), -highspy.kHighsInf), rhs, len(idx), starts, idx, val)
     n_lemma = len(rhs)
-    blocks = []  # (λ, first row, S, expand)
+    blocks = []  # (λ, first row, S, B)
     rows = []  # antichain rows: (nodes, row)
     keys = set()
     rounds = 0
@@ -450,8 +451,17 @@ def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_p
 
     while True:
         rounds += 1
+        if time_limit is not None and not strict:  # stop inside a long solve too (bounds mode)
+            h.setOptionValue("time_limit", max(1.0, time_limit - (time.perf_counter() - began)))
         h.run()
         status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kTimeLimit and not strict:
+            # any y, z >= 0 still gives a valid bound (the singleton completion); c is repaired by the caller
+            x = np.asarray(h.getSolution().col_value)
+            c = _levels(x[:nv], n, length)
+            worst, _ = separate(c, P, k, tol=TOL * 1e-2)
+            worst = max(worst, 2 * TOL)
+            break
         if status != highspy.HighsModelStatus.kOptimal:
             raise LPSolveError(f"the P3 (λ-blocks) LP ended {h.modelStatusToString(status)} (round {rounds}); it "
                                "is always feasible (c = 0), so this is a solver failure.")
@@ -483,12 +493,12 @@ def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_p
                     h.addRow(-highspy.kHighsInf, float(g_value(a.p_mass, k)), len(cols), cols, np.ones(len(cols)))
                     added += 1
                 continue
-            expand = ancestors(a.nodes, n) if restrict else None
+            keep = ancestors(a.nodes, n, siblings=restrict == "siblings") if restrict else None
             ncols = h.getNumCol()
-            up, st, ix, va, S = lambda_block(P, lam, k, off, ncols, expand)
+            up, st, ix, va, S, B = lambda_block(P, lam, k, off, ncols, keep)
             nh = sum(len(S[d]) for d in range(1, length + 1))
             h.addVars(nh, np.zeros(nh), np.full(nh, highspy.kHighsInf))
-            blocks.append((lam, h.getNumRow(), S, expand))
+            blocks.append((lam, h.getNumRow(), S, B))
             h.addRows(len(up), np.full(len(up), -highspy.kHighsInf), up, len(ix), st, ix, va)
             added += 1
         if not added:
@@ -498,7 +508,7 @@ def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_p
     y = _levels(duals[:n_lemma], n, length)
     cuts = [nodes for nodes, _ in rows]
     z = [float(duals[r]) for _, r in rows]
-    for lam, r0, S, expand in blocks:
+    for lam, r0, S, B in blocks:
         alpha = [None] + [np.zeros(n ** d) for d in range(1, length + 1)]
         beta = [None] + [np.zeros(n ** d) for d in range(1, length + 1)]
         r = r0
@@ -506,9 +516,8 @@ def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_p
             alpha[d][S[d]] = duals[r:r + len(S[d])]
             r += len(S[d])
         for d in range(1, length):
-            inner = S[d][expand[d][S[d]]] if expand is not None else S[d]
-            beta[d][inner] = duals[r:r + len(inner)]
-            r += len(inner)
+            beta[d][B[d]] = duals[r:r + len(B[d])]
+            r += len(B[d])
         w = float(duals[r])
         if w <= 0.0:
             continue
@@ -516,7 +525,7 @@ def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_p
         cuts += a_cuts
         z += a_z
     lem = tree.check_lossless(c, tol=1e-7)
-    if not lem.ok or np.any(x[:nv] > ub + 1e-7):
+    if strict and (not lem.ok or np.any(x[:nv] > ub + 1e-7)):
         raise LPSolveError(f"the P3 (λ-blocks) answer fails its residual check (Lemma 2 worst {lem.worst}).")
     return c, y, cuts, z, rounds, worst
 
@@ -993,7 +1002,7 @@ def _feasible_scale(c, P, k: int) -> float:
 
 @keyword_aliases(refused=DRAFTS)
 def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_limit: float = 60.0,
-                 max_nodes: int | None = None) -> BlockBounds:
+                 max_nodes: int | None = None, method: str = "p3-antichain") -> BlockBounds:
     """A certified interval around ``τ*`` for trees too large for the exact cut generation within ``time_limit``.
 
     Runs P3's cut generation for at most ``time_limit`` seconds per start token, then reports
@@ -1003,6 +1012,9 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
     ``upper`` = the weak-duality bound of the relaxation's multipliers (docs/theory.md: any ``y, z >= 0``
     completed by singleton multipliers is dual feasible for the full P3, so it bounds ``τ*`` from above).
 
+    ``method`` picks the cut generation: ``"p3-antichain"`` (antichain rows) or ``"p3-lambda"`` (λ-blocks, the
+    certificate read back as antichains; see :func:`block_optimum`).
+
     Examples
     --------
     >>> b = block_bounds(target=[[.2, .8], [.5, .5]], drafts=[[.6, .4], [.3, .7]], start=0, k=3, length=3)
@@ -1011,6 +1023,8 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
     """
     import time
 
+    if method not in ("p3-antichain", "p3-lambda"):
+        raise ValueError(f"method={method!r} must be 'p3-antichain' or 'p3-lambda'.")
     q, p, law, k, length, _, _ = _prepare(target, drafts, start, k, length, "p3")
     q, p = np.asarray(q, dtype=np.float64), np.asarray(p, dtype=np.float64)
     _guard(q.shape[0], length, k, "p3", max_nodes)
@@ -1023,7 +1037,10 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
         if w <= 0:
             continue
         tree = block_tree(target=q, drafts=p, start=s, length=length, max_nodes=max_nodes)
-        c, y, cuts, z, r, *_, worst = _solve_p3(tree, k, time_limit=time_limit, strict=False)
+        if method == "p3-lambda":
+            c, y, cuts, z, r, worst = _solve_p3_lambda(tree, k, time_limit=time_limit, strict=False)
+        else:
+            c, y, cuts, z, r, *_, worst = _solve_p3(tree, k, time_limit=time_limit, strict=False)
         ub = 1 + _dual_bound(tree, k, y, cuts, z)[0]
         fixed = [np.ones(1)]
         for d in range(1, length + 1):

@@ -47,50 +47,58 @@ def g_slope(x, k: int):
     return k * (1.0 - x) ** (k - 1)
 
 
-def ancestors(nodes, n: int) -> list:
-    """``expand[d]`` (``d = 0..L-1``): boolean masks of the strict ancestors (root included) of an antichain's
-    nodes ``nodes[d]`` (``d = 0..L``) — the nodes a restricted ``λ``-block expands.
+def ancestors(nodes, n: int, *, siblings: bool = True) -> list:
+    """``keep[d]`` (``d = 0..L``): boolean masks of the sub-forest a restricted ``λ``-block lives on, from an
+    antichain's nodes ``nodes[d]`` (``d = 0..L``): the nodes of ``V`` and their ancestors (root included), and
+    with ``siblings`` every child of an ancestor too (prefix-closed either way).
 
     Examples
     --------
-    >>> [m.tolist() for m in ancestors((np.zeros(0, int), np.array([1]), np.array([0])), 2)]
-    [[True], [True, False]]
+    >>> V = (np.zeros(0, int), np.zeros(0, int), np.array([2]))
+    >>> [m.tolist() for m in ancestors(V, 2)], [m.tolist() for m in ancestors(V, 2, siblings=False)][1:]
+    ([[True], [True, True], [False, False, True, True]], [[False, True], [False, False, True, False]])
     """
     length = len(nodes) - 1
-    expand = [np.ones(1, dtype=bool)] + [np.zeros(n ** d, dtype=bool) for d in range(1, length)]
-    for e in range(2, length + 1):
+    keep = [np.ones(1, dtype=bool)] + [np.zeros(n ** d, dtype=bool) for d in range(1, length + 1)]
+    for e in range(1, length + 1):
         v = np.asarray(nodes[e], dtype=np.int64)
-        for d in range(1, e):
-            expand[d][v // n ** (e - d)] = True
-    return expand
+        for d in range(1, e + 1):
+            keep[d][v // n ** (e - d)] = True
+    if siblings:  # every child of a strict ancestor (keep[d] below is still "V or an ancestor" at depth d - 1)
+        strict = [np.ones(1, dtype=bool)] + [np.zeros(n ** d, dtype=bool) for d in range(1, length)]
+        for e in range(2, length + 1):
+            v = np.asarray(nodes[e], dtype=np.int64)
+            for d in range(1, e):
+                strict[d][v // n ** (e - d)] = True
+        keep = [keep[0]] + [np.repeat(strict[d - 1], n) for d in range(1, length + 1)]
+    return keep
 
 
-def lambda_block(P, lam: float, k: int, off: list, ncols: int, expand=None):
+def lambda_block(P, lam: float, k: int, off: list, ncols: int, keep=None):
     """The rows of one ``λ``-block over the ``c`` columns ``off[d] + i`` and new ``h`` columns ``ncols + j``.
 
-    With ``expand`` (boolean masks per depth ``0..L-1``, see :func:`ancestors`) the block lives on the
-    sub-forest ``S`` = the children of the expanded nodes: ``h`` only there, the sum row only at expanded
-    nodes. It then implies ``c(V) <= λ P(V) + g*(λ)`` for every antichain ``V ⊆ S`` (a relaxation of the full
-    block, still valid). Returns ``(upper, starts, index, value, S)`` in CSR form with ``S[d]`` the sorted node
-    indices of depth ``d`` carrying an ``h`` column (columns ``ncols + j`` in depth-then-index order); rows:
-    ``α`` rows (every node of ``S``), ``β`` rows (expanded nodes of ``S``, depth 1..L-1), the root row ``w``.
+    With ``keep`` (prefix-closed boolean masks per depth ``0..L``, see :func:`ancestors`) the block lives on the
+    sub-forest ``S`` of kept nodes: ``h`` only there, the sum row ``Σ_{ua ∈ S} h(ua) <= h(u)`` at kept nodes
+    with kept children. It then implies ``c(V) <= λ P(V) + g*(λ)`` for every antichain ``V ⊆ S`` (a relaxation
+    of the full block, still valid). Returns ``(upper, starts, index, value, S, B)`` in CSR form with ``S[d]``
+    the kept nodes of depth ``d`` (columns ``ncols + j`` in depth-then-index order) and ``B[d]`` the nodes with
+    a sum row; rows: ``α`` rows (every node of ``S``), ``β`` rows (``B``, depth 1..L-1), the root row ``w``.
 
     Examples
     --------
     >>> P = [np.ones(1), np.array([0.5, 0.5])]
-    >>> up, st, ix, va, S = lambda_block(P, 1.0, 2, [0, 0, 2], 2)
+    >>> up, st, ix, va, S, B = lambda_block(P, 1.0, 2, [0, 0, 2], 2)
     >>> up.tolist(), ix.tolist()  # c(u) - h(u) <= λP(u); h(0) + h(1) <= g*(1) = 1/4
     ([0.5, 0.5, 0.25], [0, 2, 1, 3, 2, 3])
     """
     length = len(P) - 1
     n = len(P[1])
-    if expand is None:
-        expand = [np.ones(len(P[d]), dtype=bool) for d in range(length)]
+    if keep is None:
+        keep = [np.ones(len(P[d]), dtype=bool) for d in range(length + 1)]
     S, base = [np.zeros(1, dtype=np.int64)], [0]
     col = ncols
     for d in range(1, length + 1):
-        parents = np.flatnonzero(expand[d - 1])
-        S.append((parents[:, None] * n + np.arange(n)[None, :]).ravel())
+        S.append(np.flatnonzero(keep[d]))
         base.append(col)
         col += len(S[d])
     starts, idx, val, up = [], [], [], []
@@ -103,21 +111,26 @@ def lambda_block(P, lam: float, k: int, off: list, ncols: int, expand=None):
         val.append(np.tile([1.0, -1.0], m))
         up.append(lam * np.asarray(P[d], dtype=np.float64)[S[d]])
         nnz += 2 * m
-    for d in range(1, length):  # β rows: Σ_a h(ua) - h(u) <= 0 at the expanded nodes of S
-        inner = np.flatnonzero(expand[d][S[d]])  # positions in S[d]
-        m = len(inner)
-        kids = base[d + 1] + np.searchsorted(S[d + 1], (S[d][inner][:, None] * n + np.arange(n)[None, :]))
-        starts.append(nnz + (n + 1) * np.arange(m))
-        idx.append(np.concatenate([kids, (base[d] + inner)[:, None]], axis=1).ravel())
-        val.append(np.tile(np.r_[np.ones(n), -1.0], m))
-        up.append(np.zeros(m))
-        nnz += (n + 1) * m
+    B = [np.zeros(0, dtype=np.int64)] * (length + 1)
+    for d in range(1, length):  # β rows: Σ_{ua kept} h(ua) - h(u) <= 0 at the kept nodes with kept children
+        kids = S[d + 1]
+        par, first, count = np.unique(kids // n, return_index=True, return_counts=True)
+        B[d] = par
+        rowid = np.concatenate([np.repeat(np.arange(len(par)), count), np.arange(len(par))])
+        cols = np.concatenate([base[d + 1] + np.arange(len(kids)), base[d] + np.searchsorted(S[d], par)])
+        vals = np.concatenate([np.ones(len(kids)), -np.ones(len(par))])
+        order = np.argsort(rowid, kind="stable")
+        starts.append(nnz + np.concatenate([[0], np.cumsum(count + 1)[:-1]]))
+        idx.append(cols[order])
+        val.append(vals[order])
+        up.append(np.zeros(len(par)))
+        nnz += len(kids) + len(par)
     starts.append(np.array([nnz]))  # the root row
-    idx.append(base[1] + np.arange(n))
-    val.append(np.ones(n))
+    idx.append(base[1] + np.arange(len(S[1])))
+    val.append(np.ones(len(S[1])))
     up.append(np.array([g_conjugate(float(lam), k)]))
     return (np.concatenate(up), np.concatenate(starts).astype(np.int32), np.concatenate(idx).astype(np.int32),
-            np.concatenate(val), S)
+            np.concatenate(val), S, B)
 
 
 def flow_antichains(alpha, beta, w: float, n: int, *, floor: float = 1e-13):

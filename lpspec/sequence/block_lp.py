@@ -405,7 +405,7 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
 
 def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_per_round: int = 8,
                      time_limit: float | None = None, strict: bool = True, verbose: bool = False,
-                     restrict: str | None = "siblings"):
+                     restrict: str | None = "siblings", options: dict | None = None):
     """P3 by cut generation over the slope ``λ`` (:mod:`lpspec.sequence.lambda_cuts`): each round adds, for the
     most violated antichains ``V`` of the exact oracle, a ``λ``-block at the tangent slope ``g'(P(V))`` (on the
     sub-forest of ``V``, its ancestors and, with ``restrict="siblings"``, their children; ``restrict="path"``
@@ -431,6 +431,8 @@ def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_p
     h.setOptionValue("solver", "simplex")
     h.setOptionValue("primal_feasibility_tolerance", 1e-10)
     h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+    for key, value in (options or {}).items():  # HiGHS options (experiments)
+        h.setOptionValue(key, value)
     h.addVars(nv, np.zeros(nv), ub)
     h.changeColsCost(nv, np.arange(nv, dtype=np.int32), -np.ones(nv))
     starts, idx, val, rhs = _lemma2_rows(tree)

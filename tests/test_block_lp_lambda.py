@@ -221,3 +221,33 @@ def test_slope_and_tangent():
                 num = (g_value(x + 1e-6, k) - g_value(x - 1e-6, k)) / 2e-6
                 assert abs(lam - num) < 1e-6
             assert abs(g_value(x, k) - (lam * x + g_conjugate(lam, k))) < 1e-12
+
+
+def test_certificate_is_checked_and_methods_named():
+    from lpspec.results import CheckFailed
+    from lpspec.sequence.block_lp import block_bounds
+
+    r = block_optimum(target=QF, drafts=PF, start=0, k=3, length=3)
+    assert r.method == "p3-lambda"  # the float default
+    s = r.per_start[0]
+    assert s.antichains and all(z > 0 for z in s.multipliers)
+    old = block_optimum(target=QF, drafts=PF, start=0, k=3, length=3, method="p3-antichain").check()
+    assert old.method == "p3" and abs(old.value - r.value) < 1e-9
+    s.multipliers = [0.0] * len(s.multipliers)  # a certificate without its antichain part bounds nothing
+    with pytest.raises(CheckFailed, match="dual bound"):
+        r.check()
+    b = block_bounds(target=QF, drafts=PF, start=0, k=3, length=3, method="p3-lambda")
+    assert b.converged and abs(b.upper - float(F(TABLE[(3, 3)]))) < 1e-9 and b.lower <= b.upper + 1e-9
+    with pytest.raises(ValueError, match="method="):
+        block_bounds(target=QF, drafts=PF, start=0, k=3, length=3, method="p9")
+
+
+def test_bounds_bracket_when_stopped_early():
+    # a time limit far below one round: the interval is still certified (lower feasible, upper weak duality)
+    rng = np.random.default_rng(6)
+    q, p = _chain(rng, 4), _chain(rng, 4)
+    from lpspec.sequence.block_lp import block_bounds
+
+    exact = block_optimum(target=q, drafts=p, start=0, k=3, length=3).check().value
+    b = block_bounds(target=q, drafts=p, start=0, k=3, length=3, method="p3-lambda", time_limit=0.0)
+    assert b.lower - 1e-9 <= exact <= b.upper + 1e-9

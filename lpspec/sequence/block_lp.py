@@ -454,7 +454,8 @@ def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_p
     while True:
         rounds += 1
         if time_limit is not None and not strict:  # stop inside a long solve too (bounds mode)
-            h.setOptionValue("time_limit", max(1.0, time_limit - (time.perf_counter() - began)))
+            left = max(1.0, time_limit - (time.perf_counter() - began))
+            h.setOptionValue("time_limit", h.getRunTime() + left)  # HiGHS's clock runs across run() calls
         h.run()
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kTimeLimit and not strict:

@@ -1005,7 +1005,7 @@ def _feasible_scale(c, P, k: int) -> float:
 
 @keyword_aliases(refused=DRAFTS)
 def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_limit: float = 60.0,
-                 max_nodes: int | None = None, method: str = "p3-antichain") -> BlockBounds:
+                 max_nodes: int | None = None, method: str = "p3-lambda") -> BlockBounds:
     """A certified interval around ``τ*`` for trees too large for the exact cut generation within ``time_limit``.
 
     Runs P3's cut generation for at most ``time_limit`` seconds per start token, then reports
@@ -1015,8 +1015,8 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
     ``upper`` = the weak-duality bound of the relaxation's multipliers (docs/theory.md: any ``y, z >= 0``
     completed by singleton multipliers is dual feasible for the full P3, so it bounds ``τ*`` from above).
 
-    ``method`` picks the cut generation: ``"p3-antichain"`` (antichain rows) or ``"p3-lambda"`` (λ-blocks, the
-    certificate read back as antichains; see :func:`block_optimum`).
+    ``method`` picks the cut generation: ``"p3-lambda"`` (λ-blocks, the default; the
+    certificate read back as antichains; see :func:`block_optimum`) or ``"p3-antichain"`` (antichain rows).
 
     Examples
     --------

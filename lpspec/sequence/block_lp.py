@@ -12,7 +12,9 @@ one free token). It is lossless iff its continuation table ``c(u) = Pr(Y strictl
       τ* = 1 + max Σ_{u≠∅} c(u)   s.t.  0 <= c(ua) <= q(a | u) c(u),  c(∅) = 1,
                                         c(V) <= g(P(V)) = 1 - (1 - P(V))^K   for every antichain V,
 
-  solved by cut generation with the exact separation oracle of :mod:`lpspec.sequence.antichain`.
+  solved by cut generation with the exact separation oracle of :mod:`lpspec.sequence.antichain`: over the
+  slope ``λ`` (``method="p3-lambda"``, the float default: one block of rows per slope holds every antichain row
+  at that slope, :mod:`lpspec.sequence.lambda_cuts`) or over single antichain rows (``"p3-antichain"``).
 
 Every answer carries a dual certificate (Lemma-2 multipliers ``y``, binding antichains with multipliers ``z``
 and singleton "box" multipliers) whose weak-duality bound is recomputed from the chains by ``check()``.

@@ -12,7 +12,9 @@ one free token). It is lossless iff its continuation table ``c(u) = Pr(Y strictl
       τ* = 1 + max Σ_{u≠∅} c(u)   s.t.  0 <= c(ua) <= q(a | u) c(u),  c(∅) = 1,
                                         c(V) <= g(P(V)) = 1 - (1 - P(V))^K   for every antichain V,
 
-  solved by cut generation with the exact separation oracle of :mod:`lpspec.sequence.antichain`.
+  solved by cut generation with the exact separation oracle of :mod:`lpspec.sequence.antichain`: over the
+  slope ``λ`` (``method="p3-lambda"``, the float default: one block of rows per slope holds every antichain row
+  at that slope, :mod:`lpspec.sequence.lambda_cuts`) or over single antichain rows (``"p3-antichain"``).
 
 Every answer carries a dual certificate (Lemma-2 multipliers ``y``, binding antichains with multipliers ``z``
 and singleton "box" multipliers) whose weak-duality bound is recomputed from the chains by ``check()``.
@@ -36,7 +38,7 @@ from .tree import DEFAULT_MAX_NODES, BlockTree, block_tree, tree_size
 __all__ = ["BLOCK_LP_METHODS", "MAX_EXACT_NODES", "MAX_REFERENCE_TUPLES", "BlockBounds", "BlockOptimum",
            "StartOptimum", "block_bounds", "block_optimum", "block_upper_bound"]
 
-BLOCK_LP_METHODS = ("auto", "p1", "p2", "p3", "exact")
+BLOCK_LP_METHODS = ("auto", "p1", "p2", "p3", "p3-lambda", "p3-antichain", "exact")
 #: Largest number of draft-path tuples ``n^{LK}`` for the references P1/P2 and for the sampler's coupling.
 MAX_REFERENCE_TUPLES = 4096
 #: Largest tree (nodes, root included) for ``method="exact"`` (rational basis solve and exhaustive oracle).
@@ -58,7 +60,9 @@ def _prepare(target, drafts, start, k, length, method):
         raise ValueError("method='exact' needs exact chains: pass target= and drafts= as Fractions (e.g. "
                          "Fraction('0.6')) or use method='p3' for floats.")
     if method == "auto":
-        method = "exact" if exact and tree_size(n, int(length)) <= MAX_EXACT_NODES else "p3"
+        method = "exact" if exact and tree_size(n, int(length)) <= MAX_EXACT_NODES else "p3-lambda"
+    if method == "p3-antichain":
+        method = "p3"
     if exact and method != "exact":
         q = np.array(q.tolist(), dtype=np.float64)
         p = np.array(p.tolist(), dtype=np.float64)
@@ -352,6 +356,144 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
     if not lem.ok or np.any(x > ub + 1e-7):
         raise LPSolveError(f"the P3 answer fails its residual check (Lemma 2 worst {lem.worst}).")
     return c, y, cuts, z, rounds, h, ub, n_lemma, n_fixed, worst
+
+
+def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_per_round: int = 8,
+                     time_limit: float | None = None, strict: bool = True, verbose: bool = False,
+                     restrict: str | None = "siblings", options: dict | None = None):
+    """P3 by cut generation over the slope ``λ`` (:mod:`lpspec.sequence.lambda_cuts`): each round adds, for the
+    most violated antichains ``V`` of the exact oracle, a ``λ``-block at the tangent slope ``g'(P(V))`` (on the
+    sub-forest of ``V``, its ancestors and, with ``restrict="siblings"``, their children; ``restrict="path"``
+    without the siblings; ``None``: the whole tree); an antichain already
+    inside a block of its slope (violated only within the LP tolerance) gets its own row.
+    Returns ``(c, y, cuts, z, rounds, worst)`` with the dual certificate in antichain form."""
+    import time
+
+    import highspy
+
+    from ..lp import _swallow_highs_banner
+    from .lambda_cuts import ancestors, flow_antichains, g_slope, lambda_block
+
+    _swallow_highs_banner()
+    n, length = tree.n, tree.length
+    off = _offsets(n, length)
+    nv = off[-1]
+    P = [np.asarray(x, dtype=np.float64) for x in tree.P]
+    ub = np.concatenate([g_value(P[d], k) for d in range(1, length + 1)])
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("solver", "simplex")
+    h.setOptionValue("primal_feasibility_tolerance", 1e-10)
+    h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+    for key, value in (options or {}).items():  # HiGHS options (experiments)
+        h.setOptionValue(key, value)
+    h.addVars(nv, np.zeros(nv), ub)
+    h.changeColsCost(nv, np.arange(nv, dtype=np.int32), -np.ones(nv))
+    starts, idx, val, rhs = _lemma2_rows(tree)
+    h.addRows(len(rhs), np.full(len(rhs), -highspy.kHighsInf), rhs, len(idx), starts, idx, val)
+    n_lemma = len(rhs)
+    blocks = []  # (λ, first row, S, B)
+    rows = []  # antichain rows: (nodes, row)
+    keys = set()
+    rounds = 0
+    began = time.perf_counter()
+
+    def covered(nodes, lam):
+        for lb, _, S, expand in blocks:
+            if abs(lb - lam) <= 1e-12 * max(1.0, lam) and all(
+                    np.all(np.isin(np.asarray(nodes[d], dtype=np.int64), S[d])) for d in range(1, length + 1)):
+                return True
+        return False
+
+    while True:
+        rounds += 1
+        if time_limit is not None and not strict:  # stop inside a long solve too (bounds mode)
+            left = max(1.0, time_limit - (time.perf_counter() - began))
+            h.setOptionValue("time_limit", h.getRunTime() + left)  # HiGHS's clock runs across run() calls
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kTimeLimit and not strict:
+            # any y, z >= 0 still gives a valid bound (the singleton completion); c is repaired by the caller
+            x = np.asarray(h.getSolution().col_value)
+            c = _levels(x[:nv], n, length)
+            worst, _ = separate(c, P, k, tol=TOL * 1e-2)
+            worst = max(worst, 2 * TOL)
+            break
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise LPSolveError(f"the P3 (λ-blocks) LP ended {h.modelStatusToString(status)} (round {rounds}); it "
+                               "is always feasible (c = 0), so this is a solver failure.")
+        x = np.asarray(h.getSolution().col_value)
+        c = _levels(x[:nv], n, length)
+        worst, found = separate(c, P, k, tol=TOL * 1e-2)
+        if verbose:
+            print(f"round {rounds}: worst {worst:.3e}, {len(blocks)} λ-blocks ({h.getNumCol() - nv} h columns), "
+                  f"{len(rows)} rows, {time.perf_counter() - began:.2f} s", flush=True)
+        if worst <= TOL:
+            break
+        out_of_time = time_limit is not None and time.perf_counter() - began > time_limit
+        if rounds >= max_rounds or out_of_time:
+            if strict:
+                raise LPSolveError(f"P3 (λ-blocks) did not converge in {rounds} rounds / "
+                                   f"{time.perf_counter() - began:.1f} s (worst antichain violation {worst:.3g}); "
+                                   "lpspec.sequence.block_bounds gives a certified interval around τ* instead.")
+            break
+        added = 0
+        for a in found:
+            if a.violation <= TOL or added >= slopes_per_round:
+                continue
+            lam = float(g_slope(float(a.p_mass), k))
+            if covered(a.nodes, lam):
+                if a.key() not in keys:  # the block holds V within the LP tolerance only: add V's own row
+                    cols = _antichain_row(a.nodes, off)
+                    rows.append((a.nodes, h.getNumRow()))
+                    keys.add(a.key())
+                    h.addRow(-highspy.kHighsInf, float(g_value(a.p_mass, k)), len(cols), cols, np.ones(len(cols)))
+                    added += 1
+                continue
+            keep = ancestors(a.nodes, n, siblings=restrict == "siblings") if restrict else None
+            ncols = h.getNumCol()
+            up, st, ix, va, S, B = lambda_block(P, lam, k, off, ncols, keep)
+            nh = sum(len(S[d]) for d in range(1, length + 1))
+            h.addVars(nh, np.zeros(nh), np.full(nh, highspy.kHighsInf))
+            blocks.append((lam, h.getNumRow(), S, B))
+            h.addRows(len(up), np.full(len(up), -highspy.kHighsInf), up, len(ix), st, ix, va)
+            added += 1
+        if not added:
+            raise LPSolveError(f"the separation oracle found violation {worst} but no new λ-block or antichain row.")
+    sol = h.getSolution()
+    duals = np.maximum(0.0, -np.asarray(sol.row_dual))
+    y = _levels(duals[:n_lemma], n, length)
+    cuts = [nodes for nodes, _ in rows]
+    z = [float(duals[r]) for _, r in rows]
+    for lam, r0, S, B in blocks:
+        alpha = [None] + [np.zeros(n ** d) for d in range(1, length + 1)]
+        beta = [None] + [np.zeros(n ** d) for d in range(1, length + 1)]
+        r = r0
+        for d in range(1, length + 1):
+            alpha[d][S[d]] = duals[r:r + len(S[d])]
+            r += len(S[d])
+        for d in range(1, length):
+            beta[d][B[d]] = duals[r:r + len(B[d])]
+            r += len(B[d])
+        w = float(duals[r])
+        if w <= 0.0:
+            continue
+        a_cuts, a_z = flow_antichains(alpha, beta, w, n)
+        cuts += a_cuts
+        z += a_z
+    lem = tree.check_lossless(c, tol=1e-7)
+    if strict and (not lem.ok or np.any(x[:nv] > ub + 1e-7)):
+        raise LPSolveError(f"the P3 (λ-blocks) answer fails its residual check (Lemma 2 worst {lem.worst}).")
+    return c, y, cuts, z, rounds, worst
+
+
+def _p3_lambda_start(tree: BlockTree, k: int, time_limit=None) -> StartOptimum:
+    c, y, cuts, z, rounds, _ = _solve_p3_lambda(tree, k, time_limit=time_limit)
+    keep = [j for j, zj in enumerate(z) if zj > 0]
+    cuts, z = [cuts[j] for j in keep], [z[j] for j in keep]
+    bound, s = _dual_bound(tree, k, y, cuts, z)
+    return StartOptimum(tree.start, tree.tau(c), c, tree.block_law(c), 1 + bound, cuts, z, y, s, rounds)
 
 
 def _dual_bound(tree: BlockTree, k: int, y, cuts, z):
@@ -666,8 +808,12 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
         chain's stationary law.
     k, length : int
         ``K`` i.i.d. draft paths of ``L`` tokens.
-    method : {"auto", "p1", "p2", "p3", "exact"}
-        ``p3``: cut generation with the exact separation oracle (the default for floats); ``p1``/``p2``: the
+    method : {"auto", "p1", "p2", "p3-lambda", "p3", "p3-antichain", "exact"}
+        ``p3-lambda`` (the default for floats): cut generation over the slope ``λ`` — each round adds, at the
+        tangent slope ``g'(P(V))`` of the oracle's most violated antichains ``V``, a block of rows over auxiliary
+        tree variables that holds every antichain row at that slope at once (:mod:`lpspec.sequence.lambda_cuts`),
+        the certificate read back as antichains; ``p3`` (= ``p3-antichain``): cut generation over single
+        antichain rows with the exact separation oracle; ``p1``/``p2``: the
         tiny references (``n^{LK} <= MAX_REFERENCE_TUPLES``); ``exact``: P3's optimal basis re-solved and the
         primal, the dual and every antichain row verified in Fractions (exact chains, trees of at most
         ``MAX_EXACT_NODES`` nodes; the default for such input).
@@ -708,6 +854,8 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
             per[s] = _exact_start(tree, tree_f, k)
         elif method == "p3":
             per[s] = _p3_start(tree, k, time_limit)
+        elif method == "p3-lambda":
+            per[s] = _p3_lambda_start(tree, k, time_limit)
         elif method == "p2":
             per[s] = _p2_start(tree, k)
         else:
@@ -811,7 +959,7 @@ def _feasible_scale(c, P, k: int) -> float:
 
 @keyword_aliases(refused=DRAFTS)
 def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_limit: float = 60.0,
-                 max_nodes: int | None = None) -> BlockBounds:
+                 max_nodes: int | None = None, method: str = "p3-lambda") -> BlockBounds:
     """A certified interval around ``τ*`` for trees too large for the exact cut generation within ``time_limit``.
 
     Runs P3's cut generation for at most ``time_limit`` seconds per start token, then reports
@@ -821,6 +969,9 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
     ``upper`` = the weak-duality bound of the relaxation's multipliers (docs/theory.md §14: any ``y, z >= 0``
     completed by singleton multipliers is dual feasible for the full P3, so it bounds ``τ*`` from above).
 
+    ``method`` picks the cut generation: ``"p3-lambda"`` (λ-blocks, the default; the
+    certificate read back as antichains; see :func:`block_optimum`) or ``"p3-antichain"`` (antichain rows).
+
     Examples
     --------
     >>> b = block_bounds(target=[[.2, .8], [.5, .5]], drafts=[[.6, .4], [.3, .7]], start=0, k=3, length=3)
@@ -829,6 +980,8 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
     """
     import time
 
+    if method not in ("p3-antichain", "p3-lambda"):
+        raise ValueError(f"method={method!r} must be 'p3-antichain' or 'p3-lambda'.")
     q, p, law, k, length, _, _ = _prepare(target, drafts, start, k, length, "p3")
     q, p = np.asarray(q, dtype=np.float64), np.asarray(p, dtype=np.float64)
     _guard(q.shape[0], length, k, "p3", max_nodes)
@@ -841,7 +994,10 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
         if w <= 0:
             continue
         tree = block_tree(target=q, drafts=p, start=s, length=length, max_nodes=max_nodes)
-        c, y, cuts, z, r, *_, worst = _solve_p3(tree, k, time_limit=time_limit, strict=False)
+        if method == "p3-lambda":
+            c, y, cuts, z, r, worst = _solve_p3_lambda(tree, k, time_limit=time_limit, strict=False)
+        else:
+            c, y, cuts, z, r, *_, worst = _solve_p3(tree, k, time_limit=time_limit, strict=False)
         ub = 1 + _dual_bound(tree, k, y, cuts, z)[0]
         fixed = [np.ones(1)]
         for d in range(1, length + 1):

@@ -30,7 +30,7 @@ import numpy as np
 from ..core.keywords import DRAFTS, keyword_aliases
 from ..core.results import LPSolveError, require
 from .antichain import g_value, separate
-from .tree import DEFAULT_MAX_NODES, BlockTree, block_tree, tree_size
+from .tree import DEFAULT_MAX_NODES, BlockTree, block_tree, bounded_power, tree_size
 
 __all__ = ["BLOCK_LP_METHODS", "MAX_EXACT_NODES", "MAX_REFERENCE_TUPLES", "BlockBounds", "BlockOptimum",
            "StartOptimum", "block_bounds", "block_optimum", "block_upper_bound"]
@@ -136,7 +136,7 @@ def _prepare(target, drafts, start, k, length, method):
 def _guard(n: int, length: int, k: int, method: str, max_nodes):
     size = tree_size(n, length)
     if method in ("p1", "p2"):
-        tuples = n ** (length * k)
+        tuples = bounded_power(n, length * k)
         if tuples > MAX_REFERENCE_TUPLES:
             raise ValueError(f"method={method!r} enumerates n^(LK) = {n}^{length * k} = {tuples:,} draft-path tuples, "
                              f"above MAX_REFERENCE_TUPLES = {MAX_REFERENCE_TUPLES:,}; method='p3' scales (its size "
@@ -785,12 +785,13 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
 
 
 @keyword_aliases(refused=DRAFTS)
-def block_upper_bound(*, target, drafts=None, start=None, k: int, length: int) -> float:
+def block_upper_bound(*, target, drafts=None, start=None, k: int, length: int, max_nodes: int | None = None) -> float:
     """A certified upper bound on ``τ*`` linear in the tree: P3 with only the singleton antichain rows.
 
     Dropping antichain rows relaxes P3, so its optimum bounds ``τ*`` from above; with singletons only the
     relaxation is solved exactly by the greedy top-down fill ``c(u) = min(g(P(u)), q(a | u') c(u'))``
-    (raising ``c(u)`` only loosens its children's rows). ``O(Σ_d n^d)`` per start token, no LP.
+    (raising ``c(u)`` only loosens its children's rows). ``O(Σ_d n^d)`` per start token, no LP; trees above
+    ``max_nodes`` (default :data:`lpspec.sequence.tree.DEFAULT_MAX_NODES`) are refused before any work.
 
     Examples
     --------
@@ -802,6 +803,7 @@ def block_upper_bound(*, target, drafts=None, start=None, k: int, length: int) -
     q = np.asarray(q, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
     n = q.shape[0]
+    _guard(n, length, k, "p3", max_nodes)
     total = 0.0
     for s, w in enumerate(law):
         if w <= 0:

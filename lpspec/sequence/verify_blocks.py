@@ -45,10 +45,10 @@ from fractions import Fraction
 import numpy as np
 
 from ..core.keywords import DRAFTS, keyword_aliases
-from .tree import block_tree, c_from_block_law, tree_size
+from .tree import block_tree, bounded_power, c_from_block_law, tree_size
 
-__all__ = ["BLOCK_VERIFY_TOLERANCE", "MAX_BLOCK_TUPLES", "MAX_HORIZON_CELLS", "BlockVerificationReport",
-           "hf_speculative_sampler", "verify_block_scheme"]
+__all__ = ["BLOCK_VERIFY_TOLERANCE", "MAX_BLOCK_TUPLES", "MAX_HORIZON_CELLS", "MAX_SAMPLED_TOKENS",
+           "BlockVerificationReport", "hf_speculative_sampler", "verify_block_scheme"]
 
 #: Largest residual ``|μ(ua) + c(ua) - q(a|u) c(u)|`` accepted as lossless for float verifiers.
 BLOCK_VERIFY_TOLERANCE = 1e-9
@@ -56,6 +56,8 @@ BLOCK_VERIFY_TOLERANCE = 1e-9
 MAX_BLOCK_TUPLES = 200_000
 #: Largest number of goodness-of-fit cells ``(start tokens) × n^(L+1)`` of the sampling mode.
 MAX_HORIZON_CELLS = 2_000_000
+#: Largest number of draft tokens ``samples * K * L`` the default draft sampler of mode='sample' draws.
+MAX_SAMPLED_TOKENS = 100_000_000
 _MIN_EXPECTED = 5.0
 
 
@@ -425,7 +427,7 @@ def _continue_law(block_law: dict, q, s, n, length):
 def _sample_mode(scheme, q, p, starts, exact, k, length, samples, seed, alpha, alternative, draft_sampler,
                  report, tol):
     n = q.shape[0]
-    cells = len(starts) * n ** (length + 1)
+    cells = len(starts) * bounded_power(n, length + 1)
     if cells > MAX_HORIZON_CELLS:
         raise ValueError(f"mode='sample' compares strings of length L + 1 = {length + 1}: {cells} cells "
                          f"({len(starts)} start tokens × n^(L+1)), above MAX_HORIZON_CELLS = {MAX_HORIZON_CELLS}; "
@@ -434,6 +436,9 @@ def _sample_mode(scheme, q, p, starts, exact, k, length, samples, seed, alpha, a
         raise ValueError(f"samples must be an integer >= 10; got {samples!r}.")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
+    if draft_sampler is None and samples * k * length > MAX_SAMPLED_TOKENS:
+        raise ValueError(f"mode='sample' would draw samples * k * length = {samples * k * length:,} draft tokens, "
+                         f"above MAX_SAMPLED_TOKENS = {MAX_SAMPLED_TOKENS:,}; lower k, length or samples.")
     rng = np.random.default_rng(seed)
     sampler = _is_sampler(scheme)
     pass_start = _accepts_start(scheme)
@@ -606,8 +611,8 @@ def verify_block_scheme(scheme, *, target, drafts, start=None, k: int, length: i
             if size > 10 ** 7:
                 counts = None
                 break
-            counts.append(int(np.count_nonzero(block_tree(target=q, drafts=p, start=s, length=length,
-                                                         max_nodes=10 ** 7).P[length])) ** k)
+            counts.append(bounded_power(int(np.count_nonzero(block_tree(target=q, drafts=p, start=s, length=length,
+                                                                       max_nodes=10 ** 7).P[length])), k))
         total = None if counts is None else sum(counts)
         if total is None or total > max_tuples:
             what = f"{total} draft-path tuples" if total is not None else f"a tree of {size} nodes"

@@ -1,0 +1,79 @@
+"""Hostile sizes at the sequence level: a huge ``k`` or ``length`` is refused at once with a ValueError naming
+the limit, never a hang or an out-of-memory (review of the sequence level). Each call runs under an alarm."""
+
+import itertools
+import math
+import signal
+import sys
+
+import pytest
+
+import lpspec
+from lpspec.sequence import block_bounds, block_upper_bound
+from lpspec.sequence.tree import bounded_power, tree_size
+
+Q = [[0.2, 0.8], [0.5, 0.5]]
+P = [[0.6, 0.4], [0.3, 0.7]]
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGALRM")
+
+
+class _Hang(Exception):
+    pass
+
+
+def _refused_quickly(call, match, seconds=5):
+    """``call()`` must raise a ValueError matching ``match`` within ``seconds`` (a hang is a failure)."""
+    def alarm(*_):
+        raise _Hang
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        with pytest.raises(ValueError, match=match):
+            call()
+    except _Hang:
+        pytest.fail(f"not refused within {seconds} s (hang)")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_tree_size_and_bounded_power_against_counting():
+    for n in (1, 2, 3):
+        for length in range(5):
+            nodes = sum(1 for d in range(length + 1) for _ in itertools.product(range(n), repeat=d))
+            assert tree_size(n, length) == nodes
+            assert bounded_power(n, length) == len(list(itertools.product(range(n), repeat=length)))
+    assert tree_size(2, 10 ** 9) == math.inf and bounded_power(3, 10 ** 9) == math.inf
+    assert bounded_power(2, 1024) == 2 ** 1024
+
+
+CALLS = {
+    "block_optimum": lambda **kw: lpspec.block_optimum(**kw),
+    "block_optimum p2": lambda **kw: lpspec.block_optimum(method="p2", **kw),
+    "block_bounds": lambda **kw: block_bounds(**kw),
+    "block_upper_bound": lambda **kw: block_upper_bound(**kw),
+    "stepwise_optimal": lambda **kw: lpspec.block_efficiency(scheme="stepwise_optimal", **kw),
+    "traversal": lambda **kw: lpspec.block_efficiency(scheme="traversal", **kw),
+    "verify_block_scheme": lambda **kw: lpspec.verify_block_scheme(lambda paths: {}, **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_huge_length_refused_at_once(name):
+    _refused_quickly(lambda: CALLS[name](target=Q, drafts=P, start=[1.0, 0.0], k=2, length=10 ** 6),
+                     r"nodes|cells|tuples")
+
+
+@pytest.mark.parametrize("name", ["block_optimum p2", "stepwise_optimal", "traversal", "verify_block_scheme"])
+def test_huge_k_refused_at_once(name):
+    _refused_quickly(lambda: CALLS[name](target=Q, drafts=P, start=[1.0, 0.0], k=10 ** 9, length=2),
+                     r"MAX_|max_tuples")
+
+
+def test_block_upper_bound_refuses_a_huge_tree():
+    uniform = [[1 / 50] * 50] * 50
+    _refused_quickly(lambda: block_upper_bound(target=uniform, drafts=uniform, start=0, k=2, length=6),
+                     r"max_nodes")
+    # under the guard it still answers: K = 1, L = 1 from token 0 is 1 + Σ_a min(q(a|0), p(a|0)) = 1.6 by hand
+    assert abs(block_upper_bound(target=Q, drafts=P, start=0, k=1, length=1, max_nodes=3) - 1.6) < 1e-12

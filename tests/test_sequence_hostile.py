@@ -77,3 +77,19 @@ def test_block_upper_bound_refuses_a_huge_tree():
                      r"max_nodes")
     # under the guard it still answers: K = 1, L = 1 from token 0 is 1 + Σ_a min(q(a|0), p(a|0)) = 1.6 by hand
     assert abs(block_upper_bound(target=Q, drafts=P, start=0, k=1, length=1, max_nodes=3) - 1.6) < 1e-12
+
+
+@pytest.mark.parametrize("where", ["target", "drafts", "start"])
+def test_complex_input_is_refused_not_cast(where):
+    """numpy casts complex to float with only a ComplexWarning, dropping the imaginary part: a silent wrong
+    number. The sequence level refuses it, as the token level does."""
+    import numpy as np
+
+    kw = {"target": np.array(Q, dtype=complex), "drafts": P, "start": [1.0, 0.0]} if where == "target" else \
+        {"target": Q, "drafts": np.array(P, dtype=complex), "start": [1.0, 0.0]} if where == "drafts" else \
+        {"target": Q, "drafts": P, "start": np.array([1.0 + 0.5j, 0.0])}
+    for call in (lambda: lpspec.block_optimum(k=2, length=2, **kw),
+                 lambda: lpspec.block_efficiency(k=2, length=2, scheme="traversal", **kw),
+                 lambda: block_upper_bound(k=2, length=2, **kw)):
+        with pytest.raises(ValueError, match=f"{where if where != 'drafts' else 'draft'}.*complex"):
+            call()

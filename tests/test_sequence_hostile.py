@@ -93,3 +93,28 @@ def test_complex_input_is_refused_not_cast(where):
                  lambda: block_upper_bound(k=2, length=2, **kw)):
         with pytest.raises(ValueError, match=f"{where if where != 'drafts' else 'draft'}.*complex"):
             call()
+
+
+@pytest.mark.parametrize("scheme", ["bogus", "upper_bound"])
+def test_unknown_block_scheme_lists_the_sequence_verifiers(scheme):
+    """The error of a bad scheme= lists every choice, the sequence-level verifiers included (it listed only the
+    token-level schemes, so a user could not learn that traversal is accepted)."""
+    from lpspec.registry import SCHEME_SPECS
+
+    with pytest.raises(ValueError, match="scheme=") as info:
+        lpspec.block_efficiency(target=Q, drafts=P, start=[1.0, 0.0], k=2, length=2, scheme=scheme)
+    choices = str(info.value).split("choose one of", 1)[1].strip(" .").split(", ")
+    assert choices == [name for name, spec in SCHEME_SPECS.items() if spec.kind != "bound"]
+    assert {"block_verification", "stepwise_optimal", "traversal"} <= {
+        n for n, s in SCHEME_SPECS.items() if s.level == "sequence"}
+
+
+def test_blocks_cli_unknown_scheme_is_one_line_naming_every_choice(capsys):
+    from lpspec.cli import main
+    from lpspec.registry import SCHEME_SPECS
+
+    assert main(["blocks", "--vocabulary", "3", "-k", "1", "--lengths", "1", "--schemes", "specinfer", "bogus"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lpspec: error: --schemes bogus") and "\\n" not in err and "Traceback" not in err
+    assert err.split("choose from", 1)[1].strip(" .").split() == [
+        name for name, spec in SCHEME_SPECS.items() if spec.kind != "bound"]

@@ -6,6 +6,7 @@ import math
 import signal
 import sys
 
+import numpy as np
 import pytest
 
 import lpspec
@@ -118,3 +119,26 @@ def test_blocks_cli_unknown_scheme_is_one_line_naming_every_choice(capsys):
     assert err.startswith("lpspec: error: --schemes bogus") and "\\n" not in err and "Traceback" not in err
     assert err.split("choose from", 1)[1].strip(" .").split() == [
         name for name, spec in SCHEME_SPECS.items() if spec.kind != "bound"]
+
+
+@pytest.mark.parametrize("bad", [dict(lengths=[2.7]), dict(lengths="ab"), dict(lengths=[True]), dict(lengths=5),
+                                 dict(lengths=[]), dict(lengths=[0]), dict(schemes=("bogus",)),
+                                 dict(schemes="specinfer")])
+def test_block_ceiling_table_refuses_bad_lengths_and_schemes(bad):
+    """lengths=[2.7] was silently truncated to L = 2; a bad scheme gave a KeyError, lengths=5 a TypeError."""
+    from lpspec.experiments.figures import block_ceiling_table
+
+    kw = dict(target=Q, drafts=P, start=[1.0, 0.0], k=2, lengths=(1,), schemes=("specinfer",), ceiling=False)
+    kw.update(bad)
+    with pytest.raises(ValueError, match="lengths=" if "lengths" in bad else "schemes="):
+        block_ceiling_table(**kw)
+
+
+def test_block_ceiling_table_good_input_by_hand():
+    """K = 1 token-wise speculative sampling from token 0 at L = 1: τ = 1 + Σ_a min(q(a|0), p(a|0)) = 1.6."""
+    from lpspec.experiments.figures import block_ceiling_table
+
+    t = block_ceiling_table(target=Q, drafts=P, start=[1.0, 0.0], k=2, lengths=[np.int64(1)],
+                            schemes=("single_draft",), ceiling=False)
+    assert [(r["scheme"], r["k"], r["length"]) for r in t.rows] == [("single_draft", 1, 1)]
+    assert abs(t.rows[0]["tau"] - 1.6) < 1e-12

@@ -142,3 +142,25 @@ def test_block_ceiling_table_good_input_by_hand():
                             schemes=("single_draft",), ceiling=False)
     assert [(r["scheme"], r["k"], r["length"]) for r in t.rows] == [("single_draft", 1, 1)]
     assert abs(t.rows[0]["tau"] - 1.6) < 1e-12
+
+
+@pytest.mark.parametrize("tolerance", [-1.0, float("nan"), float("inf"), "x", None, True])
+def test_verify_block_scheme_refuses_a_bad_tolerance(tolerance):
+    """A negative tolerance blamed the verifier ("the law sums to 1.0, not 1"), inf passed a lossy verifier as
+    lossless, a string gave a TypeError."""
+    lossy = lambda paths: {(paths[0][0], 0): 1.0}  # noqa: E731 - always continues with token 0: not lossless
+    with pytest.raises(ValueError, match="tolerance"):
+        lpspec.verify_block_scheme(lossy, target=Q, drafts=P, start=0, k=1, length=1, ceiling=False,
+                                   tolerance=tolerance)
+
+
+def test_verify_block_scheme_lossy_verifier_by_hand():
+    """Always outputting the block (x, 0) from start 0 (K = L = 1) is lossy: it puts mass 1 on a second token 0,
+    where the target gives q(0|0) q(0|0) + q(1|0) q(0|1) = 0.04 + 0.4 = 0.44; every block has length 2, τ = 2."""
+    from fractions import Fraction as Fr
+
+    lossy = lambda paths: {(paths[0][0], 0): Fr(1)}  # noqa: E731
+    qf = [[Fr(1, 5), Fr(4, 5)], [Fr(1, 2), Fr(1, 2)]]
+    pf = [[Fr(3, 5), Fr(2, 5)], [Fr(3, 10), Fr(7, 10)]]
+    r = lpspec.verify_block_scheme(lossy, target=qf, drafts=pf, start=0, k=1, length=1, ceiling=False)
+    assert r.lossless is False and r.tau == 2

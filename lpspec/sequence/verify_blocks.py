@@ -588,6 +588,10 @@ def verify_block_scheme(scheme, *, target, drafts, start=None, k: int, length: i
     """
     if mode not in ("auto", "enumerate", "sample"):
         raise ValueError(f"mode must be 'auto', 'enumerate' or 'sample'; got {mode!r}.")
+    if (isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not math.isfinite(tolerance)
+            or tolerance < 0):
+        raise ValueError(f"tolerance must be a finite real number >= 0 (default {BLOCK_VERIFY_TOLERANCE:g}); "
+                         f"got {tolerance!r}.")
     if not callable(scheme):
         raise ValueError(f"scheme must be a callable (paths -> {{block: prob}} or (paths, rng) -> block); "
                          f"got {type(scheme).__name__}.")

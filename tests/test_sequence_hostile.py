@@ -164,3 +164,17 @@ def test_verify_block_scheme_lossy_verifier_by_hand():
     pf = [[Fr(3, 5), Fr(2, 5)], [Fr(3, 10), Fr(7, 10)]]
     r = lpspec.verify_block_scheme(lossy, target=qf, drafts=pf, start=0, k=1, length=1, ceiling=False)
     assert r.lossless is False and r.tau == 2
+
+
+def test_stepwise_optimal_floats_at_many_drafts_match_the_exact_simplex():
+    """At K = 16 on a 2-token chain HiGHS (default tolerances 1e-7) failed the 1e-9 residual check of the float
+    plan LPs and stepwise_optimal raised; its float value must equal the exact rational simplex's."""
+    from fractions import Fraction as Fr
+
+    qf = [[Fr(1, 5), Fr(4, 5)], [Fr(1, 2), Fr(1, 2)]]
+    pf = [[Fr(3, 5), Fr(2, 5)], [Fr(3, 10), Fr(7, 10)]]
+    for k in (16, 24):
+        exact = lpspec.sequence.stepwise_optimal(target=qf, drafts=pf, start=0, k=k, length=2).value
+        floats = lpspec.block_efficiency(target=Q, drafts=P, start=[1.0, 0.0], k=k, length=2,
+                                         scheme="stepwise_optimal").value
+        assert isinstance(exact, Fr) and abs(floats - float(exact)) < 1e-9, (k, floats, exact)

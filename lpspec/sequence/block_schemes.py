@@ -411,7 +411,9 @@ def _float_lp(cost, rows, rhs):
     a = rows if hasattr(rows, "tocsr") else np.asarray(rows, dtype=float)
     b = np.asarray(rhs, dtype=float)
     w = np.asarray(cost, dtype=float)
-    res = linprog(-w, A_ub=a, b_ub=b, bounds=(0, None), method="highs", options={"presolve": False})
+    res = linprog(-w, A_ub=a, b_ub=b, bounds=(0, None), method="highs",
+                  options={"presolve": False, "primal_feasibility_tolerance": 1e-10,
+                           "dual_feasibility_tolerance": 1e-10})
     if res.status != 0:
         raise ValueError(f"HiGHS did not solve a token-level LP of stepwise_optimal: {res.message}")
     x = np.maximum(res.x, 0.0)

@@ -178,3 +178,12 @@ def test_stepwise_optimal_floats_at_many_drafts_match_the_exact_simplex():
         floats = lpspec.block_efficiency(target=Q, drafts=P, start=[1.0, 0.0], k=k, length=2,
                                          scheme="stepwise_optimal").value
         assert isinstance(exact, Fr) and abs(floats - float(exact)) < 1e-9, (k, floats, exact)
+
+
+@pytest.mark.parametrize("limit", ["x", float("nan"), -1.0, True])
+def test_time_limit_must_be_seconds_at_least_zero(limit):
+    """A string gave a TypeError inside the cut loop; NaN was ignored (never out of time) without a word."""
+    for call in (lambda: lpspec.block_optimum(target=Q, drafts=P, start=0, k=2, length=3, time_limit=limit),
+                 lambda: block_bounds(target=Q, drafts=P, start=0, k=2, length=3, time_limit=limit)):
+        with pytest.raises(ValueError, match="time_limit"):
+            call()

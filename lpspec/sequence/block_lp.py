@@ -133,6 +133,16 @@ def _prepare(target, drafts, start, k, length, method):
     return q, p, law, int(k), int(length), method, exact
 
 
+def _time_limit(value, optional: bool):
+    """``time_limit`` as a float > 0 (or None when ``optional``); a string, NaN or a value <= 0 is refused."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value >= 0:
+        raise ValueError(f"time_limit={value!r} must be a number of seconds >= 0 (0: one round)"
+                         f"{' or None (no limit)' if optional else ''}.")
+    return float(value)
+
+
 def _guard(n: int, length: int, k: int, method: str, max_nodes):
     size = tree_size(n, length)
     if method in ("p1", "p2"):
@@ -762,6 +772,7 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
     3.657347904
     """
     q, p, law, k, length, method, exact = _prepare(target, drafts, start, k, length, method)
+    time_limit = _time_limit(time_limit, optional=True)
     n = q.shape[0]
     _guard(n, length, k, method, max_nodes)
     per = {}
@@ -898,6 +909,7 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
     import time
 
     q, p, law, k, length, _, _ = _prepare(target, drafts, start, k, length, "p3")
+    time_limit = _time_limit(time_limit, optional=False)
     q, p = np.asarray(q, dtype=np.float64), np.asarray(p, dtype=np.float64)
     _guard(q.shape[0], length, k, "p3", max_nodes)
     lower = upper = 0.0

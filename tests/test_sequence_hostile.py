@@ -187,3 +187,13 @@ def test_time_limit_must_be_seconds_at_least_zero(limit):
                  lambda: block_bounds(target=Q, drafts=P, start=0, k=2, length=3, time_limit=limit)):
         with pytest.raises(ValueError, match="time_limit"):
             call()
+
+
+@pytest.mark.parametrize("bad", ["zz", [[0], [1]], [[0, 1]], [[5]], None])
+def test_verify_block_scheme_refuses_a_draft_sampler_returning_junk(bad):
+    """K = L = 1: a draft sampler returning two paths was used silently (the verifier saw a wrong K); a string
+    gave "invalid literal for int()" without naming draft_sampler."""
+    sampler = lambda paths, rng: (paths[0][0], 0)  # noqa: E731
+    with pytest.raises(ValueError, match="draft_sampler"):
+        lpspec.verify_block_scheme(sampler, target=Q, drafts=P, start=0, k=1, length=1, ceiling=False,
+                                   samples=100, draft_sampler=lambda s, rng: bad)

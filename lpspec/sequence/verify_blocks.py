@@ -454,7 +454,14 @@ def _sample_mode(scheme, q, p, starts, exact, k, length, samples, seed, alpha, a
         si = int(rng.choice(len(starts), p=weights / weights.sum())) if len(starts) > 1 else 0
         s = start_ids[si]
         paths = draft_sampler(s, rng) if draft_sampler is not None else _draft_paths(pcum, s, k, length, rng)
-        paths = tuple(tuple(int(a) for a in x) for x in paths)
+        try:
+            paths = tuple(tuple(int(a) for a in x) for x in paths)
+        except (TypeError, ValueError):
+            paths = None
+        if paths is None or len(paths) != k or any(len(x) != length or not all(0 <= a < n for a in x)
+                                                   for x in paths):
+            raise ValueError(f"draft_sampler must return K = {k} paths of L = {length} token ids in 0..{n - 1}; "
+                             f"it returned {paths!r} for start {s}.")
         kw = {"start": s} if pass_start else {}
         try:
             if sampler:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.util
+import os
 import sys
 import warnings
 
@@ -54,6 +55,28 @@ RELOCATED: dict[str, str] = {
 }
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _warn(message: str) -> None:
+    """Issue the DeprecationWarning from the first frame outside lpspec and the import machinery (the line that
+    imports the old path), so that Python's default filter (``default::DeprecationWarning:__main__``) shows it in
+    a user's script: a fixed ``stacklevel`` lands on ``sys:1`` or inside lpspec, where it is silenced."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not (name.startswith(_PACKAGE_DIR) or name.startswith("<frozen") or "importlib" in name):
+            break
+        frame = frame.f_back
+    if frame is None:
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        return
+    module_globals = frame.f_globals
+    warnings.warn_explicit(message, DeprecationWarning, frame.f_code.co_filename, frame.f_lineno,
+                           module=module_globals.get("__name__", "<string>"),
+                           registry=module_globals.setdefault("__warningregistry__", {}))
+
+
 class _RelocatedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname, path=None, target=None):
         if fullname in RELOCATED:
@@ -62,18 +85,19 @@ class _RelocatedFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec):
         new = RELOCATED[spec.name]
-        warnings.warn(f"{spec.name} is now {new}; the old path will be removed in lpspec 0.4.",
-                      DeprecationWarning, stacklevel=3)
+        _warn(f"{spec.name} is now {new}; the old path will be removed in lpspec 0.4.")
         module = importlib.import_module(new)
         self._specs[module.__name__] = module.__spec__
         return module
 
     def get_code(self, fullname):
-        """The new module's code, so that ``python -m OLD_PATH`` (runpy) runs the moved module."""
+        """Code that runs the moved module as ``__main__`` under its own name, so that ``python -m OLD_PATH``
+        (runpy) works as ``python -m NEW_PATH`` (its relative imports resolve in its new package)."""
         new = RELOCATED[fullname]
         warnings.warn(f"{fullname} is now {new}; the old path will be removed in lpspec 0.4.", DeprecationWarning,
                       stacklevel=2)
-        return importlib.util.find_spec(new).loader.get_code(new)
+        return compile(f"import runpy\nrunpy.run_module({new!r}, run_name='__main__', alter_sys=True)\n",
+                       f"<{fullname}: now {new}>", "exec")
 
     def exec_module(self, module):
         # the import system stamps the old name's spec on the module it got: give the module its own back

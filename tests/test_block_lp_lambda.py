@@ -225,7 +225,6 @@ def test_slope_and_tangent():
 
 def test_certificate_is_checked_and_methods_named():
     from lpspec.core.results import CheckFailed
-
     from lpspec.sequence.block_lp import block_bounds
 
     r = block_optimum(target=QF, drafts=PF, start=0, k=3, length=3)

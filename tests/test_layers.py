@@ -725,3 +725,11 @@ def test_the_package_order_check_can_fail():
 def test_packages_import_in_layer_order():
     found = package_violations(import_graph())
     assert not found, "imports against the package order of docs/guide/layers.md: " + "; ".join(found)
+
+
+def test_python_dash_m_on_an_old_path_runs_the_moved_module():
+    """``python -m lpspec.blocks`` (a 0.2 path) runs lpspec.sequence.blocks under its own name: its relative imports
+    resolve (it used to fail with 'attempted relative import beyond top-level package')."""
+    out = subprocess.run([sys.executable, "-m", "lpspec.blocks"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr

@@ -65,3 +65,13 @@ def test_start_forms_and_exactness():
     assert not c.exact and c.starts == [(0, 0.25), (1, 0.75)]
     pair = lpspec.MarkovPair.from_arrays(target=Q, drafts=P, start=[1.0, 0.0])
     assert markov_chains(pair, None, None).starts == [(0, 1.0)]
+
+
+def test_block_efficiency_of_a_sequence_scheme_takes_a_start_token_like_the_ceiling():
+    """start=0 means the law (1, 0) for block_efficiency's sequence schemes as for block_optimum; Fraction chains with
+    Fraction start laws stay exact (τ = 2.552 for the best depth-by-depth tree, docs/theory.md §14 table)."""
+    by_token = lpspec.block_efficiency(target=Q, drafts=P, start=0, k=2, length=2, scheme="stepwise_optimal").value
+    by_law = lpspec.block_efficiency(target=Q, drafts=P, start=[1.0, 0.0], k=2, length=2,
+                                     scheme="stepwise_optimal").value
+    assert by_token == by_law and abs(by_token - 2.552) < 1e-9
+    assert abs(lpspec.block_optimum(target=Q, drafts=P, start=0, k=2, length=2).value - 2.5856) < 1e-9

@@ -178,6 +178,10 @@ def run(args) -> int:
             raise CLIError(f"{flag}: give positive integers, e.g. {flag} 1 2 4.")
     if not args.schemes:
         raise CLIError("--schemes: give at least one scheme, e.g. --schemes specinfer spectr.")
+    choices = [name for name, spec in SCHEME_SPECS.items() if spec.kind != "bound"]
+    unknown = [s for s in args.schemes if s not in choices and s != "ceiling"]
+    if unknown:  # before the pair is loaded, and naming the sequence-level verifiers too
+        raise CLIError(f"--schemes {unknown[0]}: not a scheme of lpspec blocks; choose from {' '.join(choices)}.")
     if args.file is not None:
         for flag, value in (("--vocabulary", args.vocabulary), ("--draft-temperature", args.draft_temperature)):
             if value is not None:

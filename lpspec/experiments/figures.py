@@ -498,9 +498,19 @@ def block_ceiling_table(*, target, drafts, start=None, k: int = 2, lengths=(1, 2
     from ..sequence.markov import as_markov_pair
 
     pair = as_markov_pair(target, drafts, start)
-    lengths = sorted({int(v) for v in lengths})
-    if not lengths or lengths[0] < 1:
-        raise ValueError(f"lengths={lengths!r} must hold integers >= 1.")
+    given = [lengths] if isinstance(lengths, (str, bytes)) else lengths
+    try:
+        given = list(given)
+    except TypeError:
+        given = None
+    if (not given or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in given)):
+        raise ValueError(f"lengths={lengths!r} must be a list of integers >= 1, e.g. lengths=(1, 2, 3) (a float "
+                         "length is not rounded).")
+    lengths = sorted({int(v) for v in given})
+    choices = [name for name, spec in SCHEME_SPECS.items() if spec.kind != "bound"]
+    unknown = [name for name in schemes if name not in choices]
+    if isinstance(schemes, str) or unknown:
+        raise ValueError(f"schemes={schemes!r}: give a list of scheme names from {', '.join(choices)}.")
     rows, best = [], {}
     if ceiling:
         try:

@@ -33,7 +33,7 @@ from ..core.keywords import DRAFTS, keyword_aliases
 from ..core.results import LPSolveError, require
 from .antichain import g_value, separate
 from .chains import markov_chains
-from .tree import DEFAULT_MAX_NODES, BlockTree, block_tree, tree_size
+from .tree import DEFAULT_MAX_NODES, BlockTree, block_tree, bounded_power, tree_size
 
 __all__ = ["BLOCK_LP_METHODS", "MAX_EXACT_NODES", "MAX_REFERENCE_TUPLES", "BlockBounds", "BlockOptimum",
            "StartOptimum", "block_bounds", "block_optimum", "block_upper_bound"]
@@ -71,10 +71,20 @@ def _prepare(target, drafts, start, k, length, method):
     return q, p, law, int(k), int(length), method, exact
 
 
+def _time_limit(value, optional: bool):
+    """``time_limit`` as a float > 0 (or None when ``optional``); a string, NaN or a value <= 0 is refused."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value >= 0:
+        raise ValueError(f"time_limit={value!r} must be a number of seconds >= 0 (0: one round)"
+                         f"{' or None (no limit)' if optional else ''}.")
+    return float(value)
+
+
 def _guard(n: int, length: int, k: int, method: str, max_nodes):
     size = tree_size(n, length)
     if method in ("p1", "p2"):
-        tuples = n ** (length * k)
+        tuples = bounded_power(n, length * k)
         if tuples > MAX_REFERENCE_TUPLES:
             raise ValueError(f"method={method!r} enumerates n^(LK) = {n}^{length * k} = {tuples:,} draft-path tuples, "
                              f"above MAX_REFERENCE_TUPLES = {MAX_REFERENCE_TUPLES:,}; method='p3' scales (its size "
@@ -842,6 +852,7 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
     3.657347904
     """
     q, p, law, k, length, method, exact = _prepare(target, drafts, start, k, length, method)
+    time_limit = _time_limit(time_limit, optional=True)
     n = q.shape[0]
     _guard(n, length, k, method, max_nodes)
     per = {}
@@ -867,12 +878,13 @@ def block_optimum(*, target, drafts=None, start=None, k: int, length: int, metho
 
 
 @keyword_aliases(refused=DRAFTS)
-def block_upper_bound(*, target, drafts=None, start=None, k: int, length: int) -> float:
+def block_upper_bound(*, target, drafts=None, start=None, k: int, length: int, max_nodes: int | None = None) -> float:
     """A certified upper bound on ``τ*`` linear in the tree: P3 with only the singleton antichain rows.
 
     Dropping antichain rows relaxes P3, so its optimum bounds ``τ*`` from above; with singletons only the
     relaxation is solved exactly by the greedy top-down fill ``c(u) = min(g(P(u)), q(a | u') c(u'))``
-    (raising ``c(u)`` only loosens its children's rows). ``O(Σ_d n^d)`` per start token, no LP.
+    (raising ``c(u)`` only loosens its children's rows). ``O(Σ_d n^d)`` per start token, no LP; trees above
+    ``max_nodes`` (default :data:`lpspec.sequence.tree.DEFAULT_MAX_NODES`) are refused before any work.
 
     Examples
     --------
@@ -884,6 +896,7 @@ def block_upper_bound(*, target, drafts=None, start=None, k: int, length: int) -
     q = np.asarray(q, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
     n = q.shape[0]
+    _guard(n, length, k, "p3", max_nodes)
     total = 0.0
     for s, w in enumerate(law):
         if w <= 0:
@@ -983,6 +996,7 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
     if method not in ("p3-antichain", "p3-lambda"):
         raise ValueError(f"method={method!r} must be 'p3-antichain' or 'p3-lambda'.")
     q, p, law, k, length, _, _ = _prepare(target, drafts, start, k, length, "p3")
+    time_limit = _time_limit(time_limit, optional=False)
     q, p = np.asarray(q, dtype=np.float64), np.asarray(p, dtype=np.float64)
     _guard(q.shape[0], length, k, "p3", max_nodes)
     lower = upper = 0.0

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..core.keywords import DRAFTS, keyword_aliases
 from .chains import markov_chains
-from .tree import BlockTree, block_tree, c_from_block_law
+from .tree import BlockTree, block_tree, bounded_power, c_from_block_law
 
 __all__ = ["BLOCK_SCHEMES", "MAX_ENUMERATED_TUPLES", "MAX_PLAN_ENTRIES", "BlockSchemeResult", "block_law_given_paths",
            "block_verification", "continuation_tables", "enumerated_block_law", "sequence_block_efficiency",
@@ -334,7 +334,9 @@ def _float_lp(cost, rows, rhs):
     a = rows if hasattr(rows, "tocsr") else np.asarray(rows, dtype=float)
     b = np.asarray(rhs, dtype=float)
     w = np.asarray(cost, dtype=float)
-    res = linprog(-w, A_ub=a, b_ub=b, bounds=(0, None), method="highs", options={"presolve": False})
+    res = linprog(-w, A_ub=a, b_ub=b, bounds=(0, None), method="highs",
+                  options={"presolve": False, "primal_feasibility_tolerance": 1e-10,
+                           "dual_feasibility_tolerance": 1e-10})
     if res.status != 0:
         raise ValueError(f"HiGHS did not solve a token-level LP of stepwise_optimal: {res.message}")
     x = np.maximum(res.x, 0.0)
@@ -369,6 +371,15 @@ class _Plan:
     value: object
 
 
+def _plan_guard(n: int, j: int) -> None:
+    """Refuse a token-level LP over the ``C(j + n - 1, n - 1)`` draft multisets above MAX_PLAN_ENTRIES, counted
+    before anything is enumerated or allocated (a hostile ``k`` must not hang)."""
+    size = math.comb(j + n - 1, n - 1) * n
+    if size > MAX_PLAN_ENTRIES:
+        raise ValueError(f"stepwise_optimal: one token-level LP has {size:,} variables (n = {n}, j = {j}), "
+                         f"above MAX_PLAN_ENTRIES = {MAX_PLAN_ENTRIES:,}; lower k or the vocabulary.")
+
+
 def _plan(tree: BlockTree, ctx: int, j: int, weights, exact: bool) -> _Plan:
     """Maximise ``Σ_h Σ_{y: h_y >= 1} f(h, y) W(y, h_y)`` over transport plans from ``Pr(h)`` to ``q(·|ctx)``.
 
@@ -378,10 +389,8 @@ def _plan(tree: BlockTree, ctx: int, j: int, weights, exact: bool) -> _Plan:
     """
     n = tree.n
     q, p = tree.target[ctx], tree.draft[ctx]
+    _plan_guard(n, j)
     types = list(_compositions(j, n))
-    if len(types) * n > MAX_PLAN_ENTRIES:
-        raise ValueError(f"stepwise_optimal: one token-level LP has {len(types) * n:,} variables (n = {n}, j = {j}), "
-                         f"above MAX_PLAN_ENTRIES = {MAX_PLAN_ENTRIES:,}; lower k or the vocabulary.")
     one = Fraction(1) if exact else 1.0
     prob = []
     for h in types:
@@ -453,6 +462,7 @@ def _stepwise_plans(tree: BlockTree, k: int, memo: dict):  # memo: {(d, ctx, j):
 
 
 def _stepwise_table(tree: BlockTree, k: int, memo: dict, survivors_out: dict) -> list:
+    _plan_guard(tree.n, k)
     plan = _stepwise_plans(tree, k, memo)
     zero = Fraction(0) if tree.exact else 0.0
     dtype = object if tree.exact else np.float64
@@ -645,9 +655,9 @@ class _Traversal:
 
 
 def _traversal_table(tree: BlockTree, k: int, state: dict) -> list:
-    size = tree.n ** (tree.length * k)
+    size = bounded_power(tree.n, tree.length * k)
     if size > MAX_ENUMERATED_TUPLES:
-        raise ValueError(f"traversal: its exact table enumerates n^(L K) = {size:,} draft-path tuples, above "
+        raise ValueError(f"traversal: its exact table enumerates n^(L K) = {tree.n}^{tree.length * k} = {size:,} draft-path tuples, above "
                          f"MAX_ENUMERATED_TUPLES = {MAX_ENUMERATED_TUPLES:,}; lower n, L or k, or estimate τ "
                          "with the sampler (BlockSchemeResult.sample) by Monte Carlo.")
     law = _enumerate(tree, k, lambda paths: _traversal_run_law(tree, paths))
@@ -760,9 +770,9 @@ def enumerated_block_law(scheme: str, *, target, drafts, start: int, k: int, len
         raise ValueError(f"scheme={scheme!r}: choose one of {sorted(BLOCK_SCHEMES)}.")
     result = BLOCK_SCHEMES[scheme](target=target, drafts=drafts, start=start, k=k, length=length)
     tree = result.trees[start]
-    size = tree.n ** (tree.length * result.k)
+    size = bounded_power(tree.n, tree.length * result.k)
     if size > max_tuples:
-        raise ValueError(f"enumerating n^(L K) = {size:,} draft-path tuples is above max_tuples = {max_tuples:,}; "
+        raise ValueError(f"enumerating n^(L K) = {tree.n}^{tree.length * result.k} = {size:,} draft-path tuples is above max_tuples = {max_tuples:,}; "
                          "lower n, L or k.")
     return _enumerate(tree, result.k, lambda paths: _LAWS[scheme](result, start, paths))
 
@@ -816,12 +826,11 @@ def sequence_block_efficiency(scheme: str, *, target, drafts=None, start=None, k
     >>> round(f["value"], 12), f["accepted_length"].round(6).tolist()
     (2.12, [0.4, 0.08, 0.52])
     """
-    from .markov import as_markov_pair
-
     if scheme not in BLOCK_SCHEMES:
         raise ValueError(f"scheme={scheme!r}: choose one of {sorted(BLOCK_SCHEMES)}.")
-    pair = as_markov_pair(target, drafts, start)
-    result = BLOCK_SCHEMES[scheme](target=pair.target, drafts=pair.draft, start=pair.start, k=k, length=length)
+    chains = markov_chains(target, drafts, start)  # a start token, a law, or None, as everywhere at this level
+    law = np.array([float(x) for x in chains.law])
+    result = BLOCK_SCHEMES[scheme](target=chains.target, drafts=chains.drafts, start=chains.law, k=k, length=length)
     reach = np.array([float(x) for x in result.reach()] + [0.0])
     steps = reach[:-2].sum()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -835,7 +844,7 @@ def sequence_block_efficiency(scheme: str, *, target, drafts=None, start=None, k
     return {"value": float(reach.sum()), "scheme": scheme, "k": result.k, "length": result.length,
             "accepted_length": reach[:-1] - reach[1:], "depth_acceptance": depth,
             "token_acceptance": float(reach[1]), "visited_acceptance": float(reach[1:].sum() / steps),
-            "survivors": surv, "start": pair.start}
+            "survivors": surv, "start": law}
 
 
 # keyed by the functions' own names, which are the registry's names (lpspec.registry: level="sequence")

@@ -188,7 +188,10 @@ def block_efficiency(*, target, drafts=None, start=None, k: int, length: int,
     k = _positive_int(k, "k")
     length = _positive_int(length, "length")
     spec = SCHEME_SPECS.get(scheme)
-    if spec is not None and spec.level == "sequence":  # block verifiers evaluated on whole draft trees
+    if spec is None or spec.kind == "bound":  # name the sequence-level verifiers too, not only the token schemes
+        names = [name for name, s in SCHEME_SPECS.items() if s.kind != "bound"]
+        raise ValueError(f"scheme={scheme!r} is not a built-in scheme of block_efficiency; choose one of {', '.join(names)}.")
+    if spec.level == "sequence":  # block verifiers evaluated on whole draft trees
         from .block_schemes import sequence_block_efficiency
 
         return BlockEfficiency(**sequence_block_efficiency(scheme, target=target, drafts=draft, start=start, k=k,

@@ -32,6 +32,9 @@ def _load_array(value, name: str) -> np.ndarray:
         if not path.is_file():
             raise ValueError(f"{name}: file {str(value)!r} does not exist.")
         value = np.load(path, allow_pickle=False)
+    if np.iscomplexobj(value) or isinstance(value, complex):
+        raise ValueError(f"{name} is complex; probabilities must be real numbers (drop the imaginary part "
+                         "yourself if it is zero).")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):

@@ -19,12 +19,14 @@ Entries are float64, or Python ``Fraction`` objects (``dtype=object``) when both
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["DEFAULT_MAX_NODES", "BlockTree", "LosslessReport", "block_tree", "c_from_block_law", "tree_size"]
+__all__ = ["DEFAULT_MAX_NODES", "BlockTree", "LosslessReport", "block_tree", "bounded_power", "c_from_block_law",
+           "tree_size"]
 
 #: Largest tree (``Σ_{d=0..L} n^d`` nodes) built without an explicit ``max_nodes``.
 DEFAULT_MAX_NODES = 5_000_000
@@ -37,8 +39,30 @@ def tree_size(n: int, length: int) -> int:
     --------
     >>> tree_size(2, 3), tree_size(50, 3)
     (15, 127551)
+
+    Sizes beyond ``2^1024`` are returned as ``math.inf`` (a size guard never builds a huge integer, so a
+    hostile ``length=10**9`` is refused at once instead of hanging).
     """
-    return sum(n ** d for d in range(length + 1))
+    n, length = int(n), int(length)
+    if n <= 1:
+        return length + 1
+    if (length + 1) * math.log2(n) > 1024:
+        return math.inf
+    return (n ** (length + 1) - 1) // (n - 1)
+
+
+def bounded_power(n: int, exponent: int):
+    """``n ** exponent`` as an exact int, or ``math.inf`` when it exceeds ``2^1024`` (for size guards).
+
+    Examples
+    --------
+    >>> bounded_power(2, 10), bounded_power(2, 10 ** 9)
+    (1024, inf)
+    """
+    n, exponent = int(n), int(exponent)
+    if n >= 2 and exponent * math.log2(n) > 1024:
+        return math.inf
+    return n ** exponent
 
 
 @dataclass(frozen=True)

@@ -46,10 +46,10 @@ import numpy as np
 
 from ..core.keywords import DRAFTS, keyword_aliases
 from .chains import markov_chains
-from .tree import block_tree, c_from_block_law, tree_size
+from .tree import block_tree, bounded_power, c_from_block_law, tree_size
 
-__all__ = ["BLOCK_VERIFY_TOLERANCE", "MAX_BLOCK_TUPLES", "MAX_HORIZON_CELLS", "BlockVerificationReport",
-           "hf_speculative_sampler", "verify_block_scheme"]
+__all__ = ["BLOCK_VERIFY_TOLERANCE", "MAX_BLOCK_TUPLES", "MAX_HORIZON_CELLS", "MAX_SAMPLED_TOKENS",
+           "BlockVerificationReport", "hf_speculative_sampler", "verify_block_scheme"]
 
 #: Largest residual ``|μ(ua) + c(ua) - q(a|u) c(u)|`` accepted as lossless for float verifiers.
 BLOCK_VERIFY_TOLERANCE = 1e-9
@@ -57,6 +57,8 @@ BLOCK_VERIFY_TOLERANCE = 1e-9
 MAX_BLOCK_TUPLES = 200_000
 #: Largest number of goodness-of-fit cells ``(start tokens) × n^(L+1)`` of the sampling mode.
 MAX_HORIZON_CELLS = 2_000_000
+#: Largest number of draft tokens ``samples * K * L`` the default draft sampler of mode='sample' draws.
+MAX_SAMPLED_TOKENS = 100_000_000
 _MIN_EXPECTED = 5.0
 
 
@@ -341,7 +343,7 @@ def _continue_law(block_law: dict, q, s, n, length):
 def _sample_mode(scheme, q, p, starts, exact, k, length, samples, seed, alpha, alternative, draft_sampler,
                  report, tol):
     n = q.shape[0]
-    cells = len(starts) * n ** (length + 1)
+    cells = len(starts) * bounded_power(n, length + 1)
     if cells > MAX_HORIZON_CELLS:
         raise ValueError(f"mode='sample' compares strings of length L + 1 = {length + 1}: {cells} cells "
                          f"({len(starts)} start tokens × n^(L+1)), above MAX_HORIZON_CELLS = {MAX_HORIZON_CELLS}; "
@@ -350,6 +352,9 @@ def _sample_mode(scheme, q, p, starts, exact, k, length, samples, seed, alpha, a
         raise ValueError(f"samples must be an integer >= 10; got {samples!r}.")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
+    if draft_sampler is None and samples * k * length > MAX_SAMPLED_TOKENS:
+        raise ValueError(f"mode='sample' would draw samples * k * length = {samples * k * length:,} draft tokens, "
+                         f"above MAX_SAMPLED_TOKENS = {MAX_SAMPLED_TOKENS:,}; lower k, length or samples.")
     rng = np.random.default_rng(seed)
     sampler = _is_sampler(scheme)
     pass_start = _accepts_start(scheme)
@@ -365,7 +370,14 @@ def _sample_mode(scheme, q, p, starts, exact, k, length, samples, seed, alpha, a
         si = int(rng.choice(len(starts), p=weights / weights.sum())) if len(starts) > 1 else 0
         s = start_ids[si]
         paths = draft_sampler(s, rng) if draft_sampler is not None else _draft_paths(pcum, s, k, length, rng)
-        paths = tuple(tuple(int(a) for a in x) for x in paths)
+        try:
+            paths = tuple(tuple(int(a) for a in x) for x in paths)
+        except (TypeError, ValueError):
+            paths = None
+        if paths is None or len(paths) != k or any(len(x) != length or not all(0 <= a < n for a in x)
+                                                   for x in paths):
+            raise ValueError(f"draft_sampler must return K = {k} paths of L = {length} token ids in 0..{n - 1}; "
+                             f"it returned {paths!r} for start {s}.")
         kw = {"start": s} if pass_start else {}
         try:
             if sampler:
@@ -499,6 +511,10 @@ def verify_block_scheme(scheme, *, target, drafts, start=None, k: int, length: i
     """
     if mode not in ("auto", "enumerate", "sample"):
         raise ValueError(f"mode must be 'auto', 'enumerate' or 'sample'; got {mode!r}.")
+    if (isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not math.isfinite(tolerance)
+            or tolerance < 0):
+        raise ValueError(f"tolerance must be a finite real number >= 0 (default {BLOCK_VERIFY_TOLERANCE:g}); "
+                         f"got {tolerance!r}.")
     if not callable(scheme):
         raise ValueError(f"scheme must be a callable (paths -> {{block: prob}} or (paths, rng) -> block); "
                          f"got {type(scheme).__name__}.")
@@ -522,8 +538,8 @@ def verify_block_scheme(scheme, *, target, drafts, start=None, k: int, length: i
             if size > 10 ** 7:
                 counts = None
                 break
-            counts.append(int(np.count_nonzero(block_tree(target=q, drafts=p, start=s, length=length,
-                                                         max_nodes=10 ** 7).P[length])) ** k)
+            counts.append(bounded_power(int(np.count_nonzero(block_tree(target=q, drafts=p, start=s, length=length,
+                                                                       max_nodes=10 ** 7).P[length])), k))
         total = None if counts is None else sum(counts)
         if total is None or total > max_tuples:
             what = f"{total} draft-path tuples" if total is not None else f"a tree of {size} nodes"

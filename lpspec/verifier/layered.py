@@ -67,6 +67,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..core.results import require
+from .plan import PiecePlan
 
 __all__ = ["LayeredVerifier", "layered_verifier_from_cut"]
 
@@ -212,7 +213,7 @@ def _gauss(npts: int):
 
 
 @dataclass(eq=False)
-class LayeredVerifier:
+class LayeredVerifier(PiecePlan):
     """The layered optimal verifier (module docstring). Build it with
     ``lpspec.optimal_verifier(..., plan="layered")``.
 
@@ -306,29 +307,12 @@ class LayeredVerifier:
     def num_pieces(self) -> int:
         return int(self.piece_slot.size)
 
-    def piece_stats(self) -> dict:
-        """Pieces per token over the tokens with ``p > 0``: ``{"pieces", "tokens", "mean", "max"}``."""
-        owned = self.pieces_per_token[self.draft > 0]
-        return {"pieces": self.num_pieces, "tokens": int(owned.size),
-                "mean": float(owned.mean()) if owned.size else 0.0, "max": int(owned.max()) if owned.size else 0}
-
     def __repr__(self) -> str:
         v = self.value if isinstance(self.value, Fraction) else f"{float(self.value):.15g}"
         return (f"LayeredVerifier(n={self.n}, K={self.k}, value={v}, |S*|={len(self.cut_set)}, "
                 f"pieces={self.num_pieces}, swaps={self.swaps})")
 
     # ------------------------------------------------------------------ one tuple, exactly
-    def _tuple(self, x) -> np.ndarray:
-        try:
-            t = np.asarray(x, dtype=np.int64).ravel()
-        except (TypeError, ValueError):
-            raise ValueError(f"x={x!r} must be a tuple of K={self.k} token indices.") from None
-        if t.size != self.k or np.any((t < 0) | (t >= self.n)):
-            raise ValueError(f"x={x!r} must be a tuple of K={self.k} tokens in 0..{self.n - 1}.")
-        if np.any(self.draft[t] <= 0):
-            raise ValueError(f"the draft tuple x={tuple(t.tolist())} has probability 0 (a token with p = 0).")
-        return t
-
     def selection(self, x) -> np.ndarray:
         """``β(x)``: the exact step-1 selection law for the draft tuple ``x``, shape (n,).
 
@@ -378,12 +362,6 @@ class LayeredVerifier:
             first_slot = [int(S[np.searchsorted(S, g["slots"][g["first"][y]])]) for y in toks.tolist()]
             out[int(toks[int(np.argmin(first_slot))])] = 1.0
         return out
-
-    def conditional(self, x) -> np.ndarray:
-        """``π(· | x) = β(x) α + (1 - Σ_y β_y(x) α_y) r``: the exact output law for the tuple ``x``, shape (n,)."""
-        b = self.selection(x)
-        kept = b * self.accept_prob
-        return kept + max(1.0 - math.fsum(kept.tolist()), 0.0) * self.residual
 
     def output_distribution(self) -> np.ndarray:
         """``min(q, p_I) + (1 - Σ min(q, p_I)) r`` (analytic; ``= q`` up to rounding), shape (n,)."""

@@ -64,6 +64,7 @@ from ..core.instance import Instance, make_instance
 from ..core.keywords import DRAFTS, keyword_aliases
 from ..core.results import require
 from ..solvers.closed_forms import ratio_order, sorted_prefix_optimum
+from .plan import PiecePlan
 
 __all__ = ["OptimalVerifier", "optimal_verifier", "verifier_for", "optimal_verifier_for", "ERROR_BUDGET",
            "rank_mass", "one_tolerance"]
@@ -607,7 +608,7 @@ class _Side:
 
 # ---------------------------------------------------------------------------------------------- the verifier
 @dataclass(eq=False)
-class OptimalVerifier:
+class OptimalVerifier(PiecePlan):
     """The rank-space optimal verifier of one instance (docs/theory.md §9). Build it with :func:`optimal_verifier`.
 
     Attributes
@@ -728,29 +729,12 @@ class OptimalVerifier:
     def num_pieces(self) -> int:
         return int(self.piece_start.size)
 
-    def piece_stats(self) -> dict:
-        """Pieces per token over the tokens with ``p > 0``: ``{"pieces", "tokens", "mean", "max"}``."""
-        owned = self.pieces_per_token[self.draft > 0]
-        return {"pieces": self.num_pieces, "tokens": int(owned.size),
-                "mean": float(owned.mean()) if owned.size else 0.0, "max": int(owned.max()) if owned.size else 0}
-
     def __repr__(self) -> str:
         v = self.value if isinstance(self.value, Fraction) else f"{float(self.value):.15g}"
         return (f"OptimalVerifier(n={self.n}, K={self.k}, value={v}, |S*|={len(self.cut_set)}, "
                 f"pieces={self.num_pieces}, slides={self.slides})")
 
     # ------------------------------------------------------------------ one tuple, exactly
-    def _tuple(self, x) -> np.ndarray:
-        try:
-            t = np.asarray(x, dtype=np.int64).ravel()
-        except (TypeError, ValueError):
-            raise ValueError(f"x={x!r} must be a tuple of K={self.k} token indices.") from None
-        if t.size != self.k or np.any((t < 0) | (t >= self.n)):
-            raise ValueError(f"x={x!r} must be a tuple of K={self.k} tokens in 0..{self.n - 1}.")
-        if np.any(self.draft[t] <= 0):
-            raise ValueError(f"the draft tuple x={tuple(t.tolist())} has probability 0 (a token with p = 0).")
-        return t
-
     def _above(self, t: int, s: np.ndarray) -> np.ndarray:
         """``G_t(s) = |R_t ∩ (s, 1]| / |R_t|`` (pieces of ``t`` are disjoint from the points ``s``)."""
         f, c = self._first[t], self.pieces_per_token[t]
@@ -798,12 +782,6 @@ class OptimalVerifier:
             order = np.flatnonzero(np.isin(self.piece_owner, toks))
             out[int(self.piece_owner[order[0]])] = 1.0
         return out
-
-    def conditional(self, x) -> np.ndarray:
-        """``π(· | x) = β(x) α + (1 - Σ_y β_y(x) α_y) r``: the exact output law for the tuple ``x``, shape (n,)."""
-        b = self.selection(x)
-        kept = b * self.accept_prob
-        return kept + max(1.0 - math.fsum(kept.tolist()), 0.0) * self.residual
 
     def output_distribution(self) -> np.ndarray:
         """``Σ_x P(x) π(· | x) = min(q, p_I) + (1 - Σ min(q, p_I)) r`` (analytic; ``= q`` up to rounding), (n,)."""

@@ -100,3 +100,27 @@ def test_engines_identical_and_exact_on_random_small_instances(kw):
     out, acc, _ = enumerate_scheme(b, q, p, kw["k"])
     assert np.max(np.abs(out - q)) <= TOL
     assert abs(acc - R.identical_min_cut(list(q), list(p), kw["k"])) <= TOL
+
+
+#: q = p with two tokens whose draft mass (~1e-151) is below the float spacing of the ranks their windows fall in
+#: (found by the long hostile profile: the compiled loop read past its window array and crashed the process; the
+#: NumPy path raised IndexError).
+SUB_RESOLUTION = [1.0, 9.529220478443259e-151, 7.265764735342383e-151]
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_windows_below_the_float_spacing_place_nothing_and_the_plan_stays_exact(engine):
+    import subprocess
+    import sys
+
+    code = ("from lpspec import optimal_verifier\n"
+            f"v = optimal_verifier(target={SUB_RESOLUTION!r}, drafts={SUB_RESOLUTION!r}, k=3, engine={engine!r})\n"
+            "v.check()\nprint(float(v.value))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]  # a crash is a failure here, not the end of the test run
+    assert float(out.stdout.strip()) == 1.0  # q = p: P* = 1
+    v = optimal_verifier(target=SUB_RESOLUTION, drafts=SUB_RESOLUTION, k=3, engine=engine)
+    q = np.asarray(SUB_RESOLUTION)
+    out_law, acc, _ = enumerate_scheme(v, q, q, 3)
+    assert np.max(np.abs(out_law - q)) <= TOL
+    assert abs(acc - R.identical_min_cut(list(q), list(q), 3)) <= TOL

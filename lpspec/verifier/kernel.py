@@ -425,6 +425,8 @@ def _general(Flo, Fhi, nF, y, length, qy, k, ss, se, so, nsc, cum, wS, wE, wI, t
                 side = 1
         t0 = hi
     nw = _window(Flo, Fhi, base, cnt, cum, t0, length, wS, wE, wI)
+    if nw == 0:  # _Side._remove: a window below the float spacing of the free ranks places nothing
+        return nF, nsc, t0 > 0.0, forced
     # _Side._remove
     i0, i1 = wI[0] + base, wI[nw - 1] + base
     b0 = Fhi[i0]

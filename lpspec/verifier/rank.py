@@ -283,6 +283,8 @@ class _Side:
         self._remove([(s, e, i + base) for s, e, i in pieces], y)
 
     def _remove(self, pieces, y):
+        if not pieces:  # a window shorter than the float spacing of the free ranks it falls in: nothing to place
+            return      # (p(y) below the resolution of rank space there; check() bounds what this costs)
         F = self.F
         i0, i1 = pieces[0][2], pieces[-1][2]
         keep = []
@@ -738,6 +740,8 @@ class OptimalVerifier(PiecePlan):
     def _above(self, t: int, s: np.ndarray) -> np.ndarray:
         """``G_t(s) = |R_t ∩ (s, 1]| / |R_t|`` (pieces of ``t`` are disjoint from the points ``s``)."""
         f, c = self._first[t], self.pieces_per_token[t]
+        if c == 0:  # no rank piece (p(t) below the float spacing where its window fell): nothing of t lies above s
+            return np.zeros(np.shape(s), dtype=np.float64)
         starts = self._own_start[f:f + c]
         suffix = np.concatenate([self._own_above[f:f + c], [0.0]])
         # pieces starting at or after s lie above s (a piece of another token may start exactly at s when that
@@ -778,9 +782,10 @@ class OptimalVerifier(PiecePlan):
             out[y] = math.fsum(term.tolist())
         if not out.any():
             # only tokens whose rank sets are points at one rank tie (probability ~ p^K, below 1e-300 in
-            # practice): the first of them in rank order wins, as in a stable argmin over the pieces
+            # practice): the first of them in rank order wins, as in a stable argmin over the pieces; when none has
+            # a piece at all (masses below the float spacing of rank space, tuple probability ~1e-300), the lowest id
             order = np.flatnonzero(np.isin(self.piece_owner, toks))
-            out[int(self.piece_owner[order[0]])] = 1.0
+            out[int(self.piece_owner[order[0]]) if order.size else int(toks[0])] = 1.0
         return out
 
     def output_distribution(self) -> np.ndarray:

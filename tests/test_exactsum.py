@@ -172,3 +172,20 @@ def test_numeric_ndarrays_are_never_exact():
     assert is_exact_array(np.array([Fraction(1, 2), Fraction(1, 2)], dtype=object))
     d = as_distribution(np.array([0, 1]), "target")
     assert not d.exact and d.values.tolist() == [0.0, 1.0]
+
+
+@pytest.mark.slow
+def test_property_many_random_vectors_and_decisions():
+    """A long run: 3000 vectors of every shape of exponent spread, each summed three ways, and the validation
+    decision of rescaled copies straddling 1 +- 1e-9 against the fsum reference."""
+    rng = np.random.default_rng(2026)
+    for _ in range(50):
+        for x in hostile_vectors(rng):
+            assert exact_sum(x) == math.fsum(x.tolist()) == fraction_sum(x)
+            s = math.fsum(x.tolist())
+            if 1e-300 < s < 1e300:
+                for t in (1.0 - 1e-9, 1.0, 1.0 + 1e-9):
+                    with np.errstate(over="ignore"):
+                        y = x * (t / s)
+                    if np.all(np.isfinite(y)):
+                        check_same_decision(y)

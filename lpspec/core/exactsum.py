@@ -68,9 +68,9 @@ def exact_sum(values: np.ndarray) -> float:
         hi = np.bincount(field, weights=((bits >> 26) & _MASK26).astype(np.float64), minlength=2048)
         lo = np.bincount(field, weights=(bits & _MASK26).astype(np.float64), minlength=2048)
         used = np.flatnonzero(normal + hi + lo)
-        for e, c, h, l in zip(used.tolist(), normal[used].tolist(), hi[used].astype(np.int64).tolist(),
+        for e, c, h, low in zip(used.tolist(), normal[used].tolist(), hi[used].astype(np.int64).tolist(),
                               lo[used].astype(np.int64).tolist()):
-            total += ((c << 52) + (h << 26) + l) << max(e, 1)
+            total += ((c << 52) + (h << 26) + low) << max(e, 1)
     try:
         return total / (1 << 1075)
     except OverflowError:

@@ -14,6 +14,9 @@
 * **Side by side at (1000, 2)**: ``canonical_decomposition(method="is_lp")`` (the LP) vs the rank verifier: time,
   acceptance, output error. Global Resolution's published success rate is quoted as a labelled reference only.
 
+* **Validation** (``make_instance``'s input checks at n = 128 000) next to the ``math.fsum`` pass they replaced,
+  both as ratios to a bare ``np.argsort(q / p)`` in the same process (printed first, also with ``--build-only``).
+
 Pairs: ``lm`` (softmax of ``3 N(0, 1)`` logits; draft = softmax of (logits + N(0, 1)) / 1.3: perturbed and
 tempered), ``lm2`` (draft = softmax(0.8 logits + 0.3 N(0, 1)): P* = 1 at K = 4, issue 18's pathological pair),
 ``dirichlet`` (``q, p ~ Dirichlet(0.05)``: adversarial, many tiny masses), ``packed`` (``p`` uniform,
@@ -144,6 +147,24 @@ def build_table(sizes, reps, engine="auto", plans=("greedy",)):
               f"{max(inst_ratios[plan]):.0f}x", flush=True)
 
 
+def validation_table(n, reps):
+    """Input validation (``make_instance``: both rows checked and divided by their exact sums) at ``n`` tokens, next
+    to the ``math.fsum`` pass it replaced (same float, ``lpspec.core.exactsum``) and a bare ``np.argsort(q / p)``."""
+    import math
+
+    print(f"\n## Validation at n = {n} — ratio to a bare np.argsort(q/p) in the same process (best of reps)")
+    print("| pair | argsort (ms) | make_instance (ms) | ratio | the old math.fsum pass over both rows (ms) | ratio |")
+    print("|---|---|---|---|---|---|")
+    for fam in FAMILIES:
+        q, p = FAMILIES[fam](n, np.random.default_rng(n + 4))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_sort, _ = timed(lambda: np.argsort(q / p), max(reps, 9), best=True)
+        t_inst, _ = timed(lambda: make_instance(target=q, drafts=p, k=4), max(reps, 5), best=True)
+        t_fsum, _ = timed(lambda: (math.fsum(q.tolist()), math.fsum(p.tolist())), max(reps, 5), best=True)
+        print(f"| {fam} | {t_sort * 1e3:.2f} | {t_inst * 1e3:.2f} | {t_inst / t_sort:.1f}x | {t_fsum * 1e3:.2f} | "
+              f"{t_fsum / t_sort:.1f}x |", flush=True)
+
+
 def batched_table(n, B, reps):
     import torch
 
@@ -223,6 +244,7 @@ def main(argv=None):
     big = 20_000 if args.quick else 128_000
     print(f"# benchmarks/verifier.py — {platform.machine()}, {platform.python_version()}, numpy {np.__version__}")
     plans = ("greedy", "layered") if args.plan == "both" else (args.plan,)
+    validation_table(big, args.reps)
     build_table([(1000, 2), (1000, 8), (big, 2), (big, 4), (big, 8)], args.reps, args.engine, plans)
     if args.build_only:
         return

@@ -20,11 +20,15 @@ from fractions import Fraction
 
 import numpy as np
 
+from .exactsum import exact_sum
+
 __all__ = ["SUM_TOLERANCE", "Distribution", "as_distribution", "is_exact_array", "sum_tolerance",
            "check_real_dtype"]
 
 #: Largest ``|sum(x) - 1|`` accepted for a float64 distribution (before explicit renormalisation).
 SUM_TOLERANCE = 1e-9
+
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 def sum_tolerance(n: int, dtype=np.float64) -> float:
@@ -105,6 +109,8 @@ class Distribution:
 
 def is_exact_array(values) -> bool:
     """True when every entry is a :class:`~fractions.Fraction` or a Python/numpy integer (and not bool)."""
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        return False  # numbers of one numpy dtype: never a Fraction (skips n Python objects)
     arr = np.asarray(values, dtype=object).ravel()
     if arr.size == 0:
         return False
@@ -189,13 +195,18 @@ def as_distribution(values, name: str = "distribution") -> Distribution:
         )
     if arr.size == 0:
         raise ValueError(f"{name} is empty; a distribution needs at least one token.")
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ValueError(f"{name}[{bad}] = {arr[bad]} is not finite; remove NaN/inf entries.")
-    if np.any(arr < 0):
+    lo, hi = arr.min(), arr.max()  # two reductions, no temporaries; a NaN makes both comparisons false
+    if not (lo >= 0 and hi <= _FLOAT_MAX):  # the first offending index, NaN/inf before negatives
+        if not np.all(np.isfinite(arr)):
+            bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise ValueError(f"{name}[{bad}] = {arr[bad]} is not finite; remove NaN/inf entries.")
         bad = int(np.flatnonzero(arr < 0)[0])
         raise ValueError(f"{name}[{bad}] = {arr[bad]!r} is negative; probabilities must be >= 0.")
-    total = math.fsum(arr.tolist())
+    try:
+        total = exact_sum(arr)  # == math.fsum(arr), bit for bit (lpspec.core.exactsum), ~10x faster
+    except OverflowError:
+        raise ValueError(f"{name} sums to more than the largest float64 ({_FLOAT_MAX:g}); normalise it "
+                         "(x / x.sum()) before passing it.") from None
     tol = sum_tolerance(arr.size, in_dtype)
     if not abs(total - 1.0) <= tol:
         kind = f" ({in_dtype} input)" if in_dtype != np.float64 else ""

@@ -315,8 +315,9 @@ class BatchedLayeredVerifier:
             by = torch.sort(key, dim=1, stable=True).indices
             count = torch.zeros((key.shape[0], n + 1), dtype=torch.int64, device=key.device).scatter_add_(
                 1, key, torch.ones_like(key))[:, :n]
-            self._g = (torch.gather(self._a, 1, by), torch.gather(self._b - self._a, 1, by),
-                       torch.gather(self._wl, 1, by), torch.cumsum(count, dim=1) - count, count)
+            wl = torch.gather(self._wl, 1, by)
+            self._g = (torch.gather(self._a, 1, by), torch.gather(self._b - self._a, 1, by), wl,
+                       torch.cumsum(wl, dim=1), torch.cumsum(count, dim=1) - count, count)
         return self._g
 
     def sample(self, tuples, generator=None):
@@ -335,21 +336,19 @@ class BatchedLayeredVerifier:
         flat = x.reshape(B, N * self.k)
         if x.numel() and bool((torch.gather(self.draft, 1, flat) <= 0).any()):
             raise ValueError("tuples hold a token with p = 0 (a draft tuple of probability zero).")
-        a, length, wl, first, count = self._grouped()
+        a, length, wl, cum, first, count = self._grouped()
         dt = self.target.dtype
-        v = torch.rand(flat.shape, generator=generator, dtype=dt, device=x.device) * torch.gather(
+        # the owner's pieces are contiguous in the grouped order: one searchsorted on the row's running sum of
+        # the weighted lengths, clamped to the owner's range (a rounding-level choice at piece boundaries only)
+        lo = torch.gather(first, 1, flat)
+        hi = lo + (torch.gather(count, 1, flat) - 1).clamp(min=0)
+        base = torch.gather(cum - wl, 1, lo)
+        v = base + torch.rand(flat.shape, generator=generator, dtype=dt, device=x.device) * torch.gather(
             self.rank_length, 1, flat)
-        idx = torch.gather(first, 1, flat)
-        last = idx + torch.gather(count, 1, flat) - 1
-        while True:
-            plen = torch.gather(wl, 1, idx)
-            move = (v > plen) & (idx < last)
-            if not bool(move.any()):
-                break
-            v = torch.where(move, v - plen, v)
-            idx = torch.where(move, idx + 1, idx)
+        idx = torch.minimum(torch.maximum(torch.searchsorted(cum, v, side="left"), lo), hi)
         plen = torch.gather(wl, 1, idx)
-        frac = torch.where(plen > 0, (v.clamp(min=0.0) / torch.where(plen > 0, plen, 1.0)).clamp(max=1.0),
+        prev = torch.gather(cum, 1, idx) - plen
+        frac = torch.where(plen > 0, ((v - prev) / torch.where(plen > 0, plen, 1.0)).clamp(0.0, 1.0),
                            torch.full_like(v, 0.5))
         rank = torch.gather(a, 1, idx) + frac * torch.gather(length, 1, idx)
         win_pos = rank.reshape(B, N, self.k).argmin(dim=2, keepdim=True)

@@ -136,36 +136,38 @@ def layered_pieces(q, p, k: int, order, cut, support):
     L = end - start
     M = _mass(start, end, k)
     slack = torch.gather(q, 1, layout) - M
-    slack = torch.where(ar >= nT, -slack, slack)
-    slack = torch.where(valid & (L > 0), slack, torch.zeros_like(slack))
-    # the T side read from c inwards (position nT - 1 - j), the S* side from c outwards (nT + j)
-    t_pos = (nT - 1 - ar).clamp(min=0)
-    s_pos = (nT + ar).clamp(max=n - 1)
-    dT = torch.where(ar < nT, torch.gather(slack, 1, t_pos), torch.zeros_like(slack))
-    dS = torch.where(ar < m - nT, torch.gather(slack, 1, s_pos), torch.zeros_like(slack))
-    iy, iz, amt, used = _match(torch.cat([dT, dS]))
-    # back to layout positions; the S* side's breakpoints go after the T side's in one row of length n
-    y = torch.cat([nT - 1 - iy[:B], nT + iy[B:]]).clamp(0, n - 1)
-    z = torch.cat([nT - 1 - iz[:B], nT + iz[B:]]).clamp(0, n - 1)
-    dest = torch.cat([ar.expand(B, n), used[:B].unsqueeze(1) + ar])
-    dest = torch.where(dest < n, dest, torch.full_like(dest, n))
-    dest = torch.where(amt > 0, dest, torch.full_like(dest, n))  # dropped segments to the dummy column
+    slack = torch.where(ar >= nT, -slack, slack).masked_fill_(~(valid & (L > 0)), 0.0)
+    # the T side read from c inwards (position nT - 1 - j), the S* side from c outwards (nT + j); each side is
+    # matched on its own rows, trimmed to the batch's widest side (T is short on LM-like rows)
+    wt = max(int(nT.max()), 1)
+    ws = max(int((m - nT).max()), 1)
+    art, ars = ar[:, :wt], ar[:, :ws]
+    dT = torch.gather(slack, 1, (nT - 1 - art).clamp(min=0)).masked_fill_(art >= nT, 0.0)
+    dS = torch.gather(slack, 1, (nT + ars).clamp(max=n - 1)).masked_fill_(ars >= m - nT, 0.0)
+    ty, tz, ta, t_used = _match(dT)
+    sy, sz, sa, _ = _match(dS)
+    # back to layout positions, packed into one row of length n: the T side's breakpoints first, then S*'s
+    # (#deficits + #surpluses <= the support on both sides together); dropped segments go to a dummy column
+    dest_t = art.expand(B, wt).masked_fill(ta <= 0, n)
+    dest_s = (t_used.unsqueeze(1) + ars).masked_fill_(sa <= 0, n)
 
-    def packed(x, fill):
-        out = torch.full((B, n + 1), fill, dtype=x.dtype, device=dev)
-        both = torch.stack([x[:B], x[B:]], dim=0)
-        for side in range(2):  # two scatters (T, S*), not a loop over rows
-            out.scatter_(1, dest[side * B:(side + 1) * B], both[side])
+    def packed(xt, xs, fill):
+        out = torch.full((B, n + 1), fill, dtype=xt.dtype, device=dev)
+        out.scatter_(1, dest_t, xt)
+        out.scatter_(1, dest_s, xs)
         return out[:, :n]
 
-    y, z, amt = packed(y, 0), packed(z, 0), packed(amt, 0.0)
+    y = packed((nT - 1 - ty).clamp(min=0), nT + sy, 0).clamp_(max=n - 1)
+    z = packed((nT - 1 - tz).clamp(min=0), nT + sz, 0).clamp_(max=n - 1)
+    amt = packed(ta, sa, 0.0)
+    side_t = torch.zeros((B, n + 1), dtype=torch.bool, device=dev).scatter_(
+        1, dest_t, torch.ones_like(dest_t, dtype=torch.bool))[:, :n]
     Ly, Lz = torch.gather(L, 1, y), torch.gather(L, 1, z)
     My, Mz = torch.gather(M, 1, y), torch.gather(M, 1, z)
     safe_y = torch.where(Ly > 0, Ly, torch.ones_like(Ly))
     safe_z = torch.where(Lz > 0, Lz, torch.ones_like(Lz))
     den = (My / safe_y - Mz / safe_z).abs()
     ok = (amt > 0) & (den > 0) & (Ly > 0) & (Lz > 0)
-    side_t = ar < used[:B].unsqueeze(1)  # matches of the T side come first in each row
     swaps_t = (ok & side_t).sum(dim=1)
     swaps_s = (ok & ~side_t).sum(dim=1)
     ell = torch.where(ok, amt / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(den))

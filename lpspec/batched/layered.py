@@ -163,10 +163,10 @@ def layered_pieces(q, p, k: int, order, cut, support):
     side_t = torch.zeros((B, n + 1), dtype=torch.bool, device=dev).scatter_(
         1, dest_t, torch.ones_like(dest_t, dtype=torch.bool))[:, :n]
     Ly, Lz = torch.gather(L, 1, y), torch.gather(L, 1, z)
-    My, Mz = torch.gather(M, 1, y), torch.gather(M, 1, z)
+    rho = M / torch.where(L > 0, L, torch.ones_like(L))  # ρ = M / |slot| (the same floats as NumPy's M_y / L_y)
     safe_y = torch.where(Ly > 0, Ly, torch.ones_like(Ly))
     safe_z = torch.where(Lz > 0, Lz, torch.ones_like(Lz))
-    den = (My / safe_y - Mz / safe_z).abs()
+    den = (torch.gather(rho, 1, y) - torch.gather(rho, 1, z)).abs()
     ok = (amt > 0) & (den > 0) & (Ly > 0) & (Lz > 0)
     swaps_t = (ok & side_t).sum(dim=1)
     swaps_s = (ok & ~side_t).sum(dim=1)
@@ -245,14 +245,22 @@ class BatchedLayeredVerifier:
         tot = self.rejection_mass.unsqueeze(1)
         self.residual = torch.where(tot > 0, excess / torch.where(tot > 0, tot, 1.0), q)
         self.acceptance = torch.minimum(q, pI).sum(dim=1)
-        a = torch.gather(self.slot_edges[:, :-1], 1, self.piece_slot)
-        b = torch.gather(self.slot_edges[:, 1:], 1, self.piece_slot)
-        wl = w * (b - a).clamp(min=0.0)
-        self.rank_length = torch.zeros_like(q).scatter_add_(1, self.piece_owner, wl)
+        length = (self.slot_edges[:, 1:] - self.slot_edges[:, :-1]).clamp(min=0.0)
+        self._wl = w * torch.gather(length, 1, self.piece_slot)
+        self.rank_length = torch.zeros_like(q).scatter_add_(1, self.piece_owner, self._wl)
         self.slid = (self.slides_t + self.slides_s) > 0
         self.num_pieces = (w > 0).sum(dim=1)
-        self._a, self._b, self._wl = a, b, wl
         self._g = None
+
+    @property
+    def piece_start(self):
+        """Start of each piece's slot, shape (B, 3n)."""
+        return require_torch().gather(self.slot_edges[:, :-1], 1, self.piece_slot)
+
+    @property
+    def piece_end(self):
+        """End of each piece's slot, shape (B, 3n)."""
+        return require_torch().gather(self.slot_edges[:, 1:], 1, self.piece_slot)
 
     def __repr__(self) -> str:
         return (f"BatchedLayeredVerifier(B={self.target.shape[0]}, n={self.target.shape[1]}, K={self.k}, "
@@ -291,7 +299,7 @@ class BatchedLayeredVerifier:
         c = torch.gather(e, 1, nT)
         owner_s = torch.gather(in_s, 1, self.piece_owner)
         live = w > 0
-        region = (~live | torch.where(owner_s, self._a >= c, self._b <= c)).all(dim=1)
+        region = (~live | torch.where(owner_s, self.piece_start >= c, self.piece_end <= c)).all(dim=1)
         side = torch.where(in_s, (q - pI).clamp(min=0.0), (pI - q).clamp(min=0.0)).amax(dim=1)
         value_err = (self.acceptance - self.value).abs()
         resid_err = (self.rejection_mass - (1.0 - self.value)).abs()
@@ -318,7 +326,8 @@ class BatchedLayeredVerifier:
             count = torch.zeros((key.shape[0], n + 1), dtype=torch.int64, device=key.device).scatter_add_(
                 1, key, torch.ones_like(key))[:, :n]
             wl = torch.gather(self._wl, 1, by)
-            self._g = (torch.gather(self._a, 1, by), torch.gather(self._b - self._a, 1, by), wl,
+            a = self.piece_start
+            self._g = (torch.gather(a, 1, by), torch.gather(self.piece_end - a, 1, by), wl,
                        torch.cumsum(wl, dim=1), torch.cumsum(count, dim=1) - count, count)
         return self._g
 

@@ -23,6 +23,10 @@ Realised masses ``p_I = M(R_y)``, ``α = min(1, q/p_I)`` and the residual are co
 pieces. Agreement with the NumPy construction, per row: every mass within the NumPy verifier's stated bound
 ``(K + 2)(2n + 8P) u`` (:meth:`lpspec.OptimalVerifier.error_bounds`), checked by the tests.
 
+``plan="layered"`` builds instead the weighted layered plan of :mod:`lpspec.verifier.layered` on the whole batch
+with torch ops only (:mod:`lpspec.batched.layered`, no row-by-row path); per row it is the plan of
+``lpspec.optimal_verifier(..., plan="layered")`` (same ``P*`` and output law, other selections).
+
 The sampler (:meth:`BatchedVerifier.sample`) takes ``(B, N, K)`` draft tuples and returns ``(B, N)`` outputs
 and acceptance flags: one uniform rank per draft inside its token's pieces, the smallest wins, one
 speculative-sampling step, the residual drawn by ``torch.searchsorted`` on its cumulative sums.

@@ -9,6 +9,9 @@
   ratio to a bare ``torch.sort`` of the (B, n) ratios (target: <= 3x). Rows whose windows slide are built by the
   NumPy construction row by row, so the full batched build is timed on a few rows where they slide and the
   64-row figure is given for the home placement (every row) and for a K = 1 batch (no row slides).
+* **Batched layered** (``lpspec.batched.optimal_verifier(plan="layered")``: the weighted layered plan on the
+  whole (B, n) batch with torch ops only) at B = 16 and 64, n = 128 000, K = 2/4/8, LM-like rows (every row needs
+  swaps at K >= 2), as a ratio to a bare ``torch.sort`` of the same ratios (target: <= 5x), each build checked.
 * **Sampling** throughput: ``OptimalVerifier.sample`` on 10^6 tuples vs drawing the tuples themselves with
   ``rng.choice`` (target: <= 3x).
 * **Side by side at (1000, 2)**: ``canonical_decomposition(method="is_lp")`` (the LP) vs the rank verifier: time,
@@ -201,6 +204,34 @@ def batched_table(n, B, reps):
               f"{int(vb.slid.sum())}/{B} |", flush=True)
 
 
+def batched_layered_table(n, sizes, reps):
+    """``plan="layered"`` on the whole batch (torch ops only, no loop over rows) vs a bare ``torch.sort`` of the
+    same (B, n) ratios, timed in this process; every row is checked (``check()``) and counted as sliding when its
+    layout needed fractional swaps (the greedy would slide windows there)."""
+    import torch
+
+    import lpspec.batched as lb
+
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    print(f"\n## Batched layered plan ({dev}) — ratio to a bare torch.sort of the (B, n) ratios, same process")
+    print("| pair | B x n | K | time (s) | torch.sort (s) | ratio | rows with swaps | max check error / bound |")
+    print("|---|---|---|---|---|---|---|---|")
+    for B in sizes:
+        rng = np.random.default_rng(7)
+        rows = [lm_pair(n, rng) for _ in range(B)]
+        Q = torch.tensor(np.array([r[0] for r in rows]), device=dev)
+        P = torch.tensor(np.array([r[1] for r in rows]), device=dev)
+        for k in (2, 4, 8):
+            t_sort, _ = timed(lambda: torch.sort(Q / P, dim=1, stable=True), reps)
+            tl, v = timed(lambda: lb.optimal_verifier(target=Q, drafts=P, k=k, device=dev, plan="layered"), reps)
+            rep = v.check()
+            worst = max(float((rep[key] / rep["mass_bound"]).max()) for key in
+                        ("side_error", "value_error", "residual_error", "sum_error", "output_error"))
+            print(f"| lm | {B} x {n} | {k} | {tl:.3f} | {t_sort:.3f} | {tl / t_sort:.1f}x | "
+                  f"{int(v.slid.sum())}/{B} | {worst:.2g} |", flush=True)
+            del v
+
+
 def sampling_table(n, N, ks, plans=("greedy",)):
     print(f"\n## Sampling — {N:,} tuples, ratio to drawing them with rng.choice")
     print("| pair | n | K | plan | rng.choice (s) | verifier.sample (s) | ratio | tuples/s | acceptance (P*) |")
@@ -238,12 +269,17 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--engine", default="auto", choices=("auto", "numba", "numpy"))
     ap.add_argument("--build-only", action="store_true", help="only the build table")
+    ap.add_argument("--batched-layered-only", action="store_true",
+                    help="only the batched layered table (B = 16 and 64)")
     ap.add_argument("--plan", default="greedy", choices=("greedy", "layered", "both"),
                     help="which optimal plan the build table times (both: side by side, same baselines)")
     args = ap.parse_args(argv)
     big = 20_000 if args.quick else 128_000
     print(f"# benchmarks/verifier.py — {platform.machine()}, {platform.python_version()}, numpy {np.__version__}")
     plans = ("greedy", "layered") if args.plan == "both" else (args.plan,)
+    if args.batched_layered_only:
+        batched_layered_table(big, (4, 8) if args.quick else (16, 64), args.reps)
+        return
     validation_table(big, args.reps)
     build_table([(1000, 2), (1000, 8), (big, 2), (big, 4), (big, 8)], args.reps, args.engine, plans)
     if args.build_only:
@@ -252,6 +288,7 @@ def main(argv=None):
 
     # B = 64 as specified on a GPU; on a shared 2-core CPU 16 rows (the ratio to torch.sort is per batch)
     batched_table(big, 8 if args.quick else (64 if torch.cuda.is_available() else 16), args.reps)
+    batched_layered_table(big, (4, 8) if args.quick else (16, 64), args.reps)
     sampling_table(big, 100_000 if args.quick else 1_000_000, (2, 8), plans)
     if not args.quick:
         lp_side_by_side()

@@ -23,6 +23,10 @@ Realised masses ``p_I = M(R_y)``, ``α = min(1, q/p_I)`` and the residual are co
 pieces. Agreement with the NumPy construction, per row: every mass within the NumPy verifier's stated bound
 ``(K + 2)(2n + 8P) u`` (:meth:`lpspec.OptimalVerifier.error_bounds`), checked by the tests.
 
+``plan="layered"`` builds instead the weighted layered plan of :mod:`lpspec.verifier.layered` on the whole batch
+with torch ops only (:mod:`lpspec.batched.layered`, no row-by-row path); per row it is the plan of
+``lpspec.optimal_verifier(..., plan="layered")`` (same ``P*`` and output law, other selections).
+
 The sampler (:meth:`BatchedVerifier.sample`) takes ``(B, N, K)`` draft tuples and returns ``(B, N)`` outputs
 and acceptance flags: one uniform rank per draft inside its token's pieces, the smallest wins, one
 speculative-sampling step, the residual drawn by ``torch.searchsorted`` on its cumulative sums.
@@ -248,16 +252,15 @@ def _ratio_order(q, p):
     return order
 
 
-def _home_placement(q, p, k: int):
-    """Sort, cut and home placement for every row; returns the pieces, a (B,) mask of rows that slide and the
-    (B, n) ratio order."""
+def _order_and_cut(q, p, k: int):
+    """Per row: the ratio order (:func:`_ratio_order`), the sorted ``q``, ``p``, the support size, ``P*`` and the
+    cut size (the first prefix attaining the minimum; the full support when ``P* = 1`` within
+    :func:`lpspec.verifier.rank.one_tolerance`, the tie rule of the NumPy verifier), and the suffix sums of ``p``."""
     torch = require_torch()
     B, n = q.shape
     order = _ratio_order(q, p)
     qs, ps = torch.gather(q, 1, order), torch.gather(p, 1, order)
     support = p.gt(0).sum(dim=1)  # m per row
-    ar = torch.arange(n, device=q.device).unsqueeze(0)
-    in_support = ar < support.unsqueeze(1)
     zero = torch.zeros((B, 1), dtype=q.dtype, device=q.device)
     Q = torch.cat([zero, torch.cumsum(qs, dim=1)], dim=1)  # (B, n + 1)
     suffix = torch.cat([torch.flip(torch.cumsum(torch.flip(ps, [1]), dim=1), [1]), zero], dim=1)  # Σ_{j>=i} p
@@ -271,6 +274,18 @@ def _home_placement(q, p, k: int):
     one = value >= 1.0 - one_tolerance(n, k)
     cut = torch.where(one, support, cut)
     value = torch.where(one, torch.ones_like(value), value)
+    return order, qs, ps, support, value, cut, suffix
+
+
+def _home_placement(q, p, k: int):
+    """Sort, cut and home placement for every row; returns the pieces, a (B,) mask of rows that slide and the
+    (B, n) ratio order."""
+    torch = require_torch()
+    B, n = q.shape
+    order, qs, ps, support, value, cut, suffix = _order_and_cut(q, p, k)
+    ar = torch.arange(n, device=q.device).unsqueeze(0)
+    in_support = ar < support.unsqueeze(1)
+    zero = torch.zeros((B, 1), dtype=q.dtype, device=q.device)
     prefix = torch.cumsum(ps, dim=1)
     c = torch.gather(suffix, 1, cut.unsqueeze(1)).squeeze(1)
     c = torch.where(cut == 0, torch.ones_like(c), torch.where(cut == support, torch.zeros_like(c), c))
@@ -309,7 +324,7 @@ def _home_placement(q, p, k: int):
 
 
 @keyword_aliases(refused=DRAFTS)
-def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype=None) -> BatchedVerifier:
+def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype=None, plan: str = "greedy"):
     """The exact optimal verifier of every row of a batch: K identical independent drafts, docs/theory.md §9.
 
     .. math::
@@ -317,8 +332,11 @@ def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype
         p_I(y) = M(R_y), \\quad M([u, v]) = (1 - u)^K - (1 - v)^K, \\qquad
         \\sum_y \\min(q(y), p_I(y)) = P^* = \\min_S \\, q(S) + 1 - p(S)^K
 
-    Rows whose windows never slide are placed by prefix sums on the batch; rows where a window slides are
-    placed by the greedy of :mod:`lpspec.verifier.rank` row after row (compiled with numba; module docstring).
+    ``plan="greedy"`` (default): rows whose windows never slide are placed by prefix sums on the batch; rows
+    where a window slides are placed by the greedy of :mod:`lpspec.verifier.rank` row after row (compiled with
+    numba; module docstring). ``plan="layered"``: the weighted layered plan of :mod:`lpspec.verifier.layered`
+    on the whole batch with torch ops only, no loop over rows (:mod:`lpspec.batched.layered`); per row the plan
+    of ``lpspec.optimal_verifier(..., plan="layered")``.
 
     Parameters
     ----------
@@ -327,10 +345,12 @@ def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype
     k : int
     device, dtype
         As in :func:`lpspec.batched.optimal_acceptance` (float64 by default).
+    plan : {"greedy", "layered"}
 
     Returns
     -------
-    BatchedVerifier
+    BatchedVerifier, or :class:`lpspec.batched.layered.BatchedLayeredVerifier` for ``plan="layered"`` (same
+    ``value``, ``acceptance``, ``selection_law``, ``check`` and ``sample``; pieces carry weights)
 
     Examples
     --------
@@ -340,8 +360,13 @@ def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype
     ([0.888888888889, 1.0], [0.888888888889, 1.0])
     >>> bool(v.check()["passed"].all())
     True
+    >>> w = optimal_verifier(target=[[1/3, 0.0, 2/3]], drafts=[[1/3] * 3], k=2, device="cpu", plan="layered")
+    >>> round(float(w.acceptance[0]), 12), bool(w.check()["passed"].all())
+    (0.888888888889, True)
     """
     torch = require_torch()
+    if plan not in ("greedy", "layered"):
+        raise ValueError(f"plan={plan!r} must be 'greedy' or 'layered'.")
     batch = as_batch(target=target, drafts=drafts, k=k, device=device, dtype=dtype)
     if not batch.identical:
         raise ValueError("lpspec.batched.optimal_verifier needs identical drafts (drafts of shape (B, n) with k=K); "
@@ -351,6 +376,12 @@ def optimal_verifier(*, target, drafts, k: int | None = None, device=None, dtype
         raise ValueError("lpspec.batched.optimal_verifier computes in float64 (its error bounds are stated for it); "
                          "pass dtype=None or torch.float64.")
     B, n = q.shape
+    if plan == "layered":
+        from .layered import BatchedLayeredVerifier, layered_pieces
+
+        order, _, _, support, value, cut, _ = _order_and_cut(q, p, K)
+        edges, M, layout, slot, owner, weight, sw_t, sw_s = layered_pieces(q, p, K, order, cut, support)
+        return BatchedLayeredVerifier(value, cut, edges, layout, M, slot, owner, weight, sw_t, sw_s, q, p, K)
     value, cut, slid, ps, pe, owner, support, row_order = _home_placement(q, p, K)
     slides_t = torch.zeros(B, dtype=torch.int64, device=q.device)
     slides_s = torch.zeros_like(slides_t)

@@ -172,3 +172,20 @@ def agreement_tolerance(n: int, k: int = 1, dtype=None) -> float:
     11
     """
     return 2.0 * (int(k) + 2) * int(n) * unit_roundoff(dtype) + 64 * unit_roundoff(dtype)
+
+
+def checked_tuples(tuples, draft, k: int):
+    """Draft tuples ``(B, N, K)`` for a batched verifier whose draft rows are ``draft`` ``(B, n)``: an int64
+    tensor on ``draft``'s device, or ``ValueError`` (wrong shape or dtype, a token outside ``0..n-1``, a token with
+    ``p = 0``: a tuple of probability zero)."""
+    torch = require_torch()
+    x = torch.as_tensor(tuples, device=draft.device)
+    B, n = draft.shape
+    if x.ndim != 3 or x.shape[0] != B or x.shape[2] != k or x.dtype.is_floating_point:
+        raise ValueError(f"tuples must be an integer tensor of shape (B={B}, N, K={k}); got {tuple(x.shape)}.")
+    x = x.to(torch.int64)
+    if x.numel() and (int(x.min()) < 0 or int(x.max()) >= n):
+        raise ValueError(f"tuples hold tokens outside 0..{n - 1}.")
+    if x.numel() and bool((torch.gather(draft, 1, x.reshape(B, -1)) <= 0).any()):
+        raise ValueError("tuples hold a token with p = 0 (a draft tuple of probability zero).")
+    return x

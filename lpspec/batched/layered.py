@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.results import require
-from ._torch import require_torch
+from ._torch import checked_tuples, require_torch
 
 __all__ = ["BatchedLayeredVerifier", "layered_pieces"]
 
@@ -336,17 +336,10 @@ class BatchedLayeredVerifier:
         probability ``w |slot| / |R_y|`` and a uniform rank in that slot (the weights honoured), the smallest
         rank wins, then one speculative-sampling step. Returns ``(output, accepted)``, shapes (B, N)."""
         torch = require_torch()
-        x = torch.as_tensor(tuples, device=self.target.device)
+        x = checked_tuples(tuples, self.draft, self.k)
         B, n = self.target.shape
-        if x.ndim != 3 or x.shape[0] != B or x.shape[2] != self.k or x.dtype.is_floating_point:
-            raise ValueError(f"tuples must be an integer tensor of shape (B={B}, N, K={self.k}); got {tuple(x.shape)}.")
-        x = x.to(torch.int64)
-        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= n):
-            raise ValueError(f"tuples hold tokens outside 0..{n - 1}.")
         N = x.shape[1]
         flat = x.reshape(B, N * self.k)
-        if x.numel() and bool((torch.gather(self.draft, 1, flat) <= 0).any()):
-            raise ValueError("tuples hold a token with p = 0 (a draft tuple of probability zero).")
         a, length, wl, cum, first, count = self._grouped()
         dt = self.target.dtype
         # the owner's pieces are contiguous in the grouped order: one searchsorted on the row's running sum of

@@ -40,7 +40,7 @@ import numpy as np
 
 from ..core.keywords import DRAFTS, keyword_aliases
 from ..core.results import require
-from ._torch import require_torch
+from ._torch import checked_tuples, require_torch
 from .inputs import as_batch
 from .optimum import one_minus_power
 
@@ -185,17 +185,10 @@ class BatchedVerifier:
         accepted : torch.Tensor of bool, shape (B, N)
         """
         torch = require_torch()
-        x = torch.as_tensor(tuples, device=self.target.device)
+        x = checked_tuples(tuples, self.draft, self.k)
         B, n = self.target.shape
-        if x.ndim != 3 or x.shape[0] != B or x.shape[2] != self.k or x.dtype.is_floating_point:
-            raise ValueError(f"tuples must be an integer tensor of shape (B={B}, N, K={self.k}); got {tuple(x.shape)}.")
-        x = x.to(torch.int64)
-        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= n):
-            raise ValueError(f"tuples hold tokens outside 0..{n - 1}.")
         N = x.shape[1]
         flat = x.reshape(B, N * self.k)
-        if x.numel() and bool((torch.gather(self.draft, 1, flat) <= 0).any()):
-            raise ValueError("tuples hold a token with p = 0 (a draft tuple of probability zero).")
         dt = self.target.dtype
         u = torch.rand(flat.shape, generator=generator, dtype=dt, device=x.device)
         v = u * torch.gather(self.rank_length, 1, flat)

@@ -383,7 +383,7 @@ class LayeredVerifier(PiecePlan):
         if x.size and np.any(self.draft[x] <= 0):
             raise ValueError("tuples hold a token with p = 0 (a draft tuple of probability zero).")
         g = self._grouped()
-        N = x.shape[0]
+        x.shape[0]
         v = (rng.random(x.shape) * g["rank_length"][x]).ravel()
         lo = g["first"][x].ravel()
         hi = lo + g["count"][x].ravel() - 1
@@ -403,15 +403,7 @@ class LayeredVerifier(PiecePlan):
             frac = np.where(g["wl"][lo] > 0, (v - prev) / np.where(g["wl"][lo] > 0, g["wl"][lo], 1.0), 0.5)
         frac = np.clip(frac, 0.0, 1.0)
         rank = (g["a"][lo] + frac * (g["b"][lo] - g["a"][lo])).reshape(x.shape)
-        win = x[np.arange(N), np.argmin(rank, axis=1)]
-        accepted = rng.random(N) < self.accept_prob[win]
-        out = win.copy()
-        rej = np.flatnonzero(~accepted)
-        if rej.size:
-            cdf = np.cumsum(self.residual)
-            draw = np.searchsorted(cdf, rng.random(rej.size) * cdf[-1], side="right")
-            out[rej] = np.minimum(draw, self.n - 1)
-        return out, accepted
+        return self._smallest_rank_wins(x, rank, rng)
 
     # ------------------------------------------------------------------ block efficiency
     def multiplicity_table(self) -> np.ndarray:

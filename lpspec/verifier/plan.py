@@ -3,7 +3,8 @@
 law ``π(· | x)`` from the plan's selection, and the piece statistics.
 
 A plan subclass provides ``n``, ``k``, ``draft``, ``accept_prob``, ``residual``, ``selection(x)``,
-``pieces_per_token`` and ``num_pieces``.
+``pieces_per_token`` and ``num_pieces``; its ``sample`` draws one rank per draft and ends with
+:meth:`PiecePlan._smallest_rank_wins`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,21 @@ class PiecePlan:
         b = self.selection(x)
         kept = b * self.accept_prob
         return kept + max(1.0 - math.fsum(kept.tolist()), 0.0) * self.residual
+
+    def _smallest_rank_wins(self, x: np.ndarray, rank: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of draft tuples ``x`` (N, K) with one rank per draft ``rank`` (N, K): the draft of the smallest rank
+        is selected, accepted with probability ``α``, else the output is drawn from the residual ``r``.
+        Returns ``(output, accepted)``, shapes (N,)."""
+        N = x.shape[0]
+        win = x[np.arange(N), np.argmin(rank, axis=1)]
+        accepted = rng.random(N) < self.accept_prob[win]
+        out = win.copy()
+        rej = np.flatnonzero(~accepted)
+        if rej.size:
+            cdf = np.cumsum(self.residual)
+            draw = np.searchsorted(cdf, rng.random(rej.size) * cdf[-1], side="right")
+            out[rej] = np.minimum(draw, self.n - 1)
+        return out, accepted
 
     def piece_stats(self) -> dict:
         """Pieces per token over the tokens with ``p > 0``: ``{"pieces", "tokens", "mean", "max"}``."""

@@ -825,7 +825,7 @@ class OptimalVerifier(PiecePlan):
             raise ValueError(f"tuples hold tokens outside 0..{self.n - 1}.")
         if x.size and np.any(self.draft[x] <= 0):
             raise ValueError("tuples hold a token with p = 0 (a draft tuple of probability zero).")
-        N = x.shape[0]
+        x.shape[0]
         v = rng.random(x.shape) * self.rank_length[x]
         idx = self._first[x]
         last = idx + self.pieces_per_token[x] - 1
@@ -838,15 +838,7 @@ class OptimalVerifier(PiecePlan):
             sel = sel[(vf[sel] > self._own_len[idf[sel]]) & (idf[sel] < lf[sel])]
         rank = self._own_start[idf] + np.minimum(np.maximum(vf, 0.0), self._own_len[idf])
         rank = rank.reshape(x.shape)
-        win = x[np.arange(N), np.argmin(rank, axis=1)]
-        accepted = rng.random(N) < self.accept_prob[win]
-        out = win.copy()
-        rej = np.flatnonzero(~accepted)
-        if rej.size:
-            cdf = np.cumsum(self.residual)
-            draw = np.searchsorted(cdf, rng.random(rej.size) * cdf[-1], side="right")
-            out[rej] = np.minimum(draw, self.n - 1)
-        return out, accepted
+        return self._smallest_rank_wins(x, rank, rng)
 
     # ------------------------------------------------------------------ block efficiency (docs/theory.md §11)
     def multiplicity_table(self) -> np.ndarray:

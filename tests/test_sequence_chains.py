@@ -75,3 +75,12 @@ def test_block_efficiency_of_a_sequence_scheme_takes_a_start_token_like_the_ceil
                                      scheme="stepwise_optimal").value
     assert by_token == by_law and abs(by_token - 2.552) < 1e-9
     assert abs(lpspec.block_optimum(target=Q, drafts=P, start=0, k=2, length=2).value - 2.5856) < 1e-9
+
+
+def test_block_bounds_is_an_interval_in_floats_too():
+    """A converged run: the feasible table and the dual bound meet; rounding must not invert the interval (it gave
+    lower = 2.5856000000000003 > upper = 2.5856 before the outward widening). τ* = 2.5856 (docs/theory.md §14)."""
+    from lpspec.sequence import block_bounds
+
+    b = block_bounds(target=Q, drafts=P, start=0, k=2, length=2)
+    assert b.converged and b.lower <= 2.5856 <= b.upper and 0 <= b.gap <= 1e-9

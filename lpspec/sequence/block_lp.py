@@ -920,7 +920,9 @@ class BlockBounds:
     ``lower = 1 + Σ c'`` for a continuation table ``c'`` that passes Lemma 2 and every antichain row (the exact
     oracle), so some lossless verifier reaches it; ``upper`` is the weak-duality bound of a dual-feasible point
     of P3 (the multipliers of a relaxation to the antichain rows generated so far). ``converged`` when the
-    relaxation's optimum was feasible (then ``lower`` and ``upper`` meet up to the LP tolerance).
+    relaxation's optimum was feasible (then ``lower`` and ``upper`` meet up to the LP tolerance). Both ends are
+    widened outward by the float error bound of their sums (``size · 2^-52 · τ`` per start token), so ``lower <=
+    upper`` holds in floats too.
     """
 
     lower: float
@@ -1024,6 +1026,9 @@ def block_bounds(*, target, drafts=None, start=None, k: int, length: int, time_l
             cap = (bv[d - 1][:, None] * np.asarray(tree.target_next(d - 1), dtype=np.float64)).reshape(-1)
             bv.append(np.minimum(P[d], cap))
         lo = max(tree.tau(feasible), tree.tau(bv))
+        # outward by the float error of the two sums (each over at most `size` terms in [0, 1]): |err| <= size·u·τ
+        slack = tree.size * 2.0**-52 * max(1.0, ub)
+        lo, ub = lo - slack, ub + slack
         per[s] = (lo, ub)
         lower += w * lo
         upper += w * ub

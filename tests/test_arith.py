@@ -155,7 +155,8 @@ ALLOWED_BRANCHES = {
     ("instance", "_is_single_distribution"): (1, "a type test: is each entry a number (of any kind)"),
     ("instance", "_without_replacement_tuples"): (
         1, "two algorithms: floats carry masses as mantissa/exponent against underflow, rationals need not"),
-    ("distributions", "is_exact_array"): (2, "the definition of exact input (Fractions and ints)"),
+    ("distributions", "is_exact_array"): (3, "the definition of exact input (Fractions and ints); a numeric numpy "
+                                          "array never is (the fast path of exact_sum validation)"),
     ("distributions", "as_distribution"): (1, "validation of the entries of an object array"),
     ("base", "Scheme.arith"): (1, "a scheme's arithmetic follows its exact property"),
     ("base", "float_instance"): (1, "the conversion to floats itself"),

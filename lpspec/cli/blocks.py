@@ -107,13 +107,14 @@ def format_grid(table) -> str:
     return "\n".join(lines)
 
 
-def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
+def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool, progress: bool | None = None):
     """The long table with the sequence-level schemes and, with ``ceiling``, ``τ*`` and a gap column.
 
     Token-level schemes come from :func:`lpspec.sequence.blocks.block_efficiency_table`; ``block_verification``,
     ``stepwise_optimal``, ``traversal`` from :func:`lpspec.block_efficiency` per ``(K, L)`` (``K = 1`` only
     for ``block_verification``); the ceiling from :func:`lpspec.sequence.block_lp.block_optimum`.
     """
+    from ..core.progress import progress_bar
     from ..io.export import Table
     from ..sequence.blocks import block_efficiency, block_efficiency_table
     from ..sequence.tree import tree_size
@@ -127,7 +128,10 @@ def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
                        "--vocabulary or --lengths.")
     rows = []
     if token:
-        rows += block_efficiency_table(target=pair, ks=ks, lengths=lengths, schemes=token).rows
+        rows += block_efficiency_table(target=pair, ks=ks, lengths=lengths, schemes=token, progress_bar=progress).rows
+    cells = sum(len([1] if SCHEME_SPECS[s].one_draft else ks) for s in sequence) * len(lengths)
+    bar = progress_bar(total=cells + (len(ks) * len(lengths) if ceiling else 0), desc="blocks (sequence level)",
+                       enabled=progress, unit="cell")
     for s in sequence:
         for k in ([1] if SCHEME_SPECS[s].one_draft else ks):
             for L in lengths:
@@ -135,9 +139,11 @@ def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
                     r = block_efficiency(target=pair, k=k, length=L, scheme=s)
                 except ValueError as exc:  # beyond the scheme's own size guard: the cell stays empty
                     note(f"{s} at K = {k}, L = {L} not computed: {exc}")
+                    bar.update(1)
                     continue
                 rows.append({"scheme": s, "k": k, "length": L, "token_acceptance": r.token_acceptance,
                              "block_efficiency": r.value})
+                bar.update(1)
     columns = ["scheme", "k", "length", "token_acceptance", "block_efficiency"]
     if ceiling:
         try:
@@ -153,12 +159,14 @@ def sequence_table(pair, *, ks, lengths, schemes, ceiling: bool):
             for L in lengths:
                 best[k, L] = float(block_optimum(target=pair.target, drafts=pair.draft, start=pair.start, k=k,
                                                  length=L).value)
+                bar.update(1)
                 rows.append({"scheme": "ceiling", "k": k, "length": L, "token_acceptance": acc,
                              "block_efficiency": best[k, L]})
         for r in rows:
             tau_star = best.get((r["k"], r["length"]))
             r["gap_to_ceiling"] = None if tau_star is None else tau_star - r["block_efficiency"]
         columns.append("gap_to_ceiling")
+    bar.close()
     meta = {"pair": pair.name, "n": pair.n, "note": "single_draft and block_verification are K = 1"}
     if ceiling:
         meta["ceiling"] = "tau* = the block LP's optimum; gap_to_ceiling = tau* - tau at the same K and L"
@@ -191,7 +199,8 @@ def run(args) -> int:
         given = {"n": args.vocabulary, "draft_temperature": args.draft_temperature}
         pair = load_pair(args.example or "stdlib-docs", **{k: v for k, v in given.items() if v is not None})
     if args.ceiling or any(s in _SEQUENCE_SCHEMES for s in args.schemes):
-        table = sequence_table(pair, ks=args.k, lengths=args.lengths, schemes=args.schemes, ceiling=args.ceiling)
+        table = sequence_table(pair, ks=args.k, lengths=args.lengths, schemes=args.schemes, ceiling=args.ceiling,
+                               progress=progress_choice(args))
     else:
         table = block_efficiency_table(target=pair, ks=args.k, lengths=args.lengths, schemes=args.schemes,
                                        progress_bar=progress_choice(args))

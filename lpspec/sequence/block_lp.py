@@ -276,6 +276,34 @@ def _levels(x, n: int, length: int, exact=False) -> list:
     return [one] + [np.asarray(x[off[d]:off[d + 1]]) for d in range(1, length + 1)]
 
 
+def _p3_base(tree: BlockTree, k: int, options=None):
+    """The part of P3 both cut generations start from, in a fresh ``highspy.Highs`` (presolve off, simplex,
+    tolerances 1e-10): the ``c`` columns (box ``0 <= c(u) <= g(P(u))``, cost ``-1``) and the Lemma 2 rows.
+    Returns ``(h, off, nv, P, ub, n_lemma)``."""
+    import highspy
+
+    from ..solvers.lp import _swallow_highs_banner
+
+    _swallow_highs_banner()
+    off = _offsets(tree.n, tree.length)
+    nv = off[-1]
+    P = [np.asarray(x, dtype=np.float64) for x in tree.P]
+    ub = np.concatenate([g_value(P[d], k) for d in range(1, tree.length + 1)])
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("solver", "simplex")
+    h.setOptionValue("primal_feasibility_tolerance", 1e-10)
+    h.setOptionValue("dual_feasibility_tolerance", 1e-10)
+    for key, value in (options or {}).items():  # HiGHS options (experiments)
+        h.setOptionValue(key, value)
+    h.addVars(nv, np.zeros(nv), ub)
+    h.changeColsCost(nv, np.arange(nv, dtype=np.int32), -np.ones(nv))
+    starts, idx, val, rhs = _lemma2_rows(tree)
+    h.addRows(len(rhs), np.full(len(rhs), -highspy.kHighsInf), rhs, len(idx), starts, idx, val)
+    return h, off, nv, P, ub, len(rhs)
+
+
 def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cuts_per_eval: int = 50,
               max_cuts: int = 2000, verbose: bool = False, grid: int = 0, time_limit: float | None = None,
               strict: bool = True, in_out: bool = True):
@@ -285,25 +313,9 @@ def _solve_p3(tree: BlockTree, k: int, *, extra=None, max_rounds: int = 2000, cu
 
     import highspy
 
-    from ..solvers.lp import _swallow_highs_banner
 
-    _swallow_highs_banner()
     n, length = tree.n, tree.length
-    off = _offsets(n, length)
-    nv = off[-1]
-    P = [np.asarray(x, dtype=np.float64) for x in tree.P]
-    ub = np.concatenate([g_value(P[d], k) for d in range(1, length + 1)])
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("presolve", "off")
-    h.setOptionValue("solver", "simplex")
-    h.setOptionValue("primal_feasibility_tolerance", 1e-10)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-10)
-    h.addVars(nv, np.zeros(nv), ub)
-    h.changeColsCost(nv, np.arange(nv, dtype=np.int32), -np.ones(nv))
-    starts, idx, val, rhs = _lemma2_rows(tree)
-    h.addRows(len(rhs), np.full(len(rhs), -highspy.kHighsInf), rhs, len(idx), starts, idx, val)
-    n_lemma = len(rhs)
+    h, off, nv, P, ub, n_lemma = _p3_base(tree, k)
     if extra is not None:  # (cols, coeffs, lower, upper): test hooks such as a forced first-token acceptance
         for cols, coeffs, lo, hi in extra:
             h.addRow(lo, hi, len(cols), np.asarray(cols, dtype=np.int32), np.asarray(coeffs, dtype=np.float64))
@@ -381,28 +393,10 @@ def _solve_p3_lambda(tree: BlockTree, k: int, *, max_rounds: int = 500, slopes_p
 
     import highspy
 
-    from ..lp import _swallow_highs_banner
     from .lambda_cuts import ancestors, flow_antichains, g_slope, lambda_block
 
-    _swallow_highs_banner()
     n, length = tree.n, tree.length
-    off = _offsets(n, length)
-    nv = off[-1]
-    P = [np.asarray(x, dtype=np.float64) for x in tree.P]
-    ub = np.concatenate([g_value(P[d], k) for d in range(1, length + 1)])
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("presolve", "off")
-    h.setOptionValue("solver", "simplex")
-    h.setOptionValue("primal_feasibility_tolerance", 1e-10)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-10)
-    for key, value in (options or {}).items():  # HiGHS options (experiments)
-        h.setOptionValue(key, value)
-    h.addVars(nv, np.zeros(nv), ub)
-    h.changeColsCost(nv, np.arange(nv, dtype=np.int32), -np.ones(nv))
-    starts, idx, val, rhs = _lemma2_rows(tree)
-    h.addRows(len(rhs), np.full(len(rhs), -highspy.kHighsInf), rhs, len(idx), starts, idx, val)
-    n_lemma = len(rhs)
+    h, off, nv, P, ub, n_lemma = _p3_base(tree, k, options)
     blocks = []  # (λ, first row, S, B)
     rows = []  # antichain rows: (nodes, row)
     keys = set()
